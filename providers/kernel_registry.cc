@@ -1,0 +1,62 @@
+#include "providers/kernel_registry.h"
+
+#include <algorithm>
+
+namespace onyx {
+
+KernelRegistry& KernelRegistry::global() {
+  static KernelRegistry registry;
+  return registry;
+}
+
+void KernelRegistry::add(KernelDef def) {
+  def.domain = canonical_domain(def.domain);
+  if (def.since_version > def.until_version) {
+    throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " for ", def.provider,
+                ": empty opset range ", def.since_version, "-", def.until_version);
+  }
+  auto& versions = kernels_[{def.provider, def.domain, def.op_type}];
+  for (const KernelDef& existing : versions) {
+    if (def.since_version <= existing.until_version && existing.since_version <= def.until_version) {
+      throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " (domain ",
+                  display_domain(def.domain), ") for ", def.provider, " registered twice for opsets ",
+                  std::max(def.since_version, existing.since_version), "-",
+                  std::min(def.until_version, existing.until_version));
+    }
+  }
+  versions.push_back(std::move(def));
+}
+
+const KernelDef* KernelRegistry::find(const std::string& provider, const std::string& domain,
+                                      const std::string& op_type, int64_t opset) const {
+  auto it = kernels_.find({provider, canonical_domain(domain), op_type});
+  if (it == kernels_.end()) return nullptr;
+  for (const KernelDef& def : it->second) {
+    if (def.since_version <= opset && opset <= def.until_version) return &def;
+  }
+  return nullptr;
+}
+
+std::string KernelRegistry::describe_ranges(const std::string& domain,
+                                            const std::string& op_type) const {
+  std::string text;
+  for (const auto& [key, versions] : kernels_) {
+    if (std::get<1>(key) != canonical_domain(domain) || std::get<2>(key) != op_type) continue;
+    for (const KernelDef& def : versions) {
+      if (!text.empty()) text += ", ";
+      text += std::get<0>(key) + " opset " + std::to_string(def.since_version);
+      text += def.until_version == kOpsetOpenEnded ? "+" : "-" + std::to_string(def.until_version);
+    }
+  }
+  return text;
+}
+
+std::vector<const KernelDef*> KernelRegistry::all() const {
+  std::vector<const KernelDef*> defs;
+  for (const auto& [key, versions] : kernels_) {
+    for (const KernelDef& def : versions) defs.push_back(&def);
+  }
+  return defs;
+}
+
+}  // namespace onyx

@@ -1,0 +1,71 @@
+// Kernels by (provider, domain, op) with opset ranges. A node resolves to the kernel whose
+// [since, until] range covers the model's opset for the node's domain, so one kernel serves
+// every opset in which the op's meaning did not change (unlike an exact-version lookup).
+// Kernels register themselves beside their code with ONYX_REGISTER_KERNEL.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "providers/kernel.h"
+#include "runtime/common/macros.h"
+
+namespace onyx {
+
+constexpr int64_t kOpsetOpenEnded = 1 << 30;
+
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInfo&)>;
+
+struct KernelDef {
+  std::string provider;  // "CPU", "CUDA"
+  std::string domain;    // canonical: "" for ai.onnx
+  std::string op_type;
+  int64_t since_version = 1;
+  int64_t until_version = kOpsetOpenEnded;  // inclusive
+  KernelFactory factory;
+};
+
+class KernelRegistry {
+ public:
+  static KernelRegistry& global();
+
+  // Throws if the range overlaps one already registered for the same provider, domain and op.
+  void add(KernelDef def);
+  const KernelDef* find(const std::string& provider, const std::string& domain,
+                        const std::string& op_type, int64_t opset) const;
+  // Version ranges registered for an op on any provider, for error messages ("has 1-12").
+  std::string describe_ranges(const std::string& domain, const std::string& op_type) const;
+  std::vector<const KernelDef*> all() const;
+
+ private:
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<KernelDef>> kernels_;
+};
+
+namespace detail {
+struct KernelRegistrar {
+  explicit KernelRegistrar(KernelDef def) { KernelRegistry::global().add(std::move(def)); }
+};
+template <typename KernelClass>
+KernelFactory factory_of() {
+  return [](const KernelInfo& info) -> std::unique_ptr<Kernel> {
+    return std::make_unique<KernelClass>(info);
+  };
+}
+}  // namespace detail
+
+}  // namespace onyx
+
+// ONYX_REGISTER_KERNEL("CPU", "", "Relu", 6, 13, ReluKernel): KernelClass(const KernelInfo&).
+#define ONYX_REGISTER_KERNEL(provider, domain, op_type, since, until, KernelClass)            \
+  static const ::onyx::detail::KernelRegistrar ONYX_CONCAT(onyx_kernel_, __COUNTER__)(        \
+      ::onyx::KernelDef{provider, domain, op_type, since, until,                              \
+                        ::onyx::detail::factory_of<KernelClass>()})
+// Same, with a factory function or lambda returning std::unique_ptr<Kernel>.
+#define ONYX_REGISTER_KERNEL_FACTORY(provider, domain, op_type, since, until, factory)        \
+  static const ::onyx::detail::KernelRegistrar ONYX_CONCAT(onyx_kernel_, __COUNTER__)(        \
+      ::onyx::KernelDef{provider, domain, op_type, since, until, factory})
+

@@ -1,0 +1,82 @@
+#include "runtime/session/node_call.h"
+
+#include "providers/cpu/cpu_provider.h"
+
+namespace onyx {
+
+namespace {
+class PlainOutputAllocator final : public OutputAllocator {
+ public:
+  explicit PlainOutputAllocator(Allocator& allocator) : allocator_(allocator) {}
+  Tensor allocate(int, DataType dtype, const Shape& shape) override {
+    return Tensor(dtype, shape, allocator_);
+  }
+
+ private:
+  Allocator& allocator_;
+};
+
+TypeInfo type_of_value(const Value& value) {
+  if (value.is_tensor()) {
+    return TypeInfo::tensor_of_shape(value.tensor().dtype(), value.tensor().shape());
+  }
+  if (value.is_sequence()) {
+    return TypeInfo::wrapping(TypeInfo::Kind::kSequence,
+                              TypeInfo::tensor(value.sequence_element_type()));
+  }
+  return {};
+}
+}  // namespace
+
+void throw_missing_kernel(const Node& node, int64_t opset, const std::string& provider) {
+  std::string known = KernelRegistry::global().describe_ranges(node.domain, node.op_type);
+  throw_error(ErrorCode::kNotImplemented, node.describe(), ": no ", provider,
+              " kernel for op '", node.op_type, "' in domain '", display_domain(node.domain),
+              "' at opset ", opset,
+              known.empty() ? std::string(" (onyx does not implement this op)")
+                            : " (kernels exist for " + known + ")");
+}
+
+std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<Value>& inputs,
+                             ExecutionProvider& provider, int threads) {
+  const KernelDef* def = provider.find_kernel(node, opset);
+  if (def == nullptr) throw_missing_kernel(node, opset, provider.name());
+
+  // Frame layout: inputs first, then outputs.
+  std::vector<Value> frame;
+  frame.reserve(inputs.size() + node.outputs.size());  // constants below point into it
+  frame.assign(inputs.begin(), inputs.end());
+  std::vector<TypeInfo> input_types;
+  std::vector<const Tensor*> constants;
+  std::vector<int> input_slots;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    input_types.push_back(type_of_value(inputs[i]));
+    bool present = node.has_input(i) && !inputs[i].is_none();
+    input_slots.push_back(present ? static_cast<int>(i) : -1);
+    constants.push_back(present && inputs[i].is_tensor() ? &frame[i].tensor() : nullptr);
+  }
+  std::vector<const TypeInfo*> input_type_pointers;
+  for (const TypeInfo& type : input_types) input_type_pointers.push_back(&type);
+
+  std::vector<int> output_slots;
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    output_slots.push_back(node.outputs[i].empty() ? -1 : static_cast<int>(frame.size()));
+    frame.emplace_back();
+  }
+  KernelInfo info(node, opset, input_type_pointers, {}, constants, provider, threads);
+  std::unique_ptr<Kernel> kernel = def->factory(info);
+  PlainOutputAllocator allocator(provider.allocator());
+  KernelContext context(frame.data(), input_slots, output_slots, allocator, threads);
+  kernel->compute(context);
+  provider.synchronize();
+
+  return std::vector<Value>(frame.begin() + static_cast<std::ptrdiff_t>(inputs.size()), frame.end());
+}
+
+std::vector<Value> call_node_on_cpu(const Node& node, int64_t opset,
+                                    const std::vector<Value>& inputs, int threads) {
+  static CpuExecutionProvider cpu;
+  return call_node(node, opset, inputs, cpu, threads);
+}
+
+}  // namespace onyx
