@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Runs the ONNX conformance suites through `onyx test` and checks them against the
+expected-failure lists in tests/conformance/expected_failures/<suite>.txt.
+
+A suite fails when a test outside its list does not pass, when a listed test passes (so a list
+only ever shrinks: delete the line), when a listed test no longer exists, or when its pass ratio
+falls below the suite's minimum. Skipped tests count as not passing: they must be listed too.
+
+List format: one test name per line, then `  # reason`. Blank lines and lines starting with `#`
+are ignored.
+
+  scripts/conformance.py                      all suites, check against the lists
+  scripts/conformance.py --suite onnx-node    one suite (repeatable)
+  scripts/conformance.py --jobs 2             run chunks of tests in 2 processes at once
+  scripts/conformance.py --update             rewrite the lists from this run's results
+                                              (keeps reasons; new entries say "not triaged")
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEBIAN_DATA = "/usr/share/libonnx-testdata/data"
+SUITES = {
+    "onnx-node": os.path.join(ROOT, ".cache", "onnx-node"),
+    "debian-node": os.path.join(DEBIAN_DATA, "node"),
+    "debian-pytorch-converted": os.path.join(DEBIAN_DATA, "pytorch-converted"),
+    "debian-pytorch-operator": os.path.join(DEBIAN_DATA, "pytorch-operator"),
+    "debian-simple": os.path.join(DEBIAN_DATA, "simple"),
+}
+# The pass ratio (passed / all tests) each suite must keep; raise these as onyx improves.
+MIN_PASS_RATIO = {"onnx-node": 0.45}
+LIST_DIR = os.path.join(ROOT, "tests", "conformance", "expected_failures")
+RESULTS_DIR = os.path.join(ROOT, ".cache", "conformance")
+CHUNK_SIZE = 200  # tests per `onyx test` process; small enough to balance two workers
+LIST_HEADER = """\
+# Expected failures of the {suite} conformance suite, checked by scripts/conformance.py.
+# One test per line: NAME  # reason. When a listed test starts passing the check fails:
+# delete its line. `scripts/conformance.py --update` rewrites this file from a run, keeping
+# reasons; replace every "not triaged" reason it adds with the real one.
+"""
+
+
+def list_path(suite):
+    return os.path.join(LIST_DIR, f"{suite}.txt")
+
+
+def read_list(suite):
+    """Returns {test name: reason} from the suite's expected-failure list (empty if none)."""
+    entries = {}
+    path = list_path(suite)
+    if not os.path.exists(path):
+        return entries
+    with open(path) as f:
+        for line in f:
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            name, _, reason = text.partition("#")
+            entries[name.strip()] = reason.strip()
+    return entries
+
+
+def write_list(suite, failing, old_entries):
+    """Writes the list: every not-passing test, with its old reason or a "not triaged" one."""
+    os.makedirs(LIST_DIR, exist_ok=True)
+    lines = [LIST_HEADER.format(suite=suite)]
+    for name in sorted(failing):
+        reason = old_entries.get(name) or "not triaged: " + first_line(failing[name]["message"])
+        lines.append(f"{name}  # {reason}\n")
+    with open(list_path(suite), "w") as f:
+        f.writelines(lines)
+
+
+def first_line(message, limit=160):
+    text = (message or "").strip().splitlines()
+    text = text[0] if text else "(no message)"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def find_tests(folder):
+    """Test folders of a suite: the subfolders holding a model.onnx, by name."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(entry.path for entry in os.scandir(folder)
+                  if entry.is_dir() and os.path.exists(os.path.join(entry.path, "model.onnx")))
+
+
+def parse_stdout(text):
+    """Per-test results from `onyx test` lines (used when the JSON file is missing)."""
+    results = {}
+    for line in text.splitlines():
+        word, _, rest = line.partition(" ")
+        if word not in ("PASS", "FAIL", "ERROR", "SKIP"):
+            continue
+        name, _, message = rest.partition(": ")
+        results[name.strip()] = {"status": word.lower(), "message": message}
+    return results
+
+
+def run_chunk(onyx, tests, timeout, env):
+    """Runs one `onyx test` process over `tests`; returns {test name: result}."""
+    with tempfile.TemporaryDirectory(prefix="onyx-conformance-") as tmp:
+        json_path = os.path.join(tmp, "results.json")
+        command = [onyx, "test", *tests, "--json", json_path]
+        try:
+            proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, errors="replace", timeout=timeout, env=env)
+            output, status = proc.stdout, proc.returncode
+        except subprocess.TimeoutExpired as e:
+            output = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            status = f"timed out after {timeout}s"
+        results = {}
+        if os.path.exists(json_path):
+            try:
+                with open(json_path) as f:
+                    for item in json.load(f)["results"]:
+                        key = os.path.basename(item["path"].rstrip("/")) if item.get("path") else item["name"]
+                        results[key] = {"status": item["status"], "message": item.get("message", "")}
+            except (ValueError, KeyError, TypeError) as e:
+                print(f"conformance: unreadable JSON from onyx test: {e}", file=sys.stderr)
+                results = {}
+        if not results:
+            results = parse_stdout(output)
+    for test in tests:
+        name = os.path.basename(test)
+        if name not in results:
+            tail = first_line(output.strip().splitlines()[-1] if output.strip() else "")
+            results[name] = {"status": "error",
+                             "message": f"no result from onyx test (exit status {status}; last output: {tail})"}
+    return results
+
+
+def run_suites(onyx, suites, jobs, timeout):
+    """Runs every selected suite in chunks over `jobs` processes; returns {suite: {name: result}}."""
+    env = dict(os.environ)
+    # Parallel processes each running OpenMP teams would oversubscribe the cores.
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+    work = []
+    for suite in suites:
+        tests = find_tests(SUITES[suite])
+        for start in range(0, len(tests), CHUNK_SIZE):
+            work.append((suite, tests[start:start + CHUNK_SIZE]))
+    results = {suite: {} for suite in suites}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_chunk, onyx, tests, timeout, env): suite for suite, tests in work}
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]].update(future.result())
+    return results
+
+
+def check_suite(suite, results, expected, min_ratio):
+    """Prints the suite's report; returns (ok, summary dict)."""
+    total = len(results)
+    passed = sorted(n for n, r in results.items() if r["status"] == "pass")
+    failing = {n: r for n, r in results.items() if r["status"] != "pass"}
+    unexpected_failures = sorted(set(failing) - set(expected))
+    unexpected_passes = sorted(set(passed) & set(expected))
+    stale = sorted(set(expected) - set(results))
+    ratio = len(passed) / total if total else 0.0
+    ratio_ok = ratio >= min_ratio
+    ok = total > 0 and not unexpected_failures and not unexpected_passes and not stale and ratio_ok
+    counts = {s: sum(1 for r in results.values() if r["status"] == s) for s in ("fail", "error", "skip")}
+    print(f"{suite}: {len(passed)}/{total} passed ({100 * ratio:.1f}%), "
+          f"{counts['fail']} failed, {counts['error']} errors, {counts['skip']} skipped; "
+          f"{len(expected)} expected failures"
+          + (f"; minimum {100 * min_ratio:.0f}%" if min_ratio else "")
+          + (" -- OK" if ok else " -- FAILED"))
+    if total == 0:
+        print(f"  no tests found in {SUITES[suite]}")
+    for name in unexpected_failures:
+        r = failing[name]
+        print(f"  unexpected {r['status'].upper()}: {name}: {first_line(r['message'], 300)}")
+    for name in unexpected_passes:
+        print(f"  unexpected PASS: {name} (listed in {os.path.relpath(list_path(suite), ROOT)}: "
+              f"delete its line)")
+    for name in stale:
+        print(f"  stale entry: {name} is listed but no such test exists (delete its line)")
+    if not ratio_ok:
+        print(f"  pass ratio {100 * ratio:.1f}% is below the minimum {100 * min_ratio:.0f}%")
+    summary = {"total": total, "passed": len(passed), **counts, "ratio": ratio, "ok": ok,
+               "unexpected_failures": unexpected_failures, "unexpected_passes": unexpected_passes,
+               "stale": stale}
+    return ok, summary
+
+
+def generate_node_tests():
+    generator = os.path.join(ROOT, "scripts", "generate_onnx_node_tests.py")
+    subprocess.run([sys.executable, generator, SUITES["onnx-node"]], check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES),
+                        help="run only this suite (repeatable; default: all)")
+    parser.add_argument("--jobs", type=int, default=1, help="onyx test processes at once")
+    parser.add_argument("--update", action="store_true",
+                        help="rewrite the expected-failure lists from this run")
+    parser.add_argument("--onyx", default=os.environ.get("ONYX_BIN", os.path.join(ROOT, "build", "onyx")),
+                        help="the onyx binary (default: $ONYX_BIN or build/onyx)")
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds per onyx test process")
+    parser.add_argument("--summary", help="write a JSON summary of the run here")
+    args = parser.parse_args()
+    suites = args.suite or list(SUITES)
+    jobs = max(1, args.jobs)
+
+    if not os.access(args.onyx, os.X_OK):
+        print(f"conformance: {args.onyx} not found or not executable; build onyx first "
+              f"(scripts/setup.sh)", file=sys.stderr)
+        return 2
+    if "onnx-node" in suites:
+        generate_node_tests()
+
+    start = time.monotonic()
+    results = run_suites(args.onyx, suites, jobs, args.timeout)
+    elapsed = time.monotonic() - start
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+
+    all_ok = True
+    summary = {"suites": {}, "seconds": elapsed}
+    for suite in suites:
+        with open(os.path.join(RESULTS_DIR, f"{suite}.json"), "w") as f:
+            json.dump(results[suite], f, indent=1, sort_keys=True)
+        expected = read_list(suite)
+        if args.update:
+            failing = {n: r for n, r in results[suite].items() if r["status"] != "pass"}
+            write_list(suite, failing, expected)
+            expected = read_list(suite)
+        ok, summary["suites"][suite] = check_suite(suite, results[suite], expected,
+                                                   MIN_PASS_RATIO.get(suite, 0.0))
+        all_ok = all_ok and ok
+    total = sum(s["total"] for s in summary["suites"].values())
+    passed = sum(s["passed"] for s in summary["suites"].values())
+    summary["ok"] = all_ok
+    if args.summary:
+        with open(args.summary, "w") as f:
+            json.dump(summary, f, indent=1)
+    print(f"conformance: {passed}/{total} tests passed in {len(suites)} suites ({elapsed:.0f}s); "
+          + ("all suites match their expected-failure lists" if all_ok else "MISMATCH, see above"))
+    if args.update:
+        print(f"conformance: rewrote {', '.join(os.path.relpath(list_path(s), ROOT) for s in suites)}")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
