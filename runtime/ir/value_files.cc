@@ -1,0 +1,229 @@
+#include "runtime/ir/value_files.h"
+
+#include <cstring>
+#include <regex>
+
+#include "onnx/onnx-data.pb.h"
+#include "runtime/ir/model_loader.h"
+#include "runtime/ir/model_saver.h"
+#include "runtime/ir/tensor_proto.h"
+
+namespace onyx {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct NpyType {
+  const char* code;
+  DataType dtype;
+};
+constexpr NpyType kNpyTypes[] = {
+    {"f4", DataType::kFloat},  {"f8", DataType::kDouble}, {"f2", DataType::kFloat16},
+    {"i1", DataType::kInt8},   {"i2", DataType::kInt16},  {"i4", DataType::kInt32},
+    {"i8", DataType::kInt64},  {"u1", DataType::kUInt8},  {"u2", DataType::kUInt16},
+    {"u4", DataType::kUInt32}, {"u8", DataType::kUInt64}, {"b1", DataType::kBool},
+};
+
+Value value_from_sequence(const onnx::SequenceProto& proto);
+
+Value value_from_optional(const onnx::OptionalProto& proto) {
+  switch (proto.elem_type()) {
+    case onnx::OptionalProto::TENSOR: return proto.has_tensor_value() ? Value(tensor_from_proto(proto.tensor_value(), {})) : Value();
+    case onnx::OptionalProto::SEQUENCE: return proto.has_sequence_value() ? value_from_sequence(proto.sequence_value()) : Value();
+    default: return Value();
+  }
+}
+
+Value value_from_sequence(const onnx::SequenceProto& proto) {
+  Sequence items;
+  DataType element_type = DataType::kUndefined;
+  switch (proto.elem_type()) {
+    case onnx::SequenceProto::TENSOR:
+      for (const auto& t : proto.tensor_values()) {
+        items.emplace_back(tensor_from_proto(t, {}));
+        element_type = items.back().tensor().dtype();
+      }
+      break;
+    case onnx::SequenceProto::SEQUENCE:
+      for (const auto& s : proto.sequence_values()) items.push_back(value_from_sequence(s));
+      break;
+    case onnx::SequenceProto::OPTIONAL:
+      for (const auto& o : proto.optional_values()) items.push_back(value_from_optional(o));
+      break;
+    default:
+      throw_error(ErrorCode::kNotImplemented, "sequence '", proto.name(), "' of element kind ",
+                  proto.elem_type(), " is not supported");
+  }
+  return Value::sequence(std::move(items), element_type);
+}
+
+void sequence_to_proto(const Value& value, const std::string& name, onnx::SequenceProto* proto);
+
+void optional_to_proto(const Value& value, const std::string& name, onnx::OptionalProto* proto) {
+  proto->set_name(name);
+  if (value.is_tensor()) {
+    proto->set_elem_type(onnx::OptionalProto::TENSOR);
+    tensor_to_proto(value.tensor(), "", proto->mutable_tensor_value());
+  } else if (value.is_sequence()) {
+    proto->set_elem_type(onnx::OptionalProto::SEQUENCE);
+    sequence_to_proto(value, "", proto->mutable_sequence_value());
+  } else {
+    proto->set_elem_type(onnx::OptionalProto::UNDEFINED);
+  }
+}
+
+void sequence_to_proto(const Value& value, const std::string& name, onnx::SequenceProto* proto) {
+  proto->set_name(name);
+  proto->set_elem_type(onnx::SequenceProto::TENSOR);
+  for (const Value& item : value.sequence_items()) {
+    if (item.is_tensor()) {
+      tensor_to_proto(item.tensor(), "", proto->add_tensor_values());
+    } else {
+      proto->set_elem_type(onnx::SequenceProto::SEQUENCE);
+      sequence_to_proto(item, "", proto->add_sequence_values());
+    }
+  }
+}
+
+template <typename Proto>
+Proto parse_proto(const std::string& bytes, const fs::path& path, const char* what) {
+  Proto proto;
+  if (!proto.ParseFromString(bytes)) {
+    throw_error(ErrorCode::kInvalidArgument, path.string(), " is not a valid serialized ", what);
+  }
+  return proto;
+}
+
+}  // namespace
+
+Tensor read_npy(const fs::path& path) {
+  std::string bytes = read_file_bytes(path);
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) {
+    throw_error(ErrorCode::kInvalidArgument, path.string(), " is not a .npy file");
+  }
+  int major = static_cast<unsigned char>(bytes[6]);
+  size_t header_length = 0;
+  size_t header_start = 0;
+  if (major == 1) {
+    header_length = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    header_start = 10;
+  } else {
+    if (bytes.size() < 12) throw_error(ErrorCode::kInvalidArgument, path.string(), ": truncated .npy header");
+    uint32_t length = 0;
+    std::memcpy(&length, bytes.data() + 8, 4);
+    header_length = length;
+    header_start = 12;
+  }
+  if (header_start + header_length > bytes.size()) {
+    throw_error(ErrorCode::kInvalidArgument, path.string(), ": truncated .npy header");
+  }
+  std::string header = bytes.substr(header_start, header_length);
+  std::smatch match;
+  if (!std::regex_search(header, match, std::regex("'descr':\\s*'([<>|=])([a-z][0-9]+)'"))) {
+    throw_error(ErrorCode::kInvalidArgument, path.string(), ": .npy header has no dtype");
+  }
+  if (match[1] == ">") throw_error(ErrorCode::kNotImplemented, path.string(), ": big-endian .npy arrays");
+  std::string code = match[2];
+  DataType dtype = DataType::kUndefined;
+  for (const NpyType& type : kNpyTypes) {
+    if (code == type.code) dtype = type.dtype;
+  }
+  if (dtype == DataType::kUndefined) {
+    throw_error(ErrorCode::kNotImplemented, path.string(), ": .npy dtype '", code, "' is not supported");
+  }
+  if (std::regex_search(header, std::regex("'fortran_order':\\s*True"))) {
+    throw_error(ErrorCode::kNotImplemented, path.string(), ": Fortran-ordered .npy arrays");
+  }
+  if (!std::regex_search(header, match, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
+    throw_error(ErrorCode::kInvalidArgument, path.string(), ": .npy header has no shape");
+  }
+  Shape shape;
+  std::string dims = match[1];
+  std::regex number("[0-9]+");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number); it != std::sregex_iterator(); ++it) {
+    shape.push_back(std::stoll(it->str()));
+  }
+  Tensor tensor(dtype, shape);
+  size_t data_start = header_start + header_length;
+  if (bytes.size() - data_start != tensor.byte_size()) {
+    throw_error(ErrorCode::kInvalidArgument, path.string(), ": .npy data has ", bytes.size() - data_start,
+                " bytes, shape ", shape_to_string(shape), " needs ", tensor.byte_size());
+  }
+  if (tensor.byte_size()) std::memcpy(tensor.mutable_raw_data(), bytes.data() + data_start, tensor.byte_size());
+  return tensor;
+}
+
+void write_npy(const fs::path& path, const Tensor& tensor) {
+  const char* code = nullptr;
+  for (const NpyType& type : kNpyTypes) {
+    if (type.dtype == tensor.dtype()) code = type.code;
+  }
+  if (code == nullptr) {
+    throw_error(ErrorCode::kNotImplemented, "cannot write ", dtype_name(tensor.dtype()), " as .npy");
+  }
+  std::string shape;
+  for (int64_t d : tensor.shape()) shape += std::to_string(d) + ",";
+  if (tensor.rank() > 1) shape.pop_back();
+  std::string header = std::string("{'descr': '") + (code[0] == 'b' || code[1] == '1' ? "|" : "<") + code +
+                       "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(static_cast<const char*>(tensor.raw_data()), tensor.byte_size());
+  write_file_atomically(path, bytes);
+}
+
+NamedFileValue read_value_file(const fs::path& path, const TypeInfo& expected) {
+  if (path.extension() == ".npy") return {"", read_npy(path)};
+  std::string bytes = read_file_bytes(path);
+  switch (expected.kind) {
+    case TypeInfo::Kind::kSequence: {
+      auto proto = parse_proto<onnx::SequenceProto>(bytes, path, "SequenceProto");
+      return {proto.name(), value_from_sequence(proto)};
+    }
+    case TypeInfo::Kind::kOptional: {
+      auto proto = parse_proto<onnx::OptionalProto>(bytes, path, "OptionalProto");
+      return {proto.name(), value_from_optional(proto)};
+    }
+    default: {
+      auto proto = parse_proto<onnx::TensorProto>(bytes, path, "TensorProto");
+      if (proto.data_type() == 0) {
+        throw_error(ErrorCode::kInvalidArgument, path.string(), " is not a serialized TensorProto (no element type)");
+      }
+      try {
+        return {proto.name(), tensor_from_proto(proto, {})};
+      } catch (const Error& error) {
+        throw Error(ErrorCode::kInvalidArgument, path.string() + ": " + error.what());
+      }
+    }
+  }
+}
+
+void write_tensor_pb(const fs::path& path, const Tensor& tensor, const std::string& name) {
+  onnx::TensorProto proto;
+  tensor_to_proto(tensor, name, &proto);
+  write_file_atomically(path, proto.SerializeAsString());
+}
+
+void write_value_pb(const fs::path& path, const Value& value, const std::string& name, const TypeInfo& type) {
+  if (type.kind == TypeInfo::Kind::kOptional) {
+    onnx::OptionalProto proto;
+    optional_to_proto(value, name, &proto);
+    write_file_atomically(path, proto.SerializeAsString());
+  } else if (value.is_sequence()) {
+    onnx::SequenceProto proto;
+    sequence_to_proto(value, name, &proto);
+    write_file_atomically(path, proto.SerializeAsString());
+  } else {
+    write_tensor_pb(path, value.tensor(), name);
+  }
+}
+
+}  // namespace onyx

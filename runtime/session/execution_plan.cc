@@ -1,0 +1,233 @@
+#include "runtime/session/execution_plan.h"
+
+#include <omp.h>
+
+#include <cstring>
+#include <set>
+
+#include "runtime/session/node_call.h"
+
+namespace onyx {
+
+namespace {
+
+// Moves a value between devices at a partition border.
+class DeviceTransferKernel final : public Kernel {
+ public:
+  DeviceTransferKernel(ExecutionProvider& from, ExecutionProvider& to) : from_(from), to_(to) {}
+  void compute(KernelContext& context) override {
+    Tensor host = from_.to_host(context.input(0));
+    context.set_output(0, to_.from_host(host));
+  }
+
+ private:
+  ExecutionProvider& from_;
+  ExecutionProvider& to_;
+};
+
+}  // namespace
+
+int ExecutionPlan::slot_of(const std::string& name) {
+  auto [it, inserted] = slots_.emplace(name, static_cast<int>(slot_names_.size()));
+  if (inserted) slot_names_.push_back(name);
+  return it->second;
+}
+
+ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
+                             const std::vector<ExecutionProvider*>& providers, int threads)
+    : graph_(graph), threads_(threads) {
+  if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
+  for (ExecutionProvider* provider : providers) {
+    if (provider->device().is_cpu()) host_provider_ = provider;
+  }
+  if (host_provider_ == nullptr) throw_error(ErrorCode::kInvalidArgument, "the CPU provider is required");
+
+  for (const auto& input : graph.inputs) {
+    input_names_.push_back(input.name);
+    input_slots_.push_back(slot_of(input.name));
+  }
+  for (const auto& name : graph.initializer_order) {
+    int slot = slot_of(name);
+    if (graph.find_input(name) == nullptr) constants_.emplace_back(slot, graph.initializers.at(name));
+  }
+
+  for (const Node& node : graph.nodes) {
+    PlanStep step;
+    step.node = &node;
+    step.opset = model.opset_for(node.domain).value_or(0);
+    if (step.opset == 0) {
+      throw_error(ErrorCode::kInvalidModel, node.describe(), ": the model does not import domain '",
+                  display_domain(node.domain), "'");
+    }
+    for (const auto& input : node.inputs) step.inputs.push_back(input.empty() ? -1 : slot_of(input));
+    for (const auto& output : node.outputs) step.outputs.push_back(output.empty() ? -1 : slot_of(output));
+    const KernelDef* def = nullptr;
+    for (ExecutionProvider* provider : providers) {
+      def = provider->find_kernel(node, step.opset);
+      if (def) {
+        step.provider = provider;
+        break;
+      }
+    }
+    if (def == nullptr) throw_missing_kernel(node, step.opset, host_provider_->name());
+
+    std::vector<const TypeInfo*> input_types;
+    std::vector<const Tensor*> constants;
+    for (const auto& input : node.inputs) {
+      input_types.push_back(input.empty() ? nullptr : types.find(input));
+      auto it = graph.initializers.find(input);
+      bool constant = !input.empty() && it != graph.initializers.end() && graph.find_input(input) == nullptr;
+      constants.push_back(constant ? &it->second : nullptr);
+    }
+    std::vector<const TypeInfo*> output_types;
+    for (const auto& output : node.outputs) output_types.push_back(output.empty() ? nullptr : types.find(output));
+    KernelInfo info(node, step.opset, input_types, output_types, constants, *step.provider, threads);
+    try {
+      step.kernel = def->factory(info);
+    } catch (const Error& error) {
+      throw Error(error.code(), node.describe() + ": " + error.what());
+    }
+    steps_.push_back(std::move(step));
+  }
+  for (const auto& output : graph.outputs) output_slots_.push_back(slot_of(output.name));
+  add_transfers(providers);
+  compute_lifetimes(types);
+  arenas_ = std::make_unique<ArenaPool>(host_provider_->allocator(), memory_.arena_bytes());
+}
+
+void ExecutionPlan::add_transfers(const std::vector<ExecutionProvider*>& providers) {
+  // Feeds and initializers live on the host; every other value where its producer ran.
+  std::vector<ExecutionProvider*> location(slot_names_.size(), host_provider_);
+  std::vector<PlanStep> with_transfers;
+  std::map<std::pair<int, ExecutionProvider*>, int> copies;
+  for (PlanStep& step : steps_) {
+    for (int& slot : step.inputs) {
+      if (slot < 0 || location[static_cast<size_t>(slot)] == step.provider) continue;
+      auto key = std::make_pair(slot, step.provider);
+      auto found = copies.find(key);
+      if (found == copies.end()) {
+        ExecutionProvider* from = location[static_cast<size_t>(slot)];
+        int copy_slot = slot_of(slot_names_[static_cast<size_t>(slot)] + "@" + step.provider->name());
+        location.resize(slot_names_.size(), host_provider_);
+        location[static_cast<size_t>(copy_slot)] = step.provider;
+        PlanStep transfer;
+        transfer.provider = step.provider;
+        transfer.kernel = std::make_unique<DeviceTransferKernel>(*from, *step.provider);
+        transfer.inputs = {slot};
+        transfer.outputs = {copy_slot};
+        with_transfers.push_back(std::move(transfer));
+        found = copies.emplace(key, copy_slot).first;
+      }
+      slot = found->second;
+    }
+    for (int slot : step.outputs) {
+      if (slot >= 0) location[static_cast<size_t>(slot)] = step.provider;
+    }
+    with_transfers.push_back(std::move(step));
+  }
+  // Graph outputs are returned on the host.
+  for (int& slot : output_slots_) {
+    ExecutionProvider* from = location[static_cast<size_t>(slot)];
+    if (from == host_provider_) continue;
+    int copy_slot = slot_of(slot_names_[static_cast<size_t>(slot)] + "@host");
+    PlanStep transfer;
+    transfer.provider = host_provider_;
+    transfer.kernel = std::make_unique<DeviceTransferKernel>(*from, *host_provider_);
+    transfer.inputs = {slot};
+    transfer.outputs = {copy_slot};
+    with_transfers.push_back(std::move(transfer));
+    slot = copy_slot;
+  }
+  (void)providers;
+  steps_ = std::move(with_transfers);
+}
+
+void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
+  const int step_count = static_cast<int>(steps_.size());
+  std::vector<int> first(slot_names_.size(), -1);
+  std::vector<int> last(slot_names_.size(), -1);
+  for (int i = 0; i < step_count; ++i) {
+    for (int slot : steps_[static_cast<size_t>(i)].inputs) {
+      if (slot >= 0) last[static_cast<size_t>(slot)] = i;
+    }
+    for (int slot : steps_[static_cast<size_t>(i)].outputs) {
+      if (slot < 0) continue;
+      if (first[static_cast<size_t>(slot)] < 0) first[static_cast<size_t>(slot)] = i;
+      last[static_cast<size_t>(slot)] = std::max(last[static_cast<size_t>(slot)], i);
+    }
+  }
+  std::set<int> keep(output_slots_.begin(), output_slots_.end());
+  for (const auto& [slot, value] : constants_) keep.insert(slot);
+
+  std::vector<ValueLifetime> lifetimes;
+  for (size_t slot = 0; slot < slot_names_.size(); ++slot) {
+    if (keep.count(static_cast<int>(slot)) || last[slot] < 0) continue;
+    steps_[static_cast<size_t>(last[slot])].release_after.push_back(static_cast<int>(slot));
+    if (first[slot] < 0) continue;  // a feed: not in the arena
+    const TypeInfo* type = types.find(slot_names_[slot]);
+    if (type == nullptr || !type->has_static_shape() || type->elem_type == DataType::kString ||
+        type->elem_type == DataType::kUndefined) {
+      continue;
+    }
+    const PlanStep& producer = steps_[static_cast<size_t>(first[slot])];
+    if (!producer.provider->device().is_cpu()) continue;  // device arenas come with the CUDA provider
+    size_t bytes = dtype_storage_bytes(type->elem_type, shape_element_count(type->static_shape()));
+    lifetimes.push_back({static_cast<int>(slot), first[slot], last[slot], bytes});
+  }
+  memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes);
+}
+
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs) const {
+  if (inputs.size() != input_slots_.size()) {
+    throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
+  }
+  std::vector<Value> frame(slot_names_.size());
+  for (const auto& [slot, value] : constants_) frame[static_cast<size_t>(slot)] = value;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].is_none()) frame[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
+  }
+
+  std::shared_ptr<void> arena = arenas_->acquire();
+  PlannedOutputAllocator allocator(memory_, arena.get(), host_provider_->allocator());
+  omp_set_num_threads(threads_);
+  try {
+    for (const PlanStep& step : steps_) {
+      KernelContext context(frame.data(), step.inputs, step.outputs, allocator, threads_);
+      try {
+        step.kernel->compute(context);
+      } catch (const Error& error) {
+        std::string where = step.node ? step.node->describe() : std::string("device transfer");
+        throw Error(error.code(), where + ": " + error.what());
+      } catch (const std::exception& error) {
+        std::string where = step.node ? step.node->describe() : std::string("device transfer");
+        throw Error(ErrorCode::kRuntimeFailure, where + ": " + error.what());
+      }
+      // A kernel may hand back a view of another value (Identity, Reshape). If that memory is
+      // in the arena, it can be reused once its owner dies, so such a value gets its own copy.
+      for (int slot : step.outputs) {
+        if (slot < 0) continue;
+        Value& value = frame[static_cast<size_t>(slot)];
+        if (value.is_tensor() && allocator.in_arena(value.tensor()) &&
+            !allocator.in_own_buffer(slot, value.tensor())) {
+          const Tensor& alias = value.tensor();
+          Tensor own = allocator.allocate(slot, alias.dtype(), alias.shape());
+          if (alias.byte_size()) std::memcpy(own.mutable_raw_data(), alias.raw_data(), alias.byte_size());
+          value = std::move(own);
+        }
+      }
+      for (int slot : step.release_after) frame[static_cast<size_t>(slot)] = Value();
+    }
+  } catch (...) {
+    arenas_->release(std::move(arena));
+    throw;
+  }
+
+  std::vector<Value> outputs;
+  outputs.reserve(output_slots_.size());
+  for (int slot : output_slots_) outputs.push_back(frame[static_cast<size_t>(slot)]);
+  frame.clear();
+  arenas_->release(std::move(arena));
+  return outputs;
+}
+
+}  // namespace onyx

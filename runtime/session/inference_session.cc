@@ -1,0 +1,102 @@
+#include "runtime/session/inference_session.h"
+
+#include <thread>
+
+#include "providers/cpu/cpu_provider.h"
+#include "runtime/ir/model_loader.h"
+#include "runtime/optimizer/constant_folding.h"
+#include "runtime/session/graph_checks.h"
+
+namespace onyx {
+
+InferenceSession::InferenceSession(const std::filesystem::path& model_path, SessionOptions options)
+    : InferenceSession(load_model(model_path), std::move(options)) {}
+
+InferenceSession::InferenceSession(Model model, SessionOptions options)
+    : model_(std::move(model)), options_(std::move(options)) {
+  threads_ = options_.intra_op_threads > 0 ? options_.intra_op_threads
+                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool has_cpu = false;
+  for (const auto& provider : options_.providers) has_cpu = has_cpu || provider->device().is_cpu();
+  if (!has_cpu) options_.providers.push_back(std::make_shared<CpuExecutionProvider>());
+
+  Graph& graph = model_.graph;
+  validate_and_sort_graph(graph);
+  types_ = infer_types(graph, model_);
+  if (options_.optimization_level >= 1) {
+    if (fold_constants(graph, model_, types_) > 0) types_ = infer_types(graph, model_);
+    remove_dead_nodes(graph);
+  }
+  std::vector<ExecutionProvider*> providers;
+  for (const auto& provider : options_.providers) providers.push_back(provider.get());
+  plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_);
+}
+
+bool InferenceSession::input_is_optional(const std::string& name) const {
+  return model_.graph.initializers.count(name) > 0;
+}
+
+void InferenceSession::check_feed(const ValueInfo& input, const Value& value) const {
+  const TypeInfo& declared = input.type;
+  if (declared.kind == TypeInfo::Kind::kTensor) {
+    if (!value.is_tensor()) {
+      throw_error(ErrorCode::kInvalidArgument, "input '", input.name, "' expects a tensor ",
+                  declared.to_string());
+    }
+    const Tensor& tensor = value.tensor();
+    if (declared.elem_type != DataType::kUndefined && tensor.dtype() != declared.elem_type) {
+      throw_error(ErrorCode::kInvalidArgument, "input '", input.name, "' expects element type ",
+                  dtype_name(declared.elem_type), ", got ", dtype_name(tensor.dtype()));
+    }
+    if (declared.shape) {
+      const auto& dims = *declared.shape;
+      bool matches = dims.size() == tensor.rank();
+      for (size_t i = 0; matches && i < dims.size(); ++i) {
+        matches = !dims[i].is_known() || dims[i].value == tensor.dim(i);
+      }
+      if (!matches) {
+        throw_error(ErrorCode::kInvalidArgument, "input '", input.name, "' expects shape ",
+                    declared.to_string(), ", got ", shape_to_string(tensor.shape()));
+      }
+    }
+  } else if (declared.kind == TypeInfo::Kind::kSequence && !value.is_sequence()) {
+    throw_error(ErrorCode::kInvalidArgument, "input '", input.name, "' expects a sequence ",
+                declared.to_string());
+  }
+}
+
+std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds) const {
+  const auto& names = plan_->input_names();
+  for (const auto& [name, value] : feeds) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::string expected;
+      for (const auto& n : names) expected += (expected.empty() ? "" : ", ") + n;
+      throw_error(ErrorCode::kInvalidArgument, "unknown input '", name, "'; the model's inputs are: ",
+                  expected);
+    }
+  }
+  std::vector<Value> inputs;
+  inputs.reserve(names.size());
+  for (const ValueInfo& input : model_.graph.inputs) {
+    auto it = feeds.find(input.name);
+    if (it == feeds.end()) {
+      if (!input_is_optional(input.name) && input.type.kind != TypeInfo::Kind::kOptional) {
+        throw_error(ErrorCode::kInvalidArgument, "missing input '", input.name, "' (",
+                    input.type.to_string(), ")");
+      }
+      auto init = model_.graph.initializers.find(input.name);
+      inputs.push_back(init == model_.graph.initializers.end() ? Value() : Value(init->second));
+      continue;
+    }
+    check_feed(input, it->second);
+    inputs.push_back(it->second);
+  }
+  std::vector<Value> values = plan_->run(std::move(inputs));
+  std::vector<NamedValue> outputs;
+  for (size_t i = 0; i < values.size(); ++i) {
+    outputs.push_back({model_.graph.outputs[i].name, std::move(values[i])});
+  }
+  return outputs;
+}
+
+}  // namespace onyx

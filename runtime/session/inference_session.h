@@ -1,0 +1,59 @@
+// The inference API: InferenceSession(model) does all the work up front (validate, infer
+// types, optimize, partition, create kernels, plan memory); run(feeds) walks the plan.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/execution_provider.h"
+#include "runtime/ir/graph.h"
+#include "runtime/session/execution_plan.h"
+#include "runtime/session/type_inference.h"
+
+namespace onyx {
+
+struct SessionOptions {
+  int intra_op_threads = 0;     // 0: one per core
+  int optimization_level = 1;   // 0: none; 1: constant folding and dead-node removal
+  // Providers in priority order; the CPU provider is appended when missing.
+  std::vector<std::shared_ptr<ExecutionProvider>> providers;
+};
+
+struct NamedValue {
+  std::string name;
+  Value value;
+};
+
+class InferenceSession {
+ public:
+  explicit InferenceSession(Model model, SessionOptions options = {});
+  explicit InferenceSession(const std::filesystem::path& model_path, SessionOptions options = {});
+
+  // Feeds by input name. Every graph input without an initializer must be fed; types and
+  // shapes are checked against the declarations. Returns the graph outputs in order.
+  std::vector<NamedValue> run(const std::map<std::string, Value>& feeds) const;
+
+  // Graph inputs the caller must (or may, for initializer-backed ones) feed.
+  const std::vector<ValueInfo>& inputs() const { return model_.graph.inputs; }
+  const std::vector<ValueInfo>& outputs() const { return model_.graph.outputs; }
+  bool input_is_optional(const std::string& name) const;
+  // The optimized model the session runs, with inferred types.
+  const Model& model() const { return model_; }
+  const InferredTypes& types() const { return types_; }
+  const ExecutionPlan& plan() const { return *plan_; }
+  int threads() const { return threads_; }
+
+ private:
+  void check_feed(const ValueInfo& input, const Value& value) const;
+
+  Model model_;
+  SessionOptions options_;
+  InferredTypes types_;
+  int threads_ = 1;
+  std::unique_ptr<ExecutionPlan> plan_;
+};
+
+}  // namespace onyx

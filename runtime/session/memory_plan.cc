@@ -1,0 +1,83 @@
+#include "runtime/session/memory_plan.h"
+
+#include <algorithm>
+
+namespace onyx {
+
+namespace {
+constexpr size_t kAlignment = 64;
+size_t align_up(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+}  // namespace
+
+MemoryPlan::MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes)
+    : buffers_(static_cast<size_t>(slot_count)) {
+  // Greedy by size, largest first: each buffer takes the lowest offset that does not collide
+  // with an already placed buffer whose lifetime overlaps its own.
+  std::vector<ValueLifetime> order = lifetimes;
+  std::stable_sort(order.begin(), order.end(),
+                   [](const ValueLifetime& a, const ValueLifetime& b) { return a.bytes > b.bytes; });
+  struct Placed {
+    size_t offset, bytes;
+    int first, last;
+  };
+  std::vector<Placed> placed;
+  for (const ValueLifetime& value : order) {
+    if (value.bytes == 0) continue;
+    size_t bytes = align_up(value.bytes);
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (const Placed& p : placed) {
+      if (p.first <= value.last_step && value.first_step <= p.last) busy.emplace_back(p.offset, p.bytes);
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t offset = 0;
+    for (const auto& [start, size] : busy) {
+      if (offset + bytes <= start) break;
+      offset = std::max(offset, start + size);
+    }
+    placed.push_back({offset, bytes, value.first_step, value.last_step});
+    buffers_[static_cast<size_t>(value.slot)] = {offset, value.bytes};
+    arena_bytes_ = std::max(arena_bytes_, offset + bytes);
+    ++planned_count_;
+  }
+}
+
+std::shared_ptr<void> ArenaPool::acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+      auto arena = std::move(free_.back());
+      free_.pop_back();
+      return arena;
+    }
+  }
+  Allocator* allocator = &allocator_;
+  void* memory = allocator_.allocate(std::max<size_t>(bytes_, kAlignment));
+  return std::shared_ptr<void>(memory, [allocator](void* p) { allocator->deallocate(p); });
+}
+
+void ArenaPool::release(std::shared_ptr<void> arena) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_.push_back(std::move(arena));
+}
+
+Tensor PlannedOutputAllocator::allocate(int slot, DataType dtype, const Shape& shape) {
+  if (slot >= 0 && dtype != DataType::kString) {
+    const PlannedBuffer& planned = plan_.buffer(slot);
+    if (planned.bytes > 0 && dtype_storage_bytes(dtype, shape_element_count(shape)) <= planned.bytes) {
+      return Tensor::view(dtype, shape, arena_ + planned.offset, nullptr, fallback_.device());
+    }
+  }
+  return Tensor(dtype, shape, fallback_);
+}
+
+bool PlannedOutputAllocator::in_arena(const Tensor& tensor) const {
+  const char* data = static_cast<const char*>(tensor.raw_data());
+  return data >= arena_ && data < arena_ + plan_.arena_bytes();
+}
+
+bool PlannedOutputAllocator::in_own_buffer(int slot, const Tensor& tensor) const {
+  const PlannedBuffer& planned = plan_.buffer(slot);
+  return planned.bytes > 0 && static_cast<const char*>(tensor.raw_data()) == arena_ + planned.offset;
+}
+
+}  // namespace onyx
