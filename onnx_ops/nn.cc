@@ -1,0 +1,180 @@
+// Shape rules of the neural-network ops: convolutions, pooling, normalizations, Dropout, LRN.
+// Window arithmetic comes from nn_geometry so kernels and rules agree.
+#include <algorithm>
+
+#include "onnx_ops/nn_geometry.h"
+#include "onnx_ops/op_schema.h"
+
+namespace onyx {
+
+namespace {
+
+const TypeInfo* tensor_input(const InferenceContext& ctx, size_t i) {
+  if (!ctx.has_input(i)) return nullptr;
+  const TypeInfo& type = ctx.input_type(i);
+  return type.is_tensor() ? &type : nullptr;
+}
+
+void same_as_input_0(InferenceContext& ctx) {
+  if (const TypeInfo* x = tensor_input(ctx, 0)) ctx.set_output_type(0, *x);
+}
+
+Dim dim_or_unknown(const TypeInfo& type, size_t i) {
+  if (!type.shape || i >= type.shape->size()) return Dim{};
+  return (*type.shape)[i];
+}
+
+// [N, channels, spatial...] with the spatial dims from `geometry` when the input's are known.
+TypeInfo windowed_output(const TypeInfo& x, Dim channels, const std::vector<int64_t>* spatial,
+                         DataType dtype) {
+  if (!x.shape) return TypeInfo::tensor(dtype);
+  std::vector<Dim> dims{dim_or_unknown(x, 0), channels};
+  for (size_t i = 2; i < x.shape->size(); ++i) {
+    dims.push_back(spatial ? Dim::known((*spatial)[i - 2]) : Dim{});
+  }
+  return TypeInfo::tensor(dtype, std::move(dims));
+}
+
+std::vector<int64_t> weight_kernel(const TypeInfo& w, bool& known) {
+  std::vector<int64_t> kernel;
+  known = known_spatial_dims(w, kernel);
+  return kernel;
+}
+
+void conv_rule(InferenceContext& ctx) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* w = tensor_input(ctx, 1);
+  if (!x) return;
+  WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
+  Dim channels = w ? dim_or_unknown(*w, 0) : Dim{};
+  std::vector<int64_t> spatial;
+  std::vector<int64_t> kernel = attrs.kernel_shape;
+  bool kernel_known = !kernel.empty();
+  if (!kernel_known && w) kernel = weight_kernel(*w, kernel_known);
+  const std::vector<int64_t>* out = nullptr;
+  WindowGeometry g;
+  if (kernel_known && known_spatial_dims(*x, spatial)) {
+    g = forward_window_geometry(attrs, spatial, kernel, "Conv");
+    out = &g.output;
+  }
+  ctx.set_output_type(0, windowed_output(*x, channels, out, x->elem_type));
+}
+
+void conv_transpose_rule(InferenceContext& ctx) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* w = tensor_input(ctx, 1);
+  if (!x) return;
+  WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
+  int64_t group = ctx.attributes().get_int("group", 1);
+  Dim channels;
+  if (w) {
+    Dim per_group = dim_or_unknown(*w, 1);
+    if (per_group.is_known()) channels = Dim::known(per_group.value * group);
+  }
+  std::vector<int64_t> spatial;
+  std::vector<int64_t> kernel = attrs.kernel_shape;
+  bool kernel_known = !kernel.empty();
+  if (!kernel_known && w) kernel = weight_kernel(*w, kernel_known);
+  const std::vector<int64_t>* out = nullptr;
+  WindowGeometry g;
+  if (kernel_known && known_spatial_dims(*x, spatial)) {
+    g = transpose_window_geometry(attrs, spatial, kernel,
+                                  ctx.attributes().get_ints("output_padding"),
+                                  ctx.attributes().get_ints("output_shape"), "ConvTranspose");
+    out = &g.output;
+  }
+  ctx.set_output_type(0, windowed_output(*x, channels, out, x->elem_type));
+}
+
+void pool_rule(InferenceContext& ctx, const char* op) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x) return;
+  WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
+  std::vector<int64_t> spatial;
+  const std::vector<int64_t>* out = nullptr;
+  WindowGeometry g;
+  if (known_spatial_dims(*x, spatial) && !attrs.kernel_shape.empty()) {
+    g = forward_window_geometry(attrs, spatial, attrs.kernel_shape, op);
+    out = &g.output;
+  }
+  TypeInfo y = windowed_output(*x, dim_or_unknown(*x, 1), out, x->elem_type);
+  ctx.set_output_type(0, y);
+  if (ctx.output_count() > 1) {
+    y.elem_type = DataType::kInt64;
+    ctx.set_output_type(1, y);
+  }
+}
+
+void global_pool_rule(InferenceContext& ctx) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x) return;
+  if (!x->shape) return ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
+  std::vector<Dim> dims = *x->shape;
+  for (size_t i = 2; i < dims.size(); ++i) dims[i] = Dim::known(1);
+  ctx.set_output_type(0, TypeInfo::tensor(x->elem_type, std::move(dims)));
+}
+
+void batch_norm_rule(InferenceContext& ctx) {
+  same_as_input_0(ctx);
+  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* mean = tensor_input(ctx, 3);
+  if (!x) return;
+  // Extra outputs (running or saved statistics) are per channel.
+  DataType stat_type = mean ? mean->elem_type : x->elem_type;
+  std::vector<Dim> per_channel{dim_or_unknown(*x, 1)};
+  for (size_t i = 1; i < ctx.output_count(); ++i) {
+    ctx.set_output_type(i, TypeInfo::tensor(stat_type, per_channel));
+  }
+}
+
+void layer_norm_rule(InferenceContext& ctx) {
+  same_as_input_0(ctx);
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x || ctx.output_count() < 2) return;
+  int64_t stash = ctx.attributes().get_int("stash_type", 1);
+  DataType stat_type = stash == 1 ? DataType::kFloat : dtype_from_code(static_cast<int32_t>(stash));
+  if (!x->shape) {
+    for (size_t i = 1; i < ctx.output_count(); ++i) ctx.set_output_type(i, TypeInfo::tensor(stat_type));
+    return;
+  }
+  const int64_t rank = static_cast<int64_t>(x->shape->size());
+  int64_t axis = ctx.attributes().get_int("axis", -1);
+  if (axis < -rank || axis >= rank) {
+    throw_error(ErrorCode::kInvalidArgument, ctx.node().describe(), ": axis ", axis,
+                " is out of range for input rank ", rank);
+  }
+  if (axis < 0) axis += rank;
+  std::vector<Dim> dims = *x->shape;
+  for (int64_t i = axis; i < rank; ++i) dims[i] = Dim::known(1);
+  for (size_t i = 1; i < ctx.output_count(); ++i) ctx.set_output_type(i, TypeInfo::tensor(stat_type, dims));
+}
+
+void dropout_rule(InferenceContext& ctx) {
+  same_as_input_0(ctx);
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x || ctx.output_count() < 2) return;
+  TypeInfo mask = *x;
+  if (ctx.opset() >= 10) mask.elem_type = DataType::kBool;
+  ctx.set_output_type(1, mask);
+}
+
+}  // namespace
+
+ONYX_REGISTER_SHAPE_RULE("", "Conv", conv_rule);
+ONYX_REGISTER_SHAPE_RULE("", "ConvTranspose", conv_transpose_rule);
+ONYX_REGISTER_SHAPE_RULE("", "MaxPool", [](InferenceContext& ctx) { pool_rule(ctx, "MaxPool"); });
+ONYX_REGISTER_SHAPE_RULE("", "AveragePool",
+                         [](InferenceContext& ctx) { pool_rule(ctx, "AveragePool"); });
+ONYX_REGISTER_SHAPE_RULE("", "LpPool", [](InferenceContext& ctx) { pool_rule(ctx, "LpPool"); });
+ONYX_REGISTER_SHAPE_RULE("", "GlobalAveragePool", global_pool_rule);
+ONYX_REGISTER_SHAPE_RULE("", "GlobalMaxPool", global_pool_rule);
+ONYX_REGISTER_SHAPE_RULE("", "GlobalLpPool", global_pool_rule);
+ONYX_REGISTER_SHAPE_RULE("", "BatchNormalization", batch_norm_rule);
+ONYX_REGISTER_SHAPE_RULE("", "InstanceNormalization", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "LayerNormalization", layer_norm_rule);
+ONYX_REGISTER_SHAPE_RULE("", "GroupNormalization", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "RMSNormalization", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "LRN", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "Dropout", dropout_rule);
+
+}  // namespace onyx

@@ -1,0 +1,139 @@
+// Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to (M, N). Float runs on oneDNN with
+// alpha as the output scale and beta * C preloaded into Y and accumulated by a sum post-op.
+#include <cstring>
+
+#include "providers/cpu/linalg/dnnl_util.h"
+#include "providers/cpu/linalg/gemm_plain.h"
+#include "providers/kernel_registry.h"
+
+namespace onyx {
+
+namespace {
+
+using GemmTypes = TypeList<double, Float16, BFloat16, int32_t, int64_t, uint32_t, uint64_t>;
+
+// How C maps onto the (M, N) output: its row and column counts, each 1 or the full size.
+struct BiasLayout {
+  int64_t rows = 1, cols = 1;
+  int64_t index(int64_t i, int64_t j) const { return (rows == 1 ? 0 : i) * cols + (cols == 1 ? 0 : j); }
+};
+
+BiasLayout bias_layout(const Shape& c, int64_t m, int64_t n) {
+  BiasLayout layout;
+  if (c.size() > 2) {
+    throw_error(ErrorCode::kInvalidArgument, "Gemm: C must have rank <= 2, got ", shape_to_string(c));
+  }
+  if (c.size() >= 1) layout.cols = c.back();
+  if (c.size() == 2) layout.rows = c[0];
+  if ((layout.rows != 1 && layout.rows != m) || (layout.cols != 1 && layout.cols != n)) {
+    throw_error(ErrorCode::kInvalidArgument, "Gemm: C of shape ", shape_to_string(c),
+                " does not broadcast to the output [", m, ",", n, "]");
+  }
+  return layout;
+}
+
+class GemmKernel final : public Kernel {
+ public:
+  explicit GemmKernel(const KernelInfo& info) {
+    const NodeAttributes& attrs = info.attributes();
+    trans_a_ = attrs.get_int("transA", 0) != 0;
+    trans_b_ = attrs.get_int("transB", 0) != 0;
+    alpha_ = attrs.get_float("alpha", 1.0f);
+    beta_ = attrs.get_float("beta", 1.0f);
+    if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat) constant_b_ = *b;
+  }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (a.rank() != 2 || b.rank() != 2) {
+      throw_error(ErrorCode::kInvalidArgument, "Gemm: A and B must be 2-D, got ",
+                  shape_to_string(a.shape()), " and ", shape_to_string(b.shape()));
+    }
+    if (a.dtype() != b.dtype()) {
+      throw_error(ErrorCode::kInvalidArgument, "Gemm: A is ", dtype_name(a.dtype()), " but B is ",
+                  dtype_name(b.dtype()));
+    }
+    const int64_t m = trans_a_ ? a.dim(1) : a.dim(0);
+    const int64_t k = trans_a_ ? a.dim(0) : a.dim(1);
+    const int64_t kb = trans_b_ ? b.dim(1) : b.dim(0);
+    const int64_t n = trans_b_ ? b.dim(0) : b.dim(1);
+    if (k != kb) {
+      throw_error(ErrorCode::kInvalidArgument, "Gemm: inner dims differ: A is ",
+                  shape_to_string(a.shape()), (trans_a_ ? " (transA)" : ""), " and B is ",
+                  shape_to_string(b.shape()), (trans_b_ ? " (transB)" : ""));
+    }
+    const Tensor* c = ctx.has_input(2) && beta_ != 0.0f ? &ctx.input(2) : nullptr;
+    BiasLayout layout;
+    if (c) {
+      layout = bias_layout(c->shape(), m, n);
+      if (c->dtype() != a.dtype()) {
+        throw_error(ErrorCode::kInvalidArgument, "Gemm: C is ", dtype_name(c->dtype()),
+                    " but A is ", dtype_name(a.dtype()));
+      }
+    }
+    Tensor& y = ctx.output(0, a.dtype(), {m, n});
+    if (y.element_count() == 0) return;
+    if (a.dtype() == DataType::kFloat) {
+      float* py = y.mutable_data<float>();
+      if (c) {
+        const float* pc = c->data<float>();
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) py[i * n + j] = beta_ * pc[layout.index(i, j)];
+        }
+      }
+      if (k == 0) {
+        if (!c) std::memset(py, 0, y.byte_size());
+        return;
+      }
+      DnnlGemm::Spec spec{1, m, k, n, trans_a_, trans_b_, alpha_, c != nullptr};
+      cache_.get(spec, constant_b_.defined() ? constant_b_.data<float>() : nullptr)
+          .run(a.data<float>(), b.data<float>(), py);
+      return;
+    }
+    dispatch_dtype_or_throw<GemmTypes>(a.dtype(), "Gemm", [&]<typename T>() {
+      using Acc = GemmAccType<T>;
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      const T* pc = c ? c->data<T>() : nullptr;
+      T* py = y.mutable_data<T>();
+      const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n * std::max<int64_t>(k, 1)));
+      parallel_for(m, grain, ctx.threads(), [&](int64_t begin, int64_t end) {
+        std::vector<Acc> acc(static_cast<size_t>(n));
+        for (int64_t i = begin; i < end; ++i) {
+          gemm_rows(pa, pb, acc.data(), i, i + 1, m, k, n, trans_a_, trans_b_);
+          for (int64_t j = 0; j < n; ++j) {
+            if constexpr (std::is_integral_v<T>) {
+              // Integer Gemm: alpha/beta are floats in the schema; ORT casts them the same way.
+              T v = static_cast<T>(static_cast<T>(alpha_) * static_cast<T>(acc[j]));
+              if (pc) v = static_cast<T>(v + static_cast<T>(beta_) * pc[layout.index(i, j)]);
+              py[i * n + j] = v;
+            } else {
+              float v = alpha_ * static_cast<float>(acc[j]);
+              double dv = static_cast<double>(alpha_) * static_cast<double>(acc[j]);
+              if constexpr (std::is_same_v<T, double>) {
+                if (pc) dv += static_cast<double>(beta_) * pc[layout.index(i, j)];
+                py[i * n + j] = dv;
+              } else {
+                if (pc) v += beta_ * static_cast<float>(pc[layout.index(i, j)]);
+                py[i * n + j] = T(v);
+              }
+            }
+          }
+        }
+      });
+    });
+  }
+
+ private:
+  bool trans_a_ = false, trans_b_ = false;
+  float alpha_ = 1.0f, beta_ = 1.0f;
+  Tensor constant_b_;
+  DnnlGemmCache cache_;
+};
+
+}  // namespace
+
+ONYX_REGISTER_KERNEL("CPU", "", "Gemm", 1, kOpsetOpenEnded, GemmKernel);
+
+}  // namespace onyx

@@ -1,0 +1,207 @@
+// Pooling: MaxPool (with Indices), AveragePool, LpPool and their Global forms, over any number
+// of spatial dims. Each window is clipped to the input once per output position, so the inner
+// loops run over contiguous input rows without per-element bounds checks.
+#include <cmath>
+#include <limits>
+
+#include "onnx_ops/nn_geometry.h"
+#include "providers/cpu/math/elementwise.h"
+#include "providers/kernel_registry.h"
+
+namespace onyx {
+
+namespace {
+
+enum class PoolKind { kMax, kAverage, kLp };
+
+// The clipped window of one output position: per dim, the first and last+1 kernel index that
+// land inside the input, and the input coordinate of kernel index 0.
+struct Window {
+  static constexpr size_t kMaxRank = 8;
+  int64_t start[kMaxRank], lo[kMaxRank], hi[kMaxRank];
+  int64_t padded_count;  // positions inside the padded input (count_include_pad divisor)
+};
+
+inline void clip_window(const WindowGeometry& g, int64_t o, Window& w) {
+  w.padded_count = 1;
+  for (size_t d = g.rank(); d-- > 0;) {
+    const int64_t pos = o % g.output[d];
+    o /= g.output[d];
+    const int64_t start = pos * g.strides[d] - g.pad_begin(d);
+    const int64_t dil = g.dilations[d];
+    w.start[d] = start;
+    w.lo[d] = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    w.hi[d] = std::min<int64_t>(g.kernel[d], start >= g.input[d] ? 0 : (g.input[d] - 1 - start) / dil + 1);
+    if (w.hi[d] < w.lo[d]) w.hi[d] = w.lo[d];
+    const int64_t padded_end = g.input[d] + g.pad_end(d);
+    w.padded_count *= std::min<int64_t>(g.kernel[d], (padded_end - 1 - start) / dil + 1);
+  }
+}
+
+// Calls visit(flat_input_index) for every input position of the clipped window, row-major.
+template <typename Visit>
+inline void for_each_in_window(const WindowGeometry& g, const Window& w, const Visit& visit) {
+  const size_t rank = g.rank();
+  for (size_t d = 0; d < rank; ++d) {
+    if (w.hi[d] <= w.lo[d]) return;
+  }
+  int64_t k[Window::kMaxRank];
+  for (size_t d = 0; d < rank; ++d) k[d] = w.lo[d];
+  const size_t last = rank - 1;
+  const int64_t dil = g.dilations[last];
+  while (true) {
+    int64_t base = 0;
+    for (size_t d = 0; d < last; ++d) base = (base + w.start[d] + k[d] * g.dilations[d]) * g.input[d + 1];
+    base += w.start[last];
+    for (int64_t kk = w.lo[last]; kk < w.hi[last]; ++kk) visit(base + kk * dil);
+    size_t d = last;
+    while (d-- > 0) {
+      if (++k[d] < w.hi[d]) break;
+      k[d] = w.lo[d];
+    }
+    if (d == static_cast<size_t>(-1)) return;
+  }
+}
+
+// Converts a row-major flat spatial index into the column-major one (storage_order=1).
+int64_t column_major_index(const WindowGeometry& g, int64_t index) {
+  int64_t result = 0, scale = 1;
+  std::vector<int64_t> coords(g.rank());
+  for (size_t d = g.rank(); d-- > 0;) {
+    coords[d] = index % g.input[d];
+    index /= g.input[d];
+  }
+  for (size_t d = 0; d < g.rank(); ++d) {
+    result += coords[d] * scale;
+    scale *= g.input[d];
+  }
+  return result;
+}
+
+using PoolFloatTypes = TypeList<float, double, Float16, BFloat16>;
+using MaxPoolTypes = TypeList<float, double, Float16, BFloat16, int8_t, uint8_t>;
+
+class PoolKernel final : public Kernel {
+ public:
+  PoolKernel(const KernelInfo& info, PoolKind kind, bool global)
+      : kind_(kind), global_(global), op_(info.node().op_type) {
+    const NodeAttributes& attrs = info.attributes();
+    if (!global) {
+      attrs_ = WindowAttributes::read(attrs);
+      if (attrs_.kernel_shape.empty()) {
+        throw_error(ErrorCode::kInvalidModel, info.node().describe(), ": kernel_shape is required");
+      }
+    }
+    count_include_pad_ = attrs.get_int("count_include_pad", 0) != 0;
+    storage_order_ = attrs.get_int("storage_order", 0);
+    const Attribute* p = attrs.find("p");
+    if (p) p_ = p->kind == Attribute::Kind::kFloat ? p->f : static_cast<float>(p->i);
+  }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 3 || x.rank() - 2 > Window::kMaxRank) {
+      throw_error(ErrorCode::kInvalidArgument, op_, ": input must be [N, C, spatial...] with 1 to ",
+                  Window::kMaxRank, " spatial dims, got ", shape_to_string(x.shape()));
+    }
+    std::vector<int64_t> spatial(x.shape().begin() + 2, x.shape().end());
+    WindowAttributes attrs = attrs_;
+    if (global_) attrs.kernel_shape = spatial;
+    WindowGeometry g = forward_window_geometry(attrs, spatial, attrs.kernel_shape, op_);
+    Shape y_shape{x.dim(0), x.dim(1)};
+    y_shape.insert(y_shape.end(), g.output.begin(), g.output.end());
+    Tensor& y = ctx.output(0, x.dtype(), y_shape);
+    Tensor* indices = nullptr;
+    if (kind_ == PoolKind::kMax && ctx.has_output(1)) {
+      indices = &ctx.output(1, DataType::kInt64, y_shape);
+    }
+    if (y.element_count() == 0) return;
+    auto run = [&]<typename T>() { pool<T>(x, g, y, indices, ctx.threads()); };
+    if (kind_ == PoolKind::kMax) dispatch_dtype_or_throw<MaxPoolTypes>(x.dtype(), op_, run);
+    else dispatch_dtype_or_throw<PoolFloatTypes>(x.dtype(), op_, run);
+  }
+
+ private:
+  template <typename T>
+  void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
+    using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
+    const int64_t planes = x.dim(0) * x.dim(1);
+    const int64_t in_size = g.input_count(), out_size = g.output_count();
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    int64_t* pi = indices ? indices->mutable_data<int64_t>() : nullptr;
+    const int64_t work = std::max<int64_t>(1, out_size * g.kernel_count());
+    parallel_for(planes, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      Window w;
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const T* in = px + plane * in_size;
+        T* out = py + plane * out_size;
+        for (int64_t o = 0; o < out_size; ++o) {
+          clip_window(g, o, w);
+          if (kind_ == PoolKind::kMax) {
+            using M = ComputeType<T>;
+            M best = std::numeric_limits<M>::lowest();
+            if constexpr (std::is_floating_point_v<M>) best = -std::numeric_limits<M>::infinity();
+            int64_t best_index = -1;
+            for_each_in_window(g, w, [&](int64_t i) {
+              M v = load(in[i]);
+              if (best_index < 0 || v > best) {
+                best = v;
+                best_index = i;
+              }
+            });
+            out[o] = convert_to<T>(best);
+            if (pi) {
+              int64_t index = best_index < 0 ? 0 : best_index;
+              if (storage_order_ == 1) index = column_major_index(g, index);
+              pi[plane * out_size + o] = plane * in_size + index;
+            }
+          } else if (kind_ == PoolKind::kAverage) {
+            Acc sum = 0;
+            int64_t count = 0;
+            for_each_in_window(g, w, [&](int64_t i) {
+              sum += static_cast<Acc>(load(in[i]));
+              ++count;
+            });
+            const int64_t divisor = count_include_pad_ ? w.padded_count : count;
+            out[o] = convert_to<T>(divisor > 0 ? sum / static_cast<Acc>(divisor) : Acc(0));
+          } else {
+            Acc sum = 0;
+            const Acc p = static_cast<Acc>(p_);
+            for_each_in_window(g, w, [&](int64_t i) {
+              Acc v = std::abs(static_cast<Acc>(load(in[i])));
+              sum += p == Acc(2) ? v * v : (p == Acc(1) ? v : std::pow(v, p));
+            });
+            out[o] = convert_to<T>(p == Acc(2) ? std::sqrt(sum) : (p == Acc(1) ? sum : std::pow(sum, Acc(1) / p)));
+          }
+        }
+      }
+    });
+  }
+
+  PoolKind kind_;
+  bool global_;
+  std::string op_;
+  WindowAttributes attrs_;
+  bool count_include_pad_ = false;
+  int64_t storage_order_ = 0;
+  float p_ = 2.0f;
+};
+
+template <PoolKind kKind, bool kGlobal>
+std::unique_ptr<Kernel> make_pool(const KernelInfo& info) {
+  return std::make_unique<PoolKernel>(info, kKind, kGlobal);
+}
+
+}  // namespace
+
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "MaxPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kMax, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "AveragePool", 1, kOpsetOpenEnded,
+                             (make_pool<PoolKind::kAverage, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "LpPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kLp, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalMaxPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kMax, true>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalAveragePool", 1, kOpsetOpenEnded,
+                             (make_pool<PoolKind::kAverage, true>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalLpPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kLp, true>));
+
+}  // namespace onyx
