@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Times onyx and onnxruntime on the same models, in one run, and prints a table with the ratio
+ort_time / onyx_time per model (above 1: onyx is faster).
+
+onyx is timed by `onyx bench MODEL --iterations N --threads T --json [--input NAME=FILE]...`,
+which prints one JSON object with its per-run times in milliseconds (median_ms, mean_ms,
+min_ms; the median is compared). onnxruntime is timed here the same way: warm-up runs, then N
+runs each timed alone, with all graph optimizations and T intra-op threads.
+
+Models: the given .onnx files, by default the shipped models (models/*.onnx, fed their
+models/<name>_input.npy sample) plus synthetic models built here with onnx.helper (a small
+conv net at 224x224 and a wide MLP at batch 64; written to .cache/bench/). A model without a
+sample input gets the same seeded random inputs for both runtimes, symbolic dims set to 1.
+
+  scripts/bench_vs_ort.py                       the default models, 1 thread
+  scripts/bench_vs_ort.py --threads 2 -n 200    two threads, 200 timed runs
+  scripts/bench_vs_ort.py my.onnx --json out.json
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(ROOT, ".cache", "bench")
+
+
+# --- synthetic models ------------------------------------------------------------------------
+def _save(model, name):
+    model.ir_version = 10
+    onnx.checker.check_model(model)
+    os.makedirs(CACHE, exist_ok=True)
+    path = os.path.join(CACHE, name)
+    onnx.save(model, path)
+    return path
+
+
+def _weights(rng, name, shape, scale=None):
+    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    scale = scale if scale is not None else np.sqrt(2.0 / fan_in)
+    return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+
+def synthetic_convnet():
+    """1x3x224x224 -> conv/bn/relu stages (32, 64, 128 channels, two pools) -> GAP -> Gemm 1000."""
+    rng = np.random.default_rng(0)
+    nodes, inits, x, channels = [], [], "input", 3
+    for stage, (out, stride) in enumerate([(32, 2), (64, 1), (64, 1), (128, 1)]):
+        p = f"s{stage}"
+        inits += [_weights(rng, f"{p}.w", (out, channels, 3, 3)), _weights(rng, f"{p}.b", (out,), 0.1),
+                  numpy_helper.from_array(np.ones(out, np.float32), f"{p}.scale"),
+                  numpy_helper.from_array(np.zeros(out, np.float32), f"{p}.shift"),
+                  numpy_helper.from_array(np.zeros(out, np.float32), f"{p}.mean"),
+                  numpy_helper.from_array(np.ones(out, np.float32), f"{p}.var")]
+        nodes += [helper.make_node("Conv", [x, f"{p}.w", f"{p}.b"], [f"{p}.conv"], kernel_shape=[3, 3],
+                                   pads=[1, 1, 1, 1], strides=[stride, stride]),
+                  helper.make_node("BatchNormalization", [f"{p}.conv", f"{p}.scale", f"{p}.shift",
+                                                          f"{p}.mean", f"{p}.var"], [f"{p}.bn"]),
+                  helper.make_node("Relu", [f"{p}.bn"], [f"{p}.relu"])]
+        x, channels = f"{p}.relu", out
+        if stage in (0, 2):
+            nodes.append(helper.make_node("MaxPool", [x], [f"{p}.pool"], kernel_shape=[2, 2], strides=[2, 2]))
+            x = f"{p}.pool"
+    inits += [_weights(rng, "fc.w", (1000, channels)), _weights(rng, "fc.b", (1000,), 0.1)]
+    nodes += [helper.make_node("GlobalAveragePool", [x], ["gap"]),
+              helper.make_node("Flatten", ["gap"], ["flat"]),
+              helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], transB=1),
+              helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    graph = helper.make_graph(nodes, "convnet", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
+                              [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [1, 1000])], inits)
+    return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), "convnet_224.onnx")
+
+
+def synthetic_wide_mlp():
+    """64x1024 -> Gemm 4096 -> Relu -> Gemm 1024 -> Add residual -> LayerNormalization."""
+    rng = np.random.default_rng(1)
+    inits = [_weights(rng, "up.w", (4096, 1024)), _weights(rng, "up.b", (4096,), 0.1),
+             _weights(rng, "down.w", (1024, 4096)), _weights(rng, "down.b", (1024,), 0.1),
+             numpy_helper.from_array(np.ones(1024, np.float32), "ln.scale"),
+             numpy_helper.from_array(np.zeros(1024, np.float32), "ln.bias")]
+    nodes = [helper.make_node("Gemm", ["input", "up.w", "up.b"], ["up"], transB=1),
+             helper.make_node("Relu", ["up"], ["act"]),
+             helper.make_node("Gemm", ["act", "down.w", "down.b"], ["down"], transB=1),
+             helper.make_node("Add", ["down", "input"], ["residual"]),
+             helper.make_node("LayerNormalization", ["residual", "ln.scale", "ln.bias"], ["output"], axis=-1)]
+    graph = helper.make_graph(nodes, "wide_mlp", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [64, 1024])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [64, 1024])], inits)
+    return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), "wide_mlp_b64.onnx")
+
+
+# --- inputs ----------------------------------------------------------------------------------
+NUMPY_OF_ONNX = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64, TensorProto.INT64: np.int64,
+                 TensorProto.INT32: np.int32, TensorProto.BOOL: np.bool_, TensorProto.FLOAT16: np.float16,
+                 TensorProto.UINT8: np.uint8, TensorProto.INT8: np.int8}
+
+
+def model_inputs(model_path):
+    """{name: array} for the model's graph inputs: its sample file if shipped, else seeded random."""
+    model = onnx.load(model_path, load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    graph_inputs = [i for i in model.graph.input if i.name not in initializers]
+    stem = os.path.splitext(model_path)[0]
+    if len(graph_inputs) == 1 and os.path.exists(stem + "_input.npy"):
+        return {graph_inputs[0].name: np.load(stem + "_input.npy")}
+    rng = np.random.default_rng(42)
+    feeds = {}
+    for value in graph_inputs:
+        tensor_type = value.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else 1 for d in tensor_type.shape.dim]
+        dtype = NUMPY_OF_ONNX.get(tensor_type.elem_type)
+        if dtype is None:
+            raise SystemExit(f"bench_vs_ort: {model_path}: input {value.name} has a type this script does not feed")
+        if np.issubdtype(dtype, np.floating):
+            feeds[value.name] = rng.standard_normal(shape).astype(dtype)
+        else:
+            feeds[value.name] = rng.integers(0, 2, shape).astype(dtype)
+    return feeds
+
+
+# --- timing ----------------------------------------------------------------------------------
+def time_ort(model_path, feeds, iterations, warmup, threads):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+    for _ in range(warmup):
+        session.run(None, feeds)
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        session.run(None, feeds)
+        times.append((time.perf_counter() - start) * 1e3)
+    return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "min_ms": min(times)}
+
+
+def time_onyx(onyx, model_path, feeds, iterations, threads, scratch):
+    command = [onyx, "bench", model_path, "--iterations", str(iterations), "--threads", str(threads), "--json"]
+    os.makedirs(scratch, exist_ok=True)
+    for name, array in feeds.items():
+        path = os.path.join(scratch, f"{name.replace('/', '_')}.npy")
+        np.save(path, array)
+        command += ["--input", f"{name}={path}"]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if proc.returncode != 0:
+        message = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        return {"error": message}
+    # The JSON object may follow other lines: take the last line that parses.
+    for line in reversed(proc.stdout.strip().splitlines()):
+        try:
+            result = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(result, dict) and ("median_ms" in result or "mean_ms" in result):
+            return result
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        return {"error": "onyx bench printed no JSON with median_ms/mean_ms"}
+
+
+def headline(result):
+    return result.get("median_ms", result.get("mean_ms"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser.add_argument("models", nargs="*", help="ONNX models (default: shipped + synthetic)")
+    parser.add_argument("-n", "--iterations", type=int, default=100, help="timed runs per model")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed onnxruntime runs first")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for both runtimes")
+    parser.add_argument("--onyx", default=os.environ.get("ONYX_BIN", os.path.join(ROOT, "build", "onyx")))
+    parser.add_argument("--no-synthetic", action="store_true", help="only the shipped models by default")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+
+    models = args.models
+    if not models:
+        models = sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))
+        if not args.no_synthetic:
+            models += [synthetic_convnet(), synthetic_wide_mlp()]
+    if not os.access(args.onyx, os.X_OK):
+        sys.exit(f"bench_vs_ort: {args.onyx} not found; build onyx first (scripts/setup.sh)")
+
+    rows = []
+    header = f"{'model':<28} {'onyx ms':>10} {'ort ms':>10} {'ort/onyx':>9}"
+    print(f"threads={args.threads} iterations={args.iterations} (median per run)")
+    print(header)
+    print("-" * len(header))
+    for model in models:
+        name = os.path.splitext(os.path.basename(model))[0]
+        feeds = model_inputs(model)
+        onyx_result = time_onyx(args.onyx, model, feeds, args.iterations, args.threads,
+                                os.path.join(CACHE, "inputs", name))
+        ort_result = time_ort(model, feeds, args.iterations, args.warmup, args.threads)
+        onyx_ms, ort_ms = headline(onyx_result), headline(ort_result)
+        ratio = ort_ms / onyx_ms if onyx_ms else None
+        rows.append({"model": model, "onyx": onyx_result, "ort": ort_result, "ratio": ratio})
+        onyx_text = f"{onyx_ms:10.3f}" if onyx_ms is not None else f"{'error':>10}"
+        ratio_text = f"{ratio:9.2f}" if ratio is not None else f"{'-':>9}"
+        print(f"{name:<28} {onyx_text} {ort_ms:10.3f} {ratio_text}", flush=True)
+        if "error" in onyx_result:
+            print(f"  onyx: {onyx_result['error']}")
+    ratios = [r["ratio"] for r in rows if r["ratio"]]
+    if ratios:
+        geomean = float(np.exp(np.mean(np.log(ratios))))
+        print(f"geometric mean of ort/onyx over {len(ratios)} models: {geomean:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"threads": args.threads, "iterations": args.iterations, "results": rows}, f, indent=1)
+    return 0 if len(ratios) == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
