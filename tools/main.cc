@@ -1,1 +1,37 @@
-int main() { return 0; }
+// Entry point of the `onyx` CLI: parses the verb, runs it, and reports failures as one line.
+#include <iostream>
+
+#include "runtime/common/error.h"
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"onyx: run, inspect, test and benchmark ONNX models"};
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, onyx::cli::Command>> commands;
+  auto add = [&](onyx::cli::Command (*adder)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    onyx::cli::Command command = adder(app);
+    commands.emplace_back(app.get_subcommands({})[before], std::move(command));
+  };
+  add(onyx::cli::add_run_command);
+  add(onyx::cli::add_inspect_command);
+  add(onyx::cli::add_test_command);
+  add(onyx::cli::add_bench_command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  try {
+    for (auto& [subcommand, command] : commands) {
+      if (subcommand->parsed()) return command();
+    }
+  } catch (const onyx::Error& error) {
+    std::cerr << "onyx: error: " << error.what() << "\n";
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "onyx: error: " << error.what() << "\n";
+    return 1;
+  }
+  return 1;
+}

@@ -1,0 +1,21 @@
+// One ONNX backend test folder (model.onnx + test_data_set_*/input_k.pb, output_k.pb): load
+// the model, run every data set, compare the outputs. Used by `onyx test`.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace onyx::cli {
+
+enum class TestStatus { kPass, kFail, kError, kSkip };
+
+struct TestOutcome {
+  TestStatus status;
+  std::string message;
+};
+
+TestOutcome run_backend_test(const std::filesystem::path& folder, int threads);
+
+const char* test_status_word(TestStatus status);  // "PASS", "FAIL", ...
+
+}  // namespace onyx::cli

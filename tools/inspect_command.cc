@@ -1,0 +1,81 @@
+// `onyx inspect MODEL`: what a model is, without running it: IR version, producer, opsets,
+// inputs and outputs, an op histogram including subgraphs, and the parameter count.
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "runtime/ir/model_loader.h"
+#include "tools/commands.h"
+
+namespace onyx::cli {
+
+namespace {
+
+void count_ops(const Graph& graph, std::map<std::string, int>& histogram, int& subgraphs) {
+  for (const Node& node : graph.nodes) {
+    std::string key = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;
+    ++histogram[key];
+    for (const Attribute& attribute : node.attributes) {
+      if (attribute.g) {
+        ++subgraphs;
+        count_ops(*attribute.g, histogram, subgraphs);
+      }
+      for (const auto& sub : attribute.graphs) {
+        ++subgraphs;
+        count_ops(*sub, histogram, subgraphs);
+      }
+    }
+  }
+}
+
+std::string human_bytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit ? "%.1f %s" : "%.0f %s", value, units[unit]);
+  return text;
+}
+
+int inspect(const std::string& path) {
+  Model model = load_model(path);
+  const Graph& graph = model.graph;
+  std::cout << "model: " << path << "\n";
+  std::cout << "ir_version: " << model.ir_version << "\n";
+  std::cout << "producer: " << (model.producer_name.empty() ? "(none)" : model.producer_name)
+            << (model.producer_version.empty() ? "" : " " + model.producer_version) << "\n";
+  std::cout << "opsets:";
+  for (const auto& [domain, version] : model.opsets) std::cout << " " << display_domain(domain) << "=" << version;
+  std::cout << "\ninputs:\n";
+  for (const ValueInfo& input : graph.inputs) {
+    bool has_default = graph.initializers.count(input.name) > 0;
+    std::cout << "  " << input.name << ": " << input.type.to_string() << (has_default ? " (has initializer)" : "") << "\n";
+  }
+  std::cout << "outputs:\n";
+  for (const ValueInfo& output : graph.outputs) std::cout << "  " << output.name << ": " << output.type.to_string() << "\n";
+  std::map<std::string, int> histogram;
+  int subgraphs = 0;
+  count_ops(graph, histogram, subgraphs);
+  int total = 0;
+  for (const auto& [op, count] : histogram) total += count;
+  std::cout << "nodes: " << total << (subgraphs ? " (including " + std::to_string(subgraphs) + " subgraphs)" : "") << "\n";
+  std::cout << "ops:\n";
+  for (const auto& [op, count] : histogram) std::cout << "  " << op << ": " << count << "\n";
+  std::cout << "parameters: " << graph.parameter_count() << " (" << human_bytes(graph.parameter_bytes()) << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+Command add_inspect_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* command = app.add_subcommand("inspect", "Describe a model: opsets, inputs, outputs, ops, parameters");
+  command->add_option("model", *path, "the .onnx model")->required();
+  return [path] { return inspect(*path); };
+}
+
+}  // namespace onyx::cli

@@ -1,0 +1,53 @@
+// `onyx run MODEL`: feeds inputs from .pb/.npy files (or random data), runs the model once,
+// prints every output and optionally writes them as TensorProto files.
+#include <filesystem>
+#include <iostream>
+
+#include "runtime/ir/value_files.h"
+#include "runtime/session/inference_session.h"
+#include "tools/commands.h"
+#include "tools/feeds.h"
+#include "tools/value_printing.h"
+
+namespace onyx::cli {
+
+namespace {
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string output_dir;
+  int threads = 0;
+  bool random = false;
+};
+
+int run(const RunOptions& options) {
+  SessionOptions session_options;
+  session_options.intra_op_threads = options.threads;
+  InferenceSession session(std::filesystem::path(options.model), session_options);
+
+  std::map<std::string, Value> feeds = build_feeds(session, options.inputs, options.random);
+  std::vector<NamedValue> outputs = session.run(feeds);
+  if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    std::cout << outputs[k].name << ": " << describe_value(outputs[k].value) << "\n";
+    if (!options.output_dir.empty()) {
+      auto path = std::filesystem::path(options.output_dir) / ("output_" + std::to_string(k) + ".pb");
+      write_value_pb(path, outputs[k].value, outputs[k].name, session.outputs()[k].type);
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+Command add_run_command(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* command = app.add_subcommand("run", "Run a model once and print its outputs");
+  command->add_option("model", options->model, "the .onnx model")->required();
+  command->add_option("--input,-i", options->inputs, "NAME=FILE: an input as .pb (TensorProto) or .npy; repeatable");
+  command->add_option("--output-dir,-o", options->output_dir, "write each output as output_<k>.pb here");
+  command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
+  return [options] { return run(*options); };
+}
+
+}  // namespace onyx::cli

@@ -1,0 +1,20 @@
+// Comparing an output with its reference for `onyx test`: floats within rtol/atol with NaN
+// positions matching, integers, bools and strings exactly, shapes and types always exactly.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "runtime/tensor/value.h"
+
+namespace onyx::cli {
+
+struct Tolerance {
+  double rtol = 1e-3;
+  double atol = 1e-7;
+};
+
+// nullopt when equal; else a description of the first mismatch.
+std::optional<std::string> compare_values(const Value& expected, const Value& actual, Tolerance tolerance);
+
+}  // namespace onyx::cli
