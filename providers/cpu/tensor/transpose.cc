@@ -155,7 +155,7 @@ class SpaceDepthKernel final : public Kernel {
       ONYX_CHECK(h % b == 0 && w % b == 0, ErrorCode::kInvalidArgument, op, ": spatial dims ",
                  h, "x", w, " are not divisible by blocksize ", b);
       view = {n, c, h / b, b, w / b, b};
-      perm = {0, 3, 5, 1, 2, 4};
+      perm = crd_ ? std::vector<int64_t>{0, 1, 3, 5, 2, 4} : std::vector<int64_t>{0, 3, 5, 1, 2, 4};
       out_shape = {n, c * b * b, h / b, w / b};
     }
     Tensor& out = ctx.output(0, x.dtype(), out_shape);

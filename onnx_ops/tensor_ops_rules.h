@@ -1,0 +1,28 @@
+// Small helpers of the tensor-op shape rules (tensor_ops_rules*.cc): reading input dims and
+// constant inputs from an InferenceContext and setting tensor outputs.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "onnx_ops/op_schema.h"
+
+namespace onyx::tensor_rules {
+
+using Dims = std::vector<Dim>;
+
+// Dims of input i, or nullopt when its rank is unknown.
+std::optional<Dims> dims_of(const InferenceContext& ctx, size_t i);
+DataType elem_of(const InferenceContext& ctx, size_t i);
+// Input i's value as int64s when it is a known constant.
+std::optional<std::vector<int64_t>> constant_ints(const InferenceContext& ctx, size_t i);
+void set_tensor(InferenceContext& ctx, size_t output, DataType dtype, std::optional<Dims> dims);
+// `rank` unknown dims.
+Dims unknown_dims(size_t rank);
+// Product of dims: known when every factor is known or one is a known 0.
+Dim dim_product(const Dim* begin, const Dim* end);
+bool all_known(const Dims& dims);
+Shape to_shape(const Dims& dims);
+Dims to_dims(const Shape& shape);
+
+}  // namespace onyx::tensor_rules
