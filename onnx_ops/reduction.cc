@@ -11,29 +11,10 @@ bool reduce_axes_from_input(std::string_view op_type, int64_t opset) {
   return opset >= (op_type == "ReduceSum" ? 13 : 18);
 }
 
-int64_t normalize_axis(int64_t axis, int64_t rank, std::string_view what) {
-  if (axis < -rank || axis >= rank) {
-    throw_error(ErrorCode::kInvalidArgument, what, ": axis ", axis, " is out of range for rank ",
-                rank);
-  }
-  return axis < 0 ? axis + rank : axis;
-}
-
 std::vector<int64_t> normalize_axes(std::span<const int64_t> axes, int64_t rank,
                                     std::string_view what) {
-  std::vector<int64_t> result;
-  result.reserve(axes.size());
-  for (int64_t axis : axes) {
-    if (axis < -rank || axis >= rank) {
-      throw_error(ErrorCode::kInvalidArgument, what, ": axis ", axis,
-                  " is out of range for rank ", rank);
-    }
-    result.push_back(axis < 0 ? axis + rank : axis);
-  }
+  std::vector<int64_t> result = normalize_axis_list(axes, rank, what);
   std::sort(result.begin(), result.end());
-  if (std::adjacent_find(result.begin(), result.end()) != result.end()) {
-    throw_error(ErrorCode::kInvalidArgument, what, ": an axis is given twice");
-  }
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "onnx_ops/axes.h"  // normalize_axis
 #include "runtime/tensor/tensor.h"
 
 namespace onyx {
@@ -16,9 +17,6 @@ namespace onyx {
 // True when `op_type` (a Reduce* op) takes its axes as input 1 at `opset` rather than as an
 // attribute: ReduceSum from opset 13, the other Reduce* ops from opset 18.
 bool reduce_axes_from_input(std::string_view op_type, int64_t opset);
-
-// `axis` in [-rank, rank) made non-negative; throws kInvalidArgument naming `what` otherwise.
-int64_t normalize_axis(int64_t axis, int64_t rank, std::string_view what);
 
 // Axes made non-negative, sorted; throws on an axis out of range or given twice.
 std::vector<int64_t> normalize_axes(std::span<const int64_t> axes, int64_t rank,

@@ -133,13 +133,20 @@ using ReduceTypes = NumericTypes;
 using ReduceMaxMinTypes = TypeList<float, double, Float16, BFloat16, int8_t, int16_t, int32_t,
                                    int64_t, uint8_t, uint16_t, uint32_t, uint64_t, bool>;
 
-// Ops whose final step is a float function (sqrt, log, exp) accumulate integers in double.
-template <typename T, bool kFloatResult>
-using AccFor = std::conditional_t<kFloatResult && !std::is_floating_point_v<typename WideOf<T>::type> &&
-                                      !std::is_same_v<T, bool>,
-                                  double, typename WideOf<T>::type>;
+// How an op accumulates integers: sums and products widen to 64 bits; ops whose final step is a
+// float function (sqrt, log, exp) use double; comparisons keep the type, so the identity of an
+// empty Max/Min is the lowest/highest value of the element type itself.
+enum class Accumulate { kWiden, kDouble, kSame };
 
-template <template <typename> class Op, bool kFloatResult, typename Types>
+template <typename T, Accumulate kHow>
+using AccFor = std::conditional_t<
+    kHow == Accumulate::kSame, ComputeType<T>,
+    std::conditional_t<kHow == Accumulate::kDouble &&
+                           !std::is_floating_point_v<typename WideOf<T>::type> &&
+                           !std::is_same_v<T, bool>,
+                       double, typename WideOf<T>::type>>;
+
+template <template <typename> class Op, Accumulate kHow, typename Types>
 class ReduceKernel : public Kernel {
  public:
   explicit ReduceKernel(const KernelInfo& info) : op_type_(info.node().op_type) {
@@ -171,7 +178,7 @@ class ReduceKernel : public Kernel {
  private:
   template <typename T>
   void run(const Tensor& x, Tensor& y, const std::vector<int64_t>& axes, int threads) {
-    using A = AccFor<T, kFloatResult>;
+    using A = AccFor<T, kHow>;
     using O = Op<A>;
     T* out = y.mutable_data<T>();
     if (y.element_count() == 0) return;
@@ -198,16 +205,16 @@ class ReduceKernel : public Kernel {
   std::vector<int64_t> axes_;
 };
 
-using ReduceSumKernel = ReduceKernel<SumOp, false, ReduceTypes>;
-using ReduceMeanKernel = ReduceKernel<MeanOp, false, ReduceTypes>;
-using ReduceMaxKernel = ReduceKernel<MaxOp, false, ReduceMaxMinTypes>;
-using ReduceMinKernel = ReduceKernel<MinOp, false, ReduceMaxMinTypes>;
-using ReduceProdKernel = ReduceKernel<ProdOp, false, ReduceTypes>;
-using ReduceL1Kernel = ReduceKernel<L1Op, false, ReduceTypes>;
-using ReduceL2Kernel = ReduceKernel<L2Op, true, ReduceTypes>;
-using ReduceLogSumKernel = ReduceKernel<LogSumOp, true, ReduceTypes>;
-using ReduceLogSumExpKernel = ReduceKernel<LogSumExpOp, true, ReduceTypes>;
-using ReduceSumSquareKernel = ReduceKernel<SumSquareOp, false, ReduceTypes>;
+using ReduceSumKernel = ReduceKernel<SumOp, Accumulate::kWiden, ReduceTypes>;
+using ReduceMeanKernel = ReduceKernel<MeanOp, Accumulate::kWiden, ReduceTypes>;
+using ReduceMaxKernel = ReduceKernel<MaxOp, Accumulate::kSame, ReduceMaxMinTypes>;
+using ReduceMinKernel = ReduceKernel<MinOp, Accumulate::kSame, ReduceMaxMinTypes>;
+using ReduceProdKernel = ReduceKernel<ProdOp, Accumulate::kWiden, ReduceTypes>;
+using ReduceL1Kernel = ReduceKernel<L1Op, Accumulate::kWiden, ReduceTypes>;
+using ReduceL2Kernel = ReduceKernel<L2Op, Accumulate::kDouble, ReduceTypes>;
+using ReduceLogSumKernel = ReduceKernel<LogSumOp, Accumulate::kDouble, ReduceTypes>;
+using ReduceLogSumExpKernel = ReduceKernel<LogSumExpOp, Accumulate::kDouble, ReduceTypes>;
+using ReduceSumSquareKernel = ReduceKernel<SumSquareOp, Accumulate::kWiden, ReduceTypes>;
 
 // One kernel per op serves every opset: the axes move from attribute to input at 13
 // (ReduceSum) or 18 (the others), which the kernel reads from info.opset().
