@@ -38,7 +38,7 @@ Tensor& KernelContext::output(size_t i, DataType dtype, const Shape& shape) {
                 output_slots_.size(), " outputs");
   }
   int slot = output_slots_[i];
-  Value& target = slot >= 0 ? frame_[slot] : unused_outputs_.emplace_back();
+  Value& target = slot >= 0 ? frame_[slot] : unused_outputs_.emplace_front();
   target = allocator_.allocate(slot, dtype, shape);
   return target.mutable_tensor();
 }

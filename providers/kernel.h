@@ -5,7 +5,7 @@
 #pragma once
 
 #include <memory>
-#include <deque>
+#include <forward_list>
 #include <span>
 #include <vector>
 
@@ -91,7 +91,9 @@ class KernelContext {
   std::span<const int> output_slots_;
   OutputAllocator& allocator_;
   int threads_;
-  std::deque<Value> unused_outputs_;  // stable storage for outputs a kernel writes that nobody reads
+  // Outputs a kernel writes that nobody reads. A forward_list keeps references stable and,
+  // unlike a deque, costs no allocation when a step has none.
+  std::forward_list<Value> unused_outputs_;
 };
 
 class Kernel {

@@ -1,0 +1,155 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "providers/cpu/cpu_provider.h"
+#include "runtime/session/inference_session.h"
+#include "tests/runtime/model_building.h"
+
+namespace onyx {
+namespace {
+
+using testing::make_model;
+using testing::make_node;
+using testing::tensor_value;
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+// Neg, Abs, Neg, Abs, ...: ends in |x| for an even length.
+Model neg_abs_chain(int length, std::vector<int64_t> shape) {
+  std::vector<Node> nodes;
+  std::string previous = "x";
+  for (int i = 0; i < length; ++i) {
+    std::string next = i + 1 == length ? "y" : "v" + std::to_string(i);
+    nodes.push_back(make_node(i % 2 ? "Abs" : "Neg", {previous}, {next}));
+    previous = next;
+  }
+  return make_model(nodes, {tensor_value("x", DataType::kFloat, shape)},
+                    {tensor_value("y", DataType::kFloat, shape)});
+}
+
+TEST(InferenceSession, RunsAChainAndReusesBuffers) {
+  InferenceSession session(neg_abs_chain(10, {256}));
+  // Ten intermediates of 1 KiB each, but only two are ever alive at once.
+  EXPECT_EQ(session.plan().memory_plan().planned_value_count(), 9u);
+  EXPECT_LE(session.plan().memory_plan().arena_bytes(), 2u * 1024u);
+  std::vector<float> x(256);
+  for (int i = 0; i < 256; ++i) x[i] = static_cast<float>(i - 128);
+  for (int run = 0; run < 3; ++run) {  // arenas are reused across runs
+    auto outputs = session.run({{"x", Tensor::from_vector<float>({256}, x)}});
+    auto y = outputs[0].value.tensor().values<float>();
+    for (int i = 0; i < 256; ++i) EXPECT_EQ(y[i], std::abs(x[i])) << i;
+  }
+}
+
+TEST(InferenceSession, OutputsDoNotAliasTheArenaAcrossRuns) {
+  Model model = make_model({make_node("Neg", {"x"}, {"t"}), make_node("Identity", {"t"}, {"y"})},
+                           {tensor_value("x", DataType::kFloat, {2})}, {tensor_value("y", DataType::kFloat, {2})});
+  InferenceSession session(std::move(model));
+  auto first = session.run({{"x", Tensor::from_vector<float>({2}, {1, 2})}});
+  auto second = session.run({{"x", Tensor::from_vector<float>({2}, {5, 6})}});
+  EXPECT_EQ(first[0].value.tensor().values<float>()[0], -1.0f);
+  EXPECT_EQ(second[0].value.tensor().values<float>()[0], -5.0f);
+}
+
+TEST(InferenceSession, WrongFeedsGiveClearErrors) {
+  InferenceSession session(neg_abs_chain(2, {2, 3}));
+  Tensor good(DataType::kFloat, {2, 3});
+  EXPECT_NE(error_of([&] { session.run({{"z", good}}); }).find("unknown input 'z'"), std::string::npos);
+  EXPECT_NE(error_of([&] { session.run({}); }).find("missing input 'x'"), std::string::npos);
+  EXPECT_NE(error_of([&] { session.run({{"x", Tensor(DataType::kFloat, {3, 2})}}); }).find("expects shape"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { session.run({{"x", Tensor(DataType::kInt32, {2, 3})}}); }).find("element type float"),
+            std::string::npos);
+}
+
+TEST(InferenceSession, SymbolicDimsAcceptAnySize) {
+  InferenceSession session(neg_abs_chain(3, {-1, 2}));
+  for (int64_t batch : {1, 5}) {
+    auto outputs = session.run({{"x", Tensor(DataType::kFloat, {batch, 2})}});
+    EXPECT_EQ(outputs[0].value.tensor().shape(), (Shape{batch, 2}));
+  }
+}
+
+TEST(InferenceSession, UnknownOpsNameOpDomainOpsetAndNode) {
+  Model model = make_model({make_node("FancyOp", {"x"}, {"y"}, {}, "the_node")},
+                           {tensor_value("x", DataType::kFloat, {1})}, {tensor_value("y", DataType::kFloat, {1})});
+  model.graph.nodes[0].domain = "com.acme";
+  model.opsets["com.acme"] = 3;
+  std::string message = error_of([&] { InferenceSession session(std::move(model)); });
+  for (const char* part : {"FancyOp", "com.acme", "opset 3", "the_node"}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " missing from: " << message;
+  }
+}
+
+TEST(InferenceSession, DanglingReferencesAndCyclesAreInvalidModels) {
+  Model dangling = make_model({make_node("Relu", {"nowhere"}, {"y"})}, {tensor_value("x", DataType::kFloat, {1})},
+                              {tensor_value("y", DataType::kFloat, {1})});
+  EXPECT_NE(error_of([&] { InferenceSession s(std::move(dangling)); }).find("'nowhere'"), std::string::npos);
+  Model cycle = make_model({make_node("Add", {"x", "b"}, {"a"}), make_node("Relu", {"a"}, {"b"})},
+                           {tensor_value("x", DataType::kFloat, {1})}, {tensor_value("b", DataType::kFloat, {1})});
+  EXPECT_NE(error_of([&] { InferenceSession s(std::move(cycle)); }).find("cycle"), std::string::npos);
+}
+
+TEST(InferenceSession, NodesOutOfOrderAreSorted) {
+  Model model = make_model({make_node("Relu", {"t"}, {"y"}), make_node("Neg", {"x"}, {"t"})},
+                           {tensor_value("x", DataType::kFloat, {1})}, {tensor_value("y", DataType::kFloat, {1})});
+  InferenceSession session(std::move(model));
+  auto outputs = session.run({{"x", Tensor::from_vector<float>({1}, {-4})}});
+  EXPECT_EQ(outputs[0].value.tensor().values<float>()[0], 4.0f);
+}
+
+TEST(InferenceSession, ConstantSubgraphsAreFoldedAtCreation) {
+  // y = Reshape(x, Shape(w)) where w is a constant: the shape chain folds away.
+  Model model = make_model({make_node("Shape", {"w"}, {"s"}), make_node("Reshape", {"x", "s"}, {"y"})},
+                           {tensor_value("x", DataType::kFloat, {6})}, {tensor_value("y", DataType::kFloat, {2, 3})});
+  model.graph.set_initializer("w", Tensor(DataType::kFloat, {2, 3}));
+  InferenceSession session(std::move(model));
+  EXPECT_EQ(session.plan().steps().size(), 1u);
+  EXPECT_TRUE(session.types().find("y")->has_static_shape());
+}
+
+// A provider standing in for a device: it claims Neg and keeps its values on "cuda:0" memory
+// that is really host memory, so the transfers the partitioner inserts can be checked here.
+class FakeDeviceProvider final : public ExecutionProvider {
+ public:
+  std::string name() const override { return "FAKE"; }
+  Device device() const override { return {DeviceType::kCuda, 0}; }
+  Allocator& allocator() override { return *cpu_allocator(); }
+  const KernelDef* find_kernel(const Node& node, int64_t opset) const override {
+    return node.op_type == "Neg" ? KernelRegistry::global().find("CPU", node.domain, node.op_type, opset) : nullptr;
+  }
+  Tensor to_host(const Tensor& tensor) override {
+    ++to_host_copies;
+    return tensor.clone();
+  }
+  Tensor from_host(const Tensor& tensor) override {
+    ++from_host_copies;
+    return tensor.clone();
+  }
+  int to_host_copies = 0;
+  int from_host_copies = 0;
+};
+
+TEST(InferenceSession, PartitionsAcrossProvidersWithCopiesAtTheBorders) {
+  auto device = std::make_shared<FakeDeviceProvider>();
+  SessionOptions options;
+  options.providers = {device};
+  InferenceSession session(neg_abs_chain(4, {3}), options);  // Neg(dev) Abs(cpu) Neg(dev) Abs(cpu)
+  EXPECT_EQ(session.plan().steps().size(), 8u);            // 4 nodes + 4 transfers
+  auto outputs = session.run({{"x", Tensor::from_vector<float>({3}, {-1, 0, 2})}});
+  auto y = outputs[0].value.tensor().values<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 0, 2}));
+  EXPECT_EQ(device->from_host_copies, 2);
+  EXPECT_EQ(device->to_host_copies, 2);
+}
+
+}  // namespace
+}  // namespace onyx
