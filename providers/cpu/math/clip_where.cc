@@ -15,7 +15,9 @@ class ClipKernel final : public Kernel {
   explicit ClipKernel(const KernelInfo& info)
       : legacy_(info.opset() < 11),
         min_attr_(info.attributes().get_float("min", -std::numeric_limits<float>::max())),
-        max_attr_(info.attributes().get_float("max", std::numeric_limits<float>::max())) {}
+        max_attr_(info.attributes().get_float("max", std::numeric_limits<float>::max())),
+        has_min_attr_(info.attributes().has("min")),
+        has_max_attr_(info.attributes().has("max")) {}
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -24,8 +26,8 @@ class ClipKernel final : public Kernel {
       C lo = std::numeric_limits<C>::lowest();
       C hi = std::numeric_limits<C>::max();
       if (legacy_) {
-        lo = static_cast<C>(min_attr_);
-        hi = static_cast<C>(max_attr_);
+        if (has_min_attr_) lo = static_cast<C>(min_attr_);
+        if (has_max_attr_) hi = static_cast<C>(max_attr_);
       } else {
         if (ctx.has_input(1)) lo = bound<T>(ctx.input(1), x, "min");
         if (ctx.has_input(2)) hi = bound<T>(ctx.input(2), x, "max");
@@ -53,6 +55,8 @@ class ClipKernel final : public Kernel {
   bool legacy_;
   float min_attr_;
   float max_attr_;
+  bool has_min_attr_;
+  bool has_max_attr_;
 };
 
 using AllTypes = TypeList<float, double, Float16, BFloat16, int8_t, int16_t, int32_t, int64_t,

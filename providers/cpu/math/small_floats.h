@@ -58,11 +58,14 @@ inline float small_float_decode(const SmallFloatFormat& f, uint8_t code) {
 inline uint8_t small_float_encode(const SmallFloatFormat& f, float value, bool saturate) {
   const int bits = 1 + f.exponent_bits + f.mantissa_bits;
   const uint8_t sign_bit = static_cast<uint8_t>(1u << (bits - 1));
-  const uint8_t nan_code = f.nan_is_0x80 ? sign_bit
-                           : f.has_nan  ? static_cast<uint8_t>(sign_bit - 1)
-                                        : sign_bit;  // E2M1: what the reference gives (-0)
   const bool negative = std::signbit(value);
-  const uint8_t sign = (negative && !f.nan_is_0x80) ? sign_bit : 0;
+  const uint8_t sign = negative ? sign_bit : 0;
+  // NaN codes as the reference writes them: FNUZ 0x80; E4M3FN S.1111.111 (keeping the sign);
+  // E5M2 0x7E; E2M1 has no NaN and gets -0.
+  const uint8_t nan_code = f.nan_is_0x80   ? sign_bit
+                           : f.nan_all_ones ? static_cast<uint8_t>(sign | (sign_bit - 1))
+                           : f.has_nan      ? static_cast<uint8_t>(sign_bit - 2)
+                                            : sign_bit;
   if (std::isnan(value)) return nan_code;
   const float a = std::fabs(value);
   const float max_value = small_float_decode(f, f.max_code);
