@@ -202,11 +202,8 @@ void expand_rule(InferenceContext& ctx) {
     return set_tensor(ctx, 0, dtype, std::nullopt);
   }
   if (!in) return set_tensor(ctx, 0, dtype, std::nullopt);
-  std::vector<Dims> both{*in, to_dims(*shape)};
   // Target dims of 1 leave the input dim as it is, symbolic or not.
-  for (Dim& d : both[1]) {
-    if (d.value == 1) d = Dim::known(1);
-  }
+  std::vector<Dims> both{*in, to_dims(*shape)};
   set_tensor(ctx, 0, dtype, broadcast_dims(both, "Expand"));
 }
 
