@@ -13,12 +13,14 @@ are ignored.
   scripts/conformance.py --suite onnx-node    one suite (repeatable)
   scripts/conformance.py --jobs 2             run chunks of tests in 2 processes at once
   scripts/conformance.py --update             rewrite the lists from this run's results
-                                              (keeps reasons; new entries say "not triaged")
+                                              (keeps reasons; a new entry says "not implemented:
+                                              OP" for a missing kernel, else "not triaged: ERROR")
 """
 import argparse
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,7 +44,8 @@ LIST_HEADER = """\
 # Expected failures of the {suite} conformance suite, checked by scripts/conformance.py.
 # One test per line: NAME  # reason. When a listed test starts passing the check fails:
 # delete its line. `scripts/conformance.py --update` rewrites this file from a run, keeping
-# reasons; replace every "not triaged" reason it adds with the real one.
+# reasons ("not implemented: OP" for a missing kernel); replace every "not triaged" reason it
+# adds with the real cause.
 """
 
 
@@ -66,12 +69,28 @@ def read_list(suite):
     return entries
 
 
+MISSING_KERNEL = re.compile(r"no \w+ kernel for op '([^']+)' in domain '([^']+)' at opset (\d+)"
+                            r" \((onyx does not implement this op|kernels exist for [^)]*)\)")
+
+
+def new_reason(message):
+    """The reason for a newly listed test. A missing kernel is a diagnosis already; anything
+    else says "not triaged" so that a person replaces it with the cause."""
+    missing = MISSING_KERNEL.search(message or "")
+    if missing:
+        op, domain, opset, detail = missing.groups()
+        if detail.startswith("onyx does not"):
+            return f"not implemented: {op} ({domain})"
+        return f"not implemented: {op} ({domain}) at opset {opset}; {detail}"
+    return "not triaged: " + first_line(message)
+
+
 def write_list(suite, failing, old_entries):
-    """Writes the list: every not-passing test, with its old reason or a "not triaged" one."""
+    """Writes the list: every not-passing test, with its old reason or a new one."""
     os.makedirs(LIST_DIR, exist_ok=True)
     lines = [LIST_HEADER.format(suite=suite)]
     for name in sorted(failing):
-        reason = old_entries.get(name) or "not triaged: " + first_line(failing[name]["message"])
+        reason = old_entries.get(name) or new_reason(failing[name]["message"])
         lines.append(f"{name}  # {reason}\n")
     with open(list_path(suite), "w") as f:
         f.writelines(lines)
@@ -103,11 +122,11 @@ def parse_stdout(text):
     return results
 
 
-def run_chunk(onyx, tests, timeout, env):
+def run_chunk(onyx, tests, timeout, test_timeout, env):
     """Runs one `onyx test` process over `tests`; returns {test name: result}."""
     with tempfile.TemporaryDirectory(prefix="onyx-conformance-") as tmp:
         json_path = os.path.join(tmp, "results.json")
-        command = [onyx, "test", *tests, "--json", json_path]
+        command = [onyx, "test", *tests, "--json", json_path, "--timeout", str(test_timeout)]
         try:
             proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True, errors="replace", timeout=timeout, env=env)
@@ -136,7 +155,7 @@ def run_chunk(onyx, tests, timeout, env):
     return results
 
 
-def run_suites(onyx, suites, jobs, timeout):
+def run_suites(onyx, suites, jobs, timeout, test_timeout):
     """Runs every selected suite in chunks over `jobs` processes; returns {suite: {name: result}}."""
     env = dict(os.environ)
     # Parallel processes each running OpenMP teams would oversubscribe the cores.
@@ -148,7 +167,7 @@ def run_suites(onyx, suites, jobs, timeout):
             work.append((suite, tests[start:start + CHUNK_SIZE]))
     results = {suite: {} for suite in suites}
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_chunk, onyx, tests, timeout, env): suite for suite, tests in work}
+        futures = {pool.submit(run_chunk, onyx, tests, timeout, test_timeout, env): suite for suite, tests in work}
         for future in concurrent.futures.as_completed(futures):
             results[futures[future]].update(future.result())
     return results
@@ -206,6 +225,8 @@ def main():
     parser.add_argument("--onyx", default=os.environ.get("ONYX_BIN", os.path.join(ROOT, "build", "onyx")),
                         help="the onyx binary (default: $ONYX_BIN or build/onyx)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per onyx test process")
+    parser.add_argument("--test-timeout", type=int, default=120,
+                        help="seconds per test before onyx test stops it (reported as ERROR)")
     parser.add_argument("--summary", help="write a JSON summary of the run here")
     args = parser.parse_args()
     suites = args.suite or list(SUITES)
@@ -219,7 +240,7 @@ def main():
         generate_node_tests()
 
     start = time.monotonic()
-    results = run_suites(args.onyx, suites, jobs, args.timeout)
+    results = run_suites(args.onyx, suites, jobs, args.timeout, args.test_timeout)
     elapsed = time.monotonic() - start
     os.makedirs(RESULTS_DIR, exist_ok=True)
 

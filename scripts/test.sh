@@ -8,12 +8,16 @@
 #   ONYX_SKIP_SETUP=1        skip scripts/setup.sh (.ci/run sets it right after running setup)
 #   ONYX_CONFORMANCE_ARGS    extra arguments for scripts/conformance.py (e.g. "--suite onnx-node")
 #   ONYX_SKIP_CONFORMANCE=1  leave the conformance suites out (a quick local run)
+#   ONYX_BUILD_DIR=DIR       test another build folder than build/ (with ONYX_SKIP_SETUP=1:
+#                            setup always builds build/)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PYTHON=$ROOT/.venv/bin/python
 JOBS=$(nproc)
-REPORTS=$ROOT/build/test-reports
+BUILD=$(realpath -m "${ONYX_BUILD_DIR:-build}")
+REPORTS=$BUILD/test-reports
+export ONYX_BIN=$BUILD/onyx  # what conformance.py and the pytest checks run
 
 declare -a SUMMARY=()
 FAILED=0
@@ -47,7 +51,7 @@ fi
 mkdir -p "$REPORTS"
 rm -f "$REPORTS"/*.xml "$REPORTS"/*.json "$REPORTS"/tally.txt
 
-run_part ctest ctest --test-dir build --output-on-failure -j"$JOBS" \
+run_part ctest ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" \
   --output-junit "$REPORTS/ctest.xml"
 
 if [ "${ONYX_SKIP_CONFORMANCE:-0}" != 1 ]; then
