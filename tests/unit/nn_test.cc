@@ -189,6 +189,50 @@ TEST(ConvTranspose, ScattersThroughTheKernel) {
   expect_values<float>(out[0].tensor(), {1, 1, 4, 4}, {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
 }
 
+TEST(ConvTranspose, OneDnnAgreesWithTheReferenceKernel) {
+  struct Case {
+    Shape x, w;
+    int64_t group;
+    std::vector<int64_t> strides, dilations, pads, output_padding;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 4, 5}, {3, 2, 3, 3}, 1, {2, 2}, {1, 1}, {1, 0, 1, 0}, {1, 0}, true},
+      {{1, 4, 5, 3}, {4, 3, 2, 3}, 2, {1, 2}, {2, 1}, {0, 1, 1, 0}, {}, true},
+      {{1, 2, 7}, {2, 2, 3}, 1, {3}, {2}, {}, {2}, false},
+      {{1, 2, 3, 3, 2}, {2, 1, 2, 2, 2}, 2, {2, 1, 2}, {1, 1, 1}, {}, {}, true},
+  };
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const Case& c : cases) {
+    auto random = [&](const Shape& shape) {
+      std::vector<float> v(static_cast<size_t>(shape_element_count(shape)));
+      for (float& f : v) f = dist(rng);
+      return Tensor::from_vector<float>(shape, v);
+    };
+    const int64_t maps = c.w[1] * c.group;
+    Tensor x = random(c.x), w = random(c.w), b = random({maps});
+    std::vector<Attribute> attrs = {make_attribute("group", c.group), make_attribute("strides", c.strides),
+                                    make_attribute("dilations", c.dilations)};
+    if (!c.pads.empty()) attrs.push_back(make_attribute("pads", c.pads));
+    if (!c.output_padding.empty()) attrs.push_back(make_attribute("output_padding", c.output_padding));
+    Node node = make_node("ConvTranspose", c.bias ? 3 : 2, 1, attrs);
+    std::vector<Value> inputs{x, w};
+    if (c.bias) inputs.push_back(b);
+    Tensor y = call_node_on_cpu(node, 11, inputs)[0].tensor();
+    WindowAttributes wa = WindowAttributes::read(NodeAttributes(node));
+    std::vector<int64_t> spatial(c.x.begin() + 2, c.x.end()), kernel(c.w.begin() + 2, c.w.end());
+    WindowGeometry g = transpose_window_geometry(wa, spatial, kernel, c.output_padding, {}, "ConvTranspose");
+    std::vector<float> ref(static_cast<size_t>(c.x[0] * maps * g.output_count()));
+    conv_transpose_reference<float>(x.data<float>(), w.data<float>(), c.bias ? b.data<float>() : nullptr,
+                                    ref.data(), c.x[0], c.x[1], maps, c.group, g, 1);
+    ASSERT_EQ(y.element_count(), static_cast<int64_t>(ref.size())) << shape_to_string(y.shape());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-4) << "case " << shape_to_string(c.x) << " at " << i;
+    }
+  }
+}
+
 TEST(MaxPool, PadsStridesAndIndices) {
   Node node = make_node("MaxPool", 1, 2,
                         {make_attribute("kernel_shape", std::vector<int64_t>{2, 3}),

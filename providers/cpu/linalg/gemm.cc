@@ -40,7 +40,20 @@ class GemmKernel final : public Kernel {
     trans_b_ = attrs.get_int("transB", 0) != 0;
     alpha_ = attrs.get_float("alpha", 1.0f);
     beta_ = attrs.get_float("beta", 1.0f);
-    if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat) constant_b_ = *b;
+    if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat && b->rank() == 2) {
+      constant_b_ = *b;
+      // With a static A the primitive (and B's packing) is built now, not on the first run.
+      const TypeInfo& a = info.input_type(0);
+      if (a.is_tensor() && a.elem_type == DataType::kFloat && a.has_static_shape() && a.shape->size() == 2) {
+        Shape as = a.static_shape();
+        const int64_t m = trans_a_ ? as[1] : as[0], k = trans_a_ ? as[0] : as[1];
+        const int64_t n = trans_b_ ? b->dim(0) : b->dim(1);
+        const bool accumulate = info.has_input(2) && beta_ != 0.0f;
+        if (m * k * n > 0 && k == (trans_b_ ? b->dim(1) : b->dim(0))) {
+          cache_.get({1, m, k, n, trans_a_, trans_b_, alpha_, accumulate}, b->data<float>());
+        }
+      }
+    }
   }
 
   void compute(KernelContext& ctx) override {

@@ -49,6 +49,12 @@ class MatMulKernel final : public Kernel {
   explicit MatMulKernel(const KernelInfo& info) {
     if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat) {
       constant_b_ = *b;
+      // With a static A the primitive (and B's packing) is built now, not on the first run.
+      const TypeInfo& a = info.input_type(0);
+      if (a.is_tensor() && a.elem_type == DataType::kFloat && a.has_static_shape() && b->rank() <= 2) {
+        MatMulShape s = matmul_shape(a.static_shape(), b->shape());
+        if (s.m * s.k * s.n > 0) cache_.get({1, s.batch_count() * s.m, s.k, s.n}, b->data<float>());
+      }
     }
   }
 

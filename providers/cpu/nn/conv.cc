@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "onnx_ops/nn_geometry.h"
-#include "providers/cpu/linalg/dnnl_util.h"
+#include "providers/cpu/nn/dnnl_conv.h"
 #include "providers/cpu/nn/conv_reference.h"
 #include "providers/kernel_registry.h"
 
@@ -14,24 +14,7 @@ namespace onyx {
 
 namespace {
 
-using dnnl::memory;
-
-memory::dims plain_strides(const memory::dims& dims) {
-  memory::dims strides(dims.size(), 1);
-  for (size_t i = dims.size() - 1; i-- > 0;) strides[i] = strides[i + 1] * dims[i + 1];
-  return strides;
-}
-
-memory::desc plain_desc(const memory::dims& dims) {
-  return memory::desc(dims, memory::data_type::f32, plain_strides(dims));
-}
-
 // Shapes of a Conv node checked against each other; throws naming the shapes.
-struct ConvShapes {
-  int64_t batch, channels, maps, group;
-  WindowGeometry geometry;
-};
-
 ConvShapes check_conv(const Shape& x, const Shape& w, const Shape* bias, int64_t group,
                       const WindowAttributes& attrs) {
   if (x.size() < 3 || w.size() != x.size()) {
@@ -54,99 +37,8 @@ ConvShapes check_conv(const Shape& x, const Shape& w, const Shape* bias, int64_t
                 " must be 1-D with W's ", w[0], " output channels");
   }
   std::vector<int64_t> spatial(x.begin() + 2, x.end());
-  return {x[0], x[1], w[0], group, forward_window_geometry(attrs, spatial, kernel, "Conv")};
+  return {x[0], x[1], w[0], group, forward_window_geometry(attrs, spatial, kernel, "Conv"), false};
 }
-
-// One oneDNN convolution for one input shape, with the scratch memory its border reorders need.
-class DnnlConv {
- public:
-  DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) {
-    const WindowGeometry& g = s.geometry;
-    memory::dims x_dims{s.batch, s.channels}, y_dims{s.batch, s.maps}, w_dims;
-    if (s.group > 1) w_dims = {s.group, s.maps / s.group, s.channels / s.group};
-    else w_dims = {s.maps, s.channels};
-    memory::dims strides, dilations, pad_l, pad_r;
-    for (size_t d = 0; d < g.rank(); ++d) {
-      x_dims.push_back(g.input[d]);
-      y_dims.push_back(g.output[d]);
-      w_dims.push_back(g.kernel[d]);
-      strides.push_back(g.strides[d]);
-      dilations.push_back(g.dilations[d] - 1);  // oneDNN counts the gap, ONNX the step
-      pad_l.push_back(g.pad_begin(d));
-      pad_r.push_back(g.pad_end(d));
-    }
-    x_plain_ = plain_desc(x_dims);
-    y_plain_ = plain_desc(y_dims);
-    w_plain_ = plain_desc(w_dims);
-    auto any = [](const memory::dims& dims) {
-      return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
-    };
-    memory::desc b_desc = has_bias ? plain_desc({s.maps}) : memory::desc();
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                         dnnl::algorithm::convolution_direct, any(x_dims),
-                                         any(w_dims), b_desc, any(y_dims), strides, dilations,
-                                         pad_l, pad_r);
-    dnnl::engine& engine = dnnl_cpu_engine();
-    pd_ = dnnl::convolution_forward::primitive_desc(desc, engine);
-    primitive_ = dnnl::convolution_forward(pd_);
-    if (pd_.src_desc() != x_plain_) x_inner_ = memory(pd_.src_desc(), engine);
-    if (pd_.dst_desc() != y_plain_) y_inner_ = memory(pd_.dst_desc(), engine);
-    if (pd_.weights_desc() != w_plain_) w_inner_ = memory(pd_.weights_desc(), engine);
-    if (constant_w) {
-      load_weights(constant_w);
-      weights_packed_ = true;
-    }
-  }
-
-  void run(const float* x, const float* w, const float* bias, float* y) {
-    std::lock_guard<std::mutex> lock(mutex_);  // the scratch memories are shared
-    dnnl::engine& engine = dnnl_cpu_engine();
-    dnnl::stream& stream = dnnl_cpu_stream();
-    memory x_user(x_plain_, engine, const_cast<float*>(x));
-    memory y_user(y_plain_, engine, y);
-    memory x_mem = x_user;
-    if (x_inner_) {
-      dnnl::reorder(x_user, x_inner_).execute(stream, x_user, x_inner_);
-      x_mem = x_inner_;
-    }
-    memory w_mem;
-    if (weights_packed_) {
-      w_mem = w_inner_ ? w_inner_ : w_const_;
-    } else if (w_inner_) {
-      memory w_user(w_plain_, engine, const_cast<float*>(w));
-      dnnl::reorder(w_user, w_inner_).execute(stream, w_user, w_inner_);
-      w_mem = w_inner_;
-    } else {
-      w_mem = memory(w_plain_, engine, const_cast<float*>(w));
-    }
-    memory y_mem = y_inner_ ? y_inner_ : y_user;
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem},
-                                         {DNNL_ARG_DST, y_mem}};
-    if (bias) args[DNNL_ARG_BIAS] = memory(pd_.bias_desc(), engine, const_cast<float*>(bias));
-    primitive_.execute(stream, args);
-    if (y_inner_) dnnl::reorder(y_inner_, y_user).execute(stream, y_inner_, y_user);
-    stream.wait();
-  }
-
- private:
-  void load_weights(const float* w) {
-    dnnl::engine& engine = dnnl_cpu_engine();
-    memory w_user(w_plain_, engine, const_cast<float*>(w));
-    if (w_inner_) {
-      dnnl::reorder(w_user, w_inner_).execute(dnnl_cpu_stream(), w_user, w_inner_);
-      dnnl_cpu_stream().wait();
-    } else {
-      w_const_ = w_user;  // the kernel keeps the constant tensor alive
-    }
-  }
-
-  std::mutex mutex_;
-  dnnl::convolution_forward::primitive_desc pd_;
-  dnnl::convolution_forward primitive_;
-  memory::desc x_plain_, y_plain_, w_plain_;
-  memory x_inner_, y_inner_, w_inner_, w_const_;
-  bool weights_packed_ = false;
-};
 
 using ConvRefTypes = TypeList<double, Float16, BFloat16>;
 
@@ -182,13 +74,14 @@ class ConvKernel final : public Kernel {
     Tensor& y = ctx.output(0, x.dtype(), y_shape);
     if (y.element_count() == 0) return;
     if (x.dtype() == DataType::kFloat) {
-      if (x.element_count() == 0 || w.element_count() == 0) {
-        return conv_reference<float>(x.data<float>(), w.data<float>(),
-                                     bias ? bias->data<float>() : nullptr, y.mutable_data<float>(),
-                                     s.batch, s.channels, s.maps, s.group, s.geometry, ctx.threads());
+      DnnlConv* conv = x.element_count() && w.element_count() ? conv_for(x.shape(), s) : nullptr;
+      if (conv) {
+        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
+      } else {
+        conv_reference<float>(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr,
+                              y.mutable_data<float>(), s.batch, s.channels, s.maps, s.group, s.geometry,
+                              ctx.threads());
       }
-      conv_for(x.shape(), s).run(x.data<float>(), w.data<float>(),
-                                 bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
       return;
     }
     dispatch_dtype_or_throw<ConvRefTypes>(x.dtype(), "Conv", [&]<typename T>() {
@@ -199,16 +92,20 @@ class ConvKernel final : public Kernel {
   }
 
  private:
-  DnnlConv& conv_for(const Shape& x_shape, const ConvShapes& s) {
+  // Null when oneDNN cannot express the case; the reference kernel runs it then.
+  DnnlConv* conv_for(const Shape& x_shape, const ConvShapes& s) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = convs_.find(x_shape);
     if (it == convs_.end()) {
       if (convs_.size() >= 16) convs_.clear();  // bound the cache for ever-changing shapes
-      it = convs_.emplace(x_shape, std::make_unique<DnnlConv>(
-                                       s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr))
-               .first;
+      std::unique_ptr<DnnlConv> conv;
+      try {
+        conv = std::make_unique<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr);
+      } catch (const dnnl::error&) {
+      }
+      it = convs_.emplace(x_shape, std::move(conv)).first;
     }
-    return *it->second;
+    return it->second.get();
   }
 
   WindowAttributes attrs_;

@@ -1,6 +1,10 @@
-// ConvTranspose through the scatter reference kernel for every float type. (A oneDNN
-// deconvolution path for float is a later optimisation; correctness first.)
+// ConvTranspose: float through oneDNN's deconvolution (built once per input shape, constant
+// weights reordered once), other float types and cases oneDNN rejects through the scatter
+// reference kernel.
+#include <map>
+
 #include "onnx_ops/nn_geometry.h"
+#include "providers/cpu/nn/dnnl_conv.h"
 #include "providers/cpu/nn/conv_reference.h"
 #include "providers/kernel_registry.h"
 
@@ -16,7 +20,10 @@ class ConvTransposeKernel final : public Kernel {
       : attrs_(WindowAttributes::read(info.attributes())),
         group_(info.attributes().get_int("group", 1)),
         output_padding_(info.attributes().get_ints("output_padding")),
-        output_shape_(info.attributes().get_ints("output_shape")) {}
+        output_shape_(info.attributes().get_ints("output_shape")) {
+    if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat) weights_ = *w;
+    has_bias_ = info.has_input(2);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -54,6 +61,13 @@ class ConvTransposeKernel final : public Kernel {
     ys.insert(ys.end(), g.output.begin(), g.output.end());
     Tensor& y = ctx.output(0, x.dtype(), ys);
     if (y.element_count() == 0) return;
+    if (x.dtype() == DataType::kFloat && x.element_count() > 0 && w.element_count() > 0) {
+      ConvShapes s{xs[0], xs[1], maps, group_, g, true};
+      if (DnnlConv* conv = conv_for(xs, s)) {
+        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
+        return;
+      }
+    }
     dispatch_dtype_or_throw<ConvTransposeTypes>(x.dtype(), "ConvTranspose", [&]<typename T>() {
       conv_transpose_reference<T>(x.data<T>(), w.data<T>(), bias ? bias->data<T>() : nullptr,
                                   y.mutable_data<T>(), xs[0], xs[1], maps, group_, g, ctx.threads());
@@ -61,9 +75,29 @@ class ConvTransposeKernel final : public Kernel {
   }
 
  private:
+  DnnlConv* conv_for(const Shape& x_shape, const ConvShapes& s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = convs_.find(x_shape);
+    if (it == convs_.end()) {
+      if (convs_.size() >= 16) convs_.clear();
+      std::unique_ptr<DnnlConv> conv;
+      try {
+        conv = std::make_unique<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr);
+      } catch (const dnnl::error&) {
+        // e.g. output_shape larger than the last window reaches: the reference handles it
+      }
+      it = convs_.emplace(x_shape, std::move(conv)).first;
+    }
+    return it->second.get();
+  }
+
   WindowAttributes attrs_;
   int64_t group_;
   std::vector<int64_t> output_padding_, output_shape_;
+  Tensor weights_;
+  bool has_bias_ = false;
+  std::mutex mutex_;
+  std::map<Shape, std::unique_ptr<DnnlConv>> convs_;
 };
 
 }  // namespace

@@ -1,0 +1,133 @@
+#include "providers/cpu/nn/dnnl_conv.h"
+
+#include "providers/cpu/linalg/dnnl_util.h"
+
+namespace onyx {
+
+using dnnl::memory;
+
+namespace {
+
+memory::dims plain_strides(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);
+  for (size_t i = dims.size() - 1; i-- > 0;) strides[i] = strides[i + 1] * dims[i + 1];
+  return strides;
+}
+
+memory::desc plain_desc(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, plain_strides(dims));
+}
+
+memory::desc any_desc(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
+}
+
+}  // namespace
+
+DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) {
+  const WindowGeometry& g = s.geometry;
+  const int64_t kernel_count = g.kernel_count();
+  const int64_t cg = s.channels / s.group, mg = s.maps / s.group;
+  memory::dims x_dims{s.batch, s.channels}, y_dims{s.batch, s.maps}, w_dims, w_strides;
+  if (s.group > 1) w_dims = {s.group, mg, cg};
+  else w_dims = {s.maps, s.channels};
+  memory::dims strides, dilations, pad_l, pad_r, kernel_strides;
+  for (size_t d = 0; d < g.rank(); ++d) {
+    x_dims.push_back(g.input[d]);
+    y_dims.push_back(g.output[d]);
+    w_dims.push_back(g.kernel[d]);
+    strides.push_back(g.strides[d]);
+    dilations.push_back(g.dilations[d] - 1);  // oneDNN counts the gap, ONNX the step
+    pad_l.push_back(g.pad_begin(d));
+    if (s.transposed) {
+      // oneDNN derives the output from the pads; output_padding and output_shape become an
+      // adjusted right pad (negative ones are rejected by oneDNN and fall back).
+      pad_r.push_back((g.input[d] - 1) * g.strides[d] + g.effective_kernel(d) - g.pad_begin(d) - g.output[d]);
+    } else {
+      pad_r.push_back(g.pad_end(d));
+    }
+  }
+  x_plain_ = plain_desc(x_dims);
+  y_plain_ = plain_desc(y_dims);
+  if (s.transposed) {
+    // ONNX stores [group][C/group][maps/group][k...]; oneDNN's logical order is (g, o, i, k...).
+    kernel_strides = plain_strides(memory::dims(w_dims.end() - static_cast<std::ptrdiff_t>(g.rank()), w_dims.end()));
+    if (s.group > 1) w_strides = {cg * mg * kernel_count, kernel_count, mg * kernel_count};
+    else w_strides = {kernel_count, s.maps * kernel_count};
+    w_strides.insert(w_strides.end(), kernel_strides.begin(), kernel_strides.end());
+    w_plain_ = memory::desc(w_dims, memory::data_type::f32, w_strides);
+  } else {
+    w_plain_ = plain_desc(w_dims);
+  }
+  bias_desc_ = has_bias ? plain_desc({s.maps}) : memory::desc();
+  dnnl::engine& engine = dnnl_cpu_engine();
+  memory::desc src_desc, weights_desc, dst_desc;
+  if (s.transposed) {
+    for (int64_t p : pad_r) {
+      if (p < 0) throw dnnl::error(dnnl_unimplemented, "negative right padding");
+    }
+    dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                           dnnl::algorithm::deconvolution_direct, any_desc(x_dims),
+                                           any_desc(w_dims), bias_desc_, any_desc(y_dims), strides,
+                                           dilations, pad_l, pad_r);
+    dnnl::deconvolution_forward::primitive_desc pd(desc, engine);
+    primitive_ = dnnl::deconvolution_forward(pd);
+    src_desc = pd.src_desc();
+    weights_desc = pd.weights_desc();
+    dst_desc = pd.dst_desc();
+  } else {
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                         dnnl::algorithm::convolution_direct, any_desc(x_dims),
+                                         any_desc(w_dims), bias_desc_, any_desc(y_dims), strides,
+                                         dilations, pad_l, pad_r);
+    dnnl::convolution_forward::primitive_desc pd(desc, engine);
+    primitive_ = dnnl::convolution_forward(pd);
+    src_desc = pd.src_desc();
+    weights_desc = pd.weights_desc();
+    dst_desc = pd.dst_desc();
+  }
+  if (src_desc != x_plain_) x_inner_ = memory(src_desc, engine);
+  if (dst_desc != y_plain_) y_inner_ = memory(dst_desc, engine);
+  if (weights_desc != w_plain_) w_inner_ = memory(weights_desc, engine);
+  if (constant_w) {
+    memory w_user(w_plain_, engine, const_cast<float*>(constant_w));
+    if (w_inner_) {
+      dnnl::reorder(w_user, w_inner_).execute(dnnl_cpu_stream(), w_user, w_inner_);
+      dnnl_cpu_stream().wait();
+    } else {
+      w_const_ = w_user;  // the kernel keeps the constant tensor alive
+    }
+    weights_packed_ = true;
+  }
+}
+
+void DnnlConv::run(const float* x, const float* w, const float* bias, float* y) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  dnnl::engine& engine = dnnl_cpu_engine();
+  dnnl::stream& stream = dnnl_cpu_stream();
+  memory x_user(x_plain_, engine, const_cast<float*>(x));
+  memory y_user(y_plain_, engine, y);
+  memory x_mem = x_user;
+  if (x_inner_) {
+    dnnl::reorder(x_user, x_inner_).execute(stream, x_user, x_inner_);
+    x_mem = x_inner_;
+  }
+  memory w_mem;
+  if (weights_packed_) {
+    w_mem = w_inner_ ? w_inner_ : w_const_;
+  } else if (w_inner_) {
+    memory w_user(w_plain_, engine, const_cast<float*>(w));
+    dnnl::reorder(w_user, w_inner_).execute(stream, w_user, w_inner_);
+    w_mem = w_inner_;
+  } else {
+    w_mem = memory(w_plain_, engine, const_cast<float*>(w));
+  }
+  memory y_mem = y_inner_ ? y_inner_ : y_user;
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, y_mem}};
+  if (bias) args[DNNL_ARG_BIAS] = memory(bias_desc_, engine, const_cast<float*>(bias));
+  primitive_.execute(stream, args);
+  if (y_inner_) dnnl::reorder(y_inner_, y_user).execute(stream, y_inner_, y_user);
+  stream.wait();
+}
+
+}  // namespace onyx
