@@ -17,8 +17,9 @@ namespace {
 // exp for x <= 0 (LogSumExp only exponentiates x - max) in a branch-free form that vectorizes;
 // Cephes' polynomial, relative error about 2e-7.
 inline float exp_nonpositive(float x) {
-  x = std::max(x, -87.0f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  x = x < -87.0f ? -87.0f : x;
+  // Round to nearest by adding 1.5 * 2^23: std::floor does not vectorize without fast-math.
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;

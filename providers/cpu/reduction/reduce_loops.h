@@ -102,6 +102,8 @@ A fold_rows(const ReducePlan& plan, const T* x, int64_t base, int64_t begin, int
       const A* p = widen<T, A>(row + c, m, buf);
       int64_t i = 0;
       for (; i + kLanes <= m; i += kLanes) {
+        // Unrolling first would leave 16 scalar accumulators; as a loop it becomes one vector.
+#pragma GCC unroll 1
         for (int j = 0; j < kLanes; ++j) lanes[j] = Op::combine(lanes[j], Op::pre(p[i + j], s));
       }
       for (; i < m; ++i) acc = Op::combine(acc, Op::pre(p[i], s));
