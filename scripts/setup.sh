@@ -31,5 +31,8 @@ if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, pytest" 2>/dev/null |
 fi
 
 BUILD_TYPE=${ONYX_BUILD_TYPE:-Release}
+# ccache hashes compile commands relative to the checkout, so a clone at another path (CI's)
+# reuses what a build here cached.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DONYX_PYTHON="$PWD/.venv/bin/python" >/dev/null
 cmake --build build -j"$(nproc)"
