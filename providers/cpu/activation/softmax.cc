@@ -25,6 +25,20 @@ void softmax_block(const T* x, T* y, int64_t length, int64_t inner, SoftmaxKind 
                    T* sum) {
   using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
   const int64_t n = length * inner;
+  if (inner == 1 && kind != SoftmaxKind::kHardmax) {
+    // A contiguous row: whole-row vector reductions.
+    Eigen::Map<const Array> row(x, length);
+    Eigen::Map<Array> out(y, length);
+    const T m = row.maxCoeff();
+    out = (row - m).exp();
+    const T total = out.sum();
+    if (kind == SoftmaxKind::kSoftmax) {
+      out *= T(1) / total;
+    } else {
+      out = (row - m) - std::log(total);  // (x - max) first: max + log(sum) would round
+    }
+    return;
+  }
   for (int64_t i = 0; i < inner; ++i) max[i] = x[i];
   for (int64_t k = 1; k < length; ++k) {
     const T* row = x + k * inner;

@@ -141,6 +141,18 @@ class CastKernel final : public Kernel {
       }
       return;
     }
+    if (x.dtype() == DataType::kFloat && to == DataType::kFloat16) {
+      parallel_for(n, kElementwiseGrain, ctx.threads(), [&](int64_t begin, int64_t end) {
+        float_to_half(x.data<float>() + begin, out.mutable_data<Float16>() + begin, end - begin);
+      });
+      return;
+    }
+    if (x.dtype() == DataType::kFloat16 && to == DataType::kFloat) {
+      parallel_for(n, kElementwiseGrain, ctx.threads(), [&](int64_t begin, int64_t end) {
+        half_to_float(x.data<Float16>() + begin, out.mutable_data<float>() + begin, end - begin);
+      });
+      return;
+    }
     const bool direct = dispatch_dtype(StandardTypes{}, x.dtype(), [&]<typename From>() {
       dispatch_dtype(StandardTypes{}, to, [&]<typename To>() {
         unary_map(x.data<From>(), out.mutable_data<To>(), n, ctx.threads(),

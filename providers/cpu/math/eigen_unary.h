@@ -21,11 +21,19 @@ void eigen_unary(const T* in, T* out, int64_t n, int threads, const Expr& expr) 
       alignas(64) float out_buffer[kBlock];
       for (int64_t b = begin; b < end; b += kBlock) {
         const int64_t len = std::min(kBlock, end - b);
-        for (int64_t i = 0; i < len; ++i) in_buffer[i] = static_cast<float>(in[b + i]);
+        if constexpr (std::is_same_v<T, Float16>) {
+          half_to_float(in + b, in_buffer, len);
+        } else {
+          for (int64_t i = 0; i < len; ++i) in_buffer[i] = static_cast<float>(in[b + i]);
+        }
         Eigen::Map<const Eigen::ArrayXf> x(in_buffer, len);
         Eigen::Map<Eigen::ArrayXf> y(out_buffer, len);
         y = expr(x);
-        for (int64_t i = 0; i < len; ++i) out[b + i] = T(out_buffer[i]);
+        if constexpr (std::is_same_v<T, Float16>) {
+          float_to_half(out_buffer, out + b, len);
+        } else {
+          for (int64_t i = 0; i < len; ++i) out[b + i] = T(out_buffer[i]);
+        }
       }
     } else {
       using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
