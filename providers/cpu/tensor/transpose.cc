@@ -24,14 +24,17 @@ void transpose_batched_2d(const T* in, T* out, int64_t batch, int64_t rows, int6
                [&](int64_t begin, int64_t end) {
                  for (int64_t t = begin; t < end; ++t) {
                    const int64_t b = t / (row_tiles * col_tiles);
-                   const int64_t rt = (t / col_tiles) % row_tiles;
-                   const int64_t ct = t % col_tiles;
+                   // Row tiles vary fastest so each thread writes one contiguous output span.
+                   const int64_t ct = (t / row_tiles) % col_tiles;
+                   const int64_t rt = t % row_tiles;
                    const T* src = in + b * rows * cols;
                    T* dst = out + b * rows * cols;
                    const int64_t r_end = std::min(rows, (rt + 1) * kTile);
                    const int64_t c_end = std::min(cols, (ct + 1) * kTile);
-                   for (int64_t i = rt * kTile; i < r_end; ++i) {
-                     for (int64_t j = ct * kTile; j < c_end; ++j) dst[j * rows + i] = src[i * cols + j];
+                   // Contiguous writes, strided reads that stay within the tile's cache lines.
+                   for (int64_t j = ct * kTile; j < c_end; ++j) {
+                     T* out_row = dst + j * rows;
+                     for (int64_t i = rt * kTile; i < r_end; ++i) out_row[i] = src[i * cols + j];
                    }
                  }
                });
