@@ -90,6 +90,10 @@ A fold_rows(const ReducePlan& plan, const T* x, int64_t base, int64_t begin, int
             A s) {
   constexpr int kLanes = 16;
   const int64_t len = plan.row_length();
+  if (len < kLanes && plan.row_count() == 1) {  // short rows: lanes would cost more than they save
+    for (int64_t i = begin; i < end; ++i) acc = Op::combine(acc, Op::pre(A(load(x[base + i])), s));
+    return acc;
+  }
   A lanes[kLanes];
   for (int j = 0; j < kLanes; ++j) lanes[j] = Op::init();
   A buf[kReduceTile];
