@@ -122,8 +122,96 @@ class PoolKernel final : public Kernel {
   }
 
  private:
+  // Per-dim window tables (start, clipped kernel range, padded count) for each output position,
+  // so the 2-D loop below does no divisions per output.
+  struct DimTable {
+    std::vector<int64_t> start, lo, hi, padded;
+  };
+  static DimTable dim_table(const WindowGeometry& g, size_t d) {
+    DimTable t;
+    for (int64_t o = 0; o < g.output[d]; ++o) {
+      const int64_t start = o * g.strides[d] - g.pad_begin(d), dil = g.dilations[d];
+      const int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+      int64_t hi = std::min<int64_t>(g.kernel[d], start >= g.input[d] ? 0 : (g.input[d] - 1 - start) / dil + 1);
+      t.start.push_back(start);
+      t.lo.push_back(lo);
+      t.hi.push_back(std::max(hi, lo));
+      t.padded.push_back(std::min<int64_t>(g.kernel[d], (g.input[d] + g.pad_end(d) - 1 - start) / dil + 1));
+    }
+    return t;
+  }
+
+  // The common 2-D case: plain nested loops over the clipped window rows and columns.
+  template <typename T>
+  void pool_2d(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
+    using A = std::conditional_t<std::is_same_v<T, double>, double, ComputeType<T>>;
+    const DimTable th = dim_table(g, 0), tw = dim_table(g, 1);
+    const int64_t height = g.input[0], width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
+    const int64_t dh = g.dilations[0], dw = g.dilations[1];
+    const int64_t planes = x.dim(0) * x.dim(1), in_size = height * width, out_size = oh_count * ow_count;
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    int64_t* pi = indices ? indices->mutable_data<int64_t>() : nullptr;
+    const bool is_max = kind_ == PoolKind::kMax;
+    const int64_t work = std::max<int64_t>(1, out_size * g.kernel_count());
+    parallel_for(planes, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const T* in = px + plane * in_size;
+        T* out = py + plane * out_size;
+        for (int64_t oh = 0; oh < oh_count; ++oh) {
+          const int64_t hlo = th.lo[oh], hhi = th.hi[oh], hs = th.start[oh];
+          for (int64_t ow = 0; ow < ow_count; ++ow) {
+            const int64_t wlo = tw.lo[ow], whi = tw.hi[ow], ws = tw.start[ow];
+            if (is_max && !pi) {  // no argmax to track: a branch-free max the compiler vectorizes
+              A best = std::numeric_limits<A>::lowest();
+              if constexpr (std::is_floating_point_v<A>) best = -std::numeric_limits<A>::infinity();
+              for (int64_t kh = hlo; kh < hhi; ++kh) {
+                const T* row = in + (hs + kh * dh) * width + ws;
+                for (int64_t kw = wlo; kw < whi; ++kw) {
+                  const A v = static_cast<A>(load(row[kw * dw]));
+                  best = v > best ? v : best;
+                }
+              }
+              out[oh * ow_count + ow] = convert_to<T>(best);
+            } else if (is_max) {
+              A best = std::numeric_limits<A>::lowest();
+              if constexpr (std::is_floating_point_v<A>) best = -std::numeric_limits<A>::infinity();
+              int64_t best_h = -1, best_w = 0;
+              for (int64_t kh = hlo; kh < hhi; ++kh) {
+                const int64_t h = hs + kh * dh;
+                const T* row = in + h * width + ws;
+                for (int64_t kw = wlo; kw < whi; ++kw) {
+                  const A v = static_cast<A>(load(row[kw * dw]));
+                  if (best_h < 0 || v > best) {
+                    best = v;
+                    best_h = h;
+                    best_w = ws + kw * dw;
+                  }
+                }
+              }
+              out[oh * ow_count + ow] = convert_to<T>(best);
+              if (pi) {
+                int64_t index = best_h < 0 ? 0 : (storage_order_ == 1 ? best_w * height + best_h : best_h * width + best_w);
+                pi[plane * out_size + oh * ow_count + ow] = plane * in_size + index;
+              }
+            } else {
+              A sum = 0;
+              for (int64_t kh = hlo; kh < hhi; ++kh) {
+                const T* row = in + (hs + kh * dh) * width + ws;
+                for (int64_t kw = wlo; kw < whi; ++kw) sum += static_cast<A>(load(row[kw * dw]));
+              }
+              const int64_t count = count_include_pad_ ? th.padded[oh] * tw.padded[ow] : (hhi - hlo) * (whi - wlo);
+              out[oh * ow_count + ow] = convert_to<T>(count > 0 ? sum / static_cast<A>(count) : A(0));
+            }
+          }
+        }
+      }
+    });
+  }
+
   template <typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
+    if (g.rank() == 2 && kind_ != PoolKind::kLp) return pool_2d<T>(x, g, y, indices, threads);
     using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
     const int64_t planes = x.dim(0) * x.dim(1);
     const int64_t in_size = g.input_count(), out_size = g.output_count();
