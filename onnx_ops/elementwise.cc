@@ -1,12 +1,40 @@
 // Shape rules of the elementwise families: broadcasting math, comparisons and logic, unary math,
 // activations, Softmax-like ops, Clip, Where, Cast and CastLike. Output dims keep symbols where
 // the broadcast allows it.
+#include "onnx_ops/elementwise.h"
+
 #include <vector>
 
 #include "onnx_ops/broadcast.h"
 #include "onnx_ops/op_schema.h"
 
 namespace onyx {
+
+DataType cast_target_type(const NodeAttributes& attributes) {
+  const Attribute* to = attributes.find("to");
+  if (to != nullptr && to->kind == Attribute::Kind::kString) {
+    static const std::pair<const char*, DataType> kNames[] = {
+        {"FLOAT", DataType::kFloat},     {"UINT8", DataType::kUInt8},
+        {"INT8", DataType::kInt8},       {"UINT16", DataType::kUInt16},
+        {"INT16", DataType::kInt16},     {"INT32", DataType::kInt32},
+        {"INT64", DataType::kInt64},     {"STRING", DataType::kString},
+        {"BOOL", DataType::kBool},       {"FLOAT16", DataType::kFloat16},
+        {"DOUBLE", DataType::kDouble},   {"UINT32", DataType::kUInt32},
+        {"UINT64", DataType::kUInt64},
+    };
+    for (const auto& [name, type] : kNames) {
+      if (to->s == name) return type;
+    }
+    throw_error(ErrorCode::kInvalidModel, attributes.node().describe(), ": unknown Cast type '",
+                to->s, "'");
+  }
+  const int64_t code = attributes.require_int("to");
+  if (code <= 0 || code > kMaxDataTypeCode) {
+    throw_error(ErrorCode::kInvalidModel, attributes.node().describe(),
+                ": Cast to unknown element type code ", code);
+  }
+  return static_cast<DataType>(code);
+}
 
 namespace {
 
@@ -63,7 +91,7 @@ void where_rule(InferenceContext& ctx) {
 }
 
 void cast_rule(InferenceContext& ctx) {
-  DataType to = dtype_from_code(static_cast<int32_t>(ctx.attributes().require_int("to")));
+  DataType to = cast_target_type(ctx.attributes());
   ctx.set_output_type(0, TypeInfo::tensor(to, ctx.input_type(0).shape));
 }
 

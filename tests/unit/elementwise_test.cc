@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "onnx_ops/broadcast.h"
+#include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
 #include "runtime/session/node_call.h"
 
@@ -248,6 +249,42 @@ TEST(ClipWhere, WhereBroadcastsThreeInputs) {
   Tensor out = run("Where", 16, {c, x, y});
   EXPECT_EQ(out.shape(), (Shape{2, 3}));
   EXPECT_EQ(values_of<int64_t>(out), (std::vector<int64_t>{1, 2, 3, -1, -1, -1}));
+}
+
+TEST(ShapeRules, BroadcastKeepsSymbolsAndComparisonsGiveBool) {
+  Node node = make_node("Add", 2);
+  TypeInfo a = TypeInfo::tensor(DataType::kFloat,
+                                std::vector<Dim>{Dim::named("N"), Dim::known(1), Dim::known(4)});
+  TypeInfo b = TypeInfo::tensor(DataType::kFloat, std::vector<Dim>{Dim::known(3), Dim::known(1)});
+  for (const char* op : {"Add", "Equal"}) {
+    const ShapeRule* rule = ShapeRuleRegistry::global().find("", op);
+    ASSERT_NE(rule, nullptr) << op;
+    node.op_type = op;
+    InferenceContext ctx(node, 14, {&a, &b}, {nullptr, nullptr});
+    (*rule)(ctx);
+    const TypeInfo& out = ctx.output_types()[0];
+    EXPECT_EQ(out.elem_type, std::string(op) == "Add" ? DataType::kFloat : DataType::kBool);
+    ASSERT_TRUE(out.shape.has_value());
+    EXPECT_EQ(*out.shape, (std::vector<Dim>{Dim::named("N"), Dim::known(3), Dim::known(4)}));
+  }
+  TypeInfo bad = TypeInfo::tensor(DataType::kFloat, std::vector<Dim>{Dim::known(5)});
+  node.op_type = "Add";
+  InferenceContext ctx(node, 14, {&a, &bad}, {nullptr, nullptr});
+  EXPECT_THROW((*ShapeRuleRegistry::global().find("", "Add"))(ctx), Error);
+}
+
+TEST(ShapeRules, CastReadsTypeCodesAndOpset1Names) {
+  Node node = make_node("Cast", 1, {make_attribute("to", "INT32")});
+  TypeInfo x = TypeInfo::tensor(DataType::kFloat, std::vector<Dim>{Dim::named("B")});
+  InferenceContext ctx(node, 1, {&x}, {nullptr});
+  (*ShapeRuleRegistry::global().find("", "Cast"))(ctx);
+  EXPECT_EQ(ctx.output_types()[0].elem_type, DataType::kInt32);
+  Tensor y = run("Cast", 1, {Tensor::from_vector<float>({2}, {2.7f, -1.2f})},
+                 {make_attribute("to", "INT32")});
+  EXPECT_EQ(values_of<int32_t>(y), (std::vector<int32_t>{2, -1}));
+  EXPECT_THROW(run("Cast", 1, {Tensor::from_vector<float>({1}, {1.0f})},
+                   {make_attribute("to", "QUATERNION")}),
+               Error);
 }
 
 }  // namespace

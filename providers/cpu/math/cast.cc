@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "onnx_ops/elementwise.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/math/small_floats.h"
 #include "providers/kernel_registry.h"
@@ -125,7 +126,7 @@ class CastKernel final : public Kernel {
       : like_(info.node().op_type == "CastLike"),
         saturate_(info.attributes().get_int("saturate", 1) != 0),
         round_mode_(info.attributes().get_string("round_mode", "up")) {
-    if (!like_) to_ = dtype_from_code(static_cast<int32_t>(info.attributes().require_int("to")));
+    if (!like_) to_ = cast_target_type(info.attributes());
   }
 
   void compute(KernelContext& ctx) override {
