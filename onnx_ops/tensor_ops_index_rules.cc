@@ -1,6 +1,6 @@
 // Shape rules of the tensor ops that move or select elements: Transpose, DepthToSpace,
-// SpaceToDepth, Concat, Split, Slice, Gather*, Scatter*, Pad, Expand, Tile, Trilu, OneHot,
-// NonZero, Compress and ReverseSequence.
+// SpaceToDepth, Concat, Split, Slice, Gather*, Scatter*, Pad, CenterCropPad, Expand, Tile, Trilu,
+// OneHot, NonZero, Compress and ReverseSequence.
 #include <algorithm>
 
 #include "onnx_ops/axes.h"
@@ -207,6 +207,24 @@ void expand_rule(InferenceContext& ctx) {
   set_tensor(ctx, 0, dtype, broadcast_dims(both, "Expand"));
 }
 
+void center_crop_pad_rule(InferenceContext& ctx) {
+  std::optional<Dims> in = dims_of(ctx, 0);
+  const DataType dtype = elem_of(ctx, 0);
+  if (!in) return set_tensor(ctx, 0, dtype, std::nullopt);
+  const int64_t rank = static_cast<int64_t>(in->size());
+  std::vector<int64_t> axes = ctx.attributes().get_ints("axes");
+  if (axes.empty()) {
+    for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+  }
+  axes = normalize_axis_list(axes, rank, "CenterCropPad");
+  std::optional<std::vector<int64_t>> shape = constant_ints(ctx, 1);
+  Dims out = *in;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    out[axes[i]] = shape && i < shape->size() ? Dim::known((*shape)[i]) : Dim{};
+  }
+  set_tensor(ctx, 0, dtype, out);
+}
+
 void tile_rule(InferenceContext& ctx) {
   std::optional<Dims> in = dims_of(ctx, 0);
   const DataType dtype = elem_of(ctx, 0);
@@ -276,6 +294,7 @@ ONYX_REGISTER_SHAPE_RULE("", "ScatterND", scatter_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Pad", pad_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Expand", expand_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Tile", tile_rule);
+ONYX_REGISTER_SHAPE_RULE("", "CenterCropPad", center_crop_pad_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Trilu", same_as_input_rule);
 ONYX_REGISTER_SHAPE_RULE("", "OneHot", one_hot_rule);
 ONYX_REGISTER_SHAPE_RULE("", "NonZero", non_zero_rule);

@@ -57,6 +57,14 @@ TEST(Pad, AxesInputAttributesBeforeOpset11AndErrors) {
   expect_error([&] { run1("Pad", 13, {a, ints({0, -2, 0, -1})}); }, {"axis 1"});
 }
 
+TEST(CenterCropPad, CropsAndPadsAroundTheCentre) {
+  // numpy: crop 5 -> 2 keeps [1:3]; pad 2 -> 5 puts 1 zero before, 2 after.
+  Tensor x = arange_i64({5, 2});
+  expect_tensor<int64_t>(run1("CenterCropPad", 18, {x, ints({2, 5})}), {2, 5},
+                         {0, 2, 3, 0, 0, 0, 4, 5, 0, 0});
+  expect_error([&] { run1("CenterCropPad", 18, {x, ints({2})}); }, {"1 target sizes", "2 axes"});
+}
+
 TEST(Pad, Strings) {
   Tensor s = Tensor::from_vector<std::string>({1}, {"a"});
   expect_tensor<std::string>(run1("Pad", 13, {s, ints({1, 1}), Tensor::scalar<std::string>("-")}),

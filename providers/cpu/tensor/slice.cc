@@ -1,5 +1,6 @@
 // CPU kernels of the ops that read the input through a strided or repeating view: Slice,
-// Expand and Tile (all one strided copy), and Pad (an index map per dim, interiors by memcpy).
+// Expand and Tile (all one strided copy), and Pad and CenterCropPad (an index map per dim,
+// interiors by memcpy).
 #include <algorithm>
 
 #include "onnx_ops/axes.h"
@@ -155,6 +156,36 @@ void pad_rows(const T* in, T* out, const Shape& out_shape, const std::vector<int
                });
 }
 
+// Writes `input` padded by `pads` ([begin_0.., end_0..], negative crops) as output 0.
+void pad_into_output(KernelContext& ctx, const Tensor& input, const std::vector<int64_t>& pads,
+                     PadMode mode, const Tensor& fill) {
+  const size_t rank = input.rank();
+  Shape out_shape(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    out_shape[d] = input.dim(d) + pads[d] + pads[d + rank];
+    ONYX_CHECK(out_shape[d] >= 0, ErrorCode::kInvalidArgument, "Pad: pads ", pads[d], ",",
+               pads[d + rank], " remove more than the ", input.dim(d), " elements of axis ", d);
+    if (mode != PadMode::kConstant && input.dim(d) == 0 && out_shape[d] > 0) {
+      throw_error(ErrorCode::kInvalidArgument, "Pad: cannot pad the empty axis ", d,
+                  " in a non-constant mode");
+    }
+  }
+  Tensor& out = ctx.output(0, input.dtype(), out_shape);
+  if (out.element_count() == 0) return;
+  if (rank == 0) return copy_tensor_data(input, out);
+  std::vector<std::vector<int64_t>> maps(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    for (int64_t o = 0; o < out_shape[d]; ++o) {
+      maps[d].push_back(input.dim(d) == 0 ? -1 : pad_source(o, pads[d], input.dim(d), mode));
+    }
+  }
+  dispatch_by_width(input.dtype(), "Pad", [&]<typename T>() {
+    pad_rows(static_cast<const T*>(input.raw_data()), static_cast<T*>(out.mutable_raw_data()),
+             out_shape, contiguous_strides(input.shape()), maps,
+             *static_cast<const T*>(fill.raw_data()), ctx.threads());
+  });
+}
+
 class PadKernel final : public Kernel {
  public:
   explicit PadKernel(const KernelInfo& info) : opset_(info.opset()) {
@@ -177,32 +208,7 @@ class PadKernel final : public Kernel {
       if (ctx.has_input(3)) axes = ctx.input(3).to_int64_vector();
     }
     pads = resolve_pads(pads, axes, input.rank());
-    Tensor fill = fill_value(ctx, input.dtype());
-    const size_t rank = input.rank();
-    Shape out_shape(rank);
-    for (size_t d = 0; d < rank; ++d) {
-      out_shape[d] = input.dim(d) + pads[d] + pads[d + rank];
-      ONYX_CHECK(out_shape[d] >= 0, ErrorCode::kInvalidArgument, "Pad: pads ", pads[d], ",",
-                 pads[d + rank], " remove more than the ", input.dim(d), " elements of axis ", d);
-      if (mode_ != PadMode::kConstant && input.dim(d) == 0 && out_shape[d] > 0) {
-        throw_error(ErrorCode::kInvalidArgument, "Pad: cannot pad the empty axis ", d,
-                    " in a non-constant mode");
-      }
-    }
-    Tensor& out = ctx.output(0, input.dtype(), out_shape);
-    if (out.element_count() == 0) return;
-    if (rank == 0) return copy_tensor_data(input, out);
-    std::vector<std::vector<int64_t>> maps(rank);
-    for (size_t d = 0; d < rank; ++d) {
-      for (int64_t o = 0; o < out_shape[d]; ++o) {
-        maps[d].push_back(input.dim(d) == 0 ? -1 : pad_source(o, pads[d], input.dim(d), mode_));
-      }
-    }
-    dispatch_by_width(input.dtype(), "Pad", [&]<typename T>() {
-      pad_rows(static_cast<const T*>(input.raw_data()), static_cast<T*>(out.mutable_raw_data()),
-               out_shape, contiguous_strides(input.shape()), maps,
-               *static_cast<const T*>(fill.raw_data()), ctx.threads());
-    });
+    pad_into_output(ctx, input, pads, mode_, fill_value(ctx, input.dtype()));
   }
 
  private:
@@ -230,11 +236,46 @@ class PadKernel final : public Kernel {
   float value_ = 0;
 };
 
+// CenterCropPad is a constant-0 Pad whose pads are negative (centred crop) or positive
+// (centred pad) per axis; the extra odd element goes to the end, as in the ONNX reference.
+class CenterCropPadKernel final : public Kernel {
+ public:
+  explicit CenterCropPadKernel(const KernelInfo& info) : axes_(info.attributes().get_ints("axes")) {}
+  void compute(KernelContext& ctx) override {
+    const Tensor& input = ctx.input(0);
+    std::vector<int64_t> shape = ctx.input(1).to_int64_vector();
+    const int64_t rank = static_cast<int64_t>(input.rank());
+    std::vector<int64_t> axes = axes_;
+    if (axes.empty()) {
+      for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+    }
+    axes = normalize_axis_list(axes, rank, "CenterCropPad");
+    ONYX_CHECK(shape.size() == axes.size(), ErrorCode::kInvalidArgument, "CenterCropPad: ",
+               shape.size(), " target sizes for ", axes.size(), " axes");
+    std::vector<int64_t> pads(2 * input.rank(), 0);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      ONYX_CHECK(shape[i] >= 0, ErrorCode::kInvalidArgument, "CenterCropPad: negative size ",
+                 shape[i]);
+      const int64_t dim = input.dim(axes[i]), diff = shape[i] - dim;
+      const int64_t begin = diff >= 0 ? diff / 2 : -((-diff) / 2);
+      pads[axes[i]] = begin;
+      pads[axes[i] + rank] = diff - begin;
+    }
+    Tensor zero(input.dtype(), {});
+    if (input.dtype() != DataType::kString) std::memset(zero.mutable_raw_data(), 0, zero.byte_size());
+    pad_into_output(ctx, input, pads, PadMode::kConstant, zero);
+  }
+
+ private:
+  std::vector<int64_t> axes_;
+};
+
 }  // namespace
 
 ONYX_REGISTER_KERNEL("CPU", "", "Slice", 1, kOpsetOpenEnded, SliceKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Expand", 8, kOpsetOpenEnded, ExpandKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Tile", 6, kOpsetOpenEnded, TileKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Pad", 1, kOpsetOpenEnded, PadKernel);
+ONYX_REGISTER_KERNEL("CPU", "", "CenterCropPad", 18, kOpsetOpenEnded, CenterCropPadKernel);
 
 }  // namespace onyx
