@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include <nlohmann/json.hpp>
@@ -22,7 +23,28 @@ struct BenchOptions {
   int warmup = 5;
   int threads = 0;
   bool json = false;
+  bool profile = false;
 };
+
+// Time per op type over the timed runs, largest first.
+void print_profile(const InferenceSession& session, const std::vector<double>& step_seconds, int iterations) {
+  std::map<std::string, std::pair<double, int>> by_op;
+  const auto& steps = session.plan().steps();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::string op = steps[i].node ? steps[i].node->op_type : "(device copy)";
+    by_op[op].first += step_seconds[i];
+    by_op[op].second += 1;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_op.begin(), by_op.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  double total = 0;
+  for (const auto& row : rows) total += row.second.first;
+  std::printf("%-28s %6s %12s %7s\n", "op", "nodes", "ms/run", "share");
+  for (const auto& [op, entry] : rows) {
+    std::printf("%-28s %6d %12.4f %6.1f%%\n", op.c_str(), entry.second, 1e3 * entry.first / iterations,
+                total > 0 ? 100.0 * entry.first / total : 0.0);
+  }
+}
 
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -39,9 +61,11 @@ int bench(const BenchOptions& options) {
   for (int i = 0; i < options.warmup; ++i) session.run(feeds);
   std::vector<double> times;
   times.reserve(static_cast<size_t>(options.iterations));
+  std::vector<double> step_seconds;
   for (int i = 0; i < options.iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
-    session.run(feeds);
+    if (options.profile) session.run_profiled(feeds, step_seconds);
+    else session.run(feeds);
     times.push_back(milliseconds_since(start));
   }
   std::sort(times.begin(), times.end());
@@ -56,8 +80,12 @@ int bench(const BenchOptions& options) {
     std::cout << report.dump() << std::endl;
   } else {
     std::printf("model: %s\nthreads: %d\nsession creation: %.3f ms\n", options.model.c_str(), session.threads(), create_ms);
+    const MemoryPlan& memory = session.plan().memory_plan();
+    std::printf("plan: %zu steps, %zu values in a %.1f KiB arena\n", session.plan().steps().size(),
+                memory.planned_value_count(), static_cast<double>(memory.arena_bytes()) / 1024);
     std::printf("runs: %d  mean %.4f ms  median %.4f ms  p90 %.4f ms  min %.4f ms\n", options.iterations, mean,
                 median, p90, times.front());
+    if (options.profile) print_profile(session, step_seconds, options.iterations);
   }
   return 0;
 }
@@ -72,6 +100,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_option("--warmup", options->warmup, "untimed runs first")->check(CLI::NonNegativeNumber);
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "print one JSON object");
+  command->add_flag("--profile", options->profile, "also print the time spent per op type");
   return [options] { return bench(*options); };
 }
 

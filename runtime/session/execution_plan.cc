@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -93,6 +94,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
   add_transfers(providers);
   compute_lifetimes(types);
   arenas_ = std::make_unique<ArenaPool>(host_provider_->allocator(), memory_.arena_bytes());
+  dynamic_memory_ = std::make_unique<CachingAllocator>(host_provider_->allocator());
 }
 
 void ExecutionPlan::add_transfers(const std::vector<ExecutionProvider*>& providers) {
@@ -177,7 +179,7 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
   memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes);
 }
 
-std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs) const {
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds) const {
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
@@ -188,13 +190,20 @@ std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs) const {
   }
 
   std::shared_ptr<void> arena = arenas_->acquire();
-  PlannedOutputAllocator allocator(memory_, arena.get(), host_provider_->allocator());
+  PlannedOutputAllocator allocator(memory_, arena.get(), *dynamic_memory_);
   omp_set_num_threads(threads_);
   try {
-    for (const PlanStep& step : steps_) {
+    for (size_t index = 0; index < steps_.size(); ++index) {
+      const PlanStep& step = steps_[index];
       KernelContext context(frame.data(), step.inputs, step.outputs, allocator, threads_);
       try {
-        step.kernel->compute(context);
+        if (step_seconds == nullptr) {
+          step.kernel->compute(context);
+        } else {
+          auto start = std::chrono::steady_clock::now();
+          step.kernel->compute(context);
+          (*step_seconds)[index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        }
       } catch (const Error& error) {
         std::string where = step.node ? step.node->describe() : std::string("device transfer");
         throw Error(error.code(), where + ": " + error.what());

@@ -11,6 +11,7 @@
 #include "runtime/ir/graph.h"
 #include "runtime/session/memory_plan.h"
 #include "runtime/session/type_inference.h"
+#include "runtime/tensor/caching_allocator.h"
 
 namespace onyx {
 
@@ -33,7 +34,8 @@ class ExecutionPlan {
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;
 
   // `inputs` in the order of graph.inputs that are fed (see input_names()); thread-safe.
-  std::vector<Value> run(std::vector<Value> inputs) const;
+  // With `step_seconds` (sized to steps().size()), each step's wall time is added to it.
+  std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr) const;
 
   const std::vector<std::string>& input_names() const { return input_names_; }
   const std::vector<PlanStep>& steps() const { return steps_; }
@@ -55,6 +57,7 @@ class ExecutionPlan {
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;
   std::unique_ptr<ArenaPool> arenas_;
+  std::unique_ptr<CachingAllocator> dynamic_memory_;  // values sized only at run time
   ExecutionProvider* host_provider_ = nullptr;
 };
 

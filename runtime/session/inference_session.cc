@@ -65,7 +65,7 @@ void InferenceSession::check_feed(const ValueInfo& input, const Value& value) co
   }
 }
 
-std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds) const {
+std::vector<Value> InferenceSession::ordered_inputs(const std::map<std::string, Value>& feeds) const {
   const auto& names = plan_->input_names();
   for (const auto& [name, value] : feeds) {
     if (std::find(names.begin(), names.end(), name) == names.end()) {
@@ -91,7 +91,20 @@ std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>
     check_feed(input, it->second);
     inputs.push_back(it->second);
   }
-  std::vector<Value> values = plan_->run(std::move(inputs));
+  return inputs;
+}
+
+std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds) const {
+  return name_outputs(plan_->run(ordered_inputs(feeds)));
+}
+
+std::vector<NamedValue> InferenceSession::run_profiled(const std::map<std::string, Value>& feeds,
+                                                       std::vector<double>& step_seconds) const {
+  step_seconds.resize(plan_->steps().size(), 0.0);
+  return name_outputs(plan_->run(ordered_inputs(feeds), &step_seconds));
+}
+
+std::vector<NamedValue> InferenceSession::name_outputs(std::vector<Value> values) const {
   std::vector<NamedValue> outputs;
   for (size_t i = 0; i < values.size(); ++i) {
     outputs.push_back({model_.graph.outputs[i].name, std::move(values[i])});

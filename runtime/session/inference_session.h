@@ -35,6 +35,9 @@ class InferenceSession {
   // Feeds by input name. Every graph input without an initializer must be fed; types and
   // shapes are checked against the declarations. Returns the graph outputs in order.
   std::vector<NamedValue> run(const std::map<std::string, Value>& feeds) const;
+  // Same, adding each plan step's wall time to `step_seconds` (for profiling).
+  std::vector<NamedValue> run_profiled(const std::map<std::string, Value>& feeds,
+                                       std::vector<double>& step_seconds) const;
 
   // Graph inputs the caller must (or may, for initializer-backed ones) feed.
   const std::vector<ValueInfo>& inputs() const { return model_.graph.inputs; }
@@ -48,6 +51,8 @@ class InferenceSession {
 
  private:
   void check_feed(const ValueInfo& input, const Value& value) const;
+  std::vector<Value> ordered_inputs(const std::map<std::string, Value>& feeds) const;
+  std::vector<NamedValue> name_outputs(std::vector<Value> values) const;
 
   Model model_;
   SessionOptions options_;

@@ -9,6 +9,11 @@ std::string Device::to_string() const {
   return type == DeviceType::kCpu ? std::string("cpu") : "cuda:" + std::to_string(index);
 }
 
+std::shared_ptr<void> Allocator::allocate_shared(size_t bytes) {
+  void* memory = allocate(bytes);
+  return std::shared_ptr<void>(memory, [this](void* p) { deallocate(p); });
+}
+
 void* CpuAllocator::allocate(size_t bytes) {
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* pointer = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);

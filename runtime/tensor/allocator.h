@@ -25,6 +25,9 @@ class Allocator {
   virtual void* allocate(size_t bytes) = 0;
   virtual void deallocate(void* pointer) = 0;
   virtual Device device() const = 0;
+  // Owning handle to fresh memory. The default frees through this allocator and so requires it
+  // to outlive the memory; allocators with shorter lives override it to keep themselves alive.
+  virtual std::shared_ptr<void> allocate_shared(size_t bytes);
 };
 
 // 64-byte aligned host memory, so vector kernels and oneDNN never see a misaligned buffer.

@@ -34,12 +34,9 @@ std::shared_ptr<void> allocate_storage(DataType dtype, int64_t count, Allocator&
     *data = strings.get();
     return strings;
   }
-  size_t bytes = dtype_storage_bytes(dtype, count);
-  void* memory = allocator.allocate(bytes);
-  *data = memory;
-  // The allocator must outlive the buffer; process-wide and session allocators do.
-  Allocator* owner = &allocator;
-  return std::shared_ptr<void>(memory, [owner](void* p) { owner->deallocate(p); });
+  std::shared_ptr<void> memory = allocator.allocate_shared(dtype_storage_bytes(dtype, count));
+  *data = memory.get();
+  return memory;
 }
 }  // namespace
 

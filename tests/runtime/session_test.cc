@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "providers/cpu/cpu_provider.h"
+#include "providers/execution_provider.h"
 #include "runtime/session/inference_session.h"
+#include "runtime/tensor/caching_allocator.h"
 #include "tests/runtime/model_building.h"
 
 namespace onyx {
@@ -149,6 +151,75 @@ TEST(InferenceSession, PartitionsAcrossProvidersWithCopiesAtTheBorders) {
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 0, 2}));
   EXPECT_EQ(device->from_host_copies, 2);
   EXPECT_EQ(device->to_host_copies, 2);
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+TEST(CachingAllocator, ReusesFreedBlocksOfTheSameSizeClass) {
+  CachingAllocator pool(*cpu_allocator());
+  void* first;
+  {
+    Tensor a(DataType::kFloat, {1000}, pool);
+    first = a.mutable_raw_data();
+  }
+  EXPECT_EQ(pool.cached_bytes(), 4096u);
+  Tensor b(DataType::kFloat, {900}, pool);  // 3600 bytes: same 4 KiB class
+  EXPECT_EQ(b.mutable_raw_data(), first);
+  EXPECT_EQ(pool.cached_bytes(), 0u);
+}
+
+TEST(CachingAllocator, SizeClassesWasteLittleAndBlocksOutliveThePool) {
+  EXPECT_EQ(CachingAllocator::size_class(1), 256u);
+  EXPECT_EQ(CachingAllocator::size_class(5000), 8192u);
+  size_t big = (size_t{3} << 20) + 1;
+  EXPECT_LE(CachingAllocator::size_class(big), big + big / 8);
+  Tensor survivor;
+  {
+    CachingAllocator pool(*cpu_allocator());
+    survivor = Tensor(DataType::kInt64, {16}, pool);
+  }
+  survivor.mutable_data<int64_t>()[15] = 7;  // still valid: the block holds the pool alive
+  EXPECT_EQ(survivor.data<int64_t>()[15], 7);
+}
+
+// The CPU provider, counting what its allocator hands out.
+class CountingCpuProvider final : public ExecutionProvider {
+ public:
+  class CountingAllocator final : public Allocator {
+   public:
+    void* allocate(size_t bytes) override {
+      ++allocations;
+      return cpu_allocator()->allocate(bytes);
+    }
+    void deallocate(void* pointer) override { cpu_allocator()->deallocate(pointer); }
+    Device device() const override { return {}; }
+    int allocations = 0;
+  };
+  std::string name() const override { return kCpuProvider; }
+  Device device() const override { return {}; }
+  Allocator& allocator() override { return counting; }
+  Tensor to_host(const Tensor& tensor) override { return tensor; }
+  Tensor from_host(const Tensor& tensor) override { return tensor; }
+  CountingAllocator counting;
+};
+
+TEST(InferenceSession, DynamicShapesReachASteadyStateWithoutNewAllocations) {
+  auto provider = std::make_shared<CountingCpuProvider>();
+  SessionOptions options;
+  options.providers = {provider};
+  InferenceSession session(neg_abs_chain(4, {-1, 64}), options);
+  std::vector<int> allocations;
+  for (int run = 0; run < 4; ++run) {
+    auto outputs = session.run({{"x", Tensor::from_vector<float>({2, 64}, std::vector<float>(128, -3.0f))}});
+    EXPECT_EQ(outputs[0].value.tensor().values<float>()[127], 3.0f);
+    allocations.push_back(provider->counting.allocations);
+  }
+  EXPECT_GT(allocations[0], 0);
+  EXPECT_EQ(allocations[1], allocations[3]) << "runs after the first should allocate nothing new";
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+#include "runtime/tensor/caching_allocator.h"
+
+#include <bit>
+
+
+namespace onyx {
+
+CachingAllocator::CachingAllocator(Allocator& base) : state_(std::make_shared<State>()) {
+  state_->base = &base;
+}
+
+size_t CachingAllocator::size_class(size_t bytes) {
+  constexpr size_t kSmallest = 256;
+  constexpr size_t kPowerOfTwoLimit = size_t{1} << 20;
+  if (bytes <= kSmallest) return kSmallest;
+  if (bytes <= kPowerOfTwoLimit) return std::bit_ceil(bytes);
+  size_t step = std::bit_floor(bytes) / 8;  // eight classes per octave: at most 12.5% waste
+  return (bytes + step - 1) / step * step;
+}
+
+void* CachingAllocator::State::take(size_t bytes) {
+  size_t rounded = size_class(bytes);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = free_blocks.find(rounded);
+    if (it != free_blocks.end() && !it->second.empty()) {
+      void* block = it->second.back();
+      it->second.pop_back();
+      cached_bytes -= rounded;
+      live_sizes[block] = rounded;
+      return block;
+    }
+  }
+  void* block = base->allocate(rounded);
+  std::lock_guard<std::mutex> lock(mutex);
+  live_sizes[block] = rounded;
+  return block;
+}
+
+void CachingAllocator::State::give_back(void* pointer) noexcept {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = live_sizes.find(pointer);
+  if (it == live_sizes.end()) return;  // not ours: nothing safe to do in a deleter
+  free_blocks[it->second].push_back(pointer);
+  cached_bytes += it->second;
+  live_sizes.erase(it);
+}
+
+CachingAllocator::State::~State() {
+  for (auto& [size, blocks] : free_blocks) {
+    for (void* block : blocks) base->deallocate(block);
+  }
+}
+
+void* CachingAllocator::allocate(size_t bytes) { return state_->take(bytes); }
+
+void CachingAllocator::deallocate(void* pointer) { state_->give_back(pointer); }
+
+std::shared_ptr<void> CachingAllocator::allocate_shared(size_t bytes) {
+  void* block = state_->take(bytes);
+  return std::shared_ptr<void>(block, [state = state_](void* p) { state->give_back(p); });
+}
+
+size_t CachingAllocator::cached_bytes() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->cached_bytes;
+}
+
+}  // namespace onyx
