@@ -167,6 +167,7 @@ ONYX_SAME_AS_INPUT_0("Softplus");
 ONYX_SAME_AS_INPUT_0("Softsign");
 ONYX_SAME_AS_INPUT_0("ThresholdedRelu");
 ONYX_SAME_AS_INPUT_0("Mish");
+ONYX_SAME_AS_INPUT_0("Swish");
 ONYX_SAME_AS_INPUT_0("Gelu");
 ONYX_SAME_AS_INPUT_0("Softmax");
 ONYX_SAME_AS_INPUT_0("LogSoftmax");

@@ -77,6 +77,9 @@ TEST(Activations, MatchReferenceValues) {
   expect_near<float>(run("Gelu", 20, {x}, {make_attribute("approximate", "tanh")}),
                      {-0.15880800939172324, 0, 0.8411919906082768}, 1e-6);
   expect_near<float>(run("Mish", 18, {x}), {-0.30340146137410895, 0, 0.8650983882673103}, 1e-6);
+  // x * sigmoid(2x)
+  expect_near<float>(run("Swish", 24, {x}, {make_attribute("alpha", 2.0f)}),
+                     {-0.11920292202211755, 0, 0.8807970779778823}, 1e-6);
   expect_near<float>(run("Elu", 6, {x}, {make_attribute("alpha", 2.0f)}),
                      {-1.2642411176571153, 0, 1}, 1e-6);
   expect_near<float>(run("LeakyRelu", 16, {x}), {-0.01, 0, 1}, 1e-7);

@@ -1,6 +1,6 @@
 // Pointwise activations as Eigen array expressions (vectorized exp/tanh/erf; 16-bit floats in
 // float): Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid, HardSwish, Tanh, Softplus,
-// Softsign, ThresholdedRelu, Mish, Gelu; and PRelu, whose slope broadcasts into X.
+// Softsign, ThresholdedRelu, Mish, Swish, Gelu; and PRelu, whose slope broadcasts into X.
 #include <cmath>
 #include <string>
 
@@ -124,6 +124,17 @@ struct ThresholdedReluExpr {
   auto operator()(const X& x) const {
     using S = typename X::Scalar;
     return (x > S(alpha)).select(x, S(0));
+  }
+  float alpha;
+};
+
+// x * sigmoid(alpha * x)
+struct SwishExpr {
+  explicit SwishExpr(const NodeAttributes& a) : alpha(a.get_float("alpha", 1.0f)) {}
+  template <typename X>
+  auto operator()(const X& x) const {
+    using S = typename X::Scalar;
+    return x * (x * S(alpha)).logistic();
   }
   float alpha;
 };
@@ -252,6 +263,7 @@ ONYX_REGISTER_KERNEL("CPU", "", "Softsign", 1, kOpsetOpenEnded, ActivationKernel
 ONYX_REGISTER_KERNEL("CPU", "", "ThresholdedRelu", 10, kOpsetOpenEnded,
                      ActivationKernel<ThresholdedReluExpr>);
 ONYX_REGISTER_KERNEL("CPU", "", "Mish", 18, kOpsetOpenEnded, ActivationKernel<MishExpr>);
+ONYX_REGISTER_KERNEL("CPU", "", "Swish", 24, kOpsetOpenEnded, ActivationKernel<SwishExpr>);
 ONYX_REGISTER_KERNEL("CPU", "", "Gelu", 20, kOpsetOpenEnded, GeluKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "PRelu", 1, kOpsetOpenEnded, PReluKernel);
 
