@@ -1,6 +1,6 @@
 // Shape rules of the tensor ops that move or select elements: Transpose, DepthToSpace,
 // SpaceToDepth, Concat, Split, Slice, Gather*, Scatter*, Pad, CenterCropPad, Expand, Tile, Trilu,
-// OneHot, NonZero, Compress and ReverseSequence.
+// OneHot, NonZero, Compress, ReverseSequence and Unique.
 #include <algorithm>
 
 #include "onnx_ops/axes.h"
@@ -277,8 +277,32 @@ void compress_rule(InferenceContext& ctx) {
   set_tensor(ctx, 0, dtype, out);
 }
 
+// Unique: the count of distinct values is only known when running.
+void unique_rule(InferenceContext& ctx) {
+  std::optional<Dims> in = dims_of(ctx, 0);
+  const DataType dtype = elem_of(ctx, 0);
+  std::optional<Dims> y = unknown_dims(1);
+  Dim inverse;
+  if (ctx.attributes().has("axis") && in) {
+    const int64_t axis = normalize_axis(ctx.attributes().get_int("axis", 0),
+                                        static_cast<int64_t>(in->size()), "Unique");
+    y = *in;
+    inverse = (*in)[axis];
+    (*y)[axis] = Dim{};
+  } else if (ctx.attributes().has("axis")) {
+    y = std::nullopt;
+  } else if (in) {
+    inverse = dim_product(in->data(), in->data() + in->size());
+  }
+  set_tensor(ctx, 0, dtype, y);
+  set_tensor(ctx, 1, DataType::kInt64, unknown_dims(1));
+  set_tensor(ctx, 2, DataType::kInt64, Dims{inverse});
+  set_tensor(ctx, 3, DataType::kInt64, unknown_dims(1));
+}
+
 }  // namespace
 
+ONYX_REGISTER_SHAPE_RULE("", "Unique", unique_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Transpose", transpose_rule);
 ONYX_REGISTER_SHAPE_RULE("", "DepthToSpace", [](InferenceContext& ctx) { space_depth_rule(ctx, true); });
 ONYX_REGISTER_SHAPE_RULE("", "SpaceToDepth", [](InferenceContext& ctx) { space_depth_rule(ctx, false); });

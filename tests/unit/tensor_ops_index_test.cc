@@ -204,3 +204,32 @@ TEST(ZeroSized, CopyOpsAcceptEmptyTensors) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+TEST(Unique, SortedAndFirstOccurrenceOrders) {
+  // numpy.unique([2, 1, 1, 3, 4, 3], return_index, return_inverse, return_counts)
+  Tensor x = Tensor::from_vector<float>({6}, {2, 1, 1, 3, 4, 3});
+  Node node = make_node("Unique", 1, 4);
+  auto sorted = call_node_on_cpu(node, 11, {x});
+  expect_tensor<float>(sorted[0].tensor(), {4}, {1, 2, 3, 4});
+  expect_tensor<int64_t>(sorted[1].tensor(), {4}, {1, 0, 3, 4});
+  expect_tensor<int64_t>(sorted[2].tensor(), {6}, {1, 0, 0, 2, 3, 2});
+  expect_tensor<int64_t>(sorted[3].tensor(), {4}, {2, 1, 2, 1});
+  node.attributes = {make_attribute("sorted", int64_t{0})};
+  auto unsorted = call_node_on_cpu(node, 11, {x});
+  expect_tensor<float>(unsorted[0].tensor(), {4}, {2, 1, 3, 4});
+  expect_tensor<int64_t>(unsorted[2].tensor(), {6}, {0, 1, 1, 2, 3, 2});
+}
+
+TEST(Unique, RowsAlongAxisAndStrings) {
+  Tensor x = i64({3, 2}, {1, 2, 0, 5, 1, 2});
+  expect_tensor<int64_t>(run1("Unique", 11, {x}, {make_attribute("axis", int64_t{-2})}), {2, 2},
+                         {0, 5, 1, 2});
+  Tensor s = Tensor::from_vector<std::string>({3}, {"b", "a", "b"});
+  expect_tensor<std::string>(run1("Unique", 11, {s}), {2}, {"a", "b"});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test
