@@ -237,7 +237,11 @@ def main():
               f"(scripts/setup.sh)", file=sys.stderr)
         return 2
     if "onnx-node" in suites:
-        generate_node_tests()
+        try:
+            generate_node_tests()
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"conformance: generating the onnx node tests failed: {e}", file=sys.stderr)
+            return 2
 
     start = time.monotonic()
     results = run_suites(args.onyx, suites, jobs, args.timeout, args.test_timeout)

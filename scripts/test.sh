@@ -20,6 +20,7 @@ REPORTS=$BUILD/test-reports
 export ONYX_BIN=$BUILD/onyx  # what conformance.py and the pytest checks run
 
 declare -a SUMMARY=()
+declare -a FAILED_PARTS=()
 FAILED=0
 now() { date +%s; }
 
@@ -38,6 +39,7 @@ run_part() {
   else
     SUMMARY+=("$name: FAILED, exit status $status (${took}s)")
     FAILED=1
+    FAILED_PARTS+=("$name")
   fi
   return "$status"
 }
@@ -81,30 +83,38 @@ echo "=== summary"
 for line in "${SUMMARY[@]}"; do echo "$line"; done
 # One closing count over every test case that ran: GoogleTest cases, pytest cases, and each
 # conformance suite as one check (it passes when it matches its expected-failure list).
-"$PYTHON" - "$REPORTS" <<'EOF' || true
+# A part that failed without reporting a failed case (it crashed, or its report is missing)
+# counts as one failure.
+"$PYTHON" - "$REPORTS" "${FAILED_PARTS[@]}" <<'EOF' || true
 import json, os, sys
 import xml.etree.ElementTree as ET
-reports = sys.argv[1]
+reports, failed_parts = sys.argv[1], set(sys.argv[2:])
 passed = failed = skipped = 0
-for name in ("ctest.xml", "pytest.xml"):
+for part, name in (("ctest", "ctest.xml"), ("pytest", "pytest.xml")):
     path = os.path.join(reports, name)
-    if not os.path.exists(path):
-        continue
-    root = ET.parse(path).getroot()
-    for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
-        tests = int(suite.get("tests", 0))
-        bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        skip = int(suite.get("skipped", 0)) + int(suite.get("disabled", 0))
-        passed += tests - bad - skip
-        failed += bad
-        skipped += skip
+    part_failed = 0
+    if os.path.exists(path):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            root = ET.Element("testsuites")
+        for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+            tests = int(suite.get("tests", 0))
+            bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skip = int(suite.get("skipped", 0)) + int(suite.get("disabled", 0))
+            passed += tests - bad - skip
+            part_failed += bad
+            skipped += skip
+    failed += part_failed or (1 if part in failed_parts else 0)
 path = os.path.join(reports, "conformance.json")
+conformance_failed = 0
 if os.path.exists(path):
     for suite in json.load(open(path))["suites"].values():
         if suite["ok"]:
             passed += 1
         else:
-            failed += 1
+            conformance_failed += 1
+failed += conformance_failed or (1 if "conformance" in failed_parts else 0)
 line = f"{passed} passed, {failed} failed, {skipped} skipped"
 print(line)
 with open(os.path.join(reports, "tally.txt"), "w") as f:
