@@ -315,6 +315,7 @@ ONYX_REGISTER_SHAPE_RULE("", "GatherND", gather_nd_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Scatter", scatter_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ScatterElements", scatter_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ScatterND", scatter_rule);
+ONYX_REGISTER_SHAPE_RULE("", "TensorScatter", scatter_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Pad", pad_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Expand", expand_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Tile", tile_rule);

@@ -1,6 +1,7 @@
 // Shape rules of the tensor ops whose outputs keep the input's elements in order or make new
 // tensors: Reshape, Flatten, Squeeze, Unsqueeze, Identity, Constant, Shape, Size,
-// ConstantOfShape, Range, EyeLike. Symbolic dims pass through wherever the op copies them.
+// ConstantOfShape, Range, EyeLike, BitCast. Symbolic dims pass through wherever the op copies
+// them.
 #include "onnx_ops/tensor_ops_rules.h"
 
 #include <algorithm>
@@ -272,8 +273,15 @@ void eye_like_rule(InferenceContext& ctx) {
   set_tensor(ctx, 0, dtype, dims_of(ctx, 0));
 }
 
+void bit_cast_rule(InferenceContext& ctx) {
+  const DataType to =
+      dtype_from_code(static_cast<int32_t>(ctx.attributes().require_int("to")));
+  set_tensor(ctx, 0, to, dims_of(ctx, 0));
+}
+
 }  // namespace
 
+ONYX_REGISTER_SHAPE_RULE("", "BitCast", bit_cast_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Reshape", reshape_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Flatten", flatten_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Squeeze", squeeze_rule);

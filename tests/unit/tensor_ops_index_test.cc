@@ -233,3 +233,30 @@ TEST(Unique, RowsAlongAxisAndStrings) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+TEST(BitCast, ReinterpretsSameWidthAndRejectsOthers) {
+  // 1.0f is 0x3f800000 = 1065353216.
+  expect_tensor<int32_t>(run1("BitCast", 26, {f32({1}, {1.0f})}, {make_attribute("to", int64_t{6})}),
+                         {1}, {1065353216});
+  expect_error([] { run1("BitCast", 26, {f32({1}, {1.0f})}, {make_attribute("to", int64_t{7})}); },
+               {"32 bits", "64 bits"});
+}
+
+TEST(TensorScatter, LinearAndCircularWrites) {
+  // Cache [batch 2, seq 3, 1]; batch 0 writes at 1, batch 1 at 2 (wraps to 0 when circular).
+  Tensor cache = arange_i64({2, 3, 1});
+  Tensor update = i64({2, 2, 1}, {10, 11, 20, 21});
+  Tensor where = ints({1, 2});
+  expect_tensor<int64_t>(run1("TensorScatter", 24, {cache, update, ints({1, 0})}), {2, 3, 1},
+                         {0, 10, 11, 20, 21, 5});
+  expect_tensor<int64_t>(run1("TensorScatter", 24, {cache, update, where},
+                              {make_attribute("mode", "circular")}),
+                         {2, 3, 1}, {0, 10, 11, 21, 4, 20});
+  expect_error([&] { run1("TensorScatter", 24, {cache, update, where}); }, {"index 3", "size 3"});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test

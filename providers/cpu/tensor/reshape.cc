@@ -1,5 +1,5 @@
-// CPU kernels of the ops that change only the shape: Reshape, Flatten, Squeeze, Unsqueeze and
-// Identity. The element order never changes, so each output is one copy of the input buffer
+// CPU kernels of the ops that change only the shape (Reshape, Flatten, Squeeze, Unsqueeze,
+// Identity) or only the type (BitCast). The element order never changes, so each output is one copy of the input buffer
 // (any dtype, packed sub-byte types included). Outputs are copies rather than aliases so the
 // memory planner may reuse the input's buffer as soon as its last reader ran.
 #include "onnx_ops/axes.h"
@@ -93,8 +93,29 @@ class IdentityKernel final : public Kernel {
   }
 };
 
+// BitCast reinterprets the bytes as another type of the same width.
+class BitCastKernel final : public Kernel {
+ public:
+  explicit BitCastKernel(const KernelInfo& info)
+      : to_(dtype_from_code(static_cast<int32_t>(info.attributes().require_int("to")))) {}
+  void compute(KernelContext& ctx) override {
+    const Tensor& input = ctx.input(0);
+    ONYX_CHECK(input.dtype() != DataType::kString && to_ != DataType::kString,
+               ErrorCode::kInvalidArgument, "BitCast: strings cannot be bit-cast");
+    ONYX_CHECK(dtype_bits(input.dtype()) == dtype_bits(to_), ErrorCode::kInvalidArgument,
+               "BitCast: ", dtype_name(input.dtype()), " (", dtype_bits(input.dtype()),
+               " bits) and ", dtype_name(to_), " (", dtype_bits(to_), " bits) differ in width");
+    Tensor& out = ctx.output(0, to_, input.shape());
+    if (input.byte_size() > 0) std::memcpy(out.mutable_raw_data(), input.raw_data(), input.byte_size());
+  }
+
+ private:
+  DataType to_;
+};
+
 }  // namespace
 
+ONYX_REGISTER_KERNEL("CPU", "", "BitCast", 26, kOpsetOpenEnded, BitCastKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Reshape", 1, kOpsetOpenEnded, ReshapeKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Flatten", 1, kOpsetOpenEnded, FlattenKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Squeeze", 1, kOpsetOpenEnded, SqueezeKernel);

@@ -1,5 +1,5 @@
 // CPU kernels of the indexed writes: ScatterElements (and its opset 9-10 name Scatter) and
-// ScatterND, with the reduction attribute (none, add, mul, max, min). The output starts as a
+// ScatterND, with the reduction attribute, and TensorScatter (KV-cache writes) (none, add, mul, max, min). The output starts as a
 // copy of the data; updates are applied in index order, so repeated indices reduce
 // deterministically.
 #include <algorithm>
@@ -170,8 +170,60 @@ class ScatterNDKernel final : public Kernel {
   Reduction reduction_;
 };
 
+// TensorScatter writes `update` into a KV cache at a per-batch position along `axis`.
+class TensorScatterKernel final : public Kernel {
+ public:
+  explicit TensorScatterKernel(const KernelInfo& info)
+      : axis_(info.attributes().get_int("axis", -2)),
+        circular_(info.attributes().get_string("mode", "linear") == "circular") {}
+  void compute(KernelContext& ctx) override {
+    const Tensor& cache = ctx.input(0);
+    const Tensor& update = ctx.input(1);
+    const int64_t rank = static_cast<int64_t>(cache.rank());
+    const int64_t axis = normalize_axis(axis_, rank, "TensorScatter");
+    bool compatible = update.rank() == cache.rank() && update.dtype() == cache.dtype();
+    for (int64_t d = 0; compatible && d < rank; ++d) {
+      compatible = d == axis ? update.dim(d) <= cache.dim(d) : update.dim(d) == cache.dim(d);
+    }
+    ONYX_CHECK(compatible, ErrorCode::kInvalidArgument, "TensorScatter: update ",
+               shape_to_string(update.shape()), " does not fit the cache ",
+               shape_to_string(cache.shape()), " along axis ", axis);
+    std::vector<int64_t> positions;
+    if (ctx.has_input(2)) positions = ctx.input(2).to_int64_vector();
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= cache.dim(d);
+    for (int64_t d = axis + 1; d < rank; ++d) inner *= cache.dim(d);
+    const int64_t per_batch = axis == 0 ? 1 : outer / std::max<int64_t>(cache.dim(0), 1);
+    const int64_t max_len = cache.dim(axis), len = update.dim(axis);
+    Tensor& out = ctx.output(0, cache.dtype(), cache.shape());
+    copy_tensor_data(cache, out);
+    dispatch_by_width(cache.dtype(), "TensorScatter", [&]<typename T>() {
+      const T* src = static_cast<const T*>(update.raw_data());
+      T* dst = static_cast<T*>(out.mutable_raw_data());
+      for (int64_t o = 0; o < outer; ++o) {
+        const int64_t batch = o / per_batch;
+        const int64_t start = positions.empty() ? 0 : positions.at(batch);
+        for (int64_t s = 0; s < len; ++s) {
+          int64_t p = start + s;
+          if (circular_) p = ((p % max_len) + max_len) % max_len;
+          if (p < 0 || p >= max_len) {
+            throw_error(ErrorCode::kInvalidArgument, "TensorScatter: write index ", p,
+                        " is out of range for axis ", axis, " of size ", max_len);
+          }
+          copy_elements(src + (o * len + s) * inner, dst + (o * max_len + p) * inner, inner);
+        }
+      }
+    });
+  }
+
+ private:
+  int64_t axis_;
+  bool circular_;
+};
+
 }  // namespace
 
+ONYX_REGISTER_KERNEL("CPU", "", "TensorScatter", 24, kOpsetOpenEnded, TensorScatterKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Scatter", 9, 10, ScatterElementsKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "ScatterElements", 11, kOpsetOpenEnded, ScatterElementsKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "ScatterND", 11, kOpsetOpenEnded, ScatterNDKernel);
