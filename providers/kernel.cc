@@ -11,6 +11,14 @@ const TypeInfo& type_or_unknown(const std::vector<const TypeInfo*>& types, size_
 
 const TypeInfo& KernelInfo::input_type(size_t i) const { return type_or_unknown(input_types_, i); }
 
+const SubgraphCompiler& KernelInfo::subgraph_compiler() const {
+  if (subgraph_compiler_ == nullptr) {
+    throw_error(ErrorCode::kNotImplemented, node_.describe(),
+                ": subgraphs can only run inside a session plan");
+  }
+  return *subgraph_compiler_;
+}
+
 const TypeInfo& KernelInfo::output_type(size_t i) const {
   return type_or_unknown(output_types_, i);
 }

@@ -16,6 +16,7 @@
 namespace onyx {
 
 class ExecutionProvider;
+class SubgraphCompiler;
 
 class KernelInfo {
  public:
@@ -42,6 +43,15 @@ class KernelInfo {
   ExecutionProvider& provider() const { return provider_; }
   int threads() const { return threads_; }
 
+  // For nodes with subgraphs: the compiler for them, and the outer-scope values they read,
+  // which the plan appends to the node's inputs (KernelContext inputs input_count() onward).
+  void set_subgraph_context(const SubgraphCompiler* compiler, std::vector<std::string> implicit_inputs) {
+    subgraph_compiler_ = compiler;
+    implicit_inputs_ = std::move(implicit_inputs);
+  }
+  const SubgraphCompiler& subgraph_compiler() const;
+  const std::vector<std::string>& implicit_inputs() const { return implicit_inputs_; }
+
  private:
   const Node& node_;
   NodeAttributes attributes_;
@@ -51,6 +61,8 @@ class KernelInfo {
   std::vector<const Tensor*> constant_inputs_;
   ExecutionProvider& provider_;
   int threads_;
+  const SubgraphCompiler* subgraph_compiler_ = nullptr;
+  std::vector<std::string> implicit_inputs_;
 };
 
 // Hands out output buffers: the session's planner serves planned (static-shape) values from

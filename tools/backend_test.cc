@@ -33,6 +33,18 @@ std::vector<fs::path> data_sets(const fs::path& folder) {
   return sets;
 }
 
+// Test data written before ONNX had a bfloat16 TensorProto type stores bfloat16 values as
+// uint16 bit patterns; read them as the bfloat16 the model declares.
+Value as_declared_type(Value value, const TypeInfo& declared) {
+  if (value.is_tensor() && value.tensor().dtype() == DataType::kUInt16 &&
+      declared.kind == TypeInfo::Kind::kTensor && declared.elem_type == DataType::kBFloat16) {
+    Tensor bits = value.tensor();
+    return Tensor::view(DataType::kBFloat16, bits.shape(), bits.mutable_raw_data(),
+                        std::shared_ptr<void>(std::make_shared<Tensor>(bits), nullptr), bits.device());
+  }
+  return value;
+}
+
 }  // namespace
 
 const char* test_status_word(TestStatus status) {
@@ -64,7 +76,7 @@ TestOutcome run_backend_test(const fs::path& folder, int threads) {
     std::map<std::string, Value> feeds;
     for (size_t k = 0; k < input_files.size(); ++k) {
       const ValueInfo& input = session.inputs()[k];
-      feeds[input.name] = read_value_file(input_files[k], input.type).value;
+      feeds[input.name] = as_declared_type(read_value_file(input_files[k], input.type).value, input.type);
     }
     std::vector<NamedValue> outputs = session.run(feeds);
     if (output_files.size() != outputs.size()) {
@@ -72,7 +84,8 @@ TestOutcome run_backend_test(const fs::path& folder, int threads) {
                                      std::to_string(output_files.size())};
     }
     for (size_t k = 0; k < outputs.size(); ++k) {
-      Value expected = read_value_file(output_files[k], session.outputs()[k].type).value;
+      Value expected = as_declared_type(read_value_file(output_files[k], session.outputs()[k].type).value,
+                                        session.outputs()[k].type);
       if (auto mismatch = compare_values(expected, outputs[k].value, Tolerance{})) {
         return {TestStatus::kFail, set.filename().string() + " output " + std::to_string(k) + " '" +
                                        outputs[k].name + "': " + *mismatch};

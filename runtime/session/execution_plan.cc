@@ -7,6 +7,7 @@
 #include <set>
 
 #include "runtime/session/node_call.h"
+#include "runtime/session/subgraph_compiler.h"
 
 namespace onyx {
 
@@ -34,9 +35,34 @@ int ExecutionPlan::slot_of(const std::string& name) {
   return it->second;
 }
 
+namespace {
+
+class PlanSubgraphCompiler final : public SubgraphCompiler {
+ public:
+  PlanSubgraphCompiler(const Model& model, const InferredTypes& types,
+                       const std::vector<ExecutionProvider*>& providers, int threads)
+      : model_(model), types_(types), providers_(providers), threads_(threads) {}
+
+  std::unique_ptr<ExecutionPlan> compile(const Graph& graph) const override {
+    InferredTypes inner = infer_types(graph, model_, &types_);
+    return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph));
+  }
+
+ private:
+  const Model& model_;
+  const InferredTypes& types_;
+  const std::vector<ExecutionProvider*>& providers_;
+  int threads_;
+};
+
+}  // namespace
+
+ExecutionPlan::~ExecutionPlan() = default;
+
 ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
-                             const std::vector<ExecutionProvider*>& providers, int threads)
-    : graph_(graph), threads_(threads) {
+                             const std::vector<ExecutionProvider*>& providers, int threads,
+                             const std::vector<std::string>& outer_inputs)
+    : threads_(threads) {
   if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
   for (ExecutionProvider* provider : providers) {
     if (provider->device().is_cpu()) host_provider_ = provider;
@@ -47,6 +73,11 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     input_names_.push_back(input.name);
     input_slots_.push_back(slot_of(input.name));
   }
+  for (const auto& name : outer_inputs) {
+    input_names_.push_back(name);
+    input_slots_.push_back(slot_of(name));
+  }
+  PlanSubgraphCompiler subgraphs(model, types, providers, threads);
   for (const auto& name : graph.initializer_order) {
     int slot = slot_of(name);
     if (graph.find_input(name) == nullptr) constants_.emplace_back(slot, graph.initializers.at(name));
@@ -60,7 +91,9 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
       throw_error(ErrorCode::kInvalidModel, node.describe(), ": the model does not import domain '",
                   display_domain(node.domain), "'");
     }
+    std::vector<std::string> implicit = implicit_inputs(node);
     for (const auto& input : node.inputs) step.inputs.push_back(input.empty() ? -1 : slot_of(input));
+    for (const auto& input : implicit) step.inputs.push_back(slot_of(input));
     for (const auto& output : node.outputs) step.outputs.push_back(output.empty() ? -1 : slot_of(output));
     const KernelDef* def = nullptr;
     for (ExecutionProvider* provider : providers) {
@@ -80,9 +113,13 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
       bool constant = !input.empty() && it != graph.initializers.end() && graph.find_input(input) == nullptr;
       constants.push_back(constant ? &it->second : nullptr);
     }
+    for (const auto& input : implicit) input_types.push_back(types.find(input));
     std::vector<const TypeInfo*> output_types;
     for (const auto& output : node.outputs) output_types.push_back(output.empty() ? nullptr : types.find(output));
     KernelInfo info(node, step.opset, input_types, output_types, constants, *step.provider, threads);
+    if (!implicit.empty() || node.find_attribute("body") || node.find_attribute("then_branch")) {
+      info.set_subgraph_context(&subgraphs, implicit);
+    }
     try {
       step.kernel = def->factory(info);
     } catch (const Error& error) {
@@ -90,14 +127,19 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     }
     steps_.push_back(std::move(step));
   }
-  for (const auto& output : graph.outputs) output_slots_.push_back(slot_of(output.name));
-  add_transfers(providers);
+  std::set<int> constant_slots;
+  for (const auto& [slot, value] : constants_) constant_slots.insert(slot);
+  for (const auto& output : graph.outputs) {
+    output_slots_.push_back(slot_of(output.name));
+    output_is_constant_.push_back(constant_slots.count(output_slots_.back()) > 0);
+  }
+  add_transfers();
   compute_lifetimes(types);
   arenas_ = std::make_unique<ArenaPool>(host_provider_->allocator(), memory_.arena_bytes());
   dynamic_memory_ = std::make_unique<CachingAllocator>(host_provider_->allocator());
 }
 
-void ExecutionPlan::add_transfers(const std::vector<ExecutionProvider*>& providers) {
+void ExecutionPlan::add_transfers() {
   // Feeds and initializers live on the host; every other value where its producer ran.
   std::vector<ExecutionProvider*> location(slot_names_.size(), host_provider_);
   std::vector<PlanStep> with_transfers;
@@ -140,7 +182,6 @@ void ExecutionPlan::add_transfers(const std::vector<ExecutionProvider*>& provide
     with_transfers.push_back(std::move(transfer));
     slot = copy_slot;
   }
-  (void)providers;
   steps_ = std::move(with_transfers);
 }
 
@@ -179,63 +220,71 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
   memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes);
 }
 
-std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds) const {
+ExecutionPlan::Frame::Frame(const ExecutionPlan& plan)
+    : arenas_(*plan.arenas_), arena_(arenas_.acquire()),
+      allocator_(plan.memory_, arena_.get(), *plan.dynamic_memory_), values_(plan.slot_names_.size()) {
+  for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
+}
+
+ExecutionPlan::Frame::~Frame() {
+  values_.clear();
+  arenas_.release(std::move(arena_));
+}
+
+std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame() const { return std::make_unique<Frame>(*this); }
+
+void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
+                        std::vector<double>* step_seconds) const {
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
-  std::vector<Value> frame(slot_names_.size());
-  for (const auto& [slot, value] : constants_) frame[static_cast<size_t>(slot)] = value;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].is_none()) frame[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
-  }
-
-  std::shared_ptr<void> arena = arenas_->acquire();
-  PlannedOutputAllocator allocator(memory_, arena.get(), *dynamic_memory_);
+  std::vector<Value>& values = frame.values_;
+  for (size_t i = 0; i < inputs.size(); ++i) values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
+  PlannedOutputAllocator& allocator = frame.allocator_;
   omp_set_num_threads(threads_);
-  try {
-    for (size_t index = 0; index < steps_.size(); ++index) {
-      const PlanStep& step = steps_[index];
-      KernelContext context(frame.data(), step.inputs, step.outputs, allocator, threads_);
-      try {
-        if (step_seconds == nullptr) {
-          step.kernel->compute(context);
-        } else {
-          auto start = std::chrono::steady_clock::now();
-          step.kernel->compute(context);
-          (*step_seconds)[index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        }
-      } catch (const Error& error) {
-        std::string where = step.node ? step.node->describe() : std::string("device transfer");
-        throw Error(error.code(), where + ": " + error.what());
-      } catch (const std::exception& error) {
-        std::string where = step.node ? step.node->describe() : std::string("device transfer");
-        throw Error(ErrorCode::kRuntimeFailure, where + ": " + error.what());
+  for (size_t index = 0; index < steps_.size(); ++index) {
+    const PlanStep& step = steps_[index];
+    KernelContext context(values.data(), step.inputs, step.outputs, allocator, threads_);
+    try {
+      if (step_seconds == nullptr) {
+        step.kernel->compute(context);
+      } else {
+        auto start = std::chrono::steady_clock::now();
+        step.kernel->compute(context);
+        (*step_seconds)[index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       }
-      // A kernel may hand back a view of another value (Identity, Reshape). If that memory is
-      // in the arena, it can be reused once its owner dies, so such a value gets its own copy.
-      for (int slot : step.outputs) {
-        if (slot < 0) continue;
-        Value& value = frame[static_cast<size_t>(slot)];
-        if (value.is_tensor() && allocator.in_arena(value.tensor()) &&
-            !allocator.in_own_buffer(slot, value.tensor())) {
-          const Tensor& alias = value.tensor();
-          Tensor own = allocator.allocate(slot, alias.dtype(), alias.shape());
-          if (alias.byte_size()) std::memcpy(own.mutable_raw_data(), alias.raw_data(), alias.byte_size());
-          value = std::move(own);
-        }
-      }
-      for (int slot : step.release_after) frame[static_cast<size_t>(slot)] = Value();
+    } catch (const Error& error) {
+      std::string where = step.node ? step.node->describe() : std::string("device transfer");
+      throw Error(error.code(), where + ": " + error.what());
+    } catch (const std::exception& error) {
+      std::string where = step.node ? step.node->describe() : std::string("device transfer");
+      throw Error(ErrorCode::kRuntimeFailure, where + ": " + error.what());
     }
-  } catch (...) {
-    arenas_->release(std::move(arena));
-    throw;
+    // A kernel may hand back a view of another value (Identity, Reshape). If that memory is
+    // in the arena, it can be reused once its owner dies, so such a value gets its own copy.
+    for (int slot : step.outputs) {
+      if (slot < 0) continue;
+      Value& value = values[static_cast<size_t>(slot)];
+      if (value.is_tensor() && allocator.in_arena(value.tensor()) && !allocator.in_own_buffer(slot, value.tensor())) {
+        const Tensor& alias = value.tensor();
+        Tensor own = allocator.allocate(slot, alias.dtype(), alias.shape());
+        if (alias.byte_size()) std::memcpy(own.mutable_raw_data(), alias.raw_data(), alias.byte_size());
+        value = std::move(own);
+      }
+    }
+    for (int slot : step.release_after) values[static_cast<size_t>(slot)] = Value();
   }
+  outputs.resize(output_slots_.size());
+  for (size_t i = 0; i < output_slots_.size(); ++i) {
+    Value& value = values[static_cast<size_t>(output_slots_[i])];
+    outputs[i] = output_is_constant_[i] ? value : std::move(value);
+  }
+}
 
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds) const {
+  std::unique_ptr<Frame> frame = make_frame();
   std::vector<Value> outputs;
-  outputs.reserve(output_slots_.size());
-  for (int slot : output_slots_) outputs.push_back(frame[static_cast<size_t>(slot)]);
-  frame.clear();
-  arenas_->release(std::move(arena));
+  run(*frame, inputs, outputs, step_seconds);
   return outputs;
 }
 

@@ -1,9 +1,16 @@
 // A graph compiled for execution: values become numbered slots of a frame, nodes become a flat
 // array of steps with their kernels created once, each step knows which slots to release after
-// it, and static-shape values have arena offsets. run() only walks the steps.
+// it, and static-shape values have arena offsets. Running only walks the steps.
+//
+// Subgraphs (If branches, Loop and Scan bodies) are compiled into plans of their own when their
+// node's kernel is created. Their inputs are the subgraph's inputs followed by the outer-scope
+// values they read, which the enclosing plan passes to the node as implicit inputs. A Frame
+// holds one run's state and can be reused, so a Loop runs its body plan iteration after
+// iteration without rebuilding anything.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,7 +26,7 @@ struct PlanStep {
   const Node* node = nullptr;  // null for a device-transfer step
   ExecutionProvider* provider = nullptr;
   std::unique_ptr<Kernel> kernel;
-  std::vector<int> inputs;   // slots; -1 for an omitted optional input
+  std::vector<int> inputs;   // slots; -1 for an omitted optional input; implicit inputs last
   std::vector<int> outputs;  // slots; -1 for an omitted optional output
   std::vector<int> release_after;
   int64_t opset = 0;
@@ -28,37 +35,64 @@ struct PlanStep {
 class ExecutionPlan {
  public:
   // `providers` in priority order; each node goes to the first that has a kernel for it.
+  // `outer_inputs` are values read from an enclosing graph; they follow graph.inputs.
   ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
-                const std::vector<ExecutionProvider*>& providers, int threads);
+                const std::vector<ExecutionProvider*>& providers, int threads,
+                const std::vector<std::string>& outer_inputs = {});
+  ~ExecutionPlan();
   ExecutionPlan(const ExecutionPlan&) = delete;
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;
 
-  // `inputs` in the order of graph.inputs that are fed (see input_names()); thread-safe.
-  // With `step_seconds` (sized to steps().size()), each step's wall time is added to it.
+  // One run's state: the value slots (constants filled once), an arena, the allocators.
+  class Frame;
+  std::unique_ptr<Frame> make_frame() const;
+
+  // Runs with `inputs` in input_names() order (moved from), writing the graph outputs to
+  // `outputs`. A frame serves one run at a time; different frames may run concurrently.
+  void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
+           std::vector<double>* step_seconds = nullptr) const;
+  // Convenience: a fresh frame per call. With `step_seconds` (sized to steps().size()), each
+  // step's wall time is added to it.
   std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr) const;
 
   const std::vector<std::string>& input_names() const { return input_names_; }
+  size_t output_count() const { return output_slots_.size(); }
   const std::vector<PlanStep>& steps() const { return steps_; }
   const MemoryPlan& memory_plan() const { return memory_; }
 
  private:
   int slot_of(const std::string& name);
-  void add_transfers(const std::vector<ExecutionProvider*>& providers);
+  void add_transfers();
   void compute_lifetimes(const InferredTypes& types);
 
-  const Graph& graph_;
   int threads_;
   std::vector<std::string> slot_names_;
   std::map<std::string, int> slots_;
-  std::vector<std::pair<int, Value>> constants_;  // initializer slots filled before each run
+  std::vector<std::pair<int, Value>> constants_;  // initializer slots, filled once per frame
   std::vector<std::string> input_names_;
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
+  std::vector<bool> output_is_constant_;  // such outputs are copied out, not moved
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;
   std::unique_ptr<ArenaPool> arenas_;
   std::unique_ptr<CachingAllocator> dynamic_memory_;  // values sized only at run time
   ExecutionProvider* host_provider_ = nullptr;
+};
+
+class ExecutionPlan::Frame {
+ public:
+  explicit Frame(const ExecutionPlan& plan);
+  ~Frame();
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+
+ private:
+  friend class ExecutionPlan;
+  ArenaPool& arenas_;
+  std::shared_ptr<void> arena_;
+  PlannedOutputAllocator allocator_;
+  std::vector<Value> values_;
 };
 
 }  // namespace onyx

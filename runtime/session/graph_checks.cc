@@ -1,5 +1,7 @@
 #include "runtime/session/graph_checks.h"
 
+#include "runtime/session/subgraph_compiler.h"
+
 #include <map>
 #include <queue>
 
@@ -34,6 +36,22 @@ void collect_subgraph_captures(const Graph& graph, std::set<std::string>& captur
 }
 
 }  // namespace
+
+std::vector<std::string> outer_scope_reads(const Graph& graph) {
+  std::set<std::string> captures;
+  collect_subgraph_captures(graph, captures);
+  return {captures.begin(), captures.end()};
+}
+
+std::vector<std::string> implicit_inputs(const Node& node) {
+  std::set<std::string> captures;
+  for (const Attribute& attribute : node.attributes) {
+    if (attribute.g) collect_subgraph_captures(*attribute.g, captures);
+    for (const auto& sub : attribute.graphs) collect_subgraph_captures(*sub, captures);
+  }
+  captures.erase("");
+  return {captures.begin(), captures.end()};
+}
 
 void validate_and_sort_graph(Graph& graph, const std::set<std::string>& outer_scope) {
   std::set<std::string> available(outer_scope);

@@ -1,0 +1,82 @@
+// Loop: the body plan is compiled once; one frame is reused across iterations, loop-carried
+// values move from one iteration's outputs to the next one's inputs without copies, and scan
+// outputs are stacked once at the end.
+#include <limits>
+
+#include "providers/cpu/control_flow/subgraph_call.h"
+#include "providers/kernel_registry.h"
+
+namespace onyx {
+
+namespace {
+
+class LoopKernel final : public Kernel {
+ public:
+  explicit LoopKernel(const KernelInfo& info) : body_(info, "body") {
+    carried_count_ = info.input_count() - 2;
+    size_t body_outputs = body_.graph().outputs.size();
+    if (body_.formal_input_count() != carried_count_ + 2 || body_outputs < carried_count_ + 1) {
+      throw_error(ErrorCode::kInvalidModel, "Loop with ", carried_count_, " loop-carried values has a body with ",
+                  body_.formal_input_count(), " inputs and ", body_outputs, " outputs");
+    }
+    scan_count_ = body_outputs - 1 - carried_count_;
+    for (size_t k = 0; k < scan_count_; ++k) {
+      scan_types_.push_back(body_.graph().outputs[1 + carried_count_ + k].type);
+    }
+  }
+
+  void compute(KernelContext& context) override {
+    int64_t max_trips = std::numeric_limits<int64_t>::max();
+    if (context.has_input(0)) max_trips = context.input(0).to_int64_vector().at(0);
+    bool condition = !context.has_input(1) || scalar_truth(context.input(1), "Loop's condition");
+
+    std::vector<Value> inputs(body_.input_count());
+    std::vector<Value> carried(carried_count_);
+    for (size_t i = 0; i < carried_count_; ++i) carried[i] = context.input_value(2 + i);
+    std::vector<std::vector<Value>> scans(scan_count_);
+
+    auto frame = body_.plan().make_frame();
+    std::vector<Value> outputs;
+    for (int64_t trip = 0; trip < max_trips && condition; ++trip) {
+      inputs[0] = Tensor::scalar<int64_t>(trip);
+      inputs[1] = Tensor::scalar<bool>(condition);
+      for (size_t i = 0; i < carried_count_; ++i) inputs[2 + i] = std::move(carried[i]);
+      body_.bind_outer_values(context, inputs);  // each run consumes its inputs
+      body_.plan().run(*frame, inputs, outputs);
+      condition = scalar_truth(outputs[0].tensor(), "the Loop body's condition output");
+      for (size_t i = 0; i < carried_count_; ++i) carried[i] = std::move(outputs[1 + i]);
+      for (size_t k = 0; k < scan_count_; ++k) scans[k].push_back(std::move(outputs[1 + carried_count_ + k]));
+    }
+    for (size_t i = 0; i < carried_count_; ++i) context.set_output(i, std::move(carried[i]));
+    for (size_t k = 0; k < scan_count_; ++k) context.set_output(carried_count_ + k, stack(k, scans[k], context));
+  }
+
+ private:
+  Value stack(size_t k, const std::vector<Value>& items, KernelContext& context) const {
+    if (items.empty()) {  // no iteration: an empty tensor shaped like the body declares
+      const TypeInfo& type = scan_types_[k];
+      Shape shape{0};
+      if (type.has_static_shape()) {
+        Shape item = type.static_shape();
+        shape.insert(shape.end(), item.begin(), item.end());
+      }
+      DataType dtype = type.elem_type == DataType::kUndefined ? DataType::kFloat : type.elem_type;
+      return Tensor(dtype, shape);
+    }
+    std::vector<Tensor> tensors;
+    tensors.reserve(items.size());
+    for (const Value& item : items) tensors.push_back(item.tensor());
+    return stack_along_axis(tensors, 0, *cpu_allocator(), context.threads());
+  }
+
+  SubgraphCall body_;
+  size_t carried_count_ = 0;
+  size_t scan_count_ = 0;
+  std::vector<TypeInfo> scan_types_;
+};
+
+}  // namespace
+
+ONYX_REGISTER_KERNEL("CPU", "", "Loop", 1, kOpsetOpenEnded, LoopKernel);
+
+}  // namespace onyx
