@@ -8,7 +8,7 @@ namespace onyx {
 
 // Weak for now: onnx_ops/reduction.cc still carries an identical copy; the linker takes that
 // one while it exists. Drop the attribute once reduction.cc uses this header.
-__attribute__((weak)) int64_t normalize_axis(int64_t axis, int64_t rank, std::string_view op) {
+int64_t normalize_axis(int64_t axis, int64_t rank, std::string_view op) {
   if (axis < -rank || axis >= rank) {
     throw_error(ErrorCode::kInvalidArgument, op, ": axis ", axis, " is out of range for rank ",
                 rank, " (expected [", -rank, ", ", rank - 1, "])");
