@@ -171,6 +171,27 @@ TEST(Resize, Opset10AndUpsampleRepeatNearest) {
       {1, 1, 4, 6}, expected);
 }
 
+TEST(Resize, Float16AndDoubleMatchFloat) {
+  std::vector<Float16> h;
+  for (int i = 1; i <= 16; ++i) h.push_back(Float16(static_cast<float>(i)));
+  Tensor y = run("Resize", 19,
+                 {Tensor::from_vector<Float16>({1, 1, 4, 4}, h), std::nullopt,
+                  scales({1, 1, 0.6f, 0.8f})},
+                 {attr("mode", "linear")});
+  ASSERT_EQ(y.shape(), (Shape{1, 1, 2, 3}));
+  const std::vector<float> expected{2.458333f, 3.708333f, 4.958333f, 9.125f, 10.375f, 11.625f};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(static_cast<float>(y.values<Float16>()[i]), expected[i], 1e-2);
+  }
+  std::vector<double> d;
+  for (int i = 1; i <= 16; ++i) d.push_back(i);
+  expect_values<double>(run("Resize", 19,
+                            {Tensor::from_vector<double>({1, 1, 4, 4}, d), std::nullopt,
+                             scales({1, 1, 0.6f, 0.8f})},
+                            {attr("mode", "linear")}),
+                        {1, 1, 2, 3}, {2.458333, 3.708333, 4.958333, 9.125, 10.375, 11.625});
+}
+
 TEST(Resize, RejectsBadScalesAndSizes) {
   EXPECT_THROW(run("Resize", 13, {x44(), std::nullopt, scales({1, 2})}), Error);
   EXPECT_THROW(run("Resize", 13, {x44(), std::nullopt, scales({1, 1, 0, 1})}), Error);
@@ -244,6 +265,9 @@ TEST(GridSample, RejectsMismatchedGridAndOldNames) {
   EXPECT_THROW(run("GridSample", 16, {grid_x(), floats({1, 2, 3, 3}, std::vector<float>(18))}),
                Error);
   EXPECT_THROW(run("GridSample", 20, {grid_x(), grid()}, {attr("mode", "bilinear")}), Error);
+  EXPECT_THROW(run("GridSample", 20, {floats({1, 1, 0, 4}, {}), grid()},
+                   {attr("padding_mode", "border")}),
+               Error);
   EXPECT_THROW(run("GridSample", 16, {grid_x(), grid()}, {attr("padding_mode", "wrap")}), Error);
 }
 
@@ -295,6 +319,8 @@ TEST(RoiAlign, MaxOutputHalfPixelAndAdaptiveGrid) {
 }
 
 TEST(RoiAlign, RejectsBadBatchIndexAndRois) {
+  EXPECT_THROW(run("RoiAlign", 16, {floats({1, 2, 0, 5}, {}), rois(1), int64s({0, 0, 0})}),
+               Error);
   EXPECT_THROW(run("RoiAlign", 16, {roi_x(), rois(1), int64s({0, 1, 0})}), Error);
   EXPECT_THROW(run("RoiAlign", 16, {roi_x(), floats({1, 3}, {0, 0, 1}), int64s({0})}), Error);
 }

@@ -90,6 +90,10 @@ class GridSampleKernel final : public Kernel {
     for (size_t i = 1; i + 1 < rank; ++i) out_shape.push_back(grid.dim(i));
     Tensor& y = ctx.output(0, x.dtype(), out_shape);
     if (y.element_count() == 0) return;
+    for (size_t d = 2; d < rank; ++d) {
+      ONYX_CHECK(x.dim(d) > 0, ErrorCode::kInvalidArgument, "GridSample: cannot sample from ",
+                 "empty input ", shape_to_string(x.shape()));
+    }
     dispatch_dtype_or_throw<TypeList<float, double, Float16, BFloat16>>(
         grid.dtype(), "GridSample (grid)", [&]<typename G>() {
           dispatch_dtype_or_throw<TypeList<float, double, Float16, BFloat16>>(

@@ -62,6 +62,8 @@ class RoiAlignKernel final : public Kernel {
     }
     Tensor& y = ctx.output(0, x.dtype(), {rois.dim(0), x.dim(1), out_h_, out_w_});
     if (y.element_count() == 0) return;
+    ONYX_CHECK(x.dim(2) > 0 && x.dim(3) > 0, ErrorCode::kInvalidArgument,
+               "RoiAlign: cannot sample ROIs from empty image ", shape_to_string(x.shape()));
     dispatch_dtype_or_throw<TypeList<float, double, Float16, BFloat16>>(
         x.dtype(), "RoiAlign", [&]<typename T>() { run<T>(x, rois, batch_index, y, ctx.threads()); });
   }
