@@ -354,7 +354,8 @@ class AttentionKernel : public Kernel {
     } else {
       for (int64_t j = 0; j < n; ++j) {
         row[j] = round_to<R>(std::exp(round_to<R>(row[j] - m)));
-        sum += row[j];
+        // NumPy sums float16 in float but bfloat16 (an ml_dtypes type) one rounded add at a time.
+        sum = std::is_same_v<R, BFloat16> ? round_to<R>(sum + row[j]) : sum + row[j];
       }
       sum = round_to<R>(sum);
       if (sum == 0.0f) sum = 1.0f;
