@@ -1,4 +1,4 @@
-// Sequence ops (opset 11 on) and optional ops (opset 15 on, widened in 18): shared helpers
+// Sequence ops (opset 11 on; SequenceMap 17) and optional ops (opset 15 on, widened in 18): shared helpers
 // and shape rules. A sequence's type is seq(tensor) with one element type that covers every
 // item; an optional's is optional(tensor or seq).
 #include "onnx_ops/sequence.h"
@@ -197,6 +197,14 @@ void concat_from_sequence_rule(InferenceContext& ctx) {
   ctx.set_output_type(0, out);
 }
 
+// Output k is a sequence of body output k's element type; shapes may differ between items.
+void sequence_map_rule(InferenceContext& ctx) {
+  const Graph& body = ctx.attributes().require_graph("body");
+  for (size_t k = 0; k < ctx.output_count() && k < body.outputs.size(); ++k) {
+    ctx.set_output_type(k, sequence_of(TypeInfo::tensor(body.outputs[k].type.elem_type)));
+  }
+}
+
 void optional_rule(InferenceContext& ctx) {
   if (ctx.has_input(0)) {
     ctx.set_output_type(0, TypeInfo::wrapping(TypeInfo::Kind::kOptional, tensor_input(ctx, 0)));
@@ -233,6 +241,7 @@ ONYX_REGISTER_SHAPE_RULE("", "SequenceAt", sequence_at_rule);
 ONYX_REGISTER_SHAPE_RULE("", "SequenceLength", sequence_length_rule);
 ONYX_REGISTER_SHAPE_RULE("", "SplitToSequence", split_to_sequence_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ConcatFromSequence", concat_from_sequence_rule);
+ONYX_REGISTER_SHAPE_RULE("", "SequenceMap", sequence_map_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Optional", optional_rule);
 ONYX_REGISTER_SHAPE_RULE("", "OptionalHasElement", optional_has_element_rule);
 ONYX_REGISTER_SHAPE_RULE("", "OptionalGetElement", optional_get_element_rule);
