@@ -255,44 +255,77 @@ class AttentionKernel : public Kernel {
     const HeadLayout y_layout = layout_of(s.input_3d, QH, SQ, DV);
     const int64_t group = QH / KH;
 
-    parallel_for(B * QH, 1, ctx.threads(), [&](int64_t begin, int64_t end) {
-      RowMatrix scores(SQ, NK);
-      RowMatrix out(SQ, DV);
+    // Key range each query row may attend: causal, window and padding limits are all intervals,
+    // so row i sees keys [lo, hi) of its batch (the mask only adds within them).
+    auto key_range = [&](int64_t b, int64_t i, int64_t& lo, int64_t& hi) {
+      int64_t pos = (has_past ? P : (nonpad.empty() ? 0 : nonpad[b] - SQ)) + i;
+      lo = 0;
+      hi = nonpad.empty() ? NK : std::min<int64_t>(nonpad[b], NK);
+      if (causal_) hi = std::min(hi, pos + 1);
+      if (left_window_ >= 0) lo = std::max(lo, pos - left_window_);
+      if (right_window_ >= 0) hi = std::min(hi, pos + right_window_ + 1);
+      lo = std::max<int64_t>(lo, 0);
+      hi = std::max(hi, lo);
+    };
+    // Query rows go in blocks, and a block's GEMMs stop at the last key any of its rows can
+    // see: causal attention then does about half the work. Keys past that are -inf in the
+    // bias and so weigh exactly 0. The qk output needs every score, so it keeps full rows.
+    constexpr int64_t kRowBlock = 64;
+    const int64_t blocks = (SQ + kRowBlock - 1) / kRowBlock;
+
+    parallel_for(B * QH * blocks, 1, ctx.threads(), [&](int64_t begin, int64_t end) {
+      RowMatrix scores_buffer(std::min(SQ, kRowBlock), NK);
+      RowMatrix out_buffer(std::min(SQ, kRowBlock), DV);
       std::vector<float> bias(NK);
-      for (int64_t pair = begin; pair < end; ++pair) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t pair = task / blocks, i0 = (task % blocks) * kRowBlock;
+        const int64_t rows = std::min(kRowBlock, SQ - i0);
         const int64_t b = pair / QH, h = pair % QH, kh = h / group;
-        ConstMap qm(qf.data() + pair * SQ * D, SQ, D);
-        ConstMap km(kf.data() + (b * KH + kh) * NK * D, NK, D);
-        ConstMap vm(vf.data() + (b * KH + kh) * NK * DV, NK, DV);
+        int64_t used = 0;  // keys this block needs
+        if (qk_out) {
+          used = NK;
+        } else {
+          for (int64_t i = i0; i < i0 + rows; ++i) {
+            int64_t lo, hi;
+            key_range(b, i, lo, hi);
+            if (hi > lo) used = std::max(used, hi);
+          }
+        }
+        T* y_block = y + b * y_layout.batch_stride + h * y_layout.head_stride +
+                     i0 * y_layout.seq_stride;
+        if (used == 0) {  // every row fully masked: zero output rows
+          for (int64_t i = 0; i < rows; ++i) {
+            std::fill(y_block + i * y_layout.seq_stride, y_block + i * y_layout.seq_stride + DV,
+                      from_float<T>(0.0f));
+          }
+          continue;
+        }
+        Eigen::Map<RowMatrix> scores(scores_buffer.data(), rows, used);
+        ConstMap qm(qf.data() + (pair * SQ + i0) * D, rows, D);
+        ConstMap km(kf.data() + (b * KH + kh) * NK * D, used, D);
+        ConstMap vm(vf.data() + (b * KH + kh) * NK * DV, used, DV);
         scores.noalias() = qm * km.transpose();
-        // Causal/window frontiers are offset by the keys that precede this query block.
-        int64_t offset = has_past ? P : (nonpad.empty() ? 0 : nonpad[b] - SQ);
-        int64_t key_limit = nonpad.empty() ? NK : std::min<int64_t>(nonpad[b], NK);
-        for (int64_t i = 0; i < SQ; ++i) {
-          float* row = scores.data() + i * NK;
-          // Allowed keys form one range [lo, hi): causal, window and padding are all intervals.
-          int64_t pos = offset + i;
-          int64_t lo = 0, hi = key_limit;
-          if (causal_) hi = std::min(hi, pos + 1);
-          if (left_window_ >= 0) lo = std::max(lo, pos - left_window_);
-          if (right_window_ >= 0) hi = std::min(hi, pos + right_window_ + 1);
-          lo = std::max<int64_t>(lo, 0);
-          hi = std::max(hi, lo);
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t i = i0 + r;
+          float* row = scores.data() + r * used;
+          int64_t lo, hi;
+          key_range(b, i, lo, hi);
+          hi = std::min(hi, used);
           const float* mrow = mask.present ? mask.bias.data() + b * mask.stride[0] +
                                                  h * mask.stride[1] + i * mask.stride[2]
                                            : nullptr;
           float bias_max = kNegInf;
-          for (int64_t j = 0; j < NK; ++j) {
+          for (int64_t j = 0; j < used; ++j) {
             float value = kNegInf;
             if (j >= lo && j < hi) value = mrow ? (j < mask.len ? mrow[j] : kNegInf) : 0.0f;
             bias[j] = value;
             bias_max = std::max(bias_max, value);
           }
           if constexpr (!std::is_same_v<T, float>) {
-            for (int64_t j = 0; j < NK; ++j) row[j] = round_to<T>(row[j]);
+            for (int64_t j = 0; j < used; ++j) row[j] = round_to<T>(row[j]);
           }
           if (softcap_ > 0.0f) {
-            for (int64_t j = 0; j < NK; ++j) {
+            for (int64_t j = 0; j < used; ++j) {
               row[j] = round_to<T>(round_to<T>(std::tanh(round_to<T>(row[j] / softcap_))) * softcap_);
             }
           }
@@ -300,30 +333,30 @@ class AttentionKernel : public Kernel {
           if (qk_row && qk_mode_ <= 1) {
             for (int64_t j = 0; j < NK; ++j) qk_row[j] = from_float<T>(row[j]);
           }
-          for (int64_t j = 0; j < NK; ++j) row[j] = round_to<T>(row[j] + bias[j]);
+          for (int64_t j = 0; j < used; ++j) row[j] = round_to<T>(row[j] + bias[j]);
           if (qk_row && qk_mode_ == 2) {
             for (int64_t j = 0; j < NK; ++j) qk_row[j] = from_float<T>(row[j]);
           }
           switch (softmax_kind) {
-            case DataType::kFloat16: softmax_row<Float16>(row, NK, bias_max == kNegInf); break;
-            case DataType::kBFloat16: softmax_row<BFloat16>(row, NK, bias_max == kNegInf); break;
-            default: softmax_row<float>(row, NK, bias_max == kNegInf); break;
+            case DataType::kFloat16: softmax_row<Float16>(row, used, bias_max == kNegInf); break;
+            case DataType::kBFloat16: softmax_row<BFloat16>(row, used, bias_max == kNegInf); break;
+            default: softmax_row<float>(row, used, bias_max == kNegInf); break;
           }
           if constexpr (!std::is_same_v<T, float>) {
-            for (int64_t j = 0; j < NK; ++j) row[j] = round_to<T>(row[j]);
+            for (int64_t j = 0; j < used; ++j) row[j] = round_to<T>(row[j]);
           }
           if (qk_row && qk_mode_ == 3) {
             for (int64_t j = 0; j < NK; ++j) qk_row[j] = from_float<T>(row[j]);
           }
         }
-        T* y_head = y + b * y_layout.batch_stride + h * y_layout.head_stride;
         if constexpr (std::is_same_v<T, float>) {
-          StridedMap ym(y_head, SQ, DV, Eigen::OuterStride<>(y_layout.seq_stride));
+          StridedMap ym(y_block, rows, DV, Eigen::OuterStride<>(y_layout.seq_stride));
           ym.noalias() = scores * vm;
         } else {
+          Eigen::Map<RowMatrix> out(out_buffer.data(), rows, DV);
           out.noalias() = scores * vm;
-          for (int64_t i = 0; i < SQ; ++i) {
-            for (int64_t d = 0; d < DV; ++d) y_head[i * y_layout.seq_stride + d] = T(out(i, d));
+          for (int64_t i = 0; i < rows; ++i) {
+            for (int64_t d = 0; d < DV; ++d) y_block[i * y_layout.seq_stride + d] = T(out(i, d));
           }
         }
       }
@@ -340,17 +373,16 @@ class AttentionKernel : public Kernel {
       std::fill(row, row + n, 0.0f);
       return;
     }
-    float m = kNegInf;
-    for (int64_t j = 0; j < n; ++j) m = std::max(m, row[j]);
+    // Vectorized max; a NaN it may skip still turns the whole row NaN through exp and the sum.
+    float m = Eigen::Map<const Eigen::ArrayXf>(row, n).maxCoeff();
+    if (std::isnan(m)) m = 0.0f;
     if (m == kNegInf) m = 0.0f;
     float sum = 0.0f;
     if constexpr (std::is_same_v<R, float>) {
-      for (int64_t j = 0; j < n; ++j) {
-        row[j] = std::exp(row[j] - m);
-        sum += row[j];
-      }
-      float inv = sum == 0.0f ? 1.0f : 1.0f / sum;
-      for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+      Eigen::Map<Eigen::ArrayXf> values(row, n);
+      values = (values - m).exp();  // Eigen's vectorized exp
+      sum = values.sum();
+      values *= sum == 0.0f ? 1.0f : 1.0f / sum;
     } else {
       for (int64_t j = 0; j < n; ++j) {
         row[j] = round_to<R>(std::exp(round_to<R>(row[j] - m)));
