@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "onnx_ops/vision.h"
@@ -102,64 +103,72 @@ AxisTaps build_taps(const ResizeAttributes& attrs, int64_t in_len, int64_t out_l
   return t;
 }
 
-// Nearest: a gather along one axis, on the element type itself (exact for every dtype).
-template <typename T>
-void gather_axis(const T* in, T* out, int64_t outer, int64_t in_len, int64_t out_len,
-                 int64_t inner, const AxisTaps& t, T fill, int threads) {
-  parallel_for(outer * out_len, std::max<int64_t>(1, kElementwiseGrain / inner), threads,
-               [&](int64_t r0, int64_t r1) {
-                 for (int64_t r = r0; r < r1; ++r) {
-                   const int64_t o = r / out_len, j = r % out_len;
-                   T* dst = out + r * inner;
-                   if (t.extrapolate[j]) {
-                     std::fill(dst, dst + inner, fill);
-                     continue;
-                   }
-                   const T* src = in + (o * in_len + t.index[j]) * inner;
-                   if (inner == 1) {
-                     *dst = *src;
-                   } else {
-                     std::copy(src, src + inner, dst);
-                   }
-                 }
-               });
-}
-
 // Linear and cubic: weighted sums in Acc (float, or double for double inputs).
 template <typename Acc>
 void interpolate_axis(const Acc* in, Acc* out, int64_t outer, int64_t in_len, int64_t out_len,
                       int64_t inner, const AxisTaps& t, Acc fill, int threads) {
   const int64_t taps = t.taps;
   std::vector<Acc> weights(t.weight.begin(), t.weight.end());
+  const int64_t* index = t.index.data();
+  const uint8_t* extrapolate = t.extrapolate.data();
+  if (inner == 1) {
+    // The innermost axis: a short dot product per output element along each line.
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (out_len * taps));
+    parallel_for(outer, grain, threads, [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const Acc* line = in + o * in_len;
+        Acc* dst = out + o * out_len;
+        if (taps == 2) {
+          for (int64_t j = 0; j < out_len; ++j) {
+            const int64_t* idx = index + 2 * j;
+            const Acc* w = weights.data() + 2 * j;
+            const Acc v = w[0] * line[idx[0]] + w[1] * line[idx[1]];
+            dst[j] = extrapolate[j] ? fill : v;
+          }
+        } else if (taps == 4) {
+          for (int64_t j = 0; j < out_len; ++j) {
+            const int64_t* idx = index + 4 * j;
+            const Acc* w = weights.data() + 4 * j;
+            const Acc v = w[0] * line[idx[0]] + w[1] * line[idx[1]] + w[2] * line[idx[2]] +
+                          w[3] * line[idx[3]];
+            dst[j] = extrapolate[j] ? fill : v;
+          }
+        } else {
+          for (int64_t j = 0; j < out_len; ++j) {
+            const int64_t* idx = index + taps * j;
+            const Acc* w = weights.data() + taps * j;
+            Acc acc = 0;
+            for (int64_t k = 0; k < taps; ++k) acc += w[k] * line[idx[k]];
+            dst[j] = extrapolate[j] ? fill : acc;
+          }
+        }
+      }
+    });
+    return;
+  }
+  // Outer axes: each output row is a weighted sum of whole contiguous input rows.
   parallel_for(outer * out_len, std::max<int64_t>(1, kElementwiseGrain / (inner * taps)), threads,
                [&](int64_t r0, int64_t r1) {
+                 int64_t o = r0 / out_len, j = r0 % out_len;
                  for (int64_t r = r0; r < r1; ++r) {
-                   const int64_t o = r / out_len, j = r % out_len;
                    Acc* dst = out + r * inner;
-                   if (t.extrapolate[j]) {
+                   if (extrapolate[j]) {
                      std::fill(dst, dst + inner, fill);
-                     continue;
-                   }
-                   const int64_t* idx = &t.index[j * taps];
-                   const Acc* w = &weights[j * taps];
-                   const Acc* plane = in + o * in_len * inner;
-                   if (inner == 1) {
-                     Acc acc = 0;
-                     for (int64_t k = 0; k < taps; ++k) acc += w[k] * plane[idx[k]];
-                     *dst = acc;
-                     continue;
-                   }
-                   {
-                     const Acc* src = plane + idx[0] * inner;
+                   } else {
+                     const int64_t* idx = index + j * taps;
+                     const Acc* w = weights.data() + j * taps;
+                     const Acc* plane = in + o * in_len * inner;
+                     const Acc* s0 = plane + idx[0] * inner;
                      const Acc w0 = w[0];
-                     for (int64_t i = 0; i < inner; ++i) dst[i] = w0 * src[i];
+                     for (int64_t i = 0; i < inner; ++i) dst[i] = w0 * s0[i];
+                     for (int64_t k = 1; k < taps; ++k) {
+                       const Acc* sk = plane + idx[k] * inner;
+                       const Acc wk = w[k];
+                       if (wk == 0) continue;
+                       for (int64_t i = 0; i < inner; ++i) dst[i] += wk * sk[i];
+                     }
                    }
-                   for (int64_t k = 1; k < taps; ++k) {
-                     const Acc* src = plane + idx[k] * inner;
-                     const Acc wk = w[k];
-                     if (wk == 0) continue;
-                     for (int64_t i = 0; i < inner; ++i) dst[i] += wk * src[i];
-                   }
+                   if (++j == out_len) j = 0, ++o;
                  }
                });
 }
@@ -263,56 +272,98 @@ class ResizeKernel final : public Kernel {
     return axes;
   }
 
+  // Nearest is one N-d gather: per-axis tables of input offsets, no intermediate passes.
   template <typename T>
   void run_nearest(const Tensor& x, Tensor& y, const ResizeGeometry& g, int threads) {
     const T fill = convert_to<T>(attrs_.extrapolation_value);
-    Shape cur = x.shape();
-    std::vector<int64_t> axes = active_axes(cur, g);
+    const Shape& in = x.shape();
+    std::vector<int64_t> axes = active_axes(in, g);
     if (axes.empty()) {
       std::memcpy(y.mutable_raw_data(), x.raw_data(), x.byte_size());
       return;
     }
-    std::vector<T> a, b;
-    const T* src = x.data<T>();
-    for (size_t n = 0; n < axes.size(); ++n) {
-      const int64_t axis = axes[n];
-      AxisTaps taps = build_taps(attrs_, cur[axis], g.output[axis], g.scales[axis],
-                                 g.roi_start[axis], g.roi_end[axis]);
-      Shape next = cur;
-      next[axis] = g.output[axis];
-      T* dst;
-      if (n + 1 == axes.size()) {
-        dst = y.mutable_data<T>();
-      } else {
-        std::vector<T>& buf = (n % 2 == 0) ? a : b;
-        buf.resize(shape_element_count(next));
-        dst = buf.data();
+    const size_t rank = in.size();
+    std::vector<int64_t> in_strides(rank, 1);
+    for (size_t d = rank; d-- > 1;) in_strides[d - 1] = in_strides[d] * in[d];
+    // offsets[d][j]: input offset of output index j along d; -1 marks extrapolation.
+    std::vector<std::vector<int64_t>> offsets(rank);
+    for (size_t d = 0; d < rank; ++d) {
+      offsets[d].resize(g.output[d]);
+      if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) == axes.end()) {
+        for (int64_t j = 0; j < g.output[d]; ++j) offsets[d][j] = j * in_strides[d];
+        continue;
       }
-      gather_axis(src, dst, outer_of(cur, axis), cur[axis], next[axis], inner_of(cur, axis),
-                  taps, fill, threads);
-      src = dst;
-      cur = next;
+      AxisTaps taps =
+          build_taps(attrs_, in[d], g.output[d], g.scales[d], g.roi_start[d], g.roi_end[d]);
+      for (int64_t j = 0; j < g.output[d]; ++j) {
+        offsets[d][j] = taps.extrapolate[j] ? -1 : taps.index[j] * in_strides[d];
+      }
     }
+    const int64_t last = g.output[rank - 1];
+    const int64_t rows = y.element_count() / std::max<int64_t>(last, 1);
+    const T* src = x.data<T>();
+    T* dst = y.mutable_data<T>();
+    const int64_t* last_off = offsets[rank - 1].data();
+    parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(last, 1)),
+                 threads, [&](int64_t r0, int64_t r1) {
+                   for (int64_t r = r0; r < r1; ++r) {
+                     int64_t base = 0, rest = r;
+                     bool outside = false;
+                     for (size_t d = rank - 1; d-- > 0;) {
+                       const int64_t o = offsets[d][rest % g.output[d]];
+                       rest /= g.output[d];
+                       if (o < 0) outside = true;
+                       base += o;
+                     }
+                     T* out = dst + r * last;
+                     if (outside) {
+                       std::fill(out, out + last, fill);
+                       continue;
+                     }
+                     const T* row = src + base;
+                     for (int64_t k = 0; k < last; ++k) {
+                       out[k] = last_off[k] < 0 ? fill : row[last_off[k]];
+                     }
+                   }
+                 });
   }
 
   template <typename T, typename Acc>
   void run_interpolate(const Tensor& x, Tensor& y, const ResizeGeometry& g, int threads) {
     Shape cur = x.shape();
     std::vector<int64_t> axes = active_axes(cur, g);
+    // The innermost axis is a strided gather per element; when it grows, resize it first,
+    // while the data is smallest (the passes commute: each is linear with weights summing
+    // to 1).
+    const int64_t innermost = static_cast<int64_t>(cur.size()) - 1;
+    if (axes.size() > 1 && axes.back() == innermost && g.output[innermost] > cur[innermost]) {
+      std::rotate(axes.rbegin(), axes.rbegin() + 1, axes.rend());
+    }
     const int64_t n_in = x.element_count();
-    std::vector<Acc> a, b;
+    // Two ping-pong buffers, left uninitialised (every element is written).
+    std::unique_ptr<Acc[]> bufs[2];
+    int64_t caps[2] = {0, 0};
+    auto buffer = [&](int which, int64_t n) {
+      if (caps[which] < n) {
+        bufs[which] = std::make_unique_for_overwrite<Acc[]>(static_cast<size_t>(n));
+        caps[which] = n;
+      }
+      return bufs[which].get();
+    };
+    int cur_buf = -1;  // which buffer `src` lives in; -1: the input itself
     const Acc* src;
     if constexpr (std::is_same_v<T, Acc>) {
       src = x.data<T>();
     } else {
-      a.resize(n_in);
+      Acc* a = buffer(0, n_in);
       const T* xi = x.data<T>();
       if constexpr (std::is_same_v<T, Float16>) {
-        half_to_float(xi, a.data(), n_in);
+        half_to_float(xi, a, n_in);
       } else {
         for (int64_t i = 0; i < n_in; ++i) a[i] = static_cast<Acc>(load(xi[i]));
       }
-      src = a.data();
+      src = a;
+      cur_buf = 0;
     }
     const Acc fill = static_cast<Acc>(attrs_.extrapolation_value);
     T* out = y.mutable_data<T>();
@@ -323,22 +374,16 @@ class ResizeKernel final : public Kernel {
       Shape next = cur;
       next[axis] = g.output[axis];
       Acc* dst;
+      int next_buf = cur_buf == 0 ? 1 : 0;
       if constexpr (std::is_same_v<T, Acc>) {
-        if (n + 1 == axes.size()) {
-          dst = out;
-        } else {
-          std::vector<Acc>& buf = (src == a.data()) ? b : a;
-          buf.resize(shape_element_count(next));
-          dst = buf.data();
-        }
+        dst = n + 1 == axes.size() ? out : buffer(next_buf, shape_element_count(next));
       } else {
-        std::vector<Acc>& buf = (src == a.data()) ? b : a;
-        buf.resize(shape_element_count(next));
-        dst = buf.data();
+        dst = buffer(next_buf, shape_element_count(next));
       }
       interpolate_axis(src, dst, outer_of(cur, axis), cur[axis], next[axis], inner_of(cur, axis),
                        taps, fill, threads);
       src = dst;
+      cur_buf = next_buf;
       cur = next;
     }
     if constexpr (std::is_same_v<T, Acc>) {
