@@ -10,12 +10,13 @@ namespace onyx::tensor_test {
 namespace {
 
 std::vector<Value> run_loss(const std::string& op, int64_t opset, const std::vector<Value>& inputs,
-                            std::vector<Attribute> attributes, size_t outputs = 1) {
+                            std::vector<Attribute> attributes, size_t outputs = 1,
+                            int threads = 1) {
   Node node = make_node(op, inputs.size(), outputs, std::move(attributes));
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].is_none()) node.inputs[i] = "";
   }
-  return call_node_on_cpu(node, opset, inputs);
+  return call_node_on_cpu(node, opset, inputs, threads);
 }
 
 template <typename T>
@@ -82,6 +83,27 @@ TEST(SoftmaxCrossEntropyLoss, Float16ComputesInFloat) {
   Tensor lossb = run_loss("SoftmaxCrossEntropyLoss", 13, {xb, i64({2}, {0, 2})},
                           {reduction("none")})[0].tensor();
   expect_near<BFloat16>(lossb, {2}, {0.3306726, 1.407606}, 1e-2);
+}
+
+// Many d positions (several blocks of work) on two threads, against a plain double loop.
+TEST(SoftmaxCrossEntropyLoss, LargeSpatialInputMatchesANaiveReference) {
+  const int64_t C = 4, D = 2500;
+  std::vector<float> x(static_cast<size_t>(C * D));
+  std::vector<int64_t> t(static_cast<size_t>(D));
+  for (int64_t i = 0; i < C * D; ++i) x[i] = static_cast<float>(std::sin(0.37 * i) * 5);
+  for (int64_t d = 0; d < D; ++d) t[d] = (d * 7) % C;
+  auto out = run_loss("SoftmaxCrossEntropyLoss", 13,
+                      {f32({1, C, D}, x), i64({1, D}, t)}, {reduction("none")}, 2, 2);
+  std::vector<double> expected_loss(static_cast<size_t>(D)), expected_log_prob(x.size());
+  for (int64_t d = 0; d < D; ++d) {
+    double m = -1e300, s = 0;
+    for (int64_t c = 0; c < C; ++c) m = std::max(m, double(x[c * D + d]));
+    for (int64_t c = 0; c < C; ++c) s += std::exp(double(x[c * D + d]) - m);
+    for (int64_t c = 0; c < C; ++c) expected_log_prob[c * D + d] = double(x[c * D + d]) - m - std::log(s);
+    expected_loss[d] = -expected_log_prob[t[d] * D + d];
+  }
+  expect_near<float>(out[0].tensor(), {1, D}, expected_loss, 1e-4);
+  expect_near<float>(out[1].tensor(), {1, C, D}, expected_log_prob, 1e-4);
 }
 
 TEST(NegativeLogLikelihoodLoss, WeightedSumAndMean) {

@@ -20,49 +20,84 @@ struct LossView {
   int64_t ignore_index = 0;
 };
 
+// Weighted loss and weight of one (n, d) position whose class row max and log-sum are known.
+template <typename T, typename Index>
+inline void pick(const T* xn, int64_t D, int64_t d, int64_t i, const Index* target, const T* weight,
+                 const LossView& v, T max, T log_sum, T* loss, T* w) {
+  const int64_t t = static_cast<int64_t>(target[i]);
+  if (v.has_ignore && t == v.ignore_index) {
+    loss[i] = T(0);
+    w[i] = T(0);
+    return;
+  }
+  const T picked = xn[t * D + d];
+  const T nll = v.softmax ? log_sum - (picked - max) : -picked;
+  const T wt = weight != nullptr ? weight[t] : T(1);
+  loss[i] = wt * nll;
+  w[i] = wt;
+}
+
+// [N, C] input: each class row is contiguous, so the max and exp-sum are whole-row reductions.
+template <typename T, typename Index>
+void loss_terms_rows(const T* x, const Index* target, const T* weight, const LossView& v,
+                     T* log_prob, T* loss, T* w, int threads) {
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  const int64_t C = v.c;
+  parallel_for(v.n, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(C, 1)), threads,
+               [&](int64_t begin, int64_t end) {
+                 for (int64_t n = begin; n < end; ++n) {
+                   Eigen::Map<const Array> row(x + n * C, C);
+                   T max = T(0), log_sum = T(0);
+                   if (v.softmax && C > 0) {
+                     max = row.maxCoeff();
+                     log_sum = std::log((row - max).exp().sum());
+                     if (log_prob != nullptr) {
+                       Eigen::Map<Array>(log_prob + n * C, C) = (row - max) - log_sum;
+                     }
+                   }
+                   pick(x + n * C, 1, 0, n, target, weight, v, max, log_sum, loss, w);
+                 }
+               });
+}
+
 // Per-position weighted losses `loss` and weights `w` (N*D each); `log_prob` (N*C*D) when
-// non-null. Targets were checked to be in range or ignored.
+// non-null. Targets were checked to be in range or ignored. Work is split over (n, block of
+// d positions), so one large image (N = 1) still uses every thread.
 template <typename T, typename Index>
 void loss_terms(const T* x, const Index* target, const T* weight, const LossView& v, T* log_prob,
                 T* loss, T* w, int threads) {
-  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
   const int64_t C = v.c, D = v.d;
-  const int64_t block = C * D;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(block, 1));
-  parallel_for(v.n, grain, threads, [&](int64_t begin, int64_t end) {
-    // Row max and log of the row's exp-sum, per d position.
-    std::vector<T> scratch(v.softmax ? static_cast<size_t>(2 * D) : 0);
-    Eigen::Map<Array> max(scratch.data(), v.softmax ? D : 0);
-    Eigen::Map<Array> log_sum(scratch.data() + (v.softmax ? D : 0), v.softmax ? D : 0);
-    for (int64_t n = begin; n < end; ++n) {
-      const T* xn = x + n * block;
+  if (D == 1) return loss_terms_rows(x, target, weight, v, log_prob, loss, w, threads);
+  if (D == 0) return;
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  const int64_t d_block = std::min<int64_t>(D, 1024);
+  const int64_t d_blocks = (D + d_block - 1) / d_block;
+  const int64_t grain =
+      std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(C * d_block, 1));
+  parallel_for(v.n * d_blocks, grain, threads, [&](int64_t begin, int64_t end) {
+    // Row max and log of the row's exp-sum, per d position of the block.
+    std::vector<T> scratch(static_cast<size_t>(2 * d_block), T(0));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / d_blocks;
+      const int64_t d0 = (task % d_blocks) * d_block;
+      const int64_t len = std::min(d_block, D - d0);
+      const T* xn = x + n * C * D;
+      Eigen::Map<Array> max(scratch.data(), len);
+      Eigen::Map<Array> log_sum(scratch.data() + d_block, len);
       if (v.softmax && C > 0) {
-        max = Eigen::Map<const Array>(xn, D);
-        for (int64_t c = 1; c < C; ++c) max = max.max(Eigen::Map<const Array>(xn + c * D, D));
+        auto row = [&](int64_t c) { return Eigen::Map<const Array>(xn + c * D + d0, len); };
+        max = row(0);
+        for (int64_t c = 1; c < C; ++c) max = max.max(row(c));
         log_sum.setZero();
-        for (int64_t c = 0; c < C; ++c) log_sum += (Eigen::Map<const Array>(xn + c * D, D) - max).exp();
+        for (int64_t c = 0; c < C; ++c) log_sum += (row(c) - max).exp();
         log_sum = log_sum.log();
         if (log_prob != nullptr) {
-          T* out = log_prob + n * block;
-          for (int64_t c = 0; c < C; ++c) {
-            Eigen::Map<Array>(out + c * D, D) =
-                (Eigen::Map<const Array>(xn + c * D, D) - max) - log_sum;
-          }
+          T* out = log_prob + n * C * D + d0;
+          for (int64_t c = 0; c < C; ++c) Eigen::Map<Array>(out + c * D, len) = (row(c) - max) - log_sum;
         }
       }
-      for (int64_t d = 0; d < D; ++d) {
-        const int64_t i = n * D + d;
-        const int64_t t = static_cast<int64_t>(target[i]);
-        if (v.has_ignore && t == v.ignore_index) {
-          loss[i] = T(0);
-          w[i] = T(0);
-          continue;
-        }
-        const T picked = xn[t * D + d];
-        const T nll = v.softmax ? log_sum[d] - (picked - max[d]) : -picked;
-        const T wt = weight != nullptr ? weight[t] : T(1);
-        loss[i] = wt * nll;
-        w[i] = wt;
+      for (int64_t d = 0; d < len; ++d) {
+        pick(xn, D, d0 + d, n * D + d0 + d, target, weight, v, max[d], log_sum[d], loss, w);
       }
     }
   });
