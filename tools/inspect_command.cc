@@ -5,6 +5,8 @@
 #include <map>
 
 #include "runtime/ir/model_loader.h"
+#include "runtime/session/graph_checks.h"
+#include "runtime/session/type_inference.h"
 #include "tools/commands.h"
 
 namespace onyx::cli {
@@ -55,8 +57,25 @@ int inspect(const std::string& path) {
     bool has_default = graph.initializers.count(input.name) > 0;
     std::cout << "  " << input.name << ": " << input.type.to_string() << (has_default ? " (has initializer)" : "") << "\n";
   }
+  // Inferred types add what the model leaves undeclared; a model that does not validate is
+  // still described, with the reason shown instead.
+  InferredTypes inferred;
+  std::string inference_problem;
+  try {
+    Model checked = model;
+    validate_and_sort_graph(checked.graph);
+    inferred = infer_types(checked.graph, checked);
+  } catch (const Error& error) {
+    inference_problem = error.what();
+  }
   std::cout << "outputs:\n";
-  for (const ValueInfo& output : graph.outputs) std::cout << "  " << output.name << ": " << output.type.to_string() << "\n";
+  for (const ValueInfo& output : graph.outputs) {
+    std::cout << "  " << output.name << ": " << output.type.to_string();
+    const TypeInfo* type = inferred.find(output.name);
+    if (type && type->to_string() != output.type.to_string()) std::cout << " (inferred " << type->to_string() << ")";
+    std::cout << "\n";
+  }
+  if (!inference_problem.empty()) std::cout << "shape inference: " << inference_problem << "\n";
   std::map<std::string, int> histogram;
   int subgraphs = 0;
   count_ops(graph, histogram, subgraphs);

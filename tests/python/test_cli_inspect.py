@@ -96,3 +96,18 @@ def test_inspect_op_histogram_counts_ops_inside_subgraphs(inspect_output):
 def test_inspect_counts_parameters_including_subgraph_initializers(inspect_output):
     line = line_with(inspect_output, "18")
     assert "param" in line.lower(), inspect_output
+
+
+def test_inspect_shows_inferred_types_of_undeclared_outputs(tmp_path):
+    """An output declared without a shape is shown with the type shape inference gives it."""
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])]
+    model = make_model(
+        nodes,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.ones((4, 6), np.float32), "w")])
+    path = tmp_path / "undeclared.onnx"
+    save_model(model, path, check=False)
+    proc = run_onyx("inspect", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "z: float[...] (inferred float[batch,6])" in proc.stdout, proc.stdout
