@@ -12,6 +12,9 @@ namespace onyx::cli {
 struct Tolerance {
   double rtol = 1e-3;
   double atol = 1e-7;
+  // For outputs of random ops, whose values no other generator reproduces: compare types and
+  // shapes, and require finite floats, but not the values.
+  bool random_values = false;
 };
 
 // nullopt when equal; else a description of the first mismatch.
