@@ -3,6 +3,7 @@
 // (offset, weight) pairs, then reused for all channels. Coordinate handling (denormalisation,
 // border clamping, reflection, std::round-like nearest) follows the ONNX reference.
 #include <array>
+#include <type_traits>
 #include <cmath>
 #include <vector>
 
@@ -174,6 +175,9 @@ class GridSampleKernel final : public Kernel {
       for (size_t d = 0; d < spatial; ++d) max_combos *= 4;
       std::vector<int64_t> offsets(max_combos), next_off(max_combos);
       std::vector<double> weights(max_combos), next_w(max_combos);
+      // Per-channel sums in float for float data (the weights are exact enough), double else.
+      using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
+      std::vector<Acc> acc_w(max_combos);
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t n = p / out_plane, q = p % out_plane;
         const G* g = gd + p * static_cast<int64_t>(spatial);
@@ -198,13 +202,14 @@ class GridSampleKernel final : public Kernel {
           weights.swap(next_w);
           combos = next;
         }
+        for (size_t k = 0; k < combos; ++k) acc_w[k] = static_cast<Acc>(weights[k]);
         const T* xn = xd + n * channels * in_plane;
         T* yn = yd + n * channels * out_plane + q;
         for (int64_t c = 0; c < channels; ++c) {
           const T* plane = xn + c * in_plane;
-          double acc = 0;
+          Acc acc = 0;
           for (size_t k = 0; k < combos; ++k) {
-            acc += weights[k] * static_cast<double>(load(plane[offsets[k]]));
+            acc += acc_w[k] * static_cast<Acc>(load(plane[offsets[k]]));
           }
           yn[c * out_plane] = convert_to<T>(acc);
         }
