@@ -1,5 +1,5 @@
 // Shape rules of the transformer ops: Attention (opset 23+), RotaryEmbedding (23),
-// LinearAttention and CausalConvWithState (27).
+// LinearAttention and CausalConvWithState (27), FlexAttention (ai.onnx.preview 1).
 #include "onnx_ops/attention.h"
 
 #include "onnx_ops/op_schema.h"
@@ -176,11 +176,26 @@ void causal_conv_rule(InferenceContext& ctx) {
   }
 }
 
+// FlexAttention: Y is [batch, q_heads, q_seq, v_head_size] in Q's type.
+void flex_attention_rule(InferenceContext& ctx) {
+  const TypeInfo& q = ctx.input_type(0);
+  const TypeInfo& v = ctx.input_type(2);
+  if (!q.is_tensor()) return;
+  if (q.shape && q.shape->size() == 4 && v.is_tensor() && v.shape && v.shape->size() == 4) {
+    const auto& qs = *q.shape;
+    ctx.set_output_type(0, TypeInfo::tensor(q.elem_type, std::vector<Dim>{qs[0], qs[1], qs[2],
+                                                                           (*v.shape)[3]}));
+  } else {
+    ctx.set_output_type(0, TypeInfo::tensor(q.elem_type));
+  }
+}
+
 }  // namespace
 
 ONYX_REGISTER_SHAPE_RULE("", "Attention", attention_rule);
 ONYX_REGISTER_SHAPE_RULE("", "RotaryEmbedding", rotary_rule);
 ONYX_REGISTER_SHAPE_RULE("", "LinearAttention", linear_attention_rule);
 ONYX_REGISTER_SHAPE_RULE("", "CausalConvWithState", causal_conv_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.preview", "FlexAttention", flex_attention_rule);
 
 }  // namespace onyx
