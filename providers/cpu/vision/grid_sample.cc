@@ -167,52 +167,67 @@ class GridSampleKernel final : public Kernel {
     const T* xd = x.data<T>();
     const G* gd = grid.data<G>();
     T* yd = y.mutable_data<T>();
-    const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(channels, 1));
+    // Every point has the same number of tap combinations (taps^spatial); a tap outside the
+    // image under zeros padding gets weight 0 and offset 0, so the channel loop has no branches.
+    const int per_dim = mode_ == GridMode::kNearest ? 1 : mode_ == GridMode::kLinear ? 2 : 4;
+    int64_t combos = 1;
+    for (size_t d = 0; d < spatial; ++d) combos *= per_dim;
+    using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
+    // Points are processed in blocks: taps for the block first, then channel by channel, so
+    // one input plane is read at a time and output rows are written contiguously.
+    constexpr int64_t kBlock = 256;
+    const int64_t grain = std::max<int64_t>(kBlock, 4096 / std::max<int64_t>(channels, 1));
     parallel_for(batch * out_plane, grain, threads, [&](int64_t p0, int64_t p1) {
       std::vector<DimTaps> taps(spatial);
-      // Tap combinations of all dims: at most 4^spatial, built in two preallocated buffers.
-      size_t max_combos = 1;
-      for (size_t d = 0; d < spatial; ++d) max_combos *= 4;
-      std::vector<int64_t> offsets(max_combos), next_off(max_combos);
-      std::vector<double> weights(max_combos), next_w(max_combos);
-      // Per-channel sums in float for float data (the weights are exact enough), double else.
-      using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
-      std::vector<Acc> acc_w(max_combos);
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t n = p / out_plane, q = p % out_plane;
-        const G* g = gd + p * static_cast<int64_t>(spatial);
-        // The grid's last axis lists coordinates innermost dim first (x, y, z).
-        for (size_t d = 0; d < spatial; ++d) {
-          taps[d] = dim_taps(static_cast<double>(load(g[spatial - 1 - d])), x.dim(d + 2));
-        }
-        size_t combos = 1;
-        offsets[0] = 0;
-        weights[0] = 1.0;
-        for (size_t d = 0; d < spatial; ++d) {
-          size_t next = 0;
-          for (size_t c = 0; c < combos; ++c) {
-            for (int k = 0; k < taps[d].count; ++k) {
-              if (taps[d].index[k] < 0 || taps[d].weight[k] == 0) continue;
-              next_off[next] = offsets[c] + taps[d].index[k] * in_strides[d];
-              next_w[next] = weights[c] * taps[d].weight[k];
-              ++next;
+      std::vector<int64_t> offsets(static_cast<size_t>(kBlock * combos));
+      std::vector<Acc> weights(static_cast<size_t>(kBlock * combos));
+      std::vector<int64_t> off_a(static_cast<size_t>(combos)), off_b(static_cast<size_t>(combos));
+      std::vector<double> w_a(static_cast<size_t>(combos)), w_b(static_cast<size_t>(combos));
+      for (int64_t b0 = p0; b0 < p1;) {
+        const int64_t n = b0 / out_plane;
+        const int64_t b1 = std::min({p1, b0 + kBlock, (n + 1) * out_plane});
+        for (int64_t p = b0; p < b1; ++p) {
+          const G* g = gd + p * static_cast<int64_t>(spatial);
+          // The grid's last axis lists coordinates innermost dim first (x, y, z).
+          for (size_t d = 0; d < spatial; ++d) {
+            taps[d] = dim_taps(static_cast<double>(load(g[spatial - 1 - d])), x.dim(d + 2));
+          }
+          int64_t count = 1;
+          off_a[0] = 0;
+          w_a[0] = 1.0;
+          for (size_t d = 0; d < spatial; ++d) {
+            int64_t next = 0;
+            for (int64_t c = 0; c < count; ++c) {
+              for (int k = 0; k < taps[d].count; ++k) {
+                const bool inside = taps[d].index[k] >= 0;
+                off_b[next] = off_a[c] + (inside ? taps[d].index[k] * in_strides[d] : 0);
+                w_b[next] = inside ? w_a[c] * taps[d].weight[k] : 0.0;
+                ++next;
+              }
             }
+            off_a.swap(off_b);
+            w_a.swap(w_b);
+            count = next;
           }
-          offsets.swap(next_off);
-          weights.swap(next_w);
-          combos = next;
+          const int64_t base = (p - b0) * combos;
+          for (int64_t k = 0; k < combos; ++k) {
+            offsets[base + k] = off_a[k];
+            weights[base + k] = static_cast<Acc>(w_a[k]);
+          }
         }
-        for (size_t k = 0; k < combos; ++k) acc_w[k] = static_cast<Acc>(weights[k]);
-        const T* xn = xd + n * channels * in_plane;
-        T* yn = yd + n * channels * out_plane + q;
+        const int64_t q0 = b0 - n * out_plane, len = b1 - b0;
         for (int64_t c = 0; c < channels; ++c) {
-          const T* plane = xn + c * in_plane;
-          Acc acc = 0;
-          for (size_t k = 0; k < combos; ++k) {
-            acc += acc_w[k] * static_cast<Acc>(load(plane[offsets[k]]));
+          const T* plane = xd + (n * channels + c) * in_plane;
+          T* out = yd + (n * channels + c) * out_plane + q0;
+          for (int64_t i = 0; i < len; ++i) {
+            const int64_t* off = offsets.data() + i * combos;
+            const Acc* w = weights.data() + i * combos;
+            Acc acc = 0;
+            for (int64_t k = 0; k < combos; ++k) acc += w[k] * static_cast<Acc>(load(plane[off[k]]));
+            out[i] = convert_to<T>(acc);
           }
-          yn[c * out_plane] = convert_to<T>(acc);
         }
+        b0 = b1;
       }
     });
   }
