@@ -4,6 +4,7 @@
 // nonpad_kv_seqlen, rotary variants, shape derivation and error paths.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <span>
@@ -330,6 +331,71 @@ TEST(CausalConvWithState, RejectsMismatchedWeightAndState) {
   EXPECT_THROW(run("CausalConvWithState", 27,
                    {values({1, 2, 4}, 0), values({2, 1, 3}, 0), Value(), values({1, 2, 3}, 0)},
                    {}, 2),
+               Error);
+}
+
+// Plain causal GQA attention with a KV cache, written as directly as possible, to check the
+// kernel's row-blocked path (more than one 64-row block, keys cut per block) on more threads.
+std::vector<double> naive_causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                           const Tensor& past_k, const Tensor& past_v) {
+  const int64_t QH = q.dim(1), SQ = q.dim(2), D = q.dim(3), KH = k.dim(1), SK = k.dim(2);
+  const int64_t P = past_k.dim(2), group = QH / KH;
+  auto key = [&](int64_t h, int64_t j, int64_t d) {
+    return j < P ? past_k.data<float>()[(h * P + j) * D + d]
+                 : k.data<float>()[(h * SK + j - P) * D + d];
+  };
+  auto value = [&](int64_t h, int64_t j, int64_t d) {
+    return j < P ? past_v.data<float>()[(h * P + j) * D + d]
+                 : v.data<float>()[(h * SK + j - P) * D + d];
+  };
+  std::vector<double> y(static_cast<size_t>(QH * SQ * D), 0.0);
+  for (int64_t h = 0; h < QH; ++h) {
+    for (int64_t i = 0; i < SQ; ++i) {
+      std::vector<double> w;
+      for (int64_t j = 0; j <= P + i; ++j) {
+        double dot = 0;
+        for (int64_t d = 0; d < D; ++d) dot += q.data<float>()[(h * SQ + i) * D + d] * key(h / group, j, d);
+        w.push_back(dot / std::sqrt(static_cast<double>(D)));
+      }
+      double m = *std::max_element(w.begin(), w.end()), sum = 0;
+      for (double& x : w) sum += (x = std::exp(x - m));
+      for (int64_t j = 0; j < static_cast<int64_t>(w.size()); ++j) {
+        for (int64_t d = 0; d < D; ++d) y[(h * SQ + i) * D + d] += w[j] / sum * value(h / group, j, d);
+      }
+    }
+  }
+  return y;
+}
+
+TEST(Attention, RowBlocksMatchNaiveCausalAttentionOnTwoThreads) {
+  Tensor q = values({1, 4, 150, 8}, 0.3), k = values({1, 2, 150, 8}, 0.5),
+         v = values({1, 2, 150, 8}, 0.7), pk = values({1, 2, 5, 8}, 0.9),
+         pv = values({1, 2, 5, 8}, 1.1);
+  Node node;
+  node.op_type = "Attention";
+  node.inputs = {"q", "k", "v", "", "pk", "pv"};
+  node.outputs = {"y"};
+  node.attributes = {make_attribute("is_causal", int64_t{1})};
+  auto out = call_node_on_cpu(node, 23, {q, k, v, Value(), pk, pv}, 2);
+  expect_values(out[0].tensor(), {1, 4, 150, 8}, naive_causal_attention(q, k, v, pk, pv), 1e-4);
+}
+
+TEST(FlexAttention, GroupedHeadsWithExplicitScale) {
+  Node node;
+  node.op_type = "FlexAttention";
+  node.domain = "ai.onnx.preview";
+  node.inputs = {"q", "k", "v"};
+  node.outputs = {"y"};
+  node.attributes = {make_attribute("scale", 0.7f)};
+  auto out = call_node_on_cpu(
+      node, 1, {values({1, 2, 2, 3}, 3.0), values({1, 1, 3, 3}, 3.1), values({1, 1, 3, 2}, 3.2)});
+  expect_values(out[0].tensor(), {1, 2, 2, 2},
+                {-0.8332201838493347, -1.1353696584701538, -1.073385238647461, -1.3438029289245605,
+                 -1.109775424003601, -1.3292688131332397, -0.9129844307899475,
+                 -1.1180065870285034});
+  // Three query heads cannot share two KV heads.
+  EXPECT_THROW(call_node_on_cpu(node, 1, {values({1, 3, 2, 3}, 0), values({1, 2, 3, 3}, 0),
+                                          values({1, 2, 3, 2}, 0)}),
                Error);
 }
 
