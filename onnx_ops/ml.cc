@@ -1,0 +1,59 @@
+// Shape rules of the ai.onnx.ml ops onyx implements: Binarizer, ArrayFeatureExtractor,
+// LabelEncoder (opsets 1, 2, 4) and TreeEnsemble (5).
+#include "onnx_ops/ml.h"
+
+#include "onnx_ops/op_schema.h"
+#include "onnx_ops/tensor_ops_rules.h"
+
+namespace onyx {
+
+DataType label_encoder_value_type(const NodeAttributes& attributes) {
+  if (attributes.has("values_strings")) return DataType::kString;
+  if (attributes.has("values_int64s")) return DataType::kInt64;
+  if (attributes.has("values_floats")) return DataType::kFloat;
+  if (attributes.has("values_tensor")) return attributes.require_tensor("values_tensor").dtype();
+  throw_error(ErrorCode::kInvalidModel, attributes.node().describe(),
+              ": LabelEncoder needs one of values_strings, values_int64s, values_floats, "
+              "values_tensor");
+}
+
+namespace {
+
+using tensor_rules::Dims;
+
+void same_as_input_rule(InferenceContext& ctx) {
+  tensor_rules::set_tensor(ctx, 0, tensor_rules::elem_of(ctx, 0), tensor_rules::dims_of(ctx, 0));
+}
+
+void label_encoder_rule(InferenceContext& ctx) {
+  tensor_rules::set_tensor(ctx, 0, label_encoder_value_type(ctx.attributes()),
+                           tensor_rules::dims_of(ctx, 0));
+}
+
+// [..., C] x indices -> [..., len(indices)]; a 1-D input gives one row [1, len(indices)].
+void array_feature_extractor_rule(InferenceContext& ctx) {
+  std::optional<Dims> x = tensor_rules::dims_of(ctx, 0);
+  std::optional<Dims> y = tensor_rules::dims_of(ctx, 1);
+  std::optional<Dims> out;
+  if (x && y) {
+    Dims dims = x->size() <= 1 ? Dims{Dim::known(1)} : Dims(x->begin(), x->end() - 1);
+    dims.push_back(tensor_rules::dim_product(y->data(), y->data() + y->size()));
+    out = dims;
+  }
+  tensor_rules::set_tensor(ctx, 0, tensor_rules::elem_of(ctx, 0), out);
+}
+
+// [N, F] -> [N, n_targets].
+void tree_ensemble_rule(InferenceContext& ctx) {
+  std::optional<Dims> x = tensor_rules::dims_of(ctx, 0);
+  Dims out{x && !x->empty() ? (*x)[0] : Dim{}, Dim::known(ctx.attributes().get_int("n_targets", 1))};
+  tensor_rules::set_tensor(ctx, 0, tensor_rules::elem_of(ctx, 0), out);
+}
+
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Binarizer", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "LabelEncoder", label_encoder_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "ArrayFeatureExtractor", array_feature_extractor_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsemble", tree_ensemble_rule);
+
+}  // namespace
+}  // namespace onyx

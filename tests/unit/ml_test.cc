@@ -1,0 +1,90 @@
+// Unit tests of the ai.onnx.ml ops: Binarizer, ArrayFeatureExtractor, LabelEncoder (list and
+// tensor attributes, defaults, NaN keys), TreeEnsemble (modes, aggregates, post transforms),
+// their errors and shape rules. Expected values were worked out by hand from the spec.
+#include <cmath>
+
+#include "onnx_ops/op_schema.h"
+#include "tests/unit/tensor_ops_test_util.h"
+
+namespace onyx::tensor_test {
+namespace {
+
+constexpr const char* kMl = "ai.onnx.ml";
+
+Tensor run_ml(const std::string& op, int64_t opset, const std::vector<Value>& inputs,
+              std::vector<Attribute> attributes) {
+  Node node = make_node(op, inputs.size(), 1, std::move(attributes));
+  node.domain = kMl;
+  return call_node_on_cpu(node, opset, inputs).at(0).tensor();
+}
+
+Tensor strs(Shape shape, std::vector<std::string> values) {
+  return Tensor::from_vector<std::string>(std::move(shape), values);
+}
+
+TEST(Binarizer, ThresholdOnFloatAndInt) {
+  Tensor y = run_ml("Binarizer", 1, {f32({2, 2}, {0.5f, 1.5f, -1.0f, 1.0f})},
+                    {make_attribute("threshold", 1.0f)});
+  expect_tensor<float>(y, {2, 2}, {0, 1, 0, 0});
+  Tensor yi = run_ml("Binarizer", 1, {i64({3}, {-1, 0, 5})}, {});
+  expect_tensor<int64_t>(yi, {3}, {0, 0, 1});
+}
+
+TEST(ArrayFeatureExtractor, PicksLastDimColumns) {
+  Tensor y = run_ml("ArrayFeatureExtractor", 1, {f32({2, 3}, {1, 2, 3, 4, 5, 6}), i64({2}, {2, 0})}, {});
+  expect_tensor<float>(y, {2, 2}, {3, 1, 6, 4});
+  // A vector input gives one row.
+  Tensor s = run_ml("ArrayFeatureExtractor", 1, {strs({3}, {"a", "b", "c"}), i64({1}, {1})}, {});
+  expect_tensor<std::string>(s, {1, 1}, {"b"});
+  expect_error([&] { run_ml("ArrayFeatureExtractor", 1, {f32({3}, {1, 2, 3}), i64({1}, {3})}, {}); },
+               {"index 3", "out of range"});
+}
+
+TEST(LabelEncoder, StringToIntWithDefault) {
+  std::vector<Attribute> attrs = {
+      make_attribute("keys_strings", std::vector<std::string>{"a", "b", "c"}),
+      make_attribute("values_int64s", std::vector<int64_t>{10, 20, 30}),
+      make_attribute("default_int64", int64_t{-7})};
+  Tensor y = run_ml("LabelEncoder", 2, {strs({2, 2}, {"c", "x", "a", "b"})}, attrs);
+  expect_tensor<int64_t>(y, {2, 2}, {30, -7, 10, 20});
+}
+
+TEST(LabelEncoder, FloatToStringDefaultsToUnused) {
+  std::vector<Attribute> attrs = {make_attribute("keys_floats", std::vector<float>{1.5f, NAN}),
+                                  make_attribute("values_strings", std::vector<std::string>{"x", "nan"})};
+  Tensor y = run_ml("LabelEncoder", 2, {f32({3}, {1.5f, 2.0f, NAN})}, attrs);
+  expect_tensor<std::string>(y, {3}, {"x", "_Unused", "nan"});
+}
+
+TEST(LabelEncoder, TensorAttributesOpset4) {
+  std::vector<Attribute> attrs = {
+      make_attribute("keys_tensor", Tensor::from_vector<int64_t>({3}, {1, 2, 3})),
+      make_attribute("values_tensor", Tensor::from_vector<double>({3}, {0.5, 1.5, 2.5})),
+      make_attribute("default_tensor", Tensor::from_vector<double>({1}, {-1.0}))};
+  Tensor y = run_ml("LabelEncoder", 4, {i64({4}, {3, 1, 9, 2})}, attrs);
+  expect_tensor<double>(y, {4}, {2.5, 0.5, -1.0, 1.5});
+  expect_error([&] { run_ml("LabelEncoder", 4, {strs({1}, {"a"})}, attrs); },
+               {"string", "does not match keys"});
+  attrs.pop_back();
+  attrs.pop_back();
+  expect_error([&] { run_ml("LabelEncoder", 4, {i64({1}, {1})}, attrs); }, {"values_tensor"});
+}
+
+TEST(MlShapeRules, ArrayFeatureExtractorAndLabelEncoder) {
+  Node node = make_node("ArrayFeatureExtractor", 2, 1);
+  TypeInfo x = TypeInfo::tensor_of_shape(DataType::kFloat, {4, 5});
+  TypeInfo idx = TypeInfo::tensor_of_shape(DataType::kInt64, {3});
+  InferenceContext ctx(node, 1, {&x, &idx}, {});
+  (*ShapeRuleRegistry::global().find(kMl, "ArrayFeatureExtractor"))(ctx);
+  EXPECT_EQ(ctx.output_types()[0].to_string(), "float[4,3]");
+  Node le = make_node("LabelEncoder", 1, 1,
+                      {make_attribute("keys_strings", std::vector<std::string>{"a"}),
+                       make_attribute("values_floats", std::vector<float>{1.0f})});
+  TypeInfo s = TypeInfo::tensor_of_shape(DataType::kString, {2});
+  InferenceContext lctx(le, 2, {&s}, {});
+  (*ShapeRuleRegistry::global().find(kMl, "LabelEncoder"))(lctx);
+  EXPECT_EQ(lctx.output_types()[0].to_string(), "float[2]");
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test
