@@ -92,7 +92,8 @@ class RotaryEmbeddingKernel : public Kernel {
       }
     } else if (cos.rank() == 3 && cos.dim(0) == batch && cos.dim(1) == seq) {
       for (int64_t i = 0; i < batch * seq; ++i) rows[i] = i;
-    } else if (cos.rank() == 2 && cos.dim(0) >= seq) {
+    } else if ((cos.rank() == 2 && cos.dim(0) >= seq) ||
+               (cos.rank() == 3 && cos.dim(0) == 1 && cos.dim(1) == seq)) {  // shared by batches
       for (int64_t i = 0; i < batch * seq; ++i) rows[i] = i % seq;
     } else {
       bad("without position_ids the caches must be [batch, sequence, dim/2], got " +
