@@ -1,0 +1,76 @@
+// Unit tests of StringNormalizer, StringConcat, StringSplit, RegexFullMatch and Shrink.
+// Expected values follow Python's str.lower/upper/split, re.fullmatch and the Shrink formula.
+#include "tests/unit/tensor_ops_test_util.h"
+
+namespace onyx::tensor_test {
+namespace {
+
+Tensor strs(Shape shape, std::vector<std::string> v) {
+  return Tensor::from_vector<std::string>(std::move(shape), v);
+}
+
+std::vector<Value> run(const std::string& op, int64_t opset, const std::vector<Value>& inputs,
+                       std::vector<Attribute> attrs, size_t outputs = 1) {
+  Node node = make_node(op, inputs.size(), outputs, std::move(attrs));
+  return call_node_on_cpu(node, opset, inputs);
+}
+
+TEST(StringNormalizer, StopwordsCaseInsensitiveUpper) {
+  Tensor y = run1("StringNormalizer", 10, {strs({1, 4}, {"Monday", "tuesday", "MONDAY", "héllo"})},
+                  {make_attribute("stopwords", std::vector<std::string>{"monday"}),
+                   make_attribute("case_change_action", "UPPER")});
+  expect_tensor<std::string>(y, {1, 2}, {"TUESDAY", "HéLLO"});
+}
+
+TEST(StringNormalizer, CaseSensitiveAndEmptyResult) {
+  Tensor y = run1("StringNormalizer", 10, {strs({2}, {"Monday", "monday"})},
+                  {make_attribute("stopwords", std::vector<std::string>{"monday"}),
+                   make_attribute("is_case_sensitive", int64_t{1})});
+  expect_tensor<std::string>(y, {1}, {"Monday"});
+  Tensor e = run1("StringNormalizer", 10, {strs({1}, {"monday"})},
+                  {make_attribute("stopwords", std::vector<std::string>{"monday"})});
+  expect_tensor<std::string>(e, {1}, {""});
+  expect_error([] { run1("StringNormalizer", 10, {strs({2, 1}, {"a", "b"})}, {}); }, {"[1, C]"});
+  expect_error([] { run1("StringNormalizer", 10, {strs({1}, {"a"})}, {make_attribute("case_change_action", "TITLE")}); },
+               {"TITLE"});
+}
+
+TEST(StringConcat, Broadcasts) {
+  Tensor y = run1("StringConcat", 20, {strs({2, 1}, {"a", "b"}), strs({3}, {"x", "", "zz"})});
+  expect_tensor<std::string>(y, {2, 3}, {"ax", "a", "azz", "bx", "b", "bzz"});
+  expect_error([] { run1("StringConcat", 20, {strs({2}, {"a", "b"}), strs({3}, {"x", "y", "z"})}); },
+               {"[2]", "[3]"});
+  expect_error([] { run1("StringConcat", 20, {f32({1}, {1.0f}), strs({1}, {"x"})}); }, {"string"});
+}
+
+TEST(StringSplit, DelimiterMaxsplitAndWhitespace) {
+  auto out = run("StringSplit", 20, {strs({3}, {"a,,b", "c", ""})},
+                 {make_attribute("delimiter", ",")}, 2);
+  expect_tensor<std::string>(out[0].tensor(), {3, 3}, {"a", "", "b", "c", "", "", "", "", ""});
+  expect_tensor<int64_t>(out[1].tensor(), {3}, {3, 1, 1});
+  // Python: "  one two  three ".split(None, 1) == ['one', 'two  three ']; "   ".split() == []
+  auto ws = run("StringSplit", 20, {strs({2}, {"  one two  three ", "   "})},
+                {make_attribute("maxsplit", int64_t{1})}, 2);
+  expect_tensor<int64_t>(ws[1].tensor(), {2}, {2, 0});
+  expect_tensor<std::string>(ws[0].tensor(), {2, 2}, {"one", "two  three ", "", ""});
+}
+
+TEST(RegexFullMatch, MatchesWholeString) {
+  Tensor y = run1("RegexFullMatch", 20, {strs({3}, {"www.google.com", "www.facebook.com", "google.com"})},
+                  {make_attribute("pattern", "www\\.[\\w.-]+\\.\\bcom\\b")});
+  expect_tensor<bool>(y, {3}, {true, true, false});
+  expect_error([] { run1("RegexFullMatch", 20, {strs({1}, {"a"})}, {make_attribute("pattern", "(a")}); },
+               {"pattern"});
+}
+
+TEST(Shrink, SoftAndHard) {
+  Tensor soft = run1("Shrink", 9, {f32({5}, {-2.0f, -1.0f, 0.0f, 1.0f, 2.0f})},
+                     {make_attribute("lambd", 1.5f), make_attribute("bias", 1.5f)});
+  expect_tensor<float>(soft, {5}, {-0.5f, 0.0f, 0.0f, 0.0f, 0.5f});
+  Tensor hard = run1("Shrink", 9, {Tensor::from_vector<int32_t>({3}, {-3, 1, 4})},
+                     {make_attribute("lambd", 1.5f)});
+  expect_tensor<int32_t>(hard, {3}, {-3, 0, 4});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test
