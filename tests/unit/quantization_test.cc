@@ -101,5 +101,51 @@ TEST(DynamicQuantizeLinear, RangeIncludesZero) {
   EXPECT_EQ(y[2].tensor().data<uint8_t>()[0], 64);
 }
 
+TEST(MatMulInteger, PerTensorAndPerColumnZeroPoints) {
+  Tensor a = Tensor::from_vector<uint8_t>({2, 3}, {11, 7, 3, 10, 6, 2});
+  Tensor b = Tensor::from_vector<uint8_t>({3, 2}, {1, 4, 2, 5, 3, 6});
+  auto y = run("MatMulInteger", {a, b, Tensor::scalar<uint8_t>(12), Tensor::from_vector<uint8_t>({2}, {0, 1})}, 10);
+  EXPECT_EQ(values_of<int32_t>(y[0]), (std::vector<int32_t>{-38, -68, -44, -80}));
+  EXPECT_THROW(run("MatMulInteger", {a, a}, 10), Error);  // inner dims 3 vs 2
+  EXPECT_THROW(run("MatMulInteger", {a, b, Tensor::scalar<int8_t>(1)}, 10), Error);  // zp type
+}
+
+TEST(QLinearMatMul, RequantizesWithRoundingAndSaturation) {
+  Tensor a = Tensor::from_vector<uint8_t>({2, 2}, {208, 236, 0, 238});
+  Tensor b = Tensor::from_vector<uint8_t>({2, 2}, {152, 51, 244, 60});
+  auto y = run("QLinearMatMul",
+               {a, Tensor::scalar<float>(0.0066f), Tensor::scalar<uint8_t>(113), b,
+                Tensor::scalar<float>(0.00705f), Tensor::scalar<uint8_t>(114),
+                Tensor::scalar<float>(0.0107f), Tensor::scalar<uint8_t>(118)},
+               10);
+  EXPECT_EQ(values_of<uint8_t>(y[0]), (std::vector<uint8_t>{203, 63, 170, 120}));
+}
+
+TEST(ConvInteger, SubtractsInputZeroPoint) {
+  std::vector<uint8_t> xs(9);
+  for (int i = 0; i < 9; ++i) xs[i] = static_cast<uint8_t>(i + 2);
+  Tensor x = Tensor::from_vector<uint8_t>({1, 1, 3, 3}, xs);
+  Tensor w = Tensor::from_vector<uint8_t>({1, 1, 2, 2}, {1, 1, 1, 1});
+  auto y = run("ConvInteger", {x, w, Tensor::scalar<uint8_t>(1)}, 10);
+  EXPECT_EQ(y[0].tensor().shape(), (Shape{1, 1, 2, 2}));
+  EXPECT_EQ(values_of<int32_t>(y[0]), (std::vector<int32_t>{12, 16, 24, 28}));
+  EXPECT_THROW(run("ConvInteger", {x, Tensor::from_vector<uint8_t>({1, 2, 1, 1}, {1, 1})}, 10), Error);
+}
+
+TEST(QLinearConv, PerChannelWeightScalesAndBias) {
+  std::vector<uint8_t> xs(18);
+  for (int i = 0; i < 18; ++i) xs[i] = static_cast<uint8_t>(i * 10);
+  std::vector<int8_t> ws(16);
+  for (int i = 0; i < 16; ++i) ws[i] = static_cast<int8_t>(i + 1);
+  auto y = run("QLinearConv",
+               {Tensor::from_vector<uint8_t>({1, 2, 3, 3}, xs), Tensor::scalar<float>(0.05f),
+                Tensor::scalar<uint8_t>(20), Tensor::from_vector<int8_t>({2, 2, 2, 2}, ws),
+                Tensor::from_vector<float>({2}, {0.1f, 0.02f}), Tensor::from_vector<int8_t>({2}, {0, 1}),
+                Tensor::scalar<float>(0.5f), Tensor::scalar<uint8_t>(100),
+                Tensor::from_vector<int32_t>({2}, {10, -20})},
+               10);
+  EXPECT_EQ(values_of<uint8_t>(y[0]), (std::vector<uint8_t>{125, 129, 136, 139, 110, 112, 115, 117}));
+}
+
 }  // namespace
 }  // namespace onyx

@@ -1,0 +1,282 @@
+// The integer matmul and conv ops: MatMulInteger and ConvInteger (int32 results), QLinearMatMul
+// and QLinearConv (requantized to 8 bits). Products are accumulated exactly in int32 (matmul)
+// or double (conv, via the reference conv), then rescaled as the ONNX reference does:
+// multiplier a_scale * b_scale / y_scale in the scales' type, applied in double, round half
+// to even, saturate.
+#include <algorithm>
+#include <cmath>
+
+#include "onnx_ops/linalg.h"
+#include "onnx_ops/nn_geometry.h"
+#include "providers/cpu/nn/conv_reference.h"
+#include "providers/cpu/quantization/quant_values.h"
+#include "providers/kernel_registry.h"
+
+namespace onyx {
+namespace {
+
+using Int8Types = TypeList<uint8_t, int8_t>;
+
+// A zero point or scale read as ints/floats, with one value or one per row/column/channel.
+std::vector<int32_t> read_zero_point(const KernelContext& ctx, size_t i, int64_t per,
+                                     DataType data_type, std::string_view op, std::string_view what) {
+  if (!ctx.has_input(i)) return {0};
+  const Tensor& t = ctx.input(i);
+  if (t.dtype() != data_type) {
+    throw_error(ErrorCode::kInvalidArgument, op, ": ", what, " type ", dtype_name(t.dtype()),
+                " differs from its data's ", dtype_name(data_type));
+  }
+  if (t.element_count() != 1 && t.element_count() != per) {
+    throw_error(ErrorCode::kInvalidArgument, op, ": ", what, " ", shape_to_string(t.shape()),
+                " must have 1 or ", per, " elements");
+  }
+  const std::vector<float> values = read_as_float(t, op);
+  return std::vector<int32_t>(values.begin(), values.end());
+}
+
+std::vector<float> read_scale(const KernelContext& ctx, size_t i, int64_t per, std::string_view op,
+                              std::string_view what) {
+  const Tensor& t = ctx.input(i);
+  if (t.element_count() != 1 && t.element_count() != per) {
+    throw_error(ErrorCode::kInvalidArgument, op, ": ", what, " ", shape_to_string(t.shape()),
+                " must have 1 or ", per, " elements");
+  }
+  return read_as_float(t, op);
+}
+
+void check_int8_type(const Tensor& t, std::string_view op, std::string_view what) {
+  if (t.dtype() != DataType::kUInt8 && t.dtype() != DataType::kInt8) {
+    throw_error(ErrorCode::kNotImplemented, op, ": ", what, " type ", dtype_name(t.dtype()),
+                " is not supported (uint8 or int8)");
+  }
+}
+
+// Offset of batch `index` of an operand whose batch dims (`own`, padded) broadcast to `batch`.
+int64_t batch_offset(const Shape& batch, const Shape& own, int64_t index) {
+  int64_t offset = 0, stride = 1;
+  for (size_t d = batch.size(); d-- > 0;) {
+    const int64_t i = index % batch[d];
+    index /= batch[d];
+    if (own[d] != 1) offset += i * stride;
+    stride *= own[d];
+  }
+  return offset;
+}
+
+// c[batch, m, n] = sum_k (a[m,k] - za[m]) * (b[k,n] - zb[n]) in int32. Operands are widened to
+// int16 with the zero point removed first so the inner loop is a plain vector multiply-add.
+template <typename TA, typename TB>
+void integer_matmul(const TA* a, const TB* b, const std::vector<int32_t>& za,
+                    const std::vector<int32_t>& zb, const MatMulShape& s, int32_t* c, int threads) {
+  const int64_t m = s.m, k = s.k, n = s.n;
+  const int64_t b_batches = shape_element_count(s.b_batch);
+  std::vector<int16_t> bw(static_cast<size_t>(b_batches * k * n));
+  for (int64_t i = 0; i < b_batches * k; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      bw[i * n + j] = static_cast<int16_t>(b[i * n + j] - zb[zb.size() == 1 ? 0 : j]);
+    }
+  }
+  const int64_t rows = s.batch_count() * m;
+  parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(k * n, 1)), threads,
+               [&](int64_t begin, int64_t end) {
+    std::vector<int16_t> arow(static_cast<size_t>(k));
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t bi = r / m, row = r % m;
+      const TA* ar = a + (batch_offset(s.batch, s.a_batch, bi) * m + row) * k;
+      const int16_t* bb = bw.data() + batch_offset(s.batch, s.b_batch, bi) * k * n;
+      const int32_t zr = za[za.size() == 1 ? 0 : row];
+      for (int64_t i = 0; i < k; ++i) arow[i] = static_cast<int16_t>(ar[i] - zr);
+      int32_t* out = c + r * n;
+      std::fill(out, out + n, 0);
+      for (int64_t i = 0; i < k; ++i) {
+        const int32_t av = arow[i];
+        const int16_t* brow = bb + i * n;
+        for (int64_t j = 0; j < n; ++j) out[j] += av * brow[j];
+      }
+    }
+  });
+}
+
+// Multiplier a_scale * b_scale / y_scale evaluated in the scales' type (float16 rounds each
+// step, as NumPy's float16 arithmetic does).
+double requant_multiplier(float sa, float sb, float sy, DataType scale_type) {
+  if (scale_type == DataType::kFloat16) {
+    const float p = static_cast<float>(Float16(sa * sb));
+    return static_cast<float>(Float16(p / sy));
+  }
+  if (scale_type == DataType::kBFloat16) {
+    const float p = static_cast<float>(BFloat16(sa * sb));
+    return static_cast<float>(BFloat16(p / sy));
+  }
+  return (sa * sb) / sy;
+}
+
+template <typename Y>
+void requantize(const int32_t* acc, int64_t rows, int64_t n, const std::vector<float>& row_scale,
+                const std::vector<float>& col_scale, float y_scale, DataType scale_type,
+                int32_t y_zero, int64_t row_period, Y* y, int threads) {
+  constexpr double lo = std::numeric_limits<Y>::min(), hi = std::numeric_limits<Y>::max();
+  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)), threads,
+               [&](int64_t begin, int64_t end) {
+    std::vector<double> mult(static_cast<size_t>(n));
+    for (int64_t r = begin; r < end; ++r) {
+      const float sr = row_scale[row_scale.size() == 1 ? 0 : r % row_period];
+      for (int64_t j = 0; j < n; ++j) {
+        mult[j] = requant_multiplier(sr, col_scale[col_scale.size() == 1 ? 0 : j], y_scale, scale_type);
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        const double v = std::nearbyint(static_cast<double>(acc[r * n + j]) * mult[j] + y_zero);
+        y[r * n + j] = static_cast<Y>(std::clamp(v, lo, hi));
+      }
+    }
+  });
+}
+
+class MatMulIntegerKernel final : public Kernel {
+ public:
+  explicit MatMulIntegerKernel(const KernelInfo& info) : qlinear_(info.node().op_type == "QLinearMatMul") {}
+
+  void compute(KernelContext& ctx) override {
+    const char* op = qlinear_ ? "QLinearMatMul" : "MatMulInteger";
+    const size_t ib = qlinear_ ? 3 : 1;
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(ib);
+    check_int8_type(a, op, "A");
+    check_int8_type(b, op, "B");
+    const MatMulShape s = matmul_shape(a.shape(), b.shape(), op);
+    const std::vector<int32_t> za = read_zero_point(ctx, qlinear_ ? 2 : 2, s.m, a.dtype(), op, "a_zero_point");
+    const std::vector<int32_t> zb = read_zero_point(ctx, qlinear_ ? 5 : 3, s.n, b.dtype(), op, "b_zero_point");
+    std::vector<int32_t> acc_buffer;
+    int32_t* acc;
+    Tensor* out = nullptr;
+    if (qlinear_) {
+      acc_buffer.resize(static_cast<size_t>(shape_element_count(s.output)));
+      acc = acc_buffer.data();
+    } else {
+      out = &ctx.output(0, DataType::kInt32, s.output);
+      acc = out->mutable_data<int32_t>();
+    }
+    dispatch_dtype(Int8Types{}, a.dtype(), [&]<typename TA>() {
+      dispatch_dtype(Int8Types{}, b.dtype(), [&]<typename TB>() {
+        integer_matmul(a.data<TA>(), b.data<TB>(), za, zb, s, acc, ctx.threads());
+      });
+    });
+    if (!qlinear_) return;
+    const std::vector<float> sa = read_scale(ctx, 1, s.m, op, "a_scale");
+    const std::vector<float> sb = read_scale(ctx, 4, s.n, op, "b_scale");
+    const std::vector<float> sy = read_scale(ctx, 6, 1, op, "y_scale");
+    const DataType y_type = ctx.has_input(7) ? ctx.input(7).dtype() : a.dtype();
+    const std::vector<int32_t> zy = read_zero_point(ctx, 7, 1, y_type, op, "y_zero_point");
+    Tensor& y = ctx.output(0, y_type, s.output);
+    const int64_t rows = s.batch_count() * s.m;
+    const bool ok = dispatch_dtype(Int8Types{}, y_type, [&]<typename Y>() {
+      requantize<Y>(acc, rows, s.n, sa, sb, sy[0], ctx.input(1).dtype(), zy[0], s.m,
+                    y.mutable_data<Y>(), ctx.threads());
+    });
+    if (!ok) {
+      throw_error(ErrorCode::kNotImplemented, op, ": output type ", dtype_name(y_type),
+                  " is not supported (uint8 or int8)");
+    }
+  }
+
+ private:
+  bool qlinear_;
+};
+
+class ConvIntegerKernel final : public Kernel {
+ public:
+  explicit ConvIntegerKernel(const KernelInfo& info)
+      : qlinear_(info.node().op_type == "QLinearConv"),
+        attrs_(WindowAttributes::read(info.attributes())),
+        group_(info.attributes().get_int("group", 1)) {}
+
+  void compute(KernelContext& ctx) override {
+    const char* op = qlinear_ ? "QLinearConv" : "ConvInteger";
+    const size_t iw = qlinear_ ? 3 : 1;
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(iw);
+    check_int8_type(x, op, "x");
+    check_int8_type(w, op, "w");
+    const Shape& xs = x.shape();
+    const Shape& ws = w.shape();
+    if (xs.size() < 3 || ws.size() != xs.size()) {
+      throw_error(ErrorCode::kInvalidArgument, op, ": x ", shape_to_string(xs), " and w ",
+                  shape_to_string(ws), " must have the same rank >= 3");
+    }
+    if (group_ <= 0 || xs[1] != ws[1] * group_ || ws[0] % group_ != 0) {
+      throw_error(ErrorCode::kInvalidArgument, op, ": x ", shape_to_string(xs), " has ", xs[1],
+                  " channels but w ", shape_to_string(ws), " with group ", group_, " expects ",
+                  ws[1] * group_);
+    }
+    std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+    std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
+    const WindowGeometry g = forward_window_geometry(attrs_, spatial, kernel, op);
+    const int64_t batch = xs[0], channels = xs[1], maps = ws[0];
+    const std::vector<int32_t> zx = read_zero_point(ctx, qlinear_ ? 2 : 2, 1, x.dtype(), op, "x_zero_point");
+    const std::vector<int32_t> zw = read_zero_point(ctx, qlinear_ ? 5 : 3, maps, w.dtype(), op, "w_zero_point");
+    // Integer values and their products are exact in double.
+    std::vector<double> xd(static_cast<size_t>(x.element_count()));
+    std::vector<double> wd(static_cast<size_t>(w.element_count()));
+    const int64_t per_map = w.element_count() / std::max<int64_t>(maps, 1);
+    dispatch_dtype(Int8Types{}, x.dtype(), [&]<typename T>() {
+      const T* p = x.data<T>();
+      for (size_t i = 0; i < xd.size(); ++i) xd[i] = p[i] - zx[0];
+    });
+    dispatch_dtype(Int8Types{}, w.dtype(), [&]<typename T>() {
+      const T* p = w.data<T>();
+      for (size_t i = 0; i < wd.size(); ++i) {
+        wd[i] = p[i] - zw[zw.size() == 1 ? 0 : static_cast<int64_t>(i) / per_map];
+      }
+    });
+    std::vector<double> bias;
+    if (qlinear_ && ctx.has_input(8)) {
+      const Tensor& b = ctx.input(8);
+      if (b.dtype() != DataType::kInt32 || b.element_count() != maps) {
+        throw_error(ErrorCode::kInvalidArgument, op, ": B ", shape_to_string(b.shape()),
+                    " must be int32 with ", maps, " elements");
+      }
+      bias.assign(b.data<int32_t>(), b.data<int32_t>() + maps);
+    }
+    Shape out_shape = {batch, maps};
+    out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
+    std::vector<double> acc(static_cast<size_t>(shape_element_count(out_shape)));
+    conv_reference<double>(xd.data(), wd.data(), bias.empty() ? nullptr : bias.data(), acc.data(),
+                           batch, channels, maps, group_, g, ctx.threads());
+    if (!qlinear_) {
+      int32_t* y = ctx.output(0, DataType::kInt32, out_shape).mutable_data<int32_t>();
+      for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<int32_t>(acc[i]);
+      return;
+    }
+    const std::vector<float> sx = read_scale(ctx, 1, 1, op, "x_scale");
+    const std::vector<float> sw = read_scale(ctx, 4, maps, op, "w_scale");
+    const std::vector<float> sy = read_scale(ctx, 6, 1, op, "y_scale");
+    const DataType y_type = ctx.has_input(7) ? ctx.input(7).dtype() : x.dtype();
+    const std::vector<int32_t> zy = read_zero_point(ctx, 7, 1, y_type, op, "y_zero_point");
+    std::vector<int32_t> acc32(acc.begin(), acc.end());
+    Tensor& y = ctx.output(0, y_type, out_shape);
+    // Viewed as rows of one output map each: the row's channel picks the weight scale.
+    const int64_t plane = g.output_count();
+    const bool ok = dispatch_dtype(Int8Types{}, y_type, [&]<typename Y>() {
+      requantize<Y>(acc32.data(), batch * maps, plane, sw, sx, sy[0], ctx.input(1).dtype(), zy[0],
+                    maps, y.mutable_data<Y>(), ctx.threads());
+    });
+    if (!ok) {
+      throw_error(ErrorCode::kNotImplemented, op, ": output type ", dtype_name(y_type),
+                  " is not supported (uint8 or int8)");
+    }
+  }
+
+ private:
+  bool qlinear_;
+  WindowAttributes attrs_;
+  int64_t group_;
+};
+
+}  // namespace
+
+ONYX_REGISTER_KERNEL("CPU", "", "MatMulInteger", 10, kOpsetOpenEnded, MatMulIntegerKernel);
+ONYX_REGISTER_KERNEL("CPU", "", "QLinearMatMul", 10, kOpsetOpenEnded, MatMulIntegerKernel);
+ONYX_REGISTER_KERNEL("CPU", "", "ConvInteger", 10, kOpsetOpenEnded, ConvIntegerKernel);
+ONYX_REGISTER_KERNEL("CPU", "", "QLinearConv", 10, kOpsetOpenEnded, ConvIntegerKernel);
+
+}  // namespace onyx
