@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
 #include "runtime/session/node_call.h"
 
@@ -145,6 +146,47 @@ TEST(QLinearConv, PerChannelWeightScalesAndBias) {
                 Tensor::from_vector<int32_t>({2}, {10, -20})},
                10);
   EXPECT_EQ(values_of<uint8_t>(y[0]), (std::vector<uint8_t>{125, 129, 136, 139, 110, 112, 115, 117}));
+}
+
+std::vector<TypeInfo> infer(const std::string& op, size_t outputs, const std::vector<TypeInfo>& types,
+                            std::vector<Attribute> attributes = {}) {
+  Node node;
+  node.op_type = op;
+  node.name = "n";
+  for (size_t i = 0; i < types.size(); ++i) node.inputs.push_back("in" + std::to_string(i));
+  for (size_t i = 0; i < outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+  node.attributes = std::move(attributes);
+  const ShapeRule* rule = ShapeRuleRegistry::global().find("", op);
+  EXPECT_NE(rule, nullptr);
+  std::vector<const TypeInfo*> ptrs;
+  for (const TypeInfo& t : types) ptrs.push_back(&t);
+  InferenceContext ctx(node, 25, ptrs, std::vector<const Tensor*>(types.size(), nullptr));
+  (*rule)(ctx);
+  return ctx.output_types();
+}
+
+TypeInfo typed(DataType t, std::vector<int64_t> dims) {
+  std::vector<Dim> d;
+  for (int64_t v : dims) d.push_back(Dim::known(v));
+  return TypeInfo::tensor(t, d);
+}
+
+TEST(QuantizationShapeRules, OutputTypesFollowZeroPointOrAttributes) {
+  auto q = infer("QuantizeLinear", 1, {typed(DataType::kFloat, {2, 3}), typed(DataType::kFloat, {})});
+  EXPECT_EQ(q[0].to_string(), typed(DataType::kUInt8, {2, 3}).to_string());
+  auto q4 = infer("QuantizeLinear", 1, {typed(DataType::kFloat, {2, 3}), typed(DataType::kFloat, {})},
+                  {make_attribute("output_dtype", int64_t{22})});
+  EXPECT_EQ(q4[0].elem_type, DataType::kInt4);
+  auto d = infer("DequantizeLinear", 1, {typed(DataType::kInt8, {4}), typed(DataType::kFloat16, {})});
+  EXPECT_EQ(d[0].to_string(), typed(DataType::kFloat16, {4}).to_string());
+  auto m = infer("MatMulInteger", 1, {typed(DataType::kUInt8, {5, 2, 3}), typed(DataType::kInt8, {3, 4})});
+  EXPECT_EQ(m[0].to_string(), typed(DataType::kInt32, {5, 2, 4}).to_string());
+  auto c = infer("ConvInteger", 1, {typed(DataType::kUInt8, {1, 2, 5, 5}), typed(DataType::kUInt8, {3, 2, 3, 3})},
+                 {make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  EXPECT_EQ(c[0].to_string(), typed(DataType::kInt32, {1, 3, 5, 5}).to_string());
+  auto dq = infer("DynamicQuantizeLinear", 3, {typed(DataType::kFloat, {7})});
+  EXPECT_EQ(dq[0].to_string(), typed(DataType::kUInt8, {7}).to_string());
+  EXPECT_EQ(dq[1].to_string(), typed(DataType::kFloat, {}).to_string());
 }
 
 }  // namespace
