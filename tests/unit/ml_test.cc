@@ -88,3 +88,69 @@ TEST(MlShapeRules, ArrayFeatureExtractorAndLabelEncoder) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+// Two trees over features [f0, f1] with targets {0, 1}:
+//   tree A (root 0): f0 <= 0.5 (NaN goes true) ? leaf0 (t0, 1.0)
+//                    : f1 in {1, 3} ? leaf1 (t1, 2.0) : leaf2 (t0, -1.0)
+//   tree B (root 2): the single leaf3 (t1, 0.5)
+std::vector<Attribute> tree_attrs(int64_t aggregate, int64_t post) {
+  return {
+      make_attribute("n_targets", int64_t{2}),
+      make_attribute("aggregate_function", aggregate),
+      make_attribute("post_transform", post),
+      make_attribute("nodes_featureids", std::vector<int64_t>{0, 1, 0}),
+      make_attribute("nodes_splits", Tensor::from_vector<float>({3}, {0.5f, 0.0f, 0.0f})),
+      make_attribute("nodes_modes", Tensor::from_vector<uint8_t>({3}, {0, 6, 0})),
+      make_attribute("nodes_truenodeids", std::vector<int64_t>{0, 1, 3}),
+      make_attribute("nodes_trueleafs", std::vector<int64_t>{1, 1, 1}),
+      make_attribute("nodes_falsenodeids", std::vector<int64_t>{1, 2, 3}),
+      make_attribute("nodes_falseleafs", std::vector<int64_t>{0, 1, 1}),
+      make_attribute("nodes_missing_value_tracks_true", std::vector<int64_t>{1, 0, 0}),
+      make_attribute("membership_values", Tensor::from_vector<float>({3}, {1.0f, 3.0f, NAN})),
+      make_attribute("leaf_targetids", std::vector<int64_t>{0, 1, 0, 1}),
+      make_attribute("leaf_weights", Tensor::from_vector<float>({4}, {1.0f, 2.0f, -1.0f, 0.5f})),
+      make_attribute("tree_roots", std::vector<int64_t>{0, 2}),
+  };
+}
+
+const Tensor kRows = f32({4, 2}, {0.2f, 9.0f, 0.7f, 3.0f, 0.7f, 2.0f, NAN, 2.0f});
+
+void expect_floats(const Tensor& t, const Shape& shape, const std::vector<double>& v) {
+  ASSERT_EQ(shape_to_string(t.shape()), shape_to_string(shape));
+  for (size_t i = 0; i < v.size(); ++i) {
+    EXPECT_NEAR(t.element_as_double(static_cast<int64_t>(i)), v[i], 1e-6 * (1 + std::abs(v[i])))
+        << "at " << i;
+  }
+}
+
+TEST(TreeEnsemble, SumAverageMaxWithMembershipAndMissing) {
+  expect_floats(run_ml("TreeEnsemble", 5, {kRows}, tree_attrs(1, 0)), {4, 2},
+                {1, 0.5, 0, 2.5, -1, 0.5, 1, 0.5});
+  expect_floats(run_ml("TreeEnsemble", 5, {kRows}, tree_attrs(0, 0)), {4, 2},
+                {0.5, 0.25, 0, 1.25, -0.5, 0.25, 0.5, 0.25});
+  // Targets no leaf reaches keep float's lowest finite value.
+  expect_floats(run_ml("TreeEnsemble", 5, {kRows}, tree_attrs(3, 0)), {4, 2},
+                {1, 0.5, -3.4028234663852886e38, 2, -1, 0.5, 1, 0.5});
+}
+
+TEST(TreeEnsemble, PostTransforms) {
+  Tensor row = f32({1, 2}, {0.2f, 9.0f});  // sums [1, 0.5]
+  expect_floats(run_ml("TreeEnsemble", 5, {row}, tree_attrs(1, 2)), {1, 2},
+                {0.7310585786, 0.6224593312});
+  expect_floats(run_ml("TreeEnsemble", 5, {row}, tree_attrs(1, 1)), {1, 2},
+                {0.6224593312, 0.3775406688});
+}
+
+TEST(TreeEnsemble, Errors) {
+  std::vector<Attribute> attrs = tree_attrs(1, 0);
+  expect_error([&] { run_ml("TreeEnsemble", 5, {f32({1, 1}, {0.0f})}, attrs); },
+               {"feature id 1", "[1,1]"});
+  attrs[0] = make_attribute("n_targets", int64_t{1});
+  expect_error([&] { run_ml("TreeEnsemble", 5, {kRows}, attrs); }, {"leaf target id 1"});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test
