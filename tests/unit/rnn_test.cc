@@ -77,6 +77,30 @@ TEST(Lstm, PeepholesInputForgetBatchMajor) {
   expect_close(out[2].tensor(), {1, 1, 2}, {0.07597972970965003, -0.095139377948529}, 1e-6);
 }
 
+TEST(Rnn, BidirectionalBatchMajorWithSequenceLens) {
+  // Batch 2 (lengths 3 and 2), forward Relu and reverse Tanh, initial_h [batch, dirs, H].
+  auto out = run("RNN",
+                 {make<float>({2, 3, 2}, {1.0, 2.0, 0.5, -1.0, -0.3, 0.8, 0.2, 0.1, -1.0, 0.4, 9.0, 9.0}),
+                  make<float>({2, 2, 2}, {-0.3, -0.2, -0.1, 0.4, 0.5, 0.1, 0.2, -0.3}),
+                  make<float>({2, 2, 2}, {-0.2, 0.1, -0.6, -0.4, 0.3, 0.2, 0.1, -0.5}), Value(),
+                  Tensor::from_vector<int32_t>({2}, {3, 2}),
+                  make<float>({2, 2, 2}, {0.1, -0.1, 0.2, 0.0, -0.3, 0.3, 0.0, 0.4})},
+                 {make_attribute("hidden_size", int64_t{2}), make_attribute("direction", "bidirectional"),
+                  make_attribute("activations", std::vector<std::string>{"Relu", "Tanh"}),
+                  make_attribute("layout", int64_t{1})},
+                 2);
+  expect_close(out[0].tensor(), {2, 3, 2, 2},
+               {0.0, 0.68, 0.6780818441015065, -0.561864259468132, 0.118, 0.0, 0.09215685378469819,
+                0.489538023377035, 0.0, 0.2792, -0.009999666679999441, -0.2729050805631327, 0.01, 0.08,
+                -0.09407325071079158, 0.20943395349367236, 0.226, 0.222, -0.36270746757805106,
+                -0.477700012168498, 0.0, 0.0, 0.0, 0.0},
+               1e-6);
+  expect_close(out[1].tensor(), {2, 2, 2},
+               {0.0, 0.2792, 0.6780818441015065, -0.561864259468132, 0.226, 0.222,
+                -0.09407325071079158, 0.20943395349367236},
+               1e-6);
+}
+
 TEST(Rnn, Errors) {
   const Tensor x = make<float>({3, 1, 2}, kX);
   const Tensor w = make<float>({1, 2, 2}, {0, 0, 0, 0});

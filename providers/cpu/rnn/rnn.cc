@@ -199,6 +199,27 @@ void RnnKernel::run(KernelContext& ctx) {
       MapM<C> hr_m(hr.data(), batch, GH);
       hr_m.leftCols(rec_gates).noalias() =
           CMapM<C>(h, batch, H) * CMapM<C>(rd, GH, H).topRows(rec_gates).transpose();
+      const bool gru_reset_first = gru && !a.linear_before_reset;
+      if (gru_reset_first) {
+        // z and r gates of every row first, so (r (.) H_prev) x Rh^T is one GEMM for the batch.
+        for (int64_t b = 0; b < batch; ++b) {
+          C* rhb = rh.data() + b * H;
+          if (s >= lens[b]) {
+            std::fill_n(rhb, H, C(0));
+            continue;
+          }
+          const int64_t t = reverse ? lens[b] - 1 - s : s;
+          C* g = gates.data() + b * GH;
+          const C* xr = xw.data() + (t * batch + b) * GH;
+          const C* hrr = hr.data() + b * GH;
+          for (int64_t j = 0; j < 2 * H; ++j) g[j] = xr[j] + hrr[j];
+          clip_values(g, 2 * H, a.has_clip, clip);
+          apply_activation(act[0], g, 2 * H);
+          for (int64_t j = 0; j < H; ++j) rhb[j] = g[H + j] * h[b * H + j];
+        }
+        hr_m.rightCols(H).noalias() =
+            CMapM<C>(rh.data(), batch, H) * CMapM<C>(rd + 2 * H * H, H, H).transpose();
+      }
       for (int64_t b = 0; b < batch; ++b) {
         if (s >= lens[b]) continue;  // sequence over: state frozen, Y stays zero
         const int64_t t = reverse ? lens[b] - 1 - s : s;
@@ -206,25 +227,24 @@ void RnnKernel::run(KernelContext& ctx) {
         const C* xr = xw.data() + (t * batch + b) * GH;
         const C* hrr = hr.data() + b * GH;
         C* hb = h + b * H;
-        for (int64_t j = 0; j < rec_gates; ++j) g[j] = xr[j] + hrr[j];
+        if (!gru_reset_first) {
+          for (int64_t j = 0; j < rec_gates; ++j) g[j] = xr[j] + hrr[j];
+        }
         if (a.cell == RnnCell::kRnn) {
           clip_values(g, H, a.has_clip, clip);
           apply_activation(act[0], g, H);
           std::copy_n(g, H, hb);
         } else if (gru) {
-          // z, r gates.
-          clip_values(g, 2 * H, a.has_clip, clip);
-          apply_activation(act[0], g, 2 * H);
+          if (!gru_reset_first) {  // z, r gates
+            clip_values(g, 2 * H, a.has_clip, clip);
+            apply_activation(act[0], g, 2 * H);
+          }
           C* hg = g + 2 * H;
           const C* rbh = rb + 2 * H;
           if (a.linear_before_reset) {
             for (int64_t j = 0; j < H; ++j) hg[j] = xr[2 * H + j] + g[H + j] * (hrr[2 * H + j] + rbh[j]);
           } else {
-            for (int64_t j = 0; j < H; ++j) rh[b * H + j] = g[H + j] * hb[j];
-            Eigen::Map<Eigen::Matrix<C, 1, Eigen::Dynamic>> hv(hg, H);
-            hv.noalias() = Eigen::Map<const Eigen::Matrix<C, 1, Eigen::Dynamic>>(rh.data() + b * H, H) *
-                           CMapM<C>(rd + 2 * H * H, H, H).transpose();
-            for (int64_t j = 0; j < H; ++j) hg[j] += xr[2 * H + j] + rbh[j];
+            for (int64_t j = 0; j < H; ++j) hg[j] = hrr[2 * H + j] + xr[2 * H + j] + rbh[j];
           }
           clip_values(hg, H, a.has_clip, clip);
           apply_activation(act[1], hg, H);
@@ -268,7 +288,14 @@ void RnnKernel::run(KernelContext& ctx) {
     for (size_t k = 0; k < values.size(); ++k) p[k] = convert_to<T>(values[k]);
   };
   if (batch_major) {
-    write(0, {batch, seq, dirs, H}, swap01(y, seq, batch, dirs * H));
+    // [seq, dirs, batch, H] -> [batch, seq, dirs, H].
+    std::vector<C> yb(y.size());
+    for (int64_t t = 0; t < seq; ++t)
+      for (int64_t d = 0; d < dirs; ++d)
+        for (int64_t b = 0; b < batch; ++b)
+          std::copy_n(y.data() + ((t * dirs + d) * batch + b) * H, H,
+                      yb.data() + ((b * seq + t) * dirs + d) * H);
+    write(0, {batch, seq, dirs, H}, yb);
     write(1, state_shape, swap01(h_all, dirs, batch, H));
     if (lstm) write(2, state_shape, swap01(c_all, dirs, batch, H));
   } else {
