@@ -27,6 +27,24 @@ class DeviceTransferKernel final : public Kernel {
   ExecutionProvider& to_;
 };
 
+Tensor copy_out_of_arena(const Tensor& alias, int slot, OutputAllocator& allocator) {
+  Tensor own = allocator.allocate(slot, alias.dtype(), alias.shape());
+  if (alias.byte_size()) std::memcpy(own.mutable_raw_data(), alias.raw_data(), alias.byte_size());
+  return own;
+}
+
+// Sequences are rare and short: checking their items costs little.
+Value sequence_out_of_arena(const Value& sequence, const PlannedOutputAllocator& allocator) {
+  bool in_arena = false;
+  for (const Value& item : sequence.sequence_items()) in_arena = in_arena || (item.is_tensor() && allocator.in_arena(item.tensor()));
+  if (!in_arena) return sequence;
+  Sequence items;
+  for (const Value& item : sequence.sequence_items()) {
+    items.push_back(item.is_tensor() && allocator.in_arena(item.tensor()) ? Value(item.tensor().clone()) : item);
+  }
+  return Value::sequence(std::move(items), sequence.sequence_element_type());
+}
+
 }  // namespace
 
 int ExecutionPlan::slot_of(const std::string& name) {
@@ -260,16 +278,18 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
       std::string where = step.node ? step.node->describe() : std::string("device transfer");
       throw Error(ErrorCode::kRuntimeFailure, where + ": " + error.what());
     }
-    // A kernel may hand back a view of another value (Identity, Reshape). If that memory is
-    // in the arena, it can be reused once its owner dies, so such a value gets its own copy.
+    // A kernel may hand back a view of another value (Identity, Reshape), or a sequence holding
+    // one. If that memory is in the arena, it can be reused once its owner dies, so such a
+    // value gets its own copy.
     for (int slot : step.outputs) {
       if (slot < 0) continue;
       Value& value = values[static_cast<size_t>(slot)];
-      if (value.is_tensor() && allocator.in_arena(value.tensor()) && !allocator.in_own_buffer(slot, value.tensor())) {
-        const Tensor& alias = value.tensor();
-        Tensor own = allocator.allocate(slot, alias.dtype(), alias.shape());
-        if (alias.byte_size()) std::memcpy(own.mutable_raw_data(), alias.raw_data(), alias.byte_size());
-        value = std::move(own);
+      if (value.is_tensor()) {
+        if (allocator.in_arena(value.tensor()) && !allocator.in_own_buffer(slot, value.tensor())) {
+          value = copy_out_of_arena(value.tensor(), slot, allocator);
+        }
+      } else if (value.is_sequence()) {
+        value = sequence_out_of_arena(value, allocator);
       }
     }
     for (int slot : step.release_after) values[static_cast<size_t>(slot)] = Value();
