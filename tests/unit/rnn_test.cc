@@ -1,6 +1,7 @@
 // Unit tests of RNN, GRU and LSTM: one small case per cell exercising bias, reverse direction,
 // linear_before_reset, peepholes, input_forget, layout 1 and double, plus error paths.
 // Expected values come from a NumPy (float64) transcription of the ONNX formulas.
+#include "onnx_ops/op_schema.h"
 #include "tests/unit/tensor_ops_test_util.h"
 
 namespace onyx::tensor_test {
@@ -99,6 +100,33 @@ TEST(Rnn, BidirectionalBatchMajorWithSequenceLens) {
                {0.0, 0.2792, 0.6780818441015065, -0.561864259468132, 0.226, 0.222,
                 -0.09407325071079158, 0.20943395349367236},
                1e-6);
+}
+
+TEST(Rnn, ClipInFloat16) {
+  auto out = run("RNN",
+                 {make<Float16>({3, 1, 2}, kX), make<Float16>({1, 2, 2}, {-0.3, -0.2, -0.1, 0.0}),
+                  make<Float16>({1, 2, 2}, {-0.2, 0.0, -0.6, -0.4}),
+                  make<Float16>({1, 4}, {0.1, -0.2, 0.05, 0.0})},
+                 {make_attribute("hidden_size", int64_t{2}), make_attribute("clip", 0.5f)}, 1);
+  ASSERT_EQ(out[0].tensor().dtype(), DataType::kFloat16);
+  expect_close(out[0].tensor(), {3, 1, 1, 2},
+               {-0.46211715726000974, -0.29131261245159096, 0.2843638104447211, 0.14281237826527335,
+                0.023123115444479113, -0.3780163349325279},
+               3e-3);
+}
+
+TEST(Rnn, ShapeRule) {
+  Node node = make_node("LSTM", 3, 3,
+                        {make_attribute("hidden_size", int64_t{5}),
+                         make_attribute("direction", "bidirectional"), make_attribute("layout", int64_t{1})});
+  const TypeInfo x = TypeInfo::tensor(DataType::kFloat, std::vector<Dim>{Dim::named("b"), Dim::known(7), Dim::known(3)});
+  const TypeInfo w = TypeInfo::tensor(DataType::kFloat);
+  std::vector<const TypeInfo*> types = {&x, &w, &w};
+  InferenceContext ctx(node, 14, types, {nullptr, nullptr, nullptr});
+  (*ShapeRuleRegistry::global().find("", "LSTM"))(ctx);
+  EXPECT_EQ(ctx.output_types()[0].to_string(), "float[b,7,2,5]");
+  EXPECT_EQ(ctx.output_types()[1].to_string(), "float[b,2,5]");
+  EXPECT_EQ(ctx.output_types()[2].to_string(), "float[b,2,5]");
 }
 
 TEST(Rnn, Errors) {

@@ -1,5 +1,6 @@
 // Unit tests of StringNormalizer, StringConcat, StringSplit, RegexFullMatch and Shrink.
 // Expected values follow Python's str.lower/upper/split, re.fullmatch and the Shrink formula.
+#include "onnx_ops/op_schema.h"
 #include "tests/unit/tensor_ops_test_util.h"
 
 namespace onyx::tensor_test {
@@ -70,6 +71,23 @@ TEST(Shrink, SoftAndHard) {
   Tensor hard = run1("Shrink", 9, {Tensor::from_vector<int32_t>({3}, {-3, 1, 4})},
                      {make_attribute("lambd", 1.5f)});
   expect_tensor<int32_t>(hard, {3}, {-3, 0, 4});
+}
+
+TEST(StringOps, ShapeRules) {
+  const TypeInfo x = TypeInfo::tensor(DataType::kString, std::vector<Dim>{Dim::known(4), Dim::known(1)});
+  const TypeInfo y = TypeInfo::tensor(DataType::kString, std::vector<Dim>{Dim::known(3)});
+  auto infer = [](const Node& node, std::vector<const TypeInfo*> types) {
+    InferenceContext ctx(node, 20, types, std::vector<const Tensor*>(types.size(), nullptr));
+    (*ShapeRuleRegistry::global().find("", node.op_type))(ctx);
+    std::vector<std::string> out;
+    for (const TypeInfo& t : ctx.output_types()) out.push_back(t.to_string());
+    return out;
+  };
+  EXPECT_EQ(infer(make_node("StringConcat", 2, 1), {&x, &y})[0], "string[4,3]");
+  const auto split = infer(make_node("StringSplit", 1, 2), {&x});
+  EXPECT_EQ(split[0], "string[4,1,?]");
+  EXPECT_EQ(split[1], "int64[4,1]");
+  EXPECT_EQ(infer(make_node("RegexFullMatch", 1, 1), {&y})[0], "bool[3]");
 }
 
 }  // namespace

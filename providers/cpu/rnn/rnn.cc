@@ -10,6 +10,7 @@
 #include "onnx_ops/rnn.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
+#include "runtime/common/parallel.h"
 
 namespace onyx {
 namespace {
@@ -173,6 +174,7 @@ void RnnKernel::run(KernelContext& ctx) {
   std::vector<C> rh(static_cast<size_t>(batch * H));  // GRU: r (.) H_prev
   const C clip = static_cast<C>(a.clip);
   const int64_t per_dir = a.activations_per_direction();
+  const int64_t row_grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, 8 * GH));
 
   for (int64_t d = 0; d < dirs; ++d) {
     const bool reverse = d == 1 || a.reverse;
@@ -220,64 +222,67 @@ void RnnKernel::run(KernelContext& ctx) {
         hr_m.rightCols(H).noalias() =
             CMapM<C>(rh.data(), batch, H) * CMapM<C>(rd + 2 * H * H, H, H).transpose();
       }
-      for (int64_t b = 0; b < batch; ++b) {
-        if (s >= lens[b]) continue;  // sequence over: state frozen, Y stays zero
-        const int64_t t = reverse ? lens[b] - 1 - s : s;
-        C* g = gates.data() + b * GH;
-        const C* xr = xw.data() + (t * batch + b) * GH;
-        const C* hrr = hr.data() + b * GH;
-        C* hb = h + b * H;
-        if (!gru_reset_first) {
-          for (int64_t j = 0; j < rec_gates; ++j) g[j] = xr[j] + hrr[j];
-        }
-        if (a.cell == RnnCell::kRnn) {
-          clip_values(g, H, a.has_clip, clip);
-          apply_activation(act[0], g, H);
-          std::copy_n(g, H, hb);
-        } else if (gru) {
-          if (!gru_reset_first) {  // z, r gates
-            clip_values(g, 2 * H, a.has_clip, clip);
-            apply_activation(act[0], g, 2 * H);
+      // Rows are independent within a step: split the batch across threads when it is large.
+      parallel_for(batch, row_grain, ctx.threads(), [&](int64_t b_begin, int64_t b_end) {
+        for (int64_t b = b_begin; b < b_end; ++b) {
+          if (s >= lens[b]) continue;  // sequence over: state frozen, Y stays zero
+          const int64_t t = reverse ? lens[b] - 1 - s : s;
+          C* g = gates.data() + b * GH;
+          const C* xr = xw.data() + (t * batch + b) * GH;
+          const C* hrr = hr.data() + b * GH;
+          C* hb = h + b * H;
+          if (!gru_reset_first) {
+            for (int64_t j = 0; j < rec_gates; ++j) g[j] = xr[j] + hrr[j];
           }
-          C* hg = g + 2 * H;
-          const C* rbh = rb + 2 * H;
-          if (a.linear_before_reset) {
-            for (int64_t j = 0; j < H; ++j) hg[j] = xr[2 * H + j] + g[H + j] * (hrr[2 * H + j] + rbh[j]);
+          if (a.cell == RnnCell::kRnn) {
+            clip_values(g, H, a.has_clip, clip);
+            apply_activation(act[0], g, H);
+            std::copy_n(g, H, hb);
+          } else if (gru) {
+            if (!gru_reset_first) {  // z, r gates
+              clip_values(g, 2 * H, a.has_clip, clip);
+              apply_activation(act[0], g, 2 * H);
+            }
+            C* hg = g + 2 * H;
+            const C* rbh = rb + 2 * H;
+            if (a.linear_before_reset) {
+              for (int64_t j = 0; j < H; ++j) hg[j] = xr[2 * H + j] + g[H + j] * (hrr[2 * H + j] + rbh[j]);
+            } else {
+              for (int64_t j = 0; j < H; ++j) hg[j] = hrr[2 * H + j] + xr[2 * H + j] + rbh[j];
+            }
+            clip_values(hg, H, a.has_clip, clip);
+            apply_activation(act[1], hg, H);
+            for (int64_t j = 0; j < H; ++j) hb[j] = (C(1) - g[j]) * hg[j] + g[j] * hb[j];
           } else {
-            for (int64_t j = 0; j < H; ++j) hg[j] = hrr[2 * H + j] + xr[2 * H + j] + rbh[j];
+            // LSTM gate order i, o, f, c; peepholes i, o, f.
+            C* gi = g;
+            C* go = g + H;
+            C* gf = g + 2 * H;
+            C* gc = g + 3 * H;
+            C* cb = cst + b * H;
+            for (int64_t j = 0; j < H; ++j) gi[j] += pd[j] * cb[j];
+            clip_values(gi, H, a.has_clip, clip);
+            apply_activation(act[0], gi, H);
+            if (a.input_forget) {
+              for (int64_t j = 0; j < H; ++j) gf[j] = C(1) - gi[j];
+            } else {
+              for (int64_t j = 0; j < H; ++j) gf[j] += pd[2 * H + j] * cb[j];
+              clip_values(gf, H, a.has_clip, clip);
+              apply_activation(act[0], gf, H);
+            }
+            clip_values(gc, H, a.has_clip, clip);
+            apply_activation(act[1], gc, H);
+            for (int64_t j = 0; j < H; ++j) cb[j] = gf[j] * cb[j] + gi[j] * gc[j];
+            for (int64_t j = 0; j < H; ++j) go[j] += pd[H + j] * cb[j];
+            clip_values(go, H, a.has_clip, clip);
+            apply_activation(act[0], go, H);
+            std::copy_n(cb, H, gc);
+            apply_activation(act[2], gc, H);
+            for (int64_t j = 0; j < H; ++j) hb[j] = go[j] * gc[j];
           }
-          clip_values(hg, H, a.has_clip, clip);
-          apply_activation(act[1], hg, H);
-          for (int64_t j = 0; j < H; ++j) hb[j] = (C(1) - g[j]) * hg[j] + g[j] * hb[j];
-        } else {
-          // LSTM gate order i, o, f, c; peepholes i, o, f.
-          C* gi = g;
-          C* go = g + H;
-          C* gf = g + 2 * H;
-          C* gc = g + 3 * H;
-          C* cb = cst + b * H;
-          for (int64_t j = 0; j < H; ++j) gi[j] += pd[j] * cb[j];
-          clip_values(gi, H, a.has_clip, clip);
-          apply_activation(act[0], gi, H);
-          if (a.input_forget) {
-            for (int64_t j = 0; j < H; ++j) gf[j] = C(1) - gi[j];
-          } else {
-            for (int64_t j = 0; j < H; ++j) gf[j] += pd[2 * H + j] * cb[j];
-            clip_values(gf, H, a.has_clip, clip);
-            apply_activation(act[0], gf, H);
-          }
-          clip_values(gc, H, a.has_clip, clip);
-          apply_activation(act[1], gc, H);
-          for (int64_t j = 0; j < H; ++j) cb[j] = gf[j] * cb[j] + gi[j] * gc[j];
-          for (int64_t j = 0; j < H; ++j) go[j] += pd[H + j] * cb[j];
-          clip_values(go, H, a.has_clip, clip);
-          apply_activation(act[0], go, H);
-          std::copy_n(cb, H, gc);
-          apply_activation(act[2], gc, H);
-          for (int64_t j = 0; j < H; ++j) hb[j] = go[j] * gc[j];
+          std::copy_n(hb, H, y.data() + ((t * dirs + d) * batch + b) * H);
         }
-        std::copy_n(hb, H, y.data() + ((t * dirs + d) * batch + b) * H);
-      }
+      });
     }
   }
 
