@@ -1,5 +1,7 @@
 // Unit tests of DFT, STFT, the window ops and MelWeightMatrix. Expected values were computed
 // with NumPy (np.fft in float64, the window formulas of the ONNX spec).
+#include <cmath>
+
 #include "onnx_ops/op_schema.h"
 #include "tests/unit/tensor_ops_test_util.h"
 
@@ -59,6 +61,23 @@ TEST(DFT, FloatAndInnerAxis) {
   Tensor y = run1("DFT", 17, {x}, {make_attribute("axis", int64_t{0})});
   ASSERT_EQ(y.dtype(), DataType::kFloat);
   expect_close(y, {2, 2, 2}, {4, 0, 7, 0, -2, 0, -3, 0}, 1e-6);
+}
+
+TEST(DFT, LongBluesteinAndRadix2AreAccurate) {
+  // A pure tone exp(2*pi*i*3k/n) transforms to n at bin 3 and 0 elsewhere, for a length that
+  // needs Bluestein (1000) and a power of two (1024).
+  for (int64_t n : {int64_t{1000}, int64_t{1024}}) {
+    std::vector<double> tone(static_cast<size_t>(2 * n));
+    for (int64_t k = 0; k < n; ++k) {
+      const double angle = 2.0 * 3.14159265358979323846 * static_cast<double>(3 * k) / static_cast<double>(n);
+      tone[2 * k] = std::cos(angle);
+      tone[2 * k + 1] = std::sin(angle);
+    }
+    Tensor y = run1("DFT", 20, {f64({n, 2}, tone)});
+    std::vector<double> expected(static_cast<size_t>(2 * n), 0.0);
+    expected[6] = static_cast<double>(n);
+    expect_close(y, {n, 2}, expected, 1e-9);
+  }
 }
 
 TEST(DFT, Errors) {
