@@ -133,6 +133,25 @@ TEST(ConvInteger, SubtractsInputZeroPoint) {
   EXPECT_THROW(run("ConvInteger", {x, Tensor::from_vector<uint8_t>({1, 2, 1, 1}, {1, 1})}, 10), Error);
 }
 
+TEST(ConvInteger, GroupsStridesAndPaddingMatchReference) {
+  // x[i] = i % 251, w[i] = (7 i) % 256 (the reference's inputs; expected from its ConvInteger).
+  std::vector<uint8_t> xs(128), ws(72);
+  for (int i = 0; i < 128; ++i) xs[i] = static_cast<uint8_t>(i % 251);
+  for (int i = 0; i < 72; ++i) ws[i] = static_cast<uint8_t>((i * 7) % 256);
+  auto y = run("ConvInteger",
+               {Tensor::from_vector<uint8_t>({2, 4, 4, 4}, xs), Tensor::from_vector<uint8_t>({4, 2, 3, 3}, ws),
+                Tensor::scalar<uint8_t>(3), Tensor::scalar<uint8_t>(128)},
+               10,
+               {make_attribute("group", int64_t{2}), make_attribute("strides", std::vector<int64_t>{2, 2}),
+                make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  EXPECT_EQ(y[0].tensor().shape(), (Shape{2, 4, 2, 2}));
+  EXPECT_EQ(values_of<int32_t>(y[0]),
+            (std::vector<int32_t>{-1072, -2932, -6813, -12867, 6488, 10676, 13599, 21153, -16288,
+                                  -27172, -33957, -47003, 23528, 34820, 34839, 50889, -28976,
+                                  -47476, -56733, -91779, 43096, 62900, 60447, 87393, -46240,
+                                  -74788, -86949, -114139, 58088, 83972, 78615, 112521}));
+}
+
 TEST(QLinearConv, PerChannelWeightScalesAndBias) {
   std::vector<uint8_t> xs(18);
   for (int i = 0; i < 18; ++i) xs[i] = static_cast<uint8_t>(i * 10);

@@ -1,6 +1,6 @@
 // The integer matmul and conv ops: MatMulInteger and ConvInteger (int32 results), QLinearMatMul
-// and QLinearConv (requantized to 8 bits). Products are accumulated exactly in int32 (matmul)
-// or double (conv, via the reference conv), then rescaled as the ONNX reference does:
+// and QLinearConv (requantized to 8 bits). Products are accumulated exactly in int32 (matmul
+// directly, conv after an int16 im2col), then rescaled as the ONNX reference does:
 // multiplier a_scale * b_scale / y_scale in the scales' type, applied in double, round half
 // to even, saturate.
 #include <algorithm>
@@ -214,50 +214,45 @@ class ConvIntegerKernel final : public Kernel {
     const int64_t batch = xs[0], channels = xs[1], maps = ws[0];
     const std::vector<int32_t> zx = read_zero_point(ctx, qlinear_ ? 2 : 2, 1, x.dtype(), op, "x_zero_point");
     const std::vector<int32_t> zw = read_zero_point(ctx, qlinear_ ? 5 : 3, maps, w.dtype(), op, "w_zero_point");
-    // Integer values and their products are exact in double.
-    std::vector<double> xd(static_cast<size_t>(x.element_count()));
-    std::vector<double> wd(static_cast<size_t>(w.element_count()));
-    const int64_t per_map = w.element_count() / std::max<int64_t>(maps, 1);
-    dispatch_dtype(Int8Types{}, x.dtype(), [&]<typename T>() {
-      const T* p = x.data<T>();
-      for (size_t i = 0; i < xd.size(); ++i) xd[i] = p[i] - zx[0];
+    Shape out_shape = {batch, maps};
+    out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
+    std::vector<int32_t> acc_buffer;
+    int32_t* acc;
+    if (qlinear_) {
+      acc_buffer.resize(static_cast<size_t>(shape_element_count(out_shape)));
+      acc = acc_buffer.data();
+    } else {
+      acc = ctx.output(0, DataType::kInt32, out_shape).mutable_data<int32_t>();
+    }
+    dispatch_dtype(Int8Types{}, x.dtype(), [&]<typename TX>() {
+      dispatch_dtype(Int8Types{}, w.dtype(), [&]<typename TW>() {
+        integer_conv(x.data<TX>(), w.data<TW>(), zx[0], zw, batch, channels, maps, g, acc,
+                     ctx.threads());
+      });
     });
-    dispatch_dtype(Int8Types{}, w.dtype(), [&]<typename T>() {
-      const T* p = w.data<T>();
-      for (size_t i = 0; i < wd.size(); ++i) {
-        wd[i] = p[i] - zw[zw.size() == 1 ? 0 : static_cast<int64_t>(i) / per_map];
-      }
-    });
-    std::vector<double> bias;
     if (qlinear_ && ctx.has_input(8)) {
       const Tensor& b = ctx.input(8);
       if (b.dtype() != DataType::kInt32 || b.element_count() != maps) {
         throw_error(ErrorCode::kInvalidArgument, op, ": B ", shape_to_string(b.shape()),
                     " must be int32 with ", maps, " elements");
       }
-      bias.assign(b.data<int32_t>(), b.data<int32_t>() + maps);
+      const int32_t* bias = b.data<int32_t>();
+      const int64_t plane = g.output_count();
+      for (int64_t r = 0; r < batch * maps; ++r) {
+        for (int64_t o = 0; o < plane; ++o) acc[r * plane + o] += bias[r % maps];
+      }
     }
-    Shape out_shape = {batch, maps};
-    out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
-    std::vector<double> acc(static_cast<size_t>(shape_element_count(out_shape)));
-    conv_reference<double>(xd.data(), wd.data(), bias.empty() ? nullptr : bias.data(), acc.data(),
-                           batch, channels, maps, group_, g, ctx.threads());
-    if (!qlinear_) {
-      int32_t* y = ctx.output(0, DataType::kInt32, out_shape).mutable_data<int32_t>();
-      for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<int32_t>(acc[i]);
-      return;
-    }
+    if (!qlinear_) return;
     const std::vector<float> sx = read_scale(ctx, 1, 1, op, "x_scale");
     const std::vector<float> sw = read_scale(ctx, 4, maps, op, "w_scale");
     const std::vector<float> sy = read_scale(ctx, 6, 1, op, "y_scale");
     const DataType y_type = ctx.has_input(7) ? ctx.input(7).dtype() : x.dtype();
     const std::vector<int32_t> zy = read_zero_point(ctx, 7, 1, y_type, op, "y_zero_point");
-    std::vector<int32_t> acc32(acc.begin(), acc.end());
     Tensor& y = ctx.output(0, y_type, out_shape);
     // Viewed as rows of one output map each: the row's channel picks the weight scale.
     const int64_t plane = g.output_count();
     const bool ok = dispatch_dtype(Int8Types{}, y_type, [&]<typename Y>() {
-      requantize<Y>(acc32.data(), batch * maps, plane, sw, sx, sy[0], ctx.input(1).dtype(), zy[0],
+      requantize<Y>(acc, batch * maps, plane, sw, sx, sy[0], ctx.input(1).dtype(), zy[0],
                     maps, y.mutable_data<Y>(), ctx.threads());
     });
     if (!ok) {
@@ -267,6 +262,64 @@ class ConvIntegerKernel final : public Kernel {
   }
 
  private:
+  // y[n, m] = sum over the group's channels and window of (x - zx) * (w[m] - zw[m]) in int32:
+  // im2col of one image and group into int16 columns (padding reads as zero after the zero
+  // point is removed, as in the reference), then rows of weights times the columns.
+  template <typename TX, typename TW>
+  void integer_conv(const TX* x, const TW* w, int32_t zx, const std::vector<int32_t>& zw,
+                    int64_t batch, int64_t channels, int64_t maps, const WindowGeometry& g,
+                    int32_t* y, int threads) const {
+    const int64_t in_size = g.input_count(), out_size = g.output_count(), k_size = g.kernel_count();
+    const int64_t cg = channels / group_, mg = maps / group_, depth = cg * k_size;
+    const std::vector<int64_t> offsets = kernel_offsets(g);
+    const size_t rank = g.rank();
+    // Input index of every (kernel position, output position), -1 in the padding.
+    std::vector<int64_t> index(static_cast<size_t>(k_size * out_size));
+    std::vector<int64_t> start(rank);
+    for (int64_t o = 0; o < out_size; ++o) {
+      window_start(g, o, start.data());
+      for (int64_t k = 0; k < k_size; ++k) {
+        index[k * out_size + o] = window_input_index(g, start.data(), offsets.data() + k * rank);
+      }
+    }
+    std::vector<int16_t> wq(static_cast<size_t>(maps * depth));
+    for (int64_t m = 0; m < maps; ++m) {
+      const int32_t z = zw[zw.size() == 1 ? 0 : m];
+      for (int64_t i = 0; i < depth; ++i) wq[m * depth + i] = static_cast<int16_t>(w[m * depth + i] - z);
+    }
+    std::vector<int16_t> col(static_cast<size_t>(depth * out_size));
+    for (int64_t n = 0; n < batch; ++n) {
+      for (int64_t gi = 0; gi < group_; ++gi) {
+        parallel_for(depth, std::max<int64_t>(1, 16384 / std::max<int64_t>(out_size, 1)), threads,
+                     [&](int64_t begin, int64_t end) {
+          for (int64_t row = begin; row < end; ++row) {
+            const int64_t c = row / k_size, k = row % k_size;
+            const TX* xc = x + (n * channels + gi * cg + c) * in_size;
+            const int64_t* idx = index.data() + k * out_size;
+            int16_t* dst = col.data() + row * out_size;
+            for (int64_t o = 0; o < out_size; ++o) {
+              dst[o] = idx[o] < 0 ? int16_t{0} : static_cast<int16_t>(xc[idx[o]] - zx);
+            }
+          }
+        });
+        parallel_for(mg, 1, threads, [&](int64_t begin, int64_t end) {
+          for (int64_t mm = begin; mm < end; ++mm) {
+            const int64_t m = gi * mg + mm;
+            int32_t* out = y + (n * maps + m) * out_size;
+            std::fill(out, out + out_size, 0);
+            const int16_t* wr = wq.data() + m * depth;
+            for (int64_t i = 0; i < depth; ++i) {
+              const int32_t wv = wr[i];
+              if (wv == 0) continue;
+              const int16_t* cr = col.data() + i * out_size;
+              for (int64_t o = 0; o < out_size; ++o) out[o] += wv * cr[o];
+            }
+          }
+        });
+      }
+    }
+  }
+
   bool qlinear_;
   WindowAttributes attrs_;
   int64_t group_;
