@@ -16,9 +16,9 @@ constexpr int64_t kQuantGrain = 16384;
 
 // Calls emit(flat_index, quotient, param_index) for every element, with the quotient x / scale
 // computed in C and rounded to `round_to` (a 16-bit float when the division happens in one).
-template <typename X, typename C, typename Emit>
-void for_each_quotient(const X* x, const QuantParamLayout& layout, const float* scale,
-                       DataType round_to, int threads, const Emit& emit) {
+template <typename X, typename C, DataType kRoundTo, typename Emit>
+void for_each_quotient_in(const X* x, const QuantParamLayout& layout, const float* scale,
+                          int threads, const Emit& emit) {
   const int64_t rows = layout.outer * layout.axis_dim, inner = layout.inner;
   parallel_for(rows, std::max<int64_t>(1, kQuantGrain / std::max<int64_t>(inner, 1)), threads,
                [&](int64_t begin, int64_t end) {
@@ -28,15 +28,28 @@ void for_each_quotient(const X* x, const QuantParamLayout& layout, const float* 
       for (int64_t i = 0; i < inner; ++i) {
         const int64_t p = base + i * layout.inner_stride;
         C q = static_cast<C>(load(row[i])) / static_cast<C>(scale[p]);
-        if (round_to == DataType::kFloat16) {
+        if constexpr (kRoundTo == DataType::kFloat16) {
           q = static_cast<C>(static_cast<float>(Float16(static_cast<float>(q))));
-        } else if (round_to == DataType::kBFloat16) {
+        } else if constexpr (kRoundTo == DataType::kBFloat16) {
           q = static_cast<C>(static_cast<float>(BFloat16(static_cast<float>(q))));
         }
         emit(r * inner + i, q, p);
       }
     }
   });
+}
+
+// The rounding type as a template argument, so the per-element loop has no branch on it.
+template <typename X, typename C, typename Emit>
+void for_each_quotient(const X* x, const QuantParamLayout& layout, const float* scale,
+                       DataType round_to, int threads, const Emit& emit) {
+  if (round_to == DataType::kFloat16) {
+    for_each_quotient_in<X, C, DataType::kFloat16>(x, layout, scale, threads, emit);
+  } else if (round_to == DataType::kBFloat16) {
+    for_each_quotient_in<X, C, DataType::kBFloat16>(x, layout, scale, threads, emit);
+  } else {
+    for_each_quotient_in<X, C, DataType::kFloat>(x, layout, scale, threads, emit);
+  }
 }
 
 template <typename C>
