@@ -1,5 +1,5 @@
 // Shape rules of the ai.onnx.ml ops onyx implements: Binarizer, ArrayFeatureExtractor,
-// LabelEncoder (opsets 1, 2, 4) and TreeEnsemble (5).
+// LabelEncoder (opsets 2, 4), TreeEnsemble (5), Scaler, Normalizer, Imputer, OneHotEncoder (1).
 #include "onnx_ops/ml.h"
 
 #include "onnx_ops/op_schema.h"
@@ -50,7 +50,26 @@ void tree_ensemble_rule(InferenceContext& ctx) {
   tensor_rules::set_tensor(ctx, 0, tensor_rules::elem_of(ctx, 0), out);
 }
 
+// Float output of the input's shape (Scaler, Normalizer).
+void float_like_input_rule(InferenceContext& ctx) {
+  tensor_rules::set_tensor(ctx, 0, DataType::kFloat, tensor_rules::dims_of(ctx, 0));
+}
+
+// [...] -> float [..., number of categories].
+void one_hot_encoder_rule(InferenceContext& ctx) {
+  const NodeAttributes& a = ctx.attributes();
+  const size_t cats = a.has("cats_strings") ? a.get_strings("cats_strings").size()
+                                            : a.get_ints("cats_int64s").size();
+  std::optional<Dims> x = tensor_rules::dims_of(ctx, 0);
+  if (x) x->push_back(Dim::known(static_cast<int64_t>(cats)));
+  tensor_rules::set_tensor(ctx, 0, DataType::kFloat, x);
+}
+
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Binarizer", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Imputer", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Scaler", float_like_input_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Normalizer", float_like_input_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "OneHotEncoder", one_hot_encoder_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "LabelEncoder", label_encoder_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "ArrayFeatureExtractor", array_feature_extractor_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsemble", tree_ensemble_rule);

@@ -154,3 +154,50 @@ TEST(TreeEnsemble, Errors) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+TEST(Scaler, PerColumnOffsetAndScale) {
+  Tensor y = run_ml("Scaler", 1, {i64({2, 2}, {1, 2, 3, 4})},
+                    {make_attribute("offset", std::vector<float>{1.0f, 0.0f}),
+                     make_attribute("scale", std::vector<float>{2.0f, 0.5f})});
+  expect_tensor<float>(y, {2, 2}, {0, 1, 4, 2});
+  expect_error([&] {
+    run_ml("Scaler", 1, {f32({1, 3}, {1, 2, 3})}, {make_attribute("scale", std::vector<float>{1, 2})});
+  }, {"scale has 2 values", "expected 1 or 3"});
+}
+
+TEST(Normalizer, MaxL1L2) {
+  expect_tensor<float>(run_ml("Normalizer", 1, {f32({1, 2}, {3, 4})}, {make_attribute("norm", "L2")}),
+                       {1, 2}, {0.6f, 0.8f});
+  expect_tensor<float>(run_ml("Normalizer", 1, {f32({1, 2}, {1, -3})}, {make_attribute("norm", "L1")}),
+                       {1, 2}, {0.25f, -0.75f});
+  expect_tensor<float>(run_ml("Normalizer", 1, {i64({1, 2}, {1, 4})}, {make_attribute("norm", "MAX")}),
+                       {1, 2}, {0.25f, 1.0f});
+  expect_error([&] { run_ml("Normalizer", 1, {f32({1}, {1})}, {make_attribute("norm", "L3")}); },
+               {"norm 'L3'"});
+}
+
+TEST(Imputer, NanFloatsAndPerColumnInts) {
+  Tensor y = run_ml("Imputer", 1, {f32({4}, {1, NAN, 3, NAN})},
+                    {make_attribute("imputed_value_floats", std::vector<float>{9.0f}),
+                     make_attribute("replaced_value_float", NAN)});
+  expect_tensor<float>(y, {4}, {1, 9, 3, 9});
+  Tensor yi = run_ml("Imputer", 1, {i64({2, 2}, {0, 5, 7, 0})},
+                     {make_attribute("imputed_value_int64s", std::vector<int64_t>{10, 20})});
+  expect_tensor<int64_t>(yi, {2, 2}, {10, 5, 7, 20});
+  expect_error([&] { run_ml("Imputer", 1, {i64({1}, {0})}, {}); }, {"imputed_value_int64s"});
+}
+
+TEST(OneHotEncoder, IntCategoriesAndZeros) {
+  std::vector<Attribute> attrs = {make_attribute("cats_int64s", std::vector<int64_t>{3, 1})};
+  expect_tensor<float>(run_ml("OneHotEncoder", 1, {i64({3}, {1, 3, 2})}, attrs), {3, 2},
+                       {0, 1, 1, 0, 0, 0});
+  attrs.push_back(make_attribute("zeros", int64_t{0}));
+  expect_error([&] { run_ml("OneHotEncoder", 1, {i64({3}, {1, 3, 2})}, attrs); },
+               {"value 2", "not a category"});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test
