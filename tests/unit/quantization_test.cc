@@ -3,6 +3,7 @@
 // worked out by hand or with NumPy as the ONNX reference computes them.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "onnx_ops/op_schema.h"
@@ -13,7 +14,7 @@ namespace onyx {
 namespace {
 
 std::vector<Value> run(const std::string& op, std::vector<Value> inputs, int64_t opset,
-                       std::vector<Attribute> attributes = {}, size_t outputs = 1) {
+                       std::vector<Attribute> attributes = {}, size_t outputs = 1, int threads = 1) {
   Node node;
   node.op_type = op;
   node.name = "n";
@@ -22,7 +23,7 @@ std::vector<Value> run(const std::string& op, std::vector<Value> inputs, int64_t
   }
   for (size_t i = 0; i < outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
   node.attributes = std::move(attributes);
-  return call_node_on_cpu(node, opset, inputs);
+  return call_node_on_cpu(node, opset, inputs, threads);
 }
 
 template <typename T>
@@ -38,6 +39,29 @@ TEST(QuantizeLinear, RoundsHalfToEvenAndSaturates) {
   // Without a zero point the output is uint8 with zero point 0.
   auto z = run("QuantizeLinear", {x, Tensor::scalar<float>(2)}, 13);
   EXPECT_EQ(values_of<uint8_t>(z[0]), (std::vector<uint8_t>{0, 2, 2, 0, 255}));
+}
+
+TEST(QuantizeLinear, ThreadedChunksSplitRowsCorrectly) {
+  // Rows of 20000 elements with per-row scales, on 4 threads: chunk edges fall inside rows.
+  const int64_t cols = 20000;
+  std::vector<float> xs(3 * cols);
+  for (int64_t i = 0; i < 3 * cols; ++i) xs[i] = static_cast<float>(i % 200) - 100.0f + 0.5f;
+  const float scales[3] = {1.0f, 2.0f, 4.0f};
+  auto y = run("QuantizeLinear",
+               {Tensor::from_vector<float>({3, cols}, xs), Tensor::from_vector<float>({3}, {1, 2, 4}),
+                Tensor::from_vector<int8_t>({3}, {0, 0, 0})},
+               13, {make_attribute("axis", int64_t{0})}, 1, 4);
+  auto q = values_of<int8_t>(y[0]);
+  auto d = run("DequantizeLinear",
+               {y[0], Tensor::from_vector<float>({3}, {1, 2, 4}), Tensor::from_vector<int8_t>({3}, {0, 0, 0})},
+               13, {make_attribute("axis", int64_t{0})}, 1, 4);
+  auto back = values_of<float>(d[0]);
+  for (int64_t i = 0; i < 3 * cols; ++i) {
+    const float s = scales[i / cols];
+    const float expected = std::nearbyint(xs[i] / s);  // |x / s| <= 100: never saturates
+    ASSERT_EQ(q[i], static_cast<int8_t>(expected)) << i;
+    ASSERT_EQ(back[i], expected * s) << i;
+  }
 }
 
 TEST(QuantizeLinear, PerAxisInt8) {

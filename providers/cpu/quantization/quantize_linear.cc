@@ -20,12 +20,13 @@ template <typename X, typename C, DataType kRoundTo, typename Emit>
 void for_each_quotient_in(const X* x, const QuantParamLayout& layout, const float* scale,
                           int threads, const Emit& emit) {
   const int64_t rows = layout.outer * layout.axis_dim, inner = layout.inner;
-  parallel_for(rows, std::max<int64_t>(1, kQuantGrain / std::max<int64_t>(inner, 1)), threads,
-               [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
+  // Chunks split rows too, so a per-tensor quantization (one row) still runs in parallel.
+  parallel_for(rows * inner, kQuantGrain, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin / inner; r * inner < end; ++r) {
       const int64_t base = layout.index(r / layout.axis_dim, r % layout.axis_dim, 0);
       const X* row = x + r * inner;
-      for (int64_t i = 0; i < inner; ++i) {
+      const int64_t i_end = std::min(inner, end - r * inner);
+      for (int64_t i = std::max<int64_t>(0, begin - r * inner); i < i_end; ++i) {
         const int64_t p = base + i * layout.inner_stride;
         C q = static_cast<C>(load(row[i])) / static_cast<C>(scale[p]);
         if constexpr (kRoundTo == DataType::kFloat16) {
@@ -215,17 +216,18 @@ class DequantizeLinearKernel final : public Kernel {
   static void run(const X* x, const QuantParamLayout& layout, const float* scale, const float* zp,
                   Y* y, int threads) {
     const int64_t rows = layout.outer * layout.axis_dim, inner = layout.inner;
-    parallel_for(rows, std::max<int64_t>(1, kQuantGrain / std::max<int64_t>(inner, 1)), threads,
-                 [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
+    parallel_for(rows * inner, kQuantGrain, threads, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin / inner; r * inner < end; ++r) {
         const int64_t base = layout.index(r / layout.axis_dim, r % layout.axis_dim, 0);
+        const int64_t i0 = std::max<int64_t>(0, begin - r * inner);
+        const int64_t i1 = std::min(inner, end - r * inner);
         const X* row = x + r * inner;
         Y* out = y + r * inner;
         if (layout.inner_stride == 0) {
           const C s = scale[base], z = zp[base];
-          for (int64_t i = 0; i < inner; ++i) out[i] = convert_to<Y>((static_cast<C>(row[i]) - z) * s);
+          for (int64_t i = i0; i < i1; ++i) out[i] = convert_to<Y>((static_cast<C>(row[i]) - z) * s);
         } else {
-          for (int64_t i = 0; i < inner; ++i) {
+          for (int64_t i = i0; i < i1; ++i) {
             const int64_t p = base + i;
             out[i] = convert_to<Y>((static_cast<C>(row[i]) - static_cast<C>(zp[p])) * static_cast<C>(scale[p]));
           }
