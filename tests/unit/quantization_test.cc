@@ -135,6 +135,27 @@ TEST(MatMulInteger, PerTensorAndPerColumnZeroPoints) {
   EXPECT_THROW(run("MatMulInteger", {a, b, Tensor::scalar<int8_t>(1)}, 10), Error);  // zp type
 }
 
+TEST(MatMulInteger, ColumnBlocksAndBatchBroadcastOnThreads) {
+  // A [2, 1, 3] (int8) times B [3, 600] (uint8, broadcast over the batch), checked against a
+  // naive triple loop; 600 columns span several column blocks.
+  const std::vector<int8_t> av = {-5, 7, 3, 100, -128, 127};
+  std::vector<uint8_t> bv(3 * 600);
+  for (size_t i = 0; i < bv.size(); ++i) bv[i] = static_cast<uint8_t>((i * 37) % 256);
+  auto y = run("MatMulInteger",
+               {Tensor::from_vector<int8_t>({2, 1, 3}, av), Tensor::from_vector<uint8_t>({3, 600}, bv),
+                Tensor::scalar<int8_t>(-3), Tensor::scalar<uint8_t>(200)},
+               10, {}, 1, 4);
+  ASSERT_EQ(y[0].tensor().shape(), (Shape{2, 1, 600}));
+  auto out = values_of<int32_t>(y[0]);
+  for (int b = 0; b < 2; ++b) {
+    for (int j = 0; j < 600; ++j) {
+      int32_t expected = 0;
+      for (int k = 0; k < 3; ++k) expected += (av[b * 3 + k] + 3) * (bv[k * 600 + j] - 200);
+      ASSERT_EQ(out[b * 600 + j], expected) << b << "," << j;
+    }
+  }
+}
+
 TEST(QLinearMatMul, RequantizesWithRoundingAndSaturation) {
   Tensor a = Tensor::from_vector<uint8_t>({2, 2}, {208, 236, 0, 238});
   Tensor b = Tensor::from_vector<uint8_t>({2, 2}, {152, 51, 244, 60});

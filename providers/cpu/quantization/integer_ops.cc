@@ -76,22 +76,31 @@ void integer_matmul(const TA* a, const TB* b, const std::vector<int32_t>& za,
       bw[i * n + j] = static_cast<int16_t>(b[i * n + j] - zb[zb.size() == 1 ? 0 : j]);
     }
   }
+  // Tasks are (row, block of columns) so a single-row product (batch 1) still splits.
+  constexpr int64_t kColumnBlock = 256;
   const int64_t rows = s.batch_count() * m;
-  parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(k * n, 1)), threads,
-               [&](int64_t begin, int64_t end) {
+  const int64_t blocks = (n + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(rows * blocks, std::max<int64_t>(1, 16384 / std::max<int64_t>(k * std::min(n, kColumnBlock), 1)),
+               threads, [&](int64_t begin, int64_t end) {
     std::vector<int16_t> arow(static_cast<size_t>(k));
-    for (int64_t r = begin; r < end; ++r) {
+    int64_t converted = -1;  // the row arow holds
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r = t / blocks, j0 = (t % blocks) * kColumnBlock;
+      const int64_t j1 = std::min(n, j0 + kColumnBlock);
       const int64_t bi = r / m, row = r % m;
-      const TA* ar = a + (batch_offset(s.batch, s.a_batch, bi) * m + row) * k;
       const int16_t* bb = bw.data() + batch_offset(s.batch, s.b_batch, bi) * k * n;
-      const int32_t zr = za[za.size() == 1 ? 0 : row];
-      for (int64_t i = 0; i < k; ++i) arow[i] = static_cast<int16_t>(ar[i] - zr);
+      if (converted != r) {
+        const TA* ar = a + (batch_offset(s.batch, s.a_batch, bi) * m + row) * k;
+        const int32_t zr = za[za.size() == 1 ? 0 : row];
+        for (int64_t i = 0; i < k; ++i) arow[i] = static_cast<int16_t>(ar[i] - zr);
+        converted = r;
+      }
       int32_t* out = c + r * n;
-      std::fill(out, out + n, 0);
+      std::fill(out + j0, out + j1, 0);
       for (int64_t i = 0; i < k; ++i) {
         const int32_t av = arow[i];
         const int16_t* brow = bb + i * n;
-        for (int64_t j = 0; j < n; ++j) out[j] += av * brow[j];
+        for (int64_t j = j0; j < j1; ++j) out[j] += av * brow[j];
       }
     }
   });
