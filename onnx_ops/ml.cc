@@ -1,5 +1,5 @@
 // Shape rules of the ai.onnx.ml ops onyx implements: Binarizer, ArrayFeatureExtractor,
-// LabelEncoder (opsets 2, 4), TreeEnsemble (5), Scaler, Normalizer, Imputer, OneHotEncoder (1).
+// LabelEncoder (opsets 2, 4), TreeEnsemble (5), TreeEnsembleRegressor (1, 3), Scaler, Normalizer, Imputer, OneHotEncoder (1).
 #include "onnx_ops/ml.h"
 
 #include "onnx_ops/op_schema.h"
@@ -65,6 +65,12 @@ void one_hot_encoder_rule(InferenceContext& ctx) {
   tensor_rules::set_tensor(ctx, 0, DataType::kFloat, x);
 }
 
+// TreeEnsembleRegressor (1, 3): always float scores [N, n_targets].
+void tree_ensemble_regressor_rule(InferenceContext& ctx) {
+  tree_ensemble_rule(ctx);
+  ctx.set_output_type(0, TypeInfo::tensor(DataType::kFloat, ctx.output_types()[0].shape));
+}
+
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Binarizer", same_as_input_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Imputer", same_as_input_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Scaler", float_like_input_rule);
@@ -73,6 +79,7 @@ ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "OneHotEncoder", one_hot_encoder_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "LabelEncoder", label_encoder_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "ArrayFeatureExtractor", array_feature_extractor_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsemble", tree_ensemble_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsembleRegressor", tree_ensemble_regressor_rule);
 
 }  // namespace
 }  // namespace onyx

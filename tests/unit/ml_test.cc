@@ -201,3 +201,42 @@ TEST(OneHotEncoder, IntCategoriesAndZeros) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+// Tree 0: f0 <= 0.5 ? leaf (0,1) -> t0 += 1, t1 += 2 : leaf (0,2) -> t0 += -1.
+// Tree 1: the single leaf (1,0) -> t0 += 0.5. Base values [10, 20].
+std::vector<Attribute> regressor_attrs(const char* aggregate) {
+  return {make_attribute("n_targets", int64_t{2}),
+          make_attribute("aggregate_function", aggregate),
+          make_attribute("nodes_treeids", std::vector<int64_t>{0, 0, 0, 1}),
+          make_attribute("nodes_nodeids", std::vector<int64_t>{0, 1, 2, 0}),
+          make_attribute("nodes_featureids", std::vector<int64_t>{0, 0, 0, 0}),
+          make_attribute("nodes_values", std::vector<float>{0.5f, 0, 0, 0}),
+          make_attribute("nodes_modes", std::vector<std::string>{"BRANCH_LEQ", "LEAF", "LEAF", "LEAF"}),
+          make_attribute("nodes_truenodeids", std::vector<int64_t>{1, 0, 0, 0}),
+          make_attribute("nodes_falsenodeids", std::vector<int64_t>{2, 0, 0, 0}),
+          make_attribute("target_treeids", std::vector<int64_t>{0, 0, 0, 1}),
+          make_attribute("target_nodeids", std::vector<int64_t>{1, 1, 2, 0}),
+          make_attribute("target_ids", std::vector<int64_t>{0, 1, 0, 0}),
+          make_attribute("target_weights", std::vector<float>{1.0f, 2.0f, -1.0f, 0.5f}),
+          make_attribute("base_values", std::vector<float>{10.0f, 20.0f})};
+}
+
+TEST(TreeEnsembleRegressor, AggregatesWithBaseValues) {
+  Tensor x = Tensor::from_vector<double>({2, 1}, {0.2, 0.9});
+  expect_tensor<float>(run_ml("TreeEnsembleRegressor", 3, {x}, regressor_attrs("SUM")), {2, 2},
+                       {11.5f, 22.0f, 9.5f, 20.0f});
+  expect_tensor<float>(run_ml("TreeEnsembleRegressor", 1, {x}, regressor_attrs("AVERAGE")), {2, 2},
+                       {10.75f, 21.0f, 9.75f, 20.0f});
+  // An untouched target scores 0 before its base value.
+  expect_tensor<float>(run_ml("TreeEnsembleRegressor", 3, {x}, regressor_attrs("MAX")), {2, 2},
+                       {11.0f, 22.0f, 10.5f, 20.0f});
+  std::vector<Attribute> bad = regressor_attrs("SUM");
+  bad[9] = make_attribute("target_treeids", std::vector<int64_t>{0, 0, 0, 2});
+  expect_error([&] { run_ml("TreeEnsembleRegressor", 3, {x}, bad); }, {"tree 2", "not a LEAF"});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test

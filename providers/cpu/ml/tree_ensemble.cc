@@ -1,8 +1,10 @@
-// CPU kernel of ai.onnx.ml TreeEnsemble (opset 5). The node attributes are flattened once
+// CPU kernel of ai.onnx.ml TreeEnsemble (opset 5) and TreeEnsembleRegressor (1, 3). The node attributes are flattened once
 // into a compact array of interior nodes whose children are node indices (>= 0) or encoded
 // leaves (-1 - leaf), so scoring a row walks each tree with a tight loop; rows run in parallel.
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
@@ -85,7 +87,9 @@ class TreeEnsembleKernel final : public Kernel {
                  node_.describe(), ": leaf target id ", target_ids[i], " is outside [0, ",
                  n_targets_, ")");
       leaf_weights_.push_back(weights.element_as_double(i));
+      leaf_begin_.push_back(i);
     }
+    leaf_begin_.push_back(leaves);
     leaf_targets_ = target_ids;
 
     const Attribute* member_attr = a.find("membership_values");
@@ -138,6 +142,107 @@ class TreeEnsembleKernel final : public Kernel {
     }
   }
 
+  // TreeEnsembleRegressor (1, 3): nodes named by (tree id, node id), string modes with LEAF
+  // nodes, and leaves that may feed several targets through the target_* lists.
+  struct Legacy {};
+  TreeEnsembleKernel(const KernelInfo& info, Legacy) : node_(info.node()), legacy_(true) {
+    const NodeAttributes& a = info.attributes();
+    n_targets_ = a.get_int("n_targets", 1);
+    ONYX_CHECK(n_targets_ > 0, ErrorCode::kInvalidModel, node_.describe(), ": n_targets ",
+               n_targets_, " must be positive");
+    aggregate_ = static_cast<Aggregate>(
+        legacy_enum(a.get_string("aggregate_function", "SUM"), {"AVERAGE", "SUM", "MIN", "MAX"},
+                    "aggregate_function"));
+    post_ = static_cast<PostTransform>(legacy_enum(
+        a.get_string("post_transform", "NONE"),
+        {"NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT"}, "post_transform"));
+    const std::vector<int64_t> tree_ids = a.require_ints("nodes_treeids");
+    const std::vector<int64_t> node_ids = a.require_ints("nodes_nodeids");
+    const std::vector<int64_t> features = a.require_ints("nodes_featureids");
+    const std::vector<std::string> modes = a.get_strings("nodes_modes");
+    const std::vector<int64_t> true_ids = a.require_ints("nodes_truenodeids");
+    const std::vector<int64_t> false_ids = a.require_ints("nodes_falsenodeids");
+    const std::vector<int64_t> missing = a.get_ints("nodes_missing_value_tracks_true");
+    const std::vector<double> values = floats_or_tensor(a, "nodes_values");
+    const int64_t n = static_cast<int64_t>(tree_ids.size());
+    for (size_t len : {node_ids.size(), features.size(), modes.size(), true_ids.size(),
+                       false_ids.size(), values.size()}) {
+      ONYX_CHECK(static_cast<int64_t>(len) == n, ErrorCode::kInvalidModel, node_.describe(),
+                 ": the nodes_* attributes differ in length (", len, " vs ", n, ")");
+    }
+    std::map<std::pair<int64_t, int64_t>, int64_t> index;  // (tree, node id) -> position
+    for (int64_t i = 0; i < n; ++i) index[{tree_ids[i], node_ids[i]}] = i;
+    std::vector<int64_t> leaf_of(static_cast<size_t>(n), -1);
+    int64_t leaves = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (modes[i] == "LEAF") leaf_of[i] = leaves++;
+    }
+    // Leaf entries, grouped by leaf.
+    const std::vector<int64_t> t_trees = a.get_ints("target_treeids");
+    const std::vector<int64_t> t_nodes = a.get_ints("target_nodeids");
+    const std::vector<int64_t> t_ids = a.get_ints("target_ids");
+    const std::vector<double> t_weights = floats_or_tensor(a, "target_weights");
+    ONYX_CHECK(t_trees.size() == t_nodes.size() && t_nodes.size() == t_ids.size() &&
+                   t_ids.size() == t_weights.size(),
+               ErrorCode::kInvalidModel, node_.describe(), ": the target_* attributes differ in length");
+    std::vector<std::vector<std::pair<int64_t, double>>> entries(static_cast<size_t>(leaves));
+    for (size_t e = 0; e < t_ids.size(); ++e) {
+      auto it = index.find({t_trees[e], t_nodes[e]});
+      ONYX_CHECK(it != index.end() && leaf_of[it->second] >= 0, ErrorCode::kInvalidModel,
+                 node_.describe(), ": target entry ", e, " names tree ", t_trees[e], " node ",
+                 t_nodes[e], ", which is not a LEAF node");
+      ONYX_CHECK(t_ids[e] >= 0 && t_ids[e] < n_targets_, ErrorCode::kInvalidModel,
+                 node_.describe(), ": target id ", t_ids[e], " is outside [0, ", n_targets_, ")");
+      entries[leaf_of[it->second]].push_back({t_ids[e], t_weights[e]});
+    }
+    for (const auto& leaf : entries) {
+      leaf_begin_.push_back(static_cast<int64_t>(leaf_targets_.size()));
+      for (const auto& [target, weight] : leaf) {
+        leaf_targets_.push_back(target);
+        leaf_weights_.push_back(weight);
+      }
+    }
+    leaf_begin_.push_back(static_cast<int64_t>(leaf_targets_.size()));
+    // Interior nodes keep their positions; children that are leaves are encoded.
+    auto child = [&](int64_t tree, int64_t id) -> int64_t {
+      auto it = index.find({tree, id});
+      ONYX_CHECK(it != index.end(), ErrorCode::kInvalidModel, node_.describe(), ": tree ", tree,
+                 " has no node ", id);
+      return leaf_of[it->second] >= 0 ? -1 - leaf_of[it->second] : it->second;
+    };
+    static const std::vector<std::string> kModes = {"BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE",
+                                                    "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"};
+    std::set<int64_t> seen_trees;
+    for (int64_t i = 0; i < n; ++i) {
+      TreeNode t{};
+      if (leaf_of[i] < 0) {
+        t.mode = static_cast<Mode>(legacy_enum(modes[i], kModes, "nodes_modes"));
+        t.missing_true = !missing.empty() && missing[i] != 0;
+        t.feature = features[i];
+        ONYX_CHECK(t.feature >= 0, ErrorCode::kInvalidModel, node_.describe(), ": feature id ",
+                   t.feature, " is negative");
+        max_feature_ = std::max(max_feature_, t.feature);
+        // The legacy ops compare in float.
+        t.split = static_cast<float>(values[i]);
+        t.next_true = child(tree_ids[i], true_ids[i]);
+        t.next_false = child(tree_ids[i], false_ids[i]);
+      }
+      nodes_.push_back(t);
+      // A tree's root is its first node.
+      if (seen_trees.insert(tree_ids[i]).second) {
+        roots_.push_back(leaf_of[i] >= 0 ? -1 - leaf_of[i] : i);
+      }
+    }
+    base_values_ = floats_or_tensor(a, "base_values");
+    ONYX_CHECK(base_values_.empty() || static_cast<int64_t>(base_values_.size()) == n_targets_,
+               ErrorCode::kInvalidModel, node_.describe(), ": base_values has ",
+               base_values_.size(), " values, n_targets is ", n_targets_);
+  }
+
+  static std::unique_ptr<Kernel> make_legacy(const KernelInfo& info) {
+    return std::make_unique<TreeEnsembleKernel>(info, Legacy{});
+  }
+
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     ONYX_CHECK(x.rank() == 2 || x.rank() == 1, ErrorCode::kInvalidArgument, node_.describe(),
@@ -147,27 +252,61 @@ class TreeEnsembleKernel final : public Kernel {
     ONYX_CHECK(nodes_.empty() || max_feature_ < f, ErrorCode::kInvalidArgument, node_.describe(),
                ": feature id ", max_feature_, " is out of range for input shape ",
                shape_to_string(x.shape()));
-    Tensor& y = ctx.output(0, x.dtype(), {rows, n_targets_});
-    dispatch_dtype_or_throw<TypeList<float, double, Float16>>(x.dtype(), "TreeEnsemble",
-                                                             [&]<typename T>() {
+    Tensor& y = ctx.output(0, legacy_ ? DataType::kFloat : x.dtype(), {rows, n_targets_});
+    using Inputs = TypeList<float, double, Float16, int64_t, int32_t>;
+    ONYX_CHECK(legacy_ || x.dtype() == DataType::kFloat || x.dtype() == DataType::kDouble ||
+                   x.dtype() == DataType::kFloat16,
+               ErrorCode::kNotImplemented, node_.describe(), ": input type ",
+               dtype_name(x.dtype()), " is not float, double or float16");
+    dispatch_dtype_or_throw<Inputs>(x.dtype(), node_.op_type, [&]<typename T>() {
       const T* in = x.data<T>();
-      T* out = y.mutable_data<T>();
+      if (legacy_) {
+        score_rows<T, float>(in, y.mutable_data<float>(), rows, f, ctx.threads());
+      } else if constexpr (!std::is_integral_v<T>) {
+        score_rows<T, T>(in, y.mutable_data<T>(), rows, f, ctx.threads());
+      }
+    });
+  }
+
+ private:
+  template <typename T, typename O>
+  void score_rows(const T* in, O* out, int64_t rows, int64_t f, int threads) const {
+    {
       // MIN/MAX start from T's largest finite magnitude, which targets no leaf touches keep.
-      const double extreme = std::is_same_v<T, Float16> ? 65504.0
-                             : static_cast<double>(std::numeric_limits<ComputeType<T>>::max());
-      parallel_for(rows, 16, ctx.threads(), [&](int64_t begin, int64_t end) {
+      const double extreme = std::is_same_v<O, Float16> ? 65504.0
+                             : static_cast<double>(std::numeric_limits<ComputeType<O>>::max());
+      parallel_for(rows, 16, threads, [&](int64_t begin, int64_t end) {
         std::vector<double> scores(static_cast<size_t>(n_targets_));
         std::vector<double> row(static_cast<size_t>(f));
         for (int64_t r = begin; r < end; ++r) {
           for (int64_t j = 0; j < f; ++j) row[j] = static_cast<double>(load(in[r * f + j]));
           score_row(row.data(), scores.data(), extreme);
-          for (int64_t t = 0; t < n_targets_; ++t) out[r * n_targets_ + t] = convert_to<T>(scores[t]);
+          for (int64_t t = 0; t < n_targets_; ++t) out[r * n_targets_ + t] = convert_to<O>(scores[t]);
         }
       });
-    });
+    }
   }
 
- private:
+  int64_t legacy_enum(const std::string& value, const std::vector<std::string>& names,
+                      const char* what) const {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == value) return static_cast<int64_t>(i);
+    }
+    throw_error(ErrorCode::kInvalidModel, node_.describe(), ": ", what, " '", value,
+                "' is not supported");
+  }
+
+  // `name` as a list of floats, or from opset 3 as `name`_as_tensor (float or double).
+  static std::vector<double> floats_or_tensor(const NodeAttributes& a, const std::string& name) {
+    std::vector<double> out;
+    if (const Attribute* t = a.find(name + "_as_tensor")) {
+      for (int64_t i = 0; i < t->t.element_count(); ++i) out.push_back(t->t.element_as_double(i));
+    } else {
+      for (float v : a.get_floats(name)) out.push_back(v);
+    }
+    return out;
+  }
+
   bool goes_true(const TreeNode& t, double v) const {
     // NaN takes the true branch when the node says so; otherwise the comparison decides
     // (false for all but BRANCH_NEQ), as in the ONNX reference.
@@ -207,17 +346,28 @@ class TreeEnsembleKernel final : public Kernel {
     std::fill(scores, scores + n_targets_, init);
     for (int64_t root : roots_) {
       const int64_t leaf = leaf_of(root, row);
-      double& s = scores[leaf_targets_[leaf]];
-      const double w = leaf_weights_[leaf];
-      switch (aggregate_) {
-        case Aggregate::kAverage:
-        case Aggregate::kSum: s += w; break;
-        case Aggregate::kMin: s = std::min(s, w); break;
-        case Aggregate::kMax: s = std::max(s, w); break;
+      for (int64_t e = leaf_begin_[leaf]; e < leaf_begin_[leaf + 1]; ++e) {
+        double& s = scores[leaf_targets_[e]];
+        const double w = leaf_weights_[e];
+        switch (aggregate_) {
+          case Aggregate::kAverage:
+          case Aggregate::kSum: s += w; break;
+          case Aggregate::kMin: s = std::min(s, w); break;
+          case Aggregate::kMax: s = std::max(s, w); break;
+        }
       }
     }
     if (aggregate_ == Aggregate::kAverage && !roots_.empty()) {
       for (int64_t t = 0; t < n_targets_; ++t) scores[t] /= static_cast<double>(roots_.size());
+    }
+    if (legacy_) {
+      // TreeEnsembleRegressor: targets no leaf reached score 0; then the base values add.
+      for (int64_t t = 0; t < n_targets_; ++t) {
+        if (scores[t] == init && aggregate_ != Aggregate::kSum && aggregate_ != Aggregate::kAverage) {
+          scores[t] = 0;
+        }
+        if (!base_values_.empty()) scores[t] += base_values_[t];
+      }
     }
     apply_post_transform(scores);
   }
@@ -260,11 +410,16 @@ class TreeEnsembleKernel final : public Kernel {
   std::vector<double> members_;
   std::vector<int64_t> roots_;
   std::vector<double> leaf_weights_;
-  std::vector<int64_t> leaf_targets_;
+  std::vector<int64_t> leaf_targets_;  // leaf l's (target, weight) entries: leaf_begin_[l] ..
+  std::vector<int64_t> leaf_begin_;    // leaf_begin_[l + 1]
+  bool legacy_ = false;                // TreeEnsembleRegressor: float output, base values
+  std::vector<double> base_values_;
   int64_t max_feature_ = -1;
 };
 
 ONYX_REGISTER_KERNEL("CPU", "ai.onnx.ml", "TreeEnsemble", 5, kOpsetOpenEnded, TreeEnsembleKernel);
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "ai.onnx.ml", "TreeEnsembleRegressor", 1, kOpsetOpenEnded,
+                             TreeEnsembleKernel::make_legacy);
 
 }  // namespace
 }  // namespace onyx
