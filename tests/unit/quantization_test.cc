@@ -167,6 +167,24 @@ TEST(QLinearMatMul, RequantizesWithRoundingAndSaturation) {
   EXPECT_EQ(values_of<uint8_t>(y[0]), (std::vector<uint8_t>{203, 63, 170, 120}));
 }
 
+Tensor float8(Shape shape, std::vector<uint8_t> codes) {
+  Tensor t(DataType::kFloat8E4M3FN, std::move(shape));
+  std::memcpy(t.mutable_raw_data(), codes.data(), codes.size());
+  return t;
+}
+
+TEST(QLinearMatMul, Float8OperandsAndOutput) {
+  // E4M3FN codes: 1.0 = 0x38, 2.0 = 0x40, 0.5 = 0x30, 3.0 = 0x44, 448 (max) = 0x7E.
+  auto y = run("QLinearMatMul",
+               {float8({1, 2}, {0x38, 0x40}), Tensor::scalar<float>(1), Value(), float8({2, 2}, {0x40, 0x40, 0x30, 0x40}),
+                Tensor::from_vector<float>({2}, {1, 1000}), Value(), Tensor::scalar<float>(1), float8({}, {0x00})},
+               21);
+  ASSERT_EQ(y[0].tensor().dtype(), DataType::kFloat8E4M3FN);
+  const auto* codes = static_cast<const uint8_t*>(y[0].tensor().raw_data());
+  EXPECT_EQ(codes[0], 0x44);  // 1*2 + 2*0.5 = 3
+  EXPECT_EQ(codes[1], 0x7E);  // (2 + 4) * 1000 saturates to 448
+}
+
 TEST(ConvInteger, SubtractsInputZeroPoint) {
   std::vector<uint8_t> xs(9);
   for (int i = 0; i < 9; ++i) xs[i] = static_cast<uint8_t>(i + 2);

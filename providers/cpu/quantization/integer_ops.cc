@@ -150,6 +150,11 @@ class MatMulIntegerKernel final : public Kernel {
     const size_t ib = qlinear_ ? 3 : 1;
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(ib);
+    if (qlinear_ && (small_float_format(a.dtype()).exponent_bits != 0 ||
+                     small_float_format(b.dtype()).exponent_bits != 0)) {
+      compute_float8(ctx, a, b);
+      return;
+    }
     check_int8_type(a, op, "A");
     check_int8_type(b, op, "B");
     const MatMulShape s = matmul_shape(a.shape(), b.shape(), op);
@@ -189,6 +194,51 @@ class MatMulIntegerKernel final : public Kernel {
   }
 
  private:
+  // QLinearMatMul on float8 operands (opset 21): dequantize both to float, multiply in double,
+  // quantize into y's type (its zero point's type, else A's) with saturation.
+  static void compute_float8(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+    const char* op = "QLinearMatMul";
+    const MatMulShape s = matmul_shape(a.shape(), b.shape(), op);
+    std::vector<float> av = read_as_float(a, op), bv = read_as_float(b, op);
+    const std::vector<float> sa = read_scale(ctx, 1, s.m, op, "a_scale");
+    const std::vector<float> sb = read_scale(ctx, 4, s.n, op, "b_scale");
+    const std::vector<float> sy = read_scale(ctx, 6, 1, op, "y_scale");
+    std::vector<float> za = ctx.has_input(2) ? read_scale(ctx, 2, s.m, op, "a_zero_point") : std::vector<float>{0};
+    std::vector<float> zb = ctx.has_input(5) ? read_scale(ctx, 5, s.n, op, "b_zero_point") : std::vector<float>{0};
+    const DataType y_type = ctx.has_input(7) ? ctx.input(7).dtype() : a.dtype();
+    const float zy = ctx.has_input(7) ? read_as_float(ctx.input(7), op)[0] : 0.0f;
+    const SmallFloatFormat format = small_float_format(y_type);
+    float lo = 0, hi = 0;
+    quant_range(y_type, lo, hi);
+    if (format.exponent_bits == 0 && hi == 0) {
+      throw_error(ErrorCode::kNotImplemented, op, ": output type ", dtype_name(y_type), " is not supported");
+    }
+    const int64_t m = s.m, k = s.k, n = s.n;
+    Tensor& y = ctx.output(0, y_type, s.output);
+    auto* bytes = static_cast<uint8_t*>(y.mutable_raw_data());
+    for (int64_t bi = 0; bi < s.batch_count(); ++bi) {
+      const float* ab = av.data() + batch_offset(s.batch, s.a_batch, bi) * m * k;
+      const float* bb = bv.data() + batch_offset(s.batch, s.b_batch, bi) * k * n;
+      for (int64_t r = 0; r < m; ++r) {
+        const double ar_scale = sa[sa.size() == 1 ? 0 : r], ar_zero = za[za.size() == 1 ? 0 : r];
+        for (int64_t j = 0; j < n; ++j) {
+          const double bz = zb[zb.size() == 1 ? 0 : j];
+          double sum = 0;
+          for (int64_t i = 0; i < k; ++i) sum += (ab[r * k + i] - ar_zero) * (bb[i * n + j] - bz);
+          const double v = sum * ar_scale * sb[sb.size() == 1 ? 0 : j] / sy[0] + zy;
+          const int64_t at = (bi * m + r) * n + j;
+          if (format.exponent_bits != 0) {
+            bytes[at] = small_float_encode(format, static_cast<float>(v), true);
+          } else if (y_type == DataType::kUInt8) {
+            bytes[at] = static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0, 255.0));
+          } else {
+            reinterpret_cast<int8_t*>(bytes)[at] = static_cast<int8_t>(std::clamp(std::nearbyint(v), -128.0, 127.0));
+          }
+        }
+      }
+    }
+  }
+
   bool qlinear_;
 };
 
