@@ -64,6 +64,16 @@ TEST(QuantizeLinear, ThreadedChunksSplitRowsCorrectly) {
   }
 }
 
+TEST(QuantizeLinear, PrecisionFloat16RoundsOperandsAndQuotient) {
+  // NumPy: rint(float16(100.04) / float16(0.3)) = 334, while float32 gives rint(333.47) = 333.
+  Tensor x = Tensor::from_vector<float>({1}, {100.04f});
+  auto h = run("QuantizeLinear", {x, Tensor::scalar<float>(0.3f), Tensor::scalar<uint16_t>(0)}, 23,
+               {make_attribute("precision", int64_t{10})});
+  EXPECT_EQ(values_of<uint16_t>(h[0]), (std::vector<uint16_t>{334}));
+  auto f = run("QuantizeLinear", {x, Tensor::scalar<float>(0.3f), Tensor::scalar<uint16_t>(0)}, 23);
+  EXPECT_EQ(values_of<uint16_t>(f[0]), (std::vector<uint16_t>{333}));
+}
+
 TEST(QuantizeLinear, PerAxisInt8) {
   Tensor x = Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4});
   auto y = run("QuantizeLinear",

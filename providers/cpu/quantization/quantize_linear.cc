@@ -28,11 +28,16 @@ void for_each_quotient_in(const X* x, const QuantParamLayout& layout, const floa
       const int64_t i_end = std::min(inner, end - r * inner);
       for (int64_t i = std::max<int64_t>(0, begin - r * inner); i < i_end; ++i) {
         const int64_t p = base + i * layout.inner_stride;
-        C q = static_cast<C>(load(row[i])) / static_cast<C>(scale[p]);
-        if constexpr (kRoundTo == DataType::kFloat16) {
-          q = static_cast<C>(static_cast<float>(Float16(static_cast<float>(q))));
-        } else if constexpr (kRoundTo == DataType::kBFloat16) {
-          q = static_cast<C>(static_cast<float>(BFloat16(static_cast<float>(q))));
+        C q;
+        if constexpr (kRoundTo == DataType::kFloat16 || kRoundTo == DataType::kBFloat16) {
+          // Operands and quotient all rounded to the 16-bit type (precision may name it for
+          // float inputs: the reference casts both before dividing).
+          using H = std::conditional_t<kRoundTo == DataType::kFloat16, Float16, BFloat16>;
+          const float xv = static_cast<float>(H(static_cast<float>(load(row[i]))));
+          const float sv = static_cast<float>(H(scale[p]));
+          q = static_cast<C>(static_cast<float>(H(xv / sv)));
+        } else {
+          q = static_cast<C>(load(row[i])) / static_cast<C>(scale[p]);
         }
         emit(r * inner + i, q, p);
       }
