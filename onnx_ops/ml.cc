@@ -1,5 +1,5 @@
 // Shape rules of the ai.onnx.ml ops onyx implements: Binarizer, ArrayFeatureExtractor,
-// LabelEncoder (opsets 2, 4), TreeEnsemble (5), TreeEnsembleRegressor (1, 3), Scaler, Normalizer, Imputer, OneHotEncoder (1).
+// LabelEncoder (opsets 2, 4), TreeEnsemble (5), TreeEnsembleRegressor/Classifier (1, 3), Scaler, Normalizer, Imputer, OneHotEncoder (1).
 #include "onnx_ops/ml.h"
 
 #include "onnx_ops/op_schema.h"
@@ -71,6 +71,22 @@ void tree_ensemble_regressor_rule(InferenceContext& ctx) {
   ctx.set_output_type(0, TypeInfo::tensor(DataType::kFloat, ctx.output_types()[0].shape));
 }
 
+// TreeEnsembleClassifier (1, 3): labels [N] (int64 or string) and float scores [N, classes];
+// one label means the binary case with two score columns.
+void tree_ensemble_classifier_rule(InferenceContext& ctx) {
+  const NodeAttributes& a = ctx.attributes();
+  const bool strings = a.has("classlabels_strings");
+  const size_t labels = strings ? a.get_strings("classlabels_strings").size()
+                                : a.get_ints("classlabels_int64s").size();
+  std::optional<Dims> x = tensor_rules::dims_of(ctx, 0);
+  const Dim n = x && !x->empty() ? (*x)[0] : Dim{};
+  tensor_rules::set_tensor(ctx, 0, strings ? DataType::kString : DataType::kInt64, Dims{n});
+  if (ctx.output_count() > 1) {
+    const Dim classes = labels == 1 ? Dim{} : Dim::known(static_cast<int64_t>(labels));
+    tensor_rules::set_tensor(ctx, 1, DataType::kFloat, Dims{n, classes});
+  }
+}
+
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Binarizer", same_as_input_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Imputer", same_as_input_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Scaler", float_like_input_rule);
@@ -80,6 +96,7 @@ ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "LabelEncoder", label_encoder_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "ArrayFeatureExtractor", array_feature_extractor_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsemble", tree_ensemble_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsembleRegressor", tree_ensemble_regressor_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "TreeEnsembleClassifier", tree_ensemble_classifier_rule);
 
 }  // namespace
 }  // namespace onyx

@@ -240,3 +240,58 @@ TEST(TreeEnsembleRegressor, AggregatesWithBaseValues) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+// Tree 0: f0 <= 0.5 ? leaf (0,1) : leaf (0,2); tree 1: the single leaf (1,0).
+std::vector<Attribute> classifier_attrs(std::vector<int64_t> class_nodes, std::vector<int64_t> trees,
+                                        std::vector<int64_t> ids, std::vector<float> weights,
+                                        std::vector<int64_t> labels, const char* post) {
+  return {make_attribute("classlabels_int64s", std::move(labels)),
+          make_attribute("post_transform", post),
+          make_attribute("nodes_treeids", std::vector<int64_t>{0, 0, 0, 1}),
+          make_attribute("nodes_nodeids", std::vector<int64_t>{0, 1, 2, 0}),
+          make_attribute("nodes_featureids", std::vector<int64_t>{0, 0, 0, 0}),
+          make_attribute("nodes_values", std::vector<float>{0.5f, 0, 0, 0}),
+          make_attribute("nodes_modes", std::vector<std::string>{"BRANCH_LEQ", "LEAF", "LEAF", "LEAF"}),
+          make_attribute("nodes_truenodeids", std::vector<int64_t>{1, 0, 0, 0}),
+          make_attribute("nodes_falsenodeids", std::vector<int64_t>{2, 0, 0, 0}),
+          make_attribute("class_treeids", std::move(trees)),
+          make_attribute("class_nodeids", std::move(class_nodes)),
+          make_attribute("class_ids", std::move(ids)),
+          make_attribute("class_weights", std::move(weights))};
+}
+
+std::vector<Value> run_classifier(const Tensor& x, std::vector<Attribute> attrs) {
+  Node node = make_node("TreeEnsembleClassifier", 1, 2, std::move(attrs));
+  node.domain = kMl;
+  return call_node_on_cpu(node, 3, {x});
+}
+
+TEST(TreeEnsembleClassifier, MultiClassSoftmax) {
+  // Leaf (0,1): class 0 += 1, class 2 += 0.5; leaf (0,2): class 1 += 2; leaf (1,0): class 2 += 0.25.
+  auto attrs = classifier_attrs({1, 1, 2, 0}, {0, 0, 0, 1}, {0, 2, 1, 2}, {1.0f, 0.5f, 2.0f, 0.25f},
+                                {10, 20, 30}, "NONE");
+  Tensor x = f32({2, 1}, {0.2f, 0.9f});
+  auto out = run_classifier(x, attrs);
+  expect_tensor<int64_t>(out[0].tensor(), {2}, {10, 20});
+  expect_tensor<float>(out[1].tensor(), {2, 3}, {1.0f, 0.0f, 0.75f, 0.0f, 2.0f, 0.25f});
+  attrs[1] = make_attribute("post_transform", "SOFTMAX");
+  out = run_classifier(x, attrs);
+  expect_floats(out[1].tensor(), {2, 3}, {0.46583557, 0.17137133, 0.3627931});
+}
+
+TEST(TreeEnsembleClassifier, BinaryDerivesTheOtherScore) {
+  auto attrs = classifier_attrs({1, 2}, {0, 0}, {0, 0}, {0.8f, 0.3f}, {0, 1}, "NONE");
+  Tensor x = f32({2, 1}, {0.2f, 0.9f});
+  auto out = run_classifier(x, attrs);
+  expect_tensor<int64_t>(out[0].tensor(), {2}, {1, 0});
+  expect_floats(out[1].tensor(), {2, 2}, {0.2, 0.8, 0.7, 0.3});
+  attrs[1] = make_attribute("post_transform", "LOGISTIC");
+  out = run_classifier(x, attrs);
+  expect_floats(out[1].tensor(), {2, 2}, {0.31002551887, 0.68997448113});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test

@@ -1,4 +1,5 @@
-// CPU kernel of ai.onnx.ml TreeEnsemble (opset 5) and TreeEnsembleRegressor (1, 3). The node attributes are flattened once
+// CPU kernel of ai.onnx.ml TreeEnsemble (opset 5), TreeEnsembleRegressor and
+// TreeEnsembleClassifier (1, 3). The node attributes are flattened once
 // into a compact array of interior nodes whose children are node indices (>= 0) or encoded
 // leaves (-1 - leaf), so scoring a row walks each tree with a tight loop; rows run in parallel.
 #include <cmath>
@@ -144,10 +145,23 @@ class TreeEnsembleKernel final : public Kernel {
 
   // TreeEnsembleRegressor (1, 3): nodes named by (tree id, node id), string modes with LEAF
   // nodes, and leaves that may feed several targets through the target_* lists.
-  struct Legacy {};
-  TreeEnsembleKernel(const KernelInfo& info, Legacy) : node_(info.node()), legacy_(true) {
+  // TreeEnsembleClassifier reads the same layout with class_* lists for target_* ones.
+  struct Legacy {
+    bool classifier = false;
+  };
+  TreeEnsembleKernel(const KernelInfo& info, Legacy legacy)
+      : node_(info.node()), legacy_(true), classifier_(legacy.classifier) {
     const NodeAttributes& a = info.attributes();
-    n_targets_ = a.get_int("n_targets", 1);
+    const std::string prefix = classifier_ ? "class" : "target";
+    if (classifier_) {
+      int_labels_ = a.get_ints("classlabels_int64s");
+      string_labels_ = a.get_strings("classlabels_strings");
+      n_targets_ = static_cast<int64_t>(std::max(int_labels_.size(), string_labels_.size()));
+      ONYX_CHECK(n_targets_ > 0, ErrorCode::kInvalidModel, node_.describe(),
+                 ": needs classlabels_int64s or classlabels_strings");
+    } else {
+      n_targets_ = a.get_int("n_targets", 1);
+    }
     ONYX_CHECK(n_targets_ > 0, ErrorCode::kInvalidModel, node_.describe(), ": n_targets ",
                n_targets_, " must be positive");
     aggregate_ = static_cast<Aggregate>(
@@ -178,10 +192,14 @@ class TreeEnsembleKernel final : public Kernel {
       if (modes[i] == "LEAF") leaf_of[i] = leaves++;
     }
     // Leaf entries, grouped by leaf.
-    const std::vector<int64_t> t_trees = a.get_ints("target_treeids");
-    const std::vector<int64_t> t_nodes = a.get_ints("target_nodeids");
-    const std::vector<int64_t> t_ids = a.get_ints("target_ids");
-    const std::vector<double> t_weights = floats_or_tensor(a, "target_weights");
+    const std::vector<int64_t> t_trees = a.get_ints(prefix + "_treeids");
+    const std::vector<int64_t> t_nodes = a.get_ints(prefix + "_nodeids");
+    const std::vector<int64_t> t_ids = a.get_ints(prefix + "_ids");
+    const std::vector<double> t_weights = floats_or_tensor(a, prefix + "_weights");
+    // Binary classification: every weight goes to one class id; the other class's score is
+    // derived from it after scoring.
+    binary_ = classifier_ && !t_ids.empty() &&
+              std::all_of(t_ids.begin(), t_ids.end(), [&](int64_t id) { return id == t_ids[0]; });
     ONYX_CHECK(t_trees.size() == t_nodes.size() && t_nodes.size() == t_ids.size() &&
                    t_ids.size() == t_weights.size(),
                ErrorCode::kInvalidModel, node_.describe(), ": the target_* attributes differ in length");
@@ -242,6 +260,9 @@ class TreeEnsembleKernel final : public Kernel {
   static std::unique_ptr<Kernel> make_legacy(const KernelInfo& info) {
     return std::make_unique<TreeEnsembleKernel>(info, Legacy{});
   }
+  static std::unique_ptr<Kernel> make_classifier(const KernelInfo& info) {
+    return std::make_unique<TreeEnsembleKernel>(info, Legacy{true});
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -252,6 +273,7 @@ class TreeEnsembleKernel final : public Kernel {
     ONYX_CHECK(nodes_.empty() || max_feature_ < f, ErrorCode::kInvalidArgument, node_.describe(),
                ": feature id ", max_feature_, " is out of range for input shape ",
                shape_to_string(x.shape()));
+    if (classifier_) return classify(ctx, x, rows, f);
     Tensor& y = ctx.output(0, legacy_ ? DataType::kFloat : x.dtype(), {rows, n_targets_});
     using Inputs = TypeList<float, double, Float16, int64_t, int32_t>;
     ONYX_CHECK(legacy_ || x.dtype() == DataType::kFloat || x.dtype() == DataType::kDouble ||
@@ -360,6 +382,12 @@ class TreeEnsembleKernel final : public Kernel {
     if (aggregate_ == Aggregate::kAverage && !roots_.empty()) {
       for (int64_t t = 0; t < n_targets_; ++t) scores[t] /= static_cast<double>(roots_.size());
     }
+    if (classifier_) {
+      for (int64_t t = 0; t < n_targets_; ++t) {
+        if (!base_values_.empty()) scores[t] += base_values_[t];
+      }
+      return;  // the post transform follows the binary-case adjustment in classify()
+    }
     if (legacy_) {
       // TreeEnsembleRegressor: targets no leaf reached score 0; then the base values add.
       for (int64_t t = 0; t < n_targets_; ++t) {
@@ -372,30 +400,66 @@ class TreeEnsembleKernel final : public Kernel {
     apply_post_transform(scores);
   }
 
-  void apply_post_transform(double* s) const {
+  // TreeEnsembleClassifier: summed class scores (plus base values), the binary case's derived
+  // score, the post transform, then the label of the best score.
+  void classify(KernelContext& ctx, const Tensor& x, int64_t rows, int64_t f) const {
+    std::vector<float> raw(static_cast<size_t>(rows * n_targets_));
+    dispatch_dtype_or_throw<TypeList<float, double, int64_t, int32_t>>(
+        x.dtype(), node_.op_type,
+        [&]<typename T>() { score_rows<T, float>(x.data<T>(), raw.data(), rows, f, ctx.threads()); });
+    const int64_t classes = std::max<int64_t>(n_targets_, binary_ ? 2 : 1);
+    Tensor& z = ctx.output(1, DataType::kFloat, {rows, classes});
+    const bool strings = !string_labels_.empty();
+    Tensor& y = ctx.output(0, strings ? DataType::kString : DataType::kInt64, {rows});
+    float* zo = z.mutable_data<float>();
+    std::vector<double> s(static_cast<size_t>(classes));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < n_targets_; ++c) s[c] = raw[r * n_targets_ + c];
+      if (binary_) {
+        s[1] = s[0];  // as the ONNX reference: column 0's score becomes the positive class's
+        s[0] = post_ == PostTransform::kNone || post_ == PostTransform::kProbit ? 1 - s[1] : -s[1];
+      }
+      apply_post_transform(s.data(), classes);
+      int64_t best = 0;
+      for (int64_t c = 0; c < classes; ++c) {
+        zo[r * classes + c] = static_cast<float>(s[c]);
+        if (s[c] > s[best]) best = c;
+      }
+      if (strings) {
+        y.mutable_data<std::string>()[r] = string_labels_[std::min<int64_t>(best, n_targets_ - 1)];
+      } else if (int_labels_.size() == 1) {
+        y.mutable_data<int64_t>()[r] = best == 1 ? int_labels_[0] : 0;
+      } else {
+        y.mutable_data<int64_t>()[r] = int_labels_[best];
+      }
+    }
+  }
+
+  void apply_post_transform(double* s) const { apply_post_transform(s, n_targets_); }
+  void apply_post_transform(double* s, int64_t count) const {
     switch (post_) {
       case PostTransform::kNone: return;
       case PostTransform::kLogistic:
-        for (int64_t t = 0; t < n_targets_; ++t) s[t] = 1 / (1 + std::exp(-s[t]));
+        for (int64_t t = 0; t < count; ++t) s[t] = 1 / (1 + std::exp(-s[t]));
         return;
       case PostTransform::kProbit:
-        for (int64_t t = 0; t < n_targets_; ++t) s[t] = M_SQRT2 * erf_inv(2 * s[t] - 1);
+        for (int64_t t = 0; t < count; ++t) s[t] = M_SQRT2 * erf_inv(2 * s[t] - 1);
         return;
       case PostTransform::kSoftmax:
       case PostTransform::kSoftmaxZero: {
         // SOFTMAX_ZERO leaves zero scores at zero and normalizes over the others.
         const bool skip_zero = post_ == PostTransform::kSoftmaxZero;
         double mx = std::numeric_limits<double>::lowest();
-        for (int64_t t = 0; t < n_targets_; ++t) {
+        for (int64_t t = 0; t < count; ++t) {
           if (!(skip_zero && s[t] == 0)) mx = std::max(mx, s[t]);
         }
         double sum = 0;
-        for (int64_t t = 0; t < n_targets_; ++t) {
+        for (int64_t t = 0; t < count; ++t) {
           s[t] = skip_zero && s[t] == 0 ? 0 : std::exp(s[t] - mx);
           sum += s[t];
         }
         if (sum > 0) {
-          for (int64_t t = 0; t < n_targets_; ++t) s[t] /= sum;
+          for (int64_t t = 0; t < count; ++t) s[t] /= sum;
         }
         return;
       }
@@ -413,6 +477,10 @@ class TreeEnsembleKernel final : public Kernel {
   std::vector<int64_t> leaf_targets_;  // leaf l's (target, weight) entries: leaf_begin_[l] ..
   std::vector<int64_t> leaf_begin_;    // leaf_begin_[l + 1]
   bool legacy_ = false;                // TreeEnsembleRegressor: float output, base values
+  bool classifier_ = false;            // TreeEnsembleClassifier: labels and class scores
+  bool binary_ = false;
+  std::vector<int64_t> int_labels_;
+  std::vector<std::string> string_labels_;
   std::vector<double> base_values_;
   int64_t max_feature_ = -1;
 };
@@ -420,6 +488,8 @@ class TreeEnsembleKernel final : public Kernel {
 ONYX_REGISTER_KERNEL("CPU", "ai.onnx.ml", "TreeEnsemble", 5, kOpsetOpenEnded, TreeEnsembleKernel);
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "ai.onnx.ml", "TreeEnsembleRegressor", 1, kOpsetOpenEnded,
                              TreeEnsembleKernel::make_legacy);
+ONYX_REGISTER_KERNEL_FACTORY("CPU", "ai.onnx.ml", "TreeEnsembleClassifier", 1, kOpsetOpenEnded,
+                             TreeEnsembleKernel::make_classifier);
 
 }  // namespace
 }  // namespace onyx
