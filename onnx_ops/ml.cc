@@ -1,5 +1,5 @@
 // Shape rules of the ai.onnx.ml ops onyx implements: Binarizer, ArrayFeatureExtractor,
-// LabelEncoder (opsets 2, 4), TreeEnsemble (5), TreeEnsembleRegressor/Classifier (1, 3), Scaler, Normalizer, Imputer, OneHotEncoder (1).
+// LabelEncoder (opsets 1, 2, 4), TreeEnsemble (5), TreeEnsembleRegressor/Classifier (1, 3), Scaler, Normalizer, Imputer, OneHotEncoder (1).
 #include "onnx_ops/ml.h"
 
 #include "onnx_ops/op_schema.h"
@@ -26,6 +26,15 @@ void same_as_input_rule(InferenceContext& ctx) {
 }
 
 void label_encoder_rule(InferenceContext& ctx) {
+  if (ctx.opset() < 2) {
+    // Opset 1 maps strings to int64 and int64 to strings.
+    const DataType in = tensor_rules::elem_of(ctx, 0);
+    const DataType out = in == DataType::kString  ? DataType::kInt64
+                         : in == DataType::kInt64 ? DataType::kString
+                                                  : DataType::kUndefined;
+    if (out != DataType::kUndefined) tensor_rules::set_tensor(ctx, 0, out, tensor_rules::dims_of(ctx, 0));
+    return;
+  }
   tensor_rules::set_tensor(ctx, 0, label_encoder_value_type(ctx.attributes()),
                            tensor_rules::dims_of(ctx, 0));
 }

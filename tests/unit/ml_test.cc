@@ -295,3 +295,21 @@ TEST(TreeEnsembleClassifier, BinaryDerivesTheOtherScore) {
 
 }  // namespace
 }  // namespace onyx::tensor_test
+
+namespace onyx::tensor_test {
+namespace {
+
+TEST(LabelEncoder, Opset1ClassesBothWays) {
+  std::vector<Attribute> attrs = {
+      make_attribute("classes_strings", std::vector<std::string>{"a", "b"}),
+      make_attribute("default_int64", int64_t{42}), make_attribute("default_string", "?")};
+  expect_tensor<int64_t>(run_ml("LabelEncoder", 1, {strs({3}, {"b", "z", "a"})}, attrs), {3},
+                         {1, 42, 0});
+  expect_tensor<std::string>(run_ml("LabelEncoder", 1, {i64({3}, {0, 5, 1})}, attrs), {3},
+                             {"a", "?", "b"});
+  expect_error([&] { run_ml("LabelEncoder", 1, {f32({1}, {0.0f})}, attrs); },
+               {"float", "not string or int64"});
+}
+
+}  // namespace
+}  // namespace onyx::tensor_test

@@ -1,5 +1,5 @@
 // CPU kernels of the simple ai.onnx.ml ops: Binarizer (1), ArrayFeatureExtractor (1) and
-// LabelEncoder (2, 4; keys/values as lists or, from opset 4, as tensors).
+// LabelEncoder (1; 2, 4 with keys/values as lists or, from opset 4, as tensors).
 #include <cmath>
 #include <unordered_map>
 
@@ -199,6 +199,49 @@ class LabelEncoderKernel final : public Kernel {
   Tensor table_;
 };
 
+// LabelEncoder opset 1: classes_strings maps strings to their positions (default_int64) or
+// int64 positions back to strings (default_string), chosen by the input's type.
+class LabelEncoderV1Kernel final : public Kernel {
+ public:
+  explicit LabelEncoderV1Kernel(const KernelInfo& info)
+      : node_(info.node()), classes_(info.attributes().get_strings("classes_strings")),
+        default_int_(info.attributes().get_int("default_int64", -1)),
+        default_string_(info.attributes().get_string("default_string", "_Unused")) {
+    for (size_t i = classes_.size(); i-- > 0;) index_[classes_[i]] = static_cast<int64_t>(i);
+  }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const int64_t n = x.element_count();
+    if (x.dtype() == DataType::kString) {
+      const std::string* in = x.data<std::string>();
+      int64_t* out = ctx.output(0, DataType::kInt64, x.shape()).mutable_data<int64_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        auto it = index_.find(in[i]);
+        out[i] = it == index_.end() ? default_int_ : it->second;
+      }
+    } else if (x.dtype() == DataType::kInt64) {
+      const int64_t* in = x.data<int64_t>();
+      std::string* out = ctx.output(0, DataType::kString, x.shape()).mutable_data<std::string>();
+      const int64_t size = static_cast<int64_t>(classes_.size());
+      for (int64_t i = 0; i < n; ++i) {
+        out[i] = in[i] >= 0 && in[i] < size ? classes_[in[i]] : default_string_;
+      }
+    } else {
+      throw_error(ErrorCode::kNotImplemented, node_.describe(), ": input type ",
+                  dtype_name(x.dtype()), " is not string or int64");
+    }
+  }
+
+ private:
+  const Node& node_;
+  std::vector<std::string> classes_;
+  int64_t default_int_;
+  std::string default_string_;
+  std::unordered_map<std::string, int64_t> index_;
+};
+
+ONYX_REGISTER_KERNEL("CPU", kMlDomain, "LabelEncoder", 1, 1, LabelEncoderV1Kernel);
 ONYX_REGISTER_KERNEL("CPU", kMlDomain, "Binarizer", 1, kOpsetOpenEnded, BinarizerKernel);
 ONYX_REGISTER_KERNEL("CPU", kMlDomain, "ArrayFeatureExtractor", 1, kOpsetOpenEnded,
                      ArrayFeatureExtractorKernel);
