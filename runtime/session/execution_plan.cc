@@ -135,9 +135,9 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     std::vector<const TypeInfo*> output_types;
     for (const auto& output : node.outputs) output_types.push_back(output.empty() ? nullptr : types.find(output));
     KernelInfo info(node, step.opset, input_types, output_types, constants, *step.provider, threads);
-    if (!implicit.empty() || node.find_attribute("body") || node.find_attribute("then_branch")) {
-      info.set_subgraph_context(&subgraphs, implicit);
-    }
+    bool has_subgraphs = false;
+    for (const Attribute& attribute : node.attributes) has_subgraphs = has_subgraphs || attribute.g || !attribute.graphs.empty();
+    if (has_subgraphs) info.set_subgraph_context(&subgraphs, implicit);
     try {
       step.kernel = def->factory(info);
     } catch (const Error& error) {
