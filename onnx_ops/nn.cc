@@ -160,7 +160,23 @@ void dropout_rule(InferenceContext& ctx) {
 
 }  // namespace
 
+// DeformConv: [N, out channels, offset's spatial dims].
+void deform_conv_rule(InferenceContext& ctx) {
+  const TypeInfo& x = ctx.input_type(0);
+  const TypeInfo& w = ctx.input_type(1);
+  const TypeInfo& offset = ctx.input_type(2);
+  if (!x.is_tensor()) return;
+  if (!x.shape || !w.shape || !offset.shape || offset.shape->size() < 2) {
+    ctx.set_output_type(0, TypeInfo::tensor(x.elem_type));
+    return;
+  }
+  std::vector<Dim> dims{(*x.shape)[0], (*w.shape)[0]};
+  dims.insert(dims.end(), offset.shape->begin() + 2, offset.shape->end());
+  ctx.set_output_type(0, TypeInfo::tensor(x.elem_type, dims));
+}
+
 ONYX_REGISTER_SHAPE_RULE("", "Conv", conv_rule);
+ONYX_REGISTER_SHAPE_RULE("", "DeformConv", deform_conv_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ConvTranspose", conv_transpose_rule);
 ONYX_REGISTER_SHAPE_RULE("", "MaxPool", [](InferenceContext& ctx) { pool_rule(ctx, "MaxPool"); });
 ONYX_REGISTER_SHAPE_RULE("", "AveragePool",
