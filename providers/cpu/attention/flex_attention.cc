@@ -10,6 +10,7 @@
 
 #include "providers/cpu/attention/float_io.h"
 #include "providers/cpu/control_flow/subgraph_call.h"
+#include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
 #include "runtime/common/parallel.h"
 
@@ -23,15 +24,6 @@ namespace {
 
 template <typename C>
 using Mat = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <typename T>
-double to_double(T x) {
-  return static_cast<double>(static_cast<float>(x));
-}
-template <>
-double to_double<double>(double x) {
-  return x;
-}
 
 class FlexAttentionKernel : public Kernel {
  public:

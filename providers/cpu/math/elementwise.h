@@ -73,6 +73,12 @@ inline decltype(auto) load(const T& value) {
   }
 }
 
+// Any arithmetic element as double (16-bit floats through float).
+template <typename T>
+inline double to_double(const T& value) {
+  return static_cast<double>(load(value));
+}
+
 // out[i] = op(in[i]) over n contiguous elements, in parallel chunks.
 template <typename In, typename Out, typename Op>
 void unary_map(const In* in, Out* out, int64_t n, int threads, const Op& op) {

@@ -11,19 +11,6 @@
 namespace onyx {
 namespace {
 
-template <typename T>
-double to_double(T v) {
-  return static_cast<double>(load(v));
-}
-
-template <typename T>
-T from_double(double v) {
-  if constexpr (kIsHalf<T>) {
-    return T(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
 
 double lu_determinant(std::vector<double>& a, int64_t m) {
   double det = 1.0;
@@ -68,7 +55,7 @@ class DetKernel final : public Kernel {
         std::vector<double> a(static_cast<size_t>(m * m));
         for (int64_t b = begin; b < end; ++b) {
           for (int64_t i = 0; i < m * m; ++i) a[i] = to_double(in[b * m * m + i]);
-          out[b] = from_double<T>(lu_determinant(a, m));
+          out[b] = convert_to<T>(lu_determinant(a, m));
         }
       });
     });
@@ -133,7 +120,7 @@ class MeanVarianceNormalizationKernel final : public Kernel {
       parallel_for(n, kElementwiseGrain, ctx.threads(), [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           const int64_t g = group_of[i];
-          out[i] = from_double<T>((to_double(in[i]) - sum[g]) * sum_sq[g]);
+          out[i] = convert_to<T>((to_double(in[i]) - sum[g]) * sum_sq[g]);
         }
       });
     });

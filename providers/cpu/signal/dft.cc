@@ -13,19 +13,6 @@
 namespace onyx {
 namespace {
 
-template <typename T>
-double to_double(T v) {
-  return static_cast<double>(load(v));
-}
-
-template <typename T>
-T from_double(double v) {
-  if constexpr (kIsHalf<T>) {
-    return T(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
 
 struct DftParams {
   int64_t outer = 1, length = 0, inner = 1;  // input viewed as [outer, length, inner, channels]
@@ -68,8 +55,8 @@ void run_dft(const T* x, T* y, const DftParams& p, int threads) {
       T* dst = y + (o * p.out_length * p.inner + i) * out_channels;
       for (int64_t k = 0; k < p.out_length; ++k) {
         T* e = dst + k * p.inner * out_channels;
-        e[0] = from_double<T>(buf[k].real() * scale);
-        if (!irfft) e[1] = from_double<T>(buf[k].imag() * scale);
+        e[0] = convert_to<T>(buf[k].real() * scale);
+        if (!irfft) e[1] = convert_to<T>(buf[k].imag() * scale);
       }
     }
   });
@@ -142,8 +129,8 @@ void run_stft(const T* x, const T* window, T* y, int64_t batch, int64_t length, 
       plan.run(buf.data(), false, scratch.data());
       T* dst = y + job * bins * 2;
       for (int64_t k = 0; k < bins; ++k) {
-        dst[2 * k] = from_double<T>(buf[k].real());
-        dst[2 * k + 1] = from_double<T>(buf[k].imag());
+        dst[2 * k] = convert_to<T>(buf[k].real());
+        dst[2 * k + 1] = convert_to<T>(buf[k].imag());
       }
     }
   });
