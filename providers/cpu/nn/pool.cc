@@ -1,6 +1,7 @@
 // Pooling: MaxPool (with Indices), AveragePool, LpPool and their Global forms, over any number
 // of spatial dims. Each window is clipped to the input once per output position, so the inner
 // loops run over contiguous input rows without per-element bounds checks.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -209,8 +210,61 @@ class PoolKernel final : public Kernel {
     });
   }
 
+  // 2-D max pooling without indices, tap by tap: for each kernel tap, one pass over an output
+  // row updates every position the tap reaches inside the image, so the inner loop is a plain
+  // strided max with no per-element bounds checks or window bookkeeping.
+  template <typename T>
+  void max_pool_2d_by_taps(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    using A = std::conditional_t<std::is_same_v<T, double>, double, ComputeType<T>>;
+    const int64_t height = g.input[0], width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
+    const int64_t sh = g.strides[0], sw = g.strides[1], dh = g.dilations[0], dw = g.dilations[1];
+    const int64_t ph = g.pad_begin(0), pw = g.pad_begin(1);
+    const int64_t planes = x.dim(0) * x.dim(1), in_size = height * width, out_size = oh_count * ow_count;
+    // Per kernel column: the output columns whose tap lands inside the image.
+    std::vector<int64_t> ow_begin(static_cast<size_t>(g.kernel[1])), ow_end(static_cast<size_t>(g.kernel[1]));
+    for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
+      const int64_t shift = pw - kw * dw;  // w = ow * sw - shift
+      const int64_t first = shift <= 0 ? 0 : (shift + sw - 1) / sw;
+      const int64_t last = width - 1 + shift < 0 ? -1 : (width - 1 + shift) / sw;
+      ow_begin[static_cast<size_t>(kw)] = std::min(first, ow_count);
+      ow_end[static_cast<size_t>(kw)] = std::max(ow_begin[static_cast<size_t>(kw)], std::min(last + 1, ow_count));
+    }
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    const int64_t work = std::max<int64_t>(1, out_size * g.kernel_count());
+    parallel_for(planes, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      std::vector<A> best(static_cast<size_t>(ow_count));
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const T* in = px + plane * in_size;
+        T* out = py + plane * out_size;
+        for (int64_t oh = 0; oh < oh_count; ++oh) {
+          std::fill(best.begin(), best.end(), -std::numeric_limits<A>::infinity());
+          for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
+            const int64_t h = oh * sh - ph + kh * dh;
+            if (h < 0 || h >= height) continue;
+            const T* row = in + h * width;
+            for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
+              const int64_t offset = kw * dw - pw;  // input column of output column 0
+              A* b = best.data();
+              for (int64_t ow = ow_begin[static_cast<size_t>(kw)]; ow < ow_end[static_cast<size_t>(kw)]; ++ow) {
+                const A v = static_cast<A>(load(row[ow * sw + offset]));
+                b[ow] = v > b[ow] ? v : b[ow];
+              }
+            }
+          }
+          for (int64_t ow = 0; ow < ow_count; ++ow) out[oh * ow_count + ow] = convert_to<T>(best[static_cast<size_t>(ow)]);
+        }
+      }
+    });
+  }
+
   template <typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (g.rank() == 2 && kind_ == PoolKind::kMax && indices == nullptr) {
+        return max_pool_2d_by_taps<T>(x, g, y, threads);
+      }
+    }
     if (g.rank() == 2 && kind_ != PoolKind::kLp) return pool_2d<T>(x, g, y, indices, threads);
     using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
     const int64_t planes = x.dim(0) * x.dim(1);
