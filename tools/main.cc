@@ -19,8 +19,14 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_bench_command);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // Usage mistakes get one line too, like every other error.
+    std::cerr << "onyx: error: " << error.what() << " (see onyx --help)\n";
+    return 2;
   }
   try {
     for (auto& [subcommand, command] : commands) {

@@ -163,3 +163,11 @@ def _read_tensor(path):
     tensor = TensorProto()
     tensor.ParseFromString(path.read_bytes())
     return tensor
+
+
+def test_usage_mistakes_give_one_line_and_exit_status_2():
+    for args in (["run"], ["frobnicate"], ["run", "m.onnx", "--threads", "-3"]):
+        proc = run_onyx(*args)
+        assert proc.returncode == 2, (args, proc.returncode)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("onyx: error:"), (args, proc.stderr)
