@@ -224,3 +224,26 @@ TEST(InferenceSession, DynamicShapesReachASteadyStateWithoutNewAllocations) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+TEST(InferenceSession, ViewsOfArenaValuesSurviveTheReuseOfTheirBytes) {
+  // Reshape returns a view of t; t's arena bytes are free again once Reshape ran, and the
+  // next values may take them. The plan must have given the view its own copy.
+  Model model = make_model({make_node("Neg", {"x"}, {"t"}),
+                            make_node("Reshape", {"t", "shape"}, {"r"}),
+                            make_node("Neg", {"r"}, {"u"}),
+                            make_node("Abs", {"u"}, {"w"}),
+                            make_node("Add", {"w", "r"}, {"y"})},
+                           {tensor_value("x", DataType::kFloat, {2, 3})}, {tensor_value("y", DataType::kFloat, {3, 2})});
+  model.graph.set_initializer("shape", Tensor::from_vector<int64_t>({2}, {3, 2}));
+  InferenceSession session(std::move(model));
+  auto outputs = session.run({{"x", Tensor::from_vector<float>({2, 3}, {1, -2, 3, -4, 5, -6})}});
+  auto y = outputs[0].value.tensor().values<float>();
+  // r = -x; w = |x|; y = |x| - x
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{0, 4, 0, 8, 0, 12}));
+}
+
+}  // namespace
+}  // namespace onyx

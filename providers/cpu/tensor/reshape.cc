@@ -1,7 +1,7 @@
 // CPU kernels of the ops that change only the shape (Reshape, Flatten, Squeeze, Unsqueeze,
-// Identity) or only the type (BitCast). The element order never changes, so each output is one copy of the input buffer
-// (any dtype, packed sub-byte types included). Outputs are copies rather than aliases so the
-// memory planner may reuse the input's buffer as soon as its last reader ran.
+// Identity) or only the type (BitCast). The element order never changes, so shape changes hand
+// back a view of the input's buffer. The plan copies such a view only when it points into the
+// arena (whose bytes are reused once the input dies); views of anything else cost nothing.
 #include "onnx_ops/axes.h"
 #include "onnx_ops/tensor_ops.h"
 #include "providers/cpu/tensor/copy.h"
@@ -11,8 +11,7 @@ namespace onyx {
 namespace {
 
 void emit_with_shape(KernelContext& ctx, const Tensor& input, const Shape& shape) {
-  Tensor& out = ctx.output(0, input.dtype(), shape);
-  copy_tensor_data(input, out);
+  ctx.set_output(0, input.reshaped(shape));
 }
 
 class ReshapeKernel final : public Kernel {
