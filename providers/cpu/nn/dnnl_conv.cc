@@ -86,13 +86,22 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) 
     weights_desc = pd.weights_desc();
     dst_desc = pd.dst_desc();
   }
-  if (src_desc != x_plain_) x_inner_ = memory(src_desc, engine);
-  if (dst_desc != y_plain_) y_inner_ = memory(dst_desc, engine);
-  if (weights_desc != w_plain_) w_inner_ = memory(weights_desc, engine);
+  if (src_desc != x_plain_) {
+    x_inner_ = memory(src_desc, engine);
+    x_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, x_plain_, engine, src_desc));
+  }
+  if (dst_desc != y_plain_) {
+    y_inner_ = memory(dst_desc, engine);
+    y_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, dst_desc, engine, y_plain_));
+  }
+  if (weights_desc != w_plain_) {
+    w_inner_ = memory(weights_desc, engine);
+    w_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, w_plain_, engine, weights_desc));
+  }
   if (constant_w) {
     memory w_user(w_plain_, engine, const_cast<float*>(constant_w));
     if (w_inner_) {
-      dnnl::reorder(w_user, w_inner_).execute(dnnl_cpu_stream(), w_user, w_inner_);
+      w_reorder_.execute(dnnl_cpu_stream(), {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w_inner_}});
       dnnl_cpu_stream().wait();
     } else {
       w_const_ = w_user;  // the kernel keeps the constant tensor alive
@@ -109,7 +118,7 @@ void DnnlConv::run(const float* x, const float* w, const float* bias, float* y) 
   memory y_user(y_plain_, engine, y);
   memory x_mem = x_user;
   if (x_inner_) {
-    dnnl::reorder(x_user, x_inner_).execute(stream, x_user, x_inner_);
+    x_reorder_.execute(stream, {{DNNL_ARG_FROM, x_user}, {DNNL_ARG_TO, x_inner_}});
     x_mem = x_inner_;
   }
   memory w_mem;
@@ -117,7 +126,7 @@ void DnnlConv::run(const float* x, const float* w, const float* bias, float* y) 
     w_mem = w_inner_ ? w_inner_ : w_const_;
   } else if (w_inner_) {
     memory w_user(w_plain_, engine, const_cast<float*>(w));
-    dnnl::reorder(w_user, w_inner_).execute(stream, w_user, w_inner_);
+    w_reorder_.execute(stream, {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w_inner_}});
     w_mem = w_inner_;
   } else {
     w_mem = memory(w_plain_, engine, const_cast<float*>(w));
@@ -126,7 +135,7 @@ void DnnlConv::run(const float* x, const float* w, const float* bias, float* y) 
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, y_mem}};
   if (bias) args[DNNL_ARG_BIAS] = memory(bias_desc_, engine, const_cast<float*>(bias));
   primitive_.execute(stream, args);
-  if (y_inner_) dnnl::reorder(y_inner_, y_user).execute(stream, y_inner_, y_user);
+  if (y_inner_) y_reorder_.execute(stream, {{DNNL_ARG_FROM, y_inner_}, {DNNL_ARG_TO, y_user}});
   stream.wait();
 }
 

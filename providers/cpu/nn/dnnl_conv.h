@@ -30,6 +30,9 @@ class DnnlConv {
   dnnl::primitive primitive_;
   dnnl::memory::desc x_plain_, y_plain_, w_plain_, bias_desc_;
   dnnl::memory x_inner_, y_inner_, w_inner_, w_const_;
+  // Layout conversions at the op's border, created once: building even a cached primitive
+  // per run costs more than a small convolution itself.
+  dnnl::primitive x_reorder_, y_reorder_, w_reorder_;
   bool weights_packed_ = false;
 };
 
