@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "onnx_ops/attention.h"
+#include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
 #include "runtime/common/parallel.h"
 #include "runtime/tensor/half.h"
@@ -167,14 +168,8 @@ class AttentionKernel : public Kernel {
   }
 
   void compute(KernelContext& ctx) override {
-    switch (ctx.input(0).dtype()) {
-      case DataType::kFloat: return run<float>(ctx);
-      case DataType::kFloat16: return run<Float16>(ctx);
-      case DataType::kBFloat16: return run<BFloat16>(ctx);
-      default:
-        throw_error(ErrorCode::kNotImplemented, "Attention: no CPU kernel for type ",
-                    dtype_name(ctx.input(0).dtype()));
-    }
+    dispatch_dtype_or_throw<TypeList<float, Float16, BFloat16>>(ctx.input(0).dtype(), "Attention",
+                                                                [&]<typename T>() { run<T>(ctx); });
   }
 
  private:

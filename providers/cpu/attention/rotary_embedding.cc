@@ -3,6 +3,7 @@
 // or interleaved (x1 = even features, x2 = odd ones). Computed in float for 16-bit types.
 #include <cstring>
 
+#include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
 #include "runtime/common/parallel.h"
 #include "runtime/tensor/half.h"
@@ -24,14 +25,8 @@ class RotaryEmbeddingKernel : public Kernel {
   }
 
   void compute(KernelContext& ctx) override {
-    switch (ctx.input(0).dtype()) {
-      case DataType::kFloat: return run<float>(ctx);
-      case DataType::kFloat16: return run<Float16>(ctx);
-      case DataType::kBFloat16: return run<BFloat16>(ctx);
-      default:
-        throw_error(ErrorCode::kNotImplemented, "RotaryEmbedding: no CPU kernel for type ",
-                    dtype_name(ctx.input(0).dtype()));
-    }
+    dispatch_dtype_or_throw<TypeList<float, Float16, BFloat16>>(ctx.input(0).dtype(), "RotaryEmbedding",
+                                                                [&]<typename T>() { run<T>(ctx); });
   }
 
  private:
