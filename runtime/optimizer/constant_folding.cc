@@ -113,7 +113,6 @@ int fold_constants(Graph& graph, const Model& model, const InferredTypes& types)
     ++folded;
   }
   graph.nodes = std::move(kept);
-  if (folded > 0) remove_dead_nodes(graph);
   return folded;
 }
 

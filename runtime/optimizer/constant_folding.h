@@ -9,7 +9,8 @@
 
 namespace onyx {
 
-// Returns the number of nodes folded.
+// Returns the number of nodes folded. Values they read may become dead: run
+// remove_dead_nodes after it.
 int fold_constants(Graph& graph, const Model& model, const InferredTypes& types);
 
 // Removes nodes none of whose outputs reach a graph output (or a subgraph that reads them).

@@ -24,8 +24,9 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   validate_and_sort_graph(graph);
   types_ = infer_types(graph, model_);
   if (options_.optimization_level >= 1) {
-    if (fold_constants(graph, model_, types_) > 0) types_ = infer_types(graph, model_);
+    int folded = fold_constants(graph, model_, types_);
     remove_dead_nodes(graph);
+    if (folded > 0) types_ = infer_types(graph, model_);  // folded values now feed shape rules
   }
   std::vector<ExecutionProvider*> providers;
   for (const auto& provider : options_.providers) providers.push_back(provider.get());
