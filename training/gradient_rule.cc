@@ -1,0 +1,39 @@
+#include "training/gradient_rule.h"
+
+#include "runtime/common/error.h"
+
+namespace onyx::training {
+
+GradientRuleRegistry& GradientRuleRegistry::global() {
+  static GradientRuleRegistry registry;
+  return registry;
+}
+
+void GradientRuleRegistry::add(const std::string& domain, const std::string& op_type,
+                               GradientRule rule) {
+  auto key = std::make_pair(canonical_domain(domain), op_type);
+  if (rules_.count(key)) {
+    throw_error(ErrorCode::kInvalidArgument, "a gradient rule for " + op_type + " (domain " +
+                                                 display_domain(key.first) +
+                                                 ") is already registered");
+  }
+  rules_.emplace(std::move(key), std::move(rule));
+}
+
+const GradientRule* GradientRuleRegistry::find(const std::string& domain,
+                                               const std::string& op_type) const {
+  auto it = rules_.find({canonical_domain(domain), op_type});
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+void GradientRuleRegistry::remove(const std::string& domain, const std::string& op_type) {
+  rules_.erase({canonical_domain(domain), op_type});
+}
+
+std::vector<std::pair<std::string, std::string>> GradientRuleRegistry::ops() const {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& [key, rule] : rules_) keys.push_back(key);
+  return keys;
+}
+
+}  // namespace onyx::training
