@@ -1,0 +1,34 @@
+// The gradient builder: turns a forward model, a scalar loss output and a set of trainable
+// values into one ONNX model that computes the loss and dLoss/d(each trainable value), using the
+// per-op rules of gradient_rule.h. The result is a plain model: it can be saved, inspected and
+// run by the inference session (and by onnxruntime where it has the ops).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/ir/graph.h"
+
+namespace onyx::training {
+
+struct GradientGraphOptions {
+  std::string loss;  // name of a scalar (or one-element) float value of the forward graph
+  // Initializers and graph inputs to differentiate with respect to. Empty: every
+  // floating-point initializer that is not frozen.
+  std::vector<std::string> trainable;
+  std::vector<std::string> frozen;  // never differentiated, even when listed in trainable
+};
+
+struct GradientGraph {
+  // The forward graph plus backward nodes. Outputs: the forward outputs, then one gradient per
+  // trainable value, in `gradients` order.
+  Model model;
+  std::vector<std::pair<std::string, std::string>> gradients;  // trainable value -> its gradient
+};
+
+// Throws onyx::Error naming the op (and node) when an op on the path from a trainable value to
+// the loss has no gradient rule.
+GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOptions& options);
+
+}  // namespace onyx::training
