@@ -8,9 +8,12 @@ min_ms; the median is compared). onnxruntime is timed here the same way: warm-up
 runs each timed alone, with all graph optimizations and T intra-op threads.
 
 Models: the given .onnx files, by default the shipped models (models/*.onnx, fed their
-models/<name>_input.npy sample) plus synthetic models built here with onnx.helper (a small
-conv net at 224x224 and a wide MLP at batch 64; written to .cache/bench/). A model without a
-sample input gets the same seeded random inputs for both runtimes, symbolic dims set to 1.
+models/<name>_input.npy sample), synthetic models built here with onnx.helper (a small conv net
+at 224x224 and a wide MLP at batch 64; written to .cache/bench/), and the real architectures
+that scripts/export_architectures.py exports with PyTorch (resnet18, mobilenet_v2, transformer,
+lstm, ...; fed their first test case; exported with Debian's /usr/bin/python3 if not cached,
+left out with a note where that Python has no torch). A model without a sample input gets the
+same seeded random inputs for both runtimes, symbolic dims set to 1.
 
   scripts/bench_vs_ort.py                       the default models, 1 thread
   scripts/bench_vs_ort.py --threads 2 -n 200    two threads, 200 timed runs
@@ -94,6 +97,26 @@ def synthetic_wide_mlp():
     graph = helper.make_graph(nodes, "wide_mlp", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [64, 1024])],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, [64, 1024])], inits)
     return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), "wide_mlp_b64.onnx")
+
+
+# --- real architectures (exported by PyTorch) --------------------------------------------------
+def architecture_models(torch_python):
+    """[(model path, feeds)] for the exported architectures, fed their first test case."""
+    script = os.path.join(ROOT, "scripts", "export_architectures.py")
+    try:
+        proc = subprocess.run([torch_python, script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        proc = None
+    if proc is None or proc.returncode != 0:
+        reason = "not found" if proc is None else (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        print(f"bench_vs_ort: leaving out the real architectures: {torch_python} {script}: {reason}")
+        return []
+    folder = proc.stdout.strip().splitlines()[-1]
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    return [(os.path.join(folder, entry["model"]),
+             {name: np.load(os.path.join(folder, file)) for name, file in entry["cases"][0]["inputs"].items()})
+            for entry in manifest["models"]]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -182,15 +205,20 @@ def main():
     parser.add_argument("--warmup", type=int, default=10, help="untimed onnxruntime runs first")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads for both runtimes")
     parser.add_argument("--onyx", default=os.environ.get("ONYX_BIN", os.path.join(ROOT, "build", "onyx")))
-    parser.add_argument("--no-synthetic", action="store_true", help="only the shipped models by default")
+    parser.add_argument("--no-synthetic", action="store_true", help="leave out the synthetic models")
+    parser.add_argument("--no-architectures", action="store_true", help="leave out the PyTorch-exported architectures")
+    parser.add_argument("--torch-python", default=os.environ.get("ONYX_TORCH_PYTHON", "/usr/bin/python3"),
+                        help="the Python with torch and torchvision that exports the architectures")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
 
-    models = args.models
+    models = [(model, None) for model in args.models]  # (path, feeds; None: model_inputs)
     if not models:
-        models = sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))
+        models = [(model, None) for model in sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))]
         if not args.no_synthetic:
-            models += [synthetic_convnet(), synthetic_wide_mlp()]
+            models += [(synthetic_convnet(), None), (synthetic_wide_mlp(), None)]
+        if not args.no_architectures:
+            models += architecture_models(args.torch_python)
     if not os.access(args.onyx, os.X_OK):
         sys.exit(f"bench_vs_ort: {args.onyx} not found; build onyx first (scripts/setup.sh)")
 
@@ -199,9 +227,9 @@ def main():
     print(f"threads={args.threads} iterations={args.iterations} (median per run)")
     print(header)
     print("-" * len(header))
-    for model in models:
+    for model, feeds in models:
         name = os.path.splitext(os.path.basename(model))[0]
-        feeds = model_inputs(model)
+        feeds = feeds if feeds is not None else model_inputs(model)
         onyx_result = time_onyx(args.onyx, model, feeds, args.iterations, args.threads,
                                 os.path.join(CACHE, "inputs", name))
         ort_result = time_ort(model, feeds, args.iterations, args.warmup, args.threads)

@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# python3-torch and python3-torchvision (Debian's /usr/bin/python3, not .venv) export the real
+# architectures that tests/python/test_architectures.py checks (scripts/export_architectures.py).
 APT_PACKAGES=(
   build-essential cmake ccache git python3 python3-venv
   libprotobuf-dev protobuf-compiler libdnnl-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libonnx-testdata
+  python3-torch python3-torchvision
 )
 PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest)
 
