@@ -41,11 +41,8 @@ std::vector<int64_t> weight_kernel(const TypeInfo& w, bool& known) {
   return kernel;
 }
 
-void conv_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  const TypeInfo* w = tensor_input(ctx, 1);
-  if (!x) return;
-  WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
+TypeInfo conv_output(const TypeInfo& x, const TypeInfo* w, const NodeAttributes& attributes) {
+  WindowAttributes attrs = WindowAttributes::read(attributes);
   Dim channels = w ? dim_or_unknown(*w, 0) : Dim{};
   std::vector<int64_t> spatial;
   std::vector<int64_t> kernel = attrs.kernel_shape;
@@ -53,11 +50,34 @@ void conv_rule(InferenceContext& ctx) {
   if (!kernel_known && w) kernel = weight_kernel(*w, kernel_known);
   const std::vector<int64_t>* out = nullptr;
   WindowGeometry g;
-  if (kernel_known && known_spatial_dims(*x, spatial)) {
+  if (kernel_known && known_spatial_dims(x, spatial)) {
     g = forward_window_geometry(attrs, spatial, kernel, "Conv");
     out = &g.output;
   }
-  ctx.set_output_type(0, windowed_output(*x, channels, out, x->elem_type));
+  return windowed_output(x, channels, out, x.elem_type);
+}
+
+void conv_rule(InferenceContext& ctx) {
+  if (const TypeInfo* x = tensor_input(ctx, 0)) {
+    ctx.set_output_type(0, conv_output(*x, tensor_input(ctx, 1), ctx.attributes()));
+  }
+}
+
+// com.onyx NhwcConv: Conv with X and Y channels-last ([N, spatial..., C]).
+void nhwc_conv_rule(InferenceContext& ctx) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x || !x->shape || x->shape->size() < 3) {
+    if (x) ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
+    return;
+  }
+  const std::vector<Dim>& dims = *x->shape;
+  std::vector<Dim> first{dims.front(), dims.back()};
+  first.insert(first.end(), dims.begin() + 1, dims.end() - 1);
+  TypeInfo y = conv_output(TypeInfo::tensor(x->elem_type, std::move(first)), tensor_input(ctx, 1), ctx.attributes());
+  std::vector<Dim> last{(*y.shape).front()};
+  last.insert(last.end(), y.shape->begin() + 2, y.shape->end());
+  last.push_back((*y.shape)[1]);
+  ctx.set_output_type(0, TypeInfo::tensor(x->elem_type, std::move(last)));
 }
 
 void conv_transpose_rule(InferenceContext& ctx) {
@@ -176,6 +196,7 @@ void deform_conv_rule(InferenceContext& ctx) {
 }
 
 ONYX_REGISTER_SHAPE_RULE("", "Conv", conv_rule);
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcConv", nhwc_conv_rule);
 ONYX_REGISTER_SHAPE_RULE("", "DeformConv", deform_conv_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ConvTranspose", conv_transpose_rule);
 ONYX_REGISTER_SHAPE_RULE("", "MaxPool", [](InferenceContext& ctx) { pool_rule(ctx, "MaxPool"); });

@@ -22,6 +22,7 @@ struct BenchOptions {
   int iterations = 100;
   int warmup = 5;
   int threads = 0;
+  int optimization_level = SessionOptions{}.optimization_level;
   bool json = false;
   bool profile = false;
 };
@@ -53,6 +54,7 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
 int bench(const BenchOptions& options) {
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
+  session_options.optimization_level = options.optimization_level;
   auto created = std::chrono::steady_clock::now();
   InferenceSession session(std::filesystem::path(options.model), session_options);
   double create_ms = milliseconds_since(created);
@@ -99,6 +101,9 @@ Command add_bench_command(CLI::App& app) {
   command->add_option("--iterations,-n", options->iterations, "timed runs")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "untimed runs first")->check(CLI::NonNegativeNumber);
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  command->add_option("--optimization-level", options->optimization_level,
+                      "0: none, 1: constant folding, 2: also channels-last convolutions (default)")
+      ->check(CLI::Range(0, 2));
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
   return [options] { return bench(*options); };

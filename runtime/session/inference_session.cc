@@ -4,6 +4,7 @@
 
 #include "providers/cpu/cpu_provider.h"
 #include "runtime/ir/model_loader.h"
+#include "runtime/optimizer/channels_last.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/session/graph_checks.h"
 
@@ -27,6 +28,12 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
     int folded = fold_constants(graph, model_, types_);
     remove_dead_nodes(graph);
     if (folded > 0) types_ = infer_types(graph, model_);  // folded values now feed shape rules
+  }
+  bool cpu_only = true;
+  for (const auto& provider : options_.providers) cpu_only = cpu_only && provider->device().is_cpu();
+  if (options_.optimization_level >= 2 && cpu_only && convert_to_channels_last(graph, model_, types_) > 0) {
+    remove_dead_nodes(graph);
+    types_ = infer_types(graph, model_);
   }
   std::vector<ExecutionProvider*> providers;
   for (const auto& provider : options_.providers) providers.push_back(provider.get());
