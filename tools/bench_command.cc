@@ -102,7 +102,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_option("--warmup", options->warmup, "untimed runs first")->check(CLI::NonNegativeNumber);
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
   command->add_option("--optimization-level", options->optimization_level,
-                      "0: none, 1: constant folding, 2: also channels-last convolutions (default)")
+                      "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
       ->check(CLI::Range(0, 2));
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");

@@ -6,6 +6,7 @@
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/channels_last.h"
 #include "runtime/optimizer/constant_folding.h"
+#include "runtime/optimizer/conv_batch_norm.h"
 #include "runtime/session/graph_checks.h"
 
 namespace onyx {
@@ -26,6 +27,7 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   types_ = infer_types(graph, model_);
   if (options_.optimization_level >= 1) {
     int folded = fold_constants(graph, model_, types_);
+    folded += fold_conv_batch_norm(graph);
     remove_dead_nodes(graph);
     if (folded > 0) types_ = infer_types(graph, model_);  // folded values now feed shape rules
   }
