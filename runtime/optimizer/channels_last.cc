@@ -67,7 +67,7 @@ class ChannelsLastRewriter {
     for (Node& node : graph_.nodes) {
       if (is_convertible_conv(node)) {
         convert_conv(node);
-      } else if (!try_fuse_activation(node) && !try_twin(node)) {
+      } else if (!try_fuse_activation(node) && !try_pool(node) && !try_twin(node)) {
         emit(std::move(node));
       }
     }
@@ -210,6 +210,29 @@ class ChannelsLastRewriter {
     // other reader), and the activation's output takes over the channels-last value.
     dropped_.insert(back_transpose_.at(x));
     produce(node.outputs[0], twin->second.name, twin->second.rank);
+    return true;
+  }
+
+  // MaxPool (without Indices), AveragePool and their Global forms continue a chain.
+  bool try_pool(const Node& node) {
+    static const std::set<std::string> kPools = {"MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"};
+    if (!node.domain.empty() || !kPools.count(node.op_type) || node.inputs.size() != 1 || node.outputs.empty()) {
+      return false;
+    }
+    for (size_t i = 1; i < node.outputs.size(); ++i) {
+      if (!node.outputs[i].empty()) return false;
+    }
+    auto it = channels_last_.find(node.inputs[0]);
+    if (it == channels_last_.end() || !is_float(node.inputs[0])) return false;
+    const ChannelsLastValue input = it->second;
+    Node twin = node;
+    twin.domain = kOnyxDomain;
+    twin.op_type = "Nhwc" + node.op_type;
+    twin.inputs = {input.name};
+    twin.outputs = {fresh_name(node.outputs[0])};
+    const std::string output = twin.outputs[0];
+    emit(std::move(twin));
+    produce(node.outputs[0], output, input.rank);
     return true;
   }
 

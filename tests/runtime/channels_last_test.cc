@@ -182,6 +182,45 @@ TEST(ChannelsLast, ConvolutionGeometries) {
   }
 }
 
+TEST(ChannelsLast, PoolingContinuesTheChain) {
+  // Conv -> Relu -> MaxPool(3x3 s2 p1) -> Conv -> AveragePool(include pad, ceil) -> MaxPool
+  // (dilated) -> two global pools: only the input and the two outputs are transposed.
+  Model model = make_model(
+      {make_node("Conv", {"x", "w1"}, {"c1"}, {ints("pads", {1, 1, 1, 1})}),
+       make_node("Relu", {"c1"}, {"r1"}),
+       make_node("MaxPool", {"r1"}, {"p1"}, {ints("kernel_shape", {3, 3}), ints("strides", {2, 2}), ints("pads", {1, 1, 1, 1})}),
+       make_node("Conv", {"p1", "w2"}, {"c2"}),
+       make_node("AveragePool", {"c2"}, {"p2"},
+                 {ints("kernel_shape", {2, 3}), ints("strides", {2, 2}), ints("pads", {1, 0, 0, 1}),
+                  make_attribute("count_include_pad", int64_t{1}), make_attribute("ceil_mode", int64_t{1})}),
+       make_node("MaxPool", {"p2"}, {"p3"}, {ints("kernel_shape", {2, 2}), ints("dilations", {2, 1})}),
+       make_node("GlobalAveragePool", {"p3"}, {"mean"}),
+       make_node("GlobalMaxPool", {"p3"}, {"max"})},
+      {tensor_value("x", DataType::kFloat, {2, 3, 21, 19})},
+      {{"mean", TypeInfo::tensor(DataType::kFloat), ""}, {"max", TypeInfo::tensor(DataType::kFloat), ""}});
+  add_weight(model, "w1", {8, 3, 3, 3}, 1);
+  add_weight(model, "w2", {5, 8, 1, 1}, 2);
+  auto counts = expect_same_results(model, {{"x", random_tensor({2, 3, 21, 19}, 3)}});
+  EXPECT_EQ(counts["NhwcConv"], 2);
+  EXPECT_EQ(counts["NhwcMaxPool"], 2);
+  EXPECT_EQ(counts["NhwcAveragePool"], 1);
+  EXPECT_EQ(counts["NhwcGlobalAveragePool"], 1);
+  EXPECT_EQ(counts["NhwcGlobalMaxPool"], 1);
+  EXPECT_EQ(counts["MaxPool"] + counts["AveragePool"] + counts["Relu"], 0);
+  EXPECT_EQ(counts["Transpose"], 3);
+}
+
+TEST(ChannelsLast, MaxPoolWithIndicesStaysChannelsFirst) {
+  Model model = make_model({make_node("Conv", {"x", "w"}, {"c"}),
+                            make_node("MaxPool", {"c"}, {"y", "indices"}, {ints("kernel_shape", {2, 2})})},
+                           {tensor_value("x", DataType::kFloat, {1, 2, 6, 6})},
+                           {{"y", TypeInfo::tensor(DataType::kFloat), ""}, {"indices", TypeInfo::tensor(DataType::kInt64), ""}});
+  add_weight(model, "w", {3, 2, 1, 1}, 1);
+  InferenceSession last(Model(model), level(2));
+  EXPECT_EQ(op_counts(last)["MaxPool"], 1);
+  EXPECT_EQ(op_counts(last)["NhwcConv"], 1);
+}
+
 TEST(ChannelsLast, LeavesNonConstantWeightsAndBroadcastsAlone) {
   // W is a graph input: not converted. The second Conv's output meets a [C,1,1] bias through a
   // right-aligned broadcast, which channels-last would misread: that Add stays channels-first.

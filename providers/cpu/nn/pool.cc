@@ -1,11 +1,12 @@
 // Pooling: MaxPool (with Indices), AveragePool, LpPool and their Global forms, over any number
-// of spatial dims. Each window is clipped to the input once per output position, so the inner
+// of spatial dims; and the channels-last com.onyx forms of MaxPool and AveragePool. Each window is clipped to the input once per output position, so the inner
 // loops run over contiguous input rows without per-element bounds checks.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "onnx_ops/nn_geometry.h"
+#include "onnx_ops/op_schema.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
 
@@ -335,6 +336,87 @@ std::unique_ptr<Kernel> make_pool(const KernelInfo& info) {
   return std::make_unique<PoolKernel>(info, kKind, kGlobal);
 }
 
+// com.onyx NhwcMaxPool / NhwcAveragePool and their Global forms, which the channels-last pass
+// (runtime/optimizer/channels_last.h) writes: X and Y are [N, spatial..., C], so each window
+// tap is one contiguous run of C values and the inner loop vectorizes over channels.
+class NhwcPoolKernel final : public Kernel {
+ public:
+  NhwcPoolKernel(const KernelInfo& info, PoolKind kind, bool global)
+      : kind_(kind), global_(global), op_(info.node().op_type) {
+    if (!global) {
+      attrs_ = WindowAttributes::read(info.attributes());
+      if (attrs_.kernel_shape.empty()) {
+        throw_error(ErrorCode::kInvalidModel, info.node().describe(), ": kernel_shape is required");
+      }
+    }
+    count_include_pad_ = info.attributes().get_int("count_include_pad", 0) != 0;
+  }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 3 || x.rank() - 2 > Window::kMaxRank) {
+      throw_error(ErrorCode::kInvalidArgument, op_, ": input must be [N, spatial..., C] with 1 to ",
+                  Window::kMaxRank, " spatial dims, got ", shape_to_string(x.shape()));
+    }
+    std::vector<int64_t> spatial(x.shape().begin() + 1, x.shape().end() - 1);
+    WindowAttributes attrs = attrs_;
+    if (global_) attrs.kernel_shape = spatial;
+    WindowGeometry g = forward_window_geometry(attrs, spatial, attrs.kernel_shape, op_);
+    Shape y_shape{x.dim(0)};
+    y_shape.insert(y_shape.end(), g.output.begin(), g.output.end());
+    y_shape.push_back(x.shape().back());
+    Tensor& y = ctx.output(0, x.dtype(), y_shape);
+    if (y.element_count() == 0) return;
+    dispatch_dtype_or_throw<TypeList<float, double>>(x.dtype(), op_, [&]<typename T>() { pool<T>(x, g, y, ctx.threads()); });
+  }
+
+ private:
+  template <typename T>
+  void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    const int64_t channels = x.shape().back(), in_count = g.input_count(), out_count = g.output_count();
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    const int64_t work = std::max<int64_t>(1, channels * g.kernel_count());
+    parallel_for(x.dim(0) * out_count, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      Window w;
+      for (int64_t position = begin; position < end; ++position) {
+        const T* in = px + (position / out_count) * in_count * channels;
+        T* out = py + position * channels;
+        clip_window(g, position % out_count, w);
+        int64_t count = 0;
+        if (kind_ == PoolKind::kMax) {
+          std::fill_n(out, channels, -std::numeric_limits<T>::infinity());
+          for_each_in_window(g, w, [&](int64_t i) {
+            const T* tap = in + i * channels;
+            for (int64_t c = 0; c < channels; ++c) out[c] = tap[c] > out[c] ? tap[c] : out[c];
+          });
+        } else {
+          std::fill_n(out, channels, T(0));
+          for_each_in_window(g, w, [&](int64_t i) {
+            const T* tap = in + i * channels;
+            for (int64_t c = 0; c < channels; ++c) out[c] += tap[c];
+            ++count;
+          });
+          const int64_t divisor = count_include_pad_ ? w.padded_count : count;
+          const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
+          for (int64_t c = 0; c < channels; ++c) out[c] *= scale;
+        }
+      }
+    });
+  }
+
+  PoolKind kind_;
+  bool global_;
+  std::string op_;
+  WindowAttributes attrs_;
+  bool count_include_pad_ = false;
+};
+
+template <PoolKind kKind, bool kGlobal>
+std::unique_ptr<Kernel> make_nhwc_pool(const KernelInfo& info) {
+  return std::make_unique<NhwcPoolKernel>(info, kKind, kGlobal);
+}
+
 }  // namespace
 
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "MaxPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kMax, false>));
@@ -345,5 +427,13 @@ ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalMaxPool", 1, kOpsetOpenEnded, (ma
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalAveragePool", 1, kOpsetOpenEnded,
                              (make_pool<PoolKind::kAverage, true>));
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalLpPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kLp, true>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcMaxPool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kMax, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcAveragePool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kAverage, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcGlobalMaxPool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kMax, true>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcGlobalAveragePool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kAverage, true>));
 
 }  // namespace onyx
