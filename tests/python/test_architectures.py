@@ -79,8 +79,11 @@ def test_every_architecture_was_exported(exported):
     assert sorted(models) == sorted(KEY_OPS)
 
 
+# 0 runs the graph as exported; 2 (the default) folds BatchNormalization and runs convolutions
+# channels-last (runtime/optimizer/): both must give PyTorch's results.
+@pytest.mark.parametrize("level", [0, 2])
 @pytest.mark.parametrize("name", sorted(KEY_OPS))
-def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name):
+def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, level):
     folder, models = exported
     entry = models[name]
     model_path = os.path.join(folder, entry["model"])
@@ -89,7 +92,7 @@ def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name):
 
     for k, case in enumerate(entry["cases"]):
         inputs = {input_name: os.path.join(folder, file) for input_name, file in case["inputs"].items()}
-        args = ["run", model_path, "--output-dir", tmp_path / f"case{k}"]
+        args = ["run", model_path, "--output-dir", tmp_path / f"case{k}", "--optimization-level", level]
         for input_name, path in inputs.items():
             args += ["--input", f"{input_name}={path}"]
         proc = run_onyx(*args)
