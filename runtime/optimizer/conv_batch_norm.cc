@@ -75,7 +75,9 @@ class ConvBatchNormFolder {
       if (!bn.outputs[i].empty()) return false;  // training outputs (running statistics)
     }
     NodeAttributes attributes(bn);
-    if (attributes.get_int("training_mode", 0) != 0) return false;
+    // training_mode (opset 14+) normalizes with batch statistics; spatial=0 (opset < 9) has
+    // per-position parameters.
+    if (attributes.get_int("training_mode", 0) != 0 || attributes.get_int("spatial", 1) == 0) return false;
     auto w_it = graph_.initializers.find(conv.inputs[1]);
     if (w_it == graph_.initializers.end() || graph_.find_input(conv.inputs[1]) != nullptr) return false;
     const Tensor& w = w_it->second;
