@@ -210,6 +210,28 @@ TEST(ChannelsLast, PoolingContinuesTheChain) {
   EXPECT_EQ(counts["Transpose"], 3);
 }
 
+TEST(ChannelsLast, PoolingIn1DAnd3D) {
+  for (const Shape& x_shape : {Shape{2, 3, 19}, Shape{1, 3, 7, 6, 9}}) {
+    const size_t spatial = x_shape.size() - 2;
+    Shape w_shape{4, 3};
+    w_shape.insert(w_shape.end(), spatial, 1);
+    std::vector<int64_t> kernel(spatial, 3), strides(spatial, 2), pads(2 * spatial, 1);
+    Model model = make_model(
+        {make_node("Conv", {"x", "w"}, {"c"}),
+         make_node("MaxPool", {"c"}, {"max"}, {ints("kernel_shape", kernel), ints("strides", strides)}),
+         make_node("AveragePool", {"c"}, {"mean"},
+                   {ints("kernel_shape", kernel), ints("pads", pads), make_attribute("count_include_pad", int64_t{1})}),
+         make_node("AveragePool", {"c"}, {"mean_valid"}, {ints("kernel_shape", kernel), ints("pads", pads)})},
+        {tensor_value("x", DataType::kFloat, x_shape)},
+        {{"max", TypeInfo::tensor(DataType::kFloat), ""}, {"mean", TypeInfo::tensor(DataType::kFloat), ""},
+         {"mean_valid", TypeInfo::tensor(DataType::kFloat), ""}});
+    add_weight(model, "w", w_shape, 1);
+    auto counts = expect_same_results(model, {{"x", random_tensor(x_shape, 2)}});
+    EXPECT_EQ(counts["NhwcMaxPool"], 1) << shape_to_string(x_shape);
+    EXPECT_EQ(counts["NhwcAveragePool"], 2) << shape_to_string(x_shape);
+  }
+}
+
 TEST(ChannelsLast, MaxPoolWithIndicesStaysChannelsFirst) {
   Model model = make_model({make_node("Conv", {"x", "w"}, {"c"}),
                             make_node("MaxPool", {"c"}, {"y", "indices"}, {ints("kernel_shape", {2, 2})})},

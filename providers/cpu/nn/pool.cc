@@ -80,6 +80,26 @@ int64_t column_major_index(const WindowGeometry& g, int64_t index) {
   return result;
 }
 
+// Per-dim window tables (start, clipped kernel range, padded count) for each output position,
+// so the 2-D loops do no divisions per output.
+struct DimTable {
+  std::vector<int64_t> start, lo, hi, padded;
+};
+
+DimTable dim_table(const WindowGeometry& g, size_t d) {
+  DimTable t;
+  for (int64_t o = 0; o < g.output[d]; ++o) {
+    const int64_t start = o * g.strides[d] - g.pad_begin(d), dil = g.dilations[d];
+    const int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int64_t hi = std::min<int64_t>(g.kernel[d], start >= g.input[d] ? 0 : (g.input[d] - 1 - start) / dil + 1);
+    t.start.push_back(start);
+    t.lo.push_back(lo);
+    t.hi.push_back(std::max(hi, lo));
+    t.padded.push_back(std::min<int64_t>(g.kernel[d], (g.input[d] + g.pad_end(d) - 1 - start) / dil + 1));
+  }
+  return t;
+}
+
 using PoolFloatTypes = TypeList<float, double, Float16, BFloat16>;
 using MaxPoolTypes = TypeList<float, double, Float16, BFloat16, int8_t, uint8_t>;
 
@@ -124,25 +144,6 @@ class PoolKernel final : public Kernel {
   }
 
  private:
-  // Per-dim window tables (start, clipped kernel range, padded count) for each output position,
-  // so the 2-D loop below does no divisions per output.
-  struct DimTable {
-    std::vector<int64_t> start, lo, hi, padded;
-  };
-  static DimTable dim_table(const WindowGeometry& g, size_t d) {
-    DimTable t;
-    for (int64_t o = 0; o < g.output[d]; ++o) {
-      const int64_t start = o * g.strides[d] - g.pad_begin(d), dil = g.dilations[d];
-      const int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
-      int64_t hi = std::min<int64_t>(g.kernel[d], start >= g.input[d] ? 0 : (g.input[d] - 1 - start) / dil + 1);
-      t.start.push_back(start);
-      t.lo.push_back(lo);
-      t.hi.push_back(std::max(hi, lo));
-      t.padded.push_back(std::min<int64_t>(g.kernel[d], (g.input[d] + g.pad_end(d) - 1 - start) / dil + 1));
-    }
-    return t;
-  }
-
   // The common 2-D case: plain nested loops over the clipped window rows and columns.
   template <typename T>
   void pool_2d(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
@@ -371,8 +372,60 @@ class NhwcPoolKernel final : public Kernel {
   }
 
  private:
+  // Accumulates one window tap (C contiguous values) into `out`.
+  template <typename T>
+  void accumulate(const T* tap, T* out, int64_t channels) const {
+    if (kind_ == PoolKind::kMax) {
+      for (int64_t c = 0; c < channels; ++c) out[c] = tap[c] > out[c] ? tap[c] : out[c];
+    } else {
+      for (int64_t c = 0; c < channels; ++c) out[c] += tap[c];
+    }
+  }
+
+  template <typename T>
+  void start(T* out, int64_t channels) const {
+    std::fill_n(out, channels, kind_ == PoolKind::kMax ? -std::numeric_limits<T>::infinity() : T(0));
+  }
+
+  template <typename T>
+  void finish(T* out, int64_t channels, int64_t taps, int64_t padded_taps) const {
+    if (kind_ == PoolKind::kMax) return;
+    const int64_t divisor = count_include_pad_ ? padded_taps : taps;
+    const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
+    for (int64_t c = 0; c < channels; ++c) out[c] *= scale;
+  }
+
+  // The common 2-D case with per-dim tables: no divisions per output position.
+  template <typename T>
+  void pool_2d(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    const DimTable th = dim_table(g, 0), tw = dim_table(g, 1);
+    const int64_t channels = x.shape().back(), width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
+    const int64_t in_size = g.input_count() * channels, dh = g.dilations[0], dw = g.dilations[1];
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    const int64_t work = std::max<int64_t>(1, ow_count * channels * g.kernel_count());
+    parallel_for(x.dim(0) * oh_count, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t oh = row % oh_count;
+        const T* in = px + (row / oh_count) * in_size;
+        for (int64_t ow = 0; ow < ow_count; ++ow) {
+          T* out = py + (row * ow_count + ow) * channels;
+          start(out, channels);
+          for (int64_t kh = th.lo[oh]; kh < th.hi[oh]; ++kh) {
+            const T* line = in + (th.start[oh] + kh * dh) * width * channels;
+            for (int64_t kw = tw.lo[ow]; kw < tw.hi[ow]; ++kw) {
+              accumulate(line + (tw.start[ow] + kw * dw) * channels, out, channels);
+            }
+          }
+          finish(out, channels, (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]), th.padded[oh] * tw.padded[ow]);
+        }
+      }
+    });
+  }
+
   template <typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    if (g.rank() == 2) return pool_2d<T>(x, g, y, threads);
     const int64_t channels = x.shape().back(), in_count = g.input_count(), out_count = g.output_count();
     const T* px = x.data<T>();
     T* py = y.mutable_data<T>();
@@ -383,24 +436,13 @@ class NhwcPoolKernel final : public Kernel {
         const T* in = px + (position / out_count) * in_count * channels;
         T* out = py + position * channels;
         clip_window(g, position % out_count, w);
-        int64_t count = 0;
-        if (kind_ == PoolKind::kMax) {
-          std::fill_n(out, channels, -std::numeric_limits<T>::infinity());
-          for_each_in_window(g, w, [&](int64_t i) {
-            const T* tap = in + i * channels;
-            for (int64_t c = 0; c < channels; ++c) out[c] = tap[c] > out[c] ? tap[c] : out[c];
-          });
-        } else {
-          std::fill_n(out, channels, T(0));
-          for_each_in_window(g, w, [&](int64_t i) {
-            const T* tap = in + i * channels;
-            for (int64_t c = 0; c < channels; ++c) out[c] += tap[c];
-            ++count;
-          });
-          const int64_t divisor = count_include_pad_ ? w.padded_count : count;
-          const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
-          for (int64_t c = 0; c < channels; ++c) out[c] *= scale;
-        }
+        int64_t taps = 0;
+        start(out, channels);
+        for_each_in_window(g, w, [&](int64_t i) {
+          accumulate(in + i * channels, out, channels);
+          ++taps;
+        });
+        finish(out, channels, taps, w.padded_count);
       }
     });
   }
