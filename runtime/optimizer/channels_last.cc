@@ -5,6 +5,7 @@
 
 #include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
+#include "runtime/optimizer/value_reads.h"
 
 namespace onyx {
 
@@ -32,17 +33,6 @@ std::vector<int64_t> to_channels_first_perm(int64_t rank) {
   return perm;
 }
 
-void count_reads(const Graph& graph, std::map<std::string, int>& reads) {
-  for (const Node& node : graph.nodes) {
-    for (const auto& input : node.inputs) ++reads[input];
-    for (const Attribute& attribute : node.attributes) {
-      if (attribute.g) count_reads(*attribute.g, reads);
-      for (const auto& sub : attribute.graphs) count_reads(*sub, reads);
-    }
-  }
-  for (const auto& output : graph.outputs) ++reads[output.name];
-}
-
 void collect_names(const Graph& graph, std::set<std::string>& names) {
   for (const auto& input : graph.inputs) names.insert(input.name);
   for (const auto& [name, tensor] : graph.initializers) names.insert(name);
@@ -59,7 +49,7 @@ class ChannelsLastRewriter {
  public:
   ChannelsLastRewriter(Graph& graph, const InferredTypes& types, int64_t opset)
       : graph_(graph), types_(types), opset_(opset) {
-    count_reads(graph, reads_);
+    reads_ = count_value_reads(graph);
     collect_names(graph, names_);
   }
 

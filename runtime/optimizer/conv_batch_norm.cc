@@ -5,26 +5,16 @@
 #include <set>
 
 #include "onnx_ops/node_attributes.h"
+#include "runtime/optimizer/value_reads.h"
 
 namespace onyx {
 
 namespace {
 
-void count_reads(const Graph& graph, std::map<std::string, int>& reads) {
-  for (const Node& node : graph.nodes) {
-    for (const auto& input : node.inputs) ++reads[input];
-    for (const Attribute& attribute : node.attributes) {
-      if (attribute.g) count_reads(*attribute.g, reads);
-      for (const auto& sub : attribute.graphs) count_reads(*sub, reads);
-    }
-  }
-  for (const auto& output : graph.outputs) ++reads[output.name];
-}
-
 class ConvBatchNormFolder {
  public:
   explicit ConvBatchNormFolder(Graph& graph) : graph_(graph) {
-    count_reads(graph, reads_);
+    reads_ = count_value_reads(graph);
     for (const auto& input : graph.inputs) names_.insert(input.name);
     for (const auto& [name, tensor] : graph.initializers) names_.insert(name);
     for (const Node& node : graph.nodes) names_.insert(node.outputs.begin(), node.outputs.end());
