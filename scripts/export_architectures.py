@@ -20,6 +20,8 @@ Models (opset 17, float32, eval mode, seeds fixed):
   mlp              Linear/GELU/LayerNorm/Linear/Softmax, symbolic batch
   resnet18         torchvision resnet18, symbolic batch and size (1x3x224x224, 2x3x96x128)
   mobilenet_v2     torchvision mobilenet_v2, symbolic batch and size (1x3x224x224, 3x3x160x160)
+  mobilenet_v3_small, efficientnet_b0, shufflenet_v2_x1_0
+                   torchvision models, symbolic batch and size (1x3x96x96, 2x3x64x80)
   transformer      token + position embeddings, 2-layer nn.TransformerEncoder with a key
                    padding mask, masked mean pooling, classifier; symbolic batch and length
   lstm             2-layer bidirectional nn.LSTM + Linear head; symbolic batch and length
@@ -151,13 +153,26 @@ def build_architectures(torch):
                 shrinks = shrinks + 1
             return h, halvings, shrinks
 
-    torch.manual_seed(0)
-    mlp = Mlp()
-    resnet = calibrate_batch_norm(torch, torchvision.models.resnet18(weights=None), 224)
-    mobilenet = calibrate_batch_norm(torch, torchvision.models.mobilenet_v2(weights=None), 224)
-    transformer = TransformerClassifier()
-    lstm = LstmTagger()
-    loop_if = torch.jit.script(LoopIf())
+    def seeded(seed, make):
+        """Each model draws its weights from its own seed, so adding one changes no other."""
+        torch.manual_seed(seed)
+        return make()
+
+    mlp = seeded(0, Mlp)
+    resnet = seeded(1, lambda: calibrate_batch_norm(torch, torchvision.models.resnet18(weights=None), 224))
+    mobilenet = seeded(2, lambda: calibrate_batch_norm(torch, torchvision.models.mobilenet_v2(weights=None), 224))
+    # Three more CNNs whose blocks differ: squeeze-and-excitation with HardSwish/HardSigmoid,
+    # SiLU (Sigmoid * x) everywhere, and channel shuffles (Reshape/Transpose/Slice/Concat).
+    more_cnns = {}
+    for seed, name in enumerate(("mobilenet_v3_small", "efficientnet_b0", "shufflenet_v2_x1_0"), start=3):
+        module = seeded(seed, lambda: getattr(torchvision.models, name)(weights=None))
+        for layer in module.modules():  # their classifiers start at N(0, 0.01): logits near 0.01
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+        more_cnns[name] = calibrate_batch_norm(torch, module, 96)
+    transformer = seeded(6, TransformerClassifier)
+    lstm = seeded(7, LstmTagger)
+    loop_if = seeded(8, lambda: torch.jit.script(LoopIf()))
 
     def token_batch(batch, length, lengths):
         """Random token ids with the positions past each sequence's length padded (id 0)."""
@@ -167,8 +182,9 @@ def build_architectures(torch):
         return ids, padding
 
     def loop_case(seed, steps):
-        """Inputs for LoopIf from their own generator: seed 5 takes the else-branch twice in 6
-        steps, seed 1 once in 12 (checked by tests/python/test_architectures.py)."""
+        """Inputs for LoopIf from their own generator: seed 5 takes the then-branch twice in 6
+        steps, seed 1 once in 12, the else-branch otherwise (tests/python/test_architectures.py
+        checks that both branches are taken)."""
         generator = torch.Generator().manual_seed(seed)
         return torch.randn(2, 8, generator=generator) * 2, torch.tensor(steps)
 
@@ -181,6 +197,8 @@ def build_architectures(torch):
                      {"image": {0: "batch", 2: "height", 3: "width"}}),
         Architecture("mobilenet_v2", mobilenet, ["image"], ["logits"], [(image,), (torch.randn(3, 3, 160, 160),)],
                      {"image": {0: "batch", 2: "height", 3: "width"}}),
+        *[Architecture(name, module, ["image"], ["logits"], [(torch.randn(1, 3, 96, 96),), (torch.randn(2, 3, 64, 80),)],
+                       {"image": {0: "batch", 2: "height", 3: "width"}}) for name, module in more_cnns.items()],
         Architecture("transformer", transformer, ["ids", "padding"], ["logits"],
                      [token_batch(3, 12, [12, 9, 5]), token_batch(2, 20, [3, 20])],
                      {"ids": {0: "batch", 1: "length"}, "padding": {0: "batch", 1: "length"}}),
