@@ -1,5 +1,6 @@
 #include "runtime/optimizer/channels_last.h"
 
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -57,7 +58,8 @@ class ChannelsLastRewriter {
     for (Node& node : graph_.nodes) {
       if (is_convertible_conv(node)) {
         convert_conv(node);
-      } else if (!try_fuse_activation(node) && !try_pool(node) && !try_twin(node)) {
+      } else if (!try_fuse_activation(node) && !try_pool(node) && !try_concat(node) &&
+                 !try_batch_norm(node) && !try_twin(node)) {
         emit(std::move(node));
       }
     }
@@ -222,6 +224,87 @@ class ChannelsLastRewriter {
     twin.outputs = {fresh_name(node.outputs[0])};
     const std::string output = twin.outputs[0];
     emit(std::move(twin));
+    produce(node.outputs[0], output, input.rank);
+    return true;
+  }
+
+  // The rank of a channels-last chain among `inputs` (-1: none) when every other input has that
+  // rank and can be transposed in.
+  int64_t chain_rank(const std::vector<std::string>& inputs) const {
+    int64_t rank = -1;
+    for (const auto& input : inputs) {
+      if (auto it = channels_last_.find(input); it != channels_last_.end()) rank = it->second.rank;
+    }
+    for (const auto& input : inputs) {
+      if (rank < 0 || input.empty() || (!channels_last_.count(input) && rank_of(input) != rank)) return -1;
+    }
+    return rank;
+  }
+
+  // Concat joins channels-last values along the axis the original axis moved to.
+  bool try_concat(const Node& node) {
+    if (!node.domain.empty() || node.op_type != "Concat" || node.outputs.size() != 1) return false;
+    const int64_t rank = chain_rank(node.inputs);
+    if (rank < 0) return false;
+    int64_t axis = NodeAttributes(node).get_int("axis", 1);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return false;  // the Concat kernel reports it
+    Node twin = node;
+    twin.attributes.clear();
+    twin.attributes.push_back(make_attribute("axis", axis == 0 ? int64_t{0} : axis == 1 ? rank - 1 : axis - 1));
+    for (size_t i = 0; i < node.inputs.size(); ++i) twin.inputs[i] = channels_last(node.inputs[i], rank);
+    twin.outputs = {fresh_name(node.outputs[0])};
+    const std::string output = twin.outputs[0];
+    emit(std::move(twin));
+    produce(node.outputs[0], output, rank);
+    return true;
+  }
+
+  // An inference BatchNormalization with constant parameters is x·s + b per channel: with the
+  // channels last, [C]-shaped s and b broadcast along the last axis as they should.
+  bool try_batch_norm(const Node& node) {
+    if (!node.domain.empty() || node.op_type != "BatchNormalization" || node.inputs.size() != 5) return false;
+    for (size_t i = 1; i < node.outputs.size(); ++i) {
+      if (!node.outputs[i].empty()) return false;
+    }
+    auto it = channels_last_.find(node.inputs[0]);
+    if (it == channels_last_.end() || !is_float(node.inputs[0])) return false;
+    NodeAttributes attributes(node);
+    if (attributes.get_int("training_mode", 0) != 0 || attributes.get_int("spatial", 1) == 0) return false;
+    const TypeInfo* x = types_.find(node.inputs[0]);
+    if (!x || !x->shape || !(*x->shape)[1].is_known()) return false;
+    const int64_t channels = (*x->shape)[1].value;
+    std::vector<const float*> p;
+    for (size_t i = 1; i < 5; ++i) {
+      if (!is_constant(node.inputs[i])) return false;
+      const Tensor& t = graph_.initializers.at(node.inputs[i]);
+      if (t.dtype() != DataType::kFloat || t.rank() != 1 || t.dim(0) != channels) return false;
+      p.push_back(t.data<float>());
+    }
+    const double epsilon = attributes.get_float("epsilon", 1e-5f);
+    Tensor scale(DataType::kFloat, {channels}), shift(DataType::kFloat, {channels});
+    for (int64_t c = 0; c < channels; ++c) {
+      const double s = p[0][c] / std::sqrt(static_cast<double>(p[3][c]) + epsilon);
+      scale.mutable_data<float>()[c] = static_cast<float>(s);
+      shift.mutable_data<float>()[c] = static_cast<float>(p[1][c] - p[2][c] * s);
+    }
+    const std::string scale_name = fresh_name(node.outputs[0] + "/scale"), shift_name = fresh_name(node.outputs[0] + "/shift");
+    graph_.set_initializer(scale_name, std::move(scale));
+    graph_.set_initializer(shift_name, std::move(shift));
+    const ChannelsLastValue input = it->second;
+    const std::string scaled = fresh_name(node.outputs[0] + "/scaled"), output = fresh_name(node.outputs[0]);
+    Node mul;
+    mul.name = node.name + "/scale";
+    mul.op_type = "Mul";
+    mul.inputs = {input.name, scale_name};
+    mul.outputs = {scaled};
+    emit(std::move(mul));
+    Node add;
+    add.name = node.name + "/shift";
+    add.op_type = "Add";
+    add.inputs = {scaled, shift_name};
+    add.outputs = {output};
+    emit(std::move(add));
     produce(node.outputs[0], output, input.rank);
     return true;
   }

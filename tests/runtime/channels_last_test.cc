@@ -232,6 +232,35 @@ TEST(ChannelsLast, PoolingIn1DAnd3D) {
   }
 }
 
+TEST(ChannelsLast, DenseBlockWithConcatAndBatchNorm) {
+  // DenseNet's pattern: Concat(features, new features) -> BatchNormalization -> Relu -> Conv;
+  // plus Concats along a negative channel axis and along a spatial axis.
+  Model model = make_model(
+      {make_node("Conv", {"x", "w1"}, {"a"}, {ints("pads", {1, 1, 1, 1})}),
+       make_node("Conv", {"a", "w2"}, {"b"}, {ints("pads", {1, 1, 1, 1})}),
+       make_node("Concat", {"a", "b"}, {"ab"}, {make_attribute("axis", int64_t{1})}),
+       make_node("BatchNormalization", {"ab", "scale", "shift", "mean", "var"}, {"bn"}),
+       make_node("Relu", {"bn"}, {"r"}),
+       make_node("Conv", {"r", "w3"}, {"c"}),
+       make_node("Concat", {"c", "a"}, {"ca"}, {make_attribute("axis", int64_t{-3})}),
+       make_node("Concat", {"ca", "ca"}, {"y"}, {make_attribute("axis", int64_t{2})})},
+      {tensor_value("x", DataType::kFloat, {2, 3, 6, 5})}, {{"y", TypeInfo::tensor(DataType::kFloat), ""}});
+  add_weight(model, "w1", {4, 3, 3, 3}, 1);
+  add_weight(model, "w2", {5, 4, 3, 3}, 2);
+  add_weight(model, "w3", {6, 9, 1, 1}, 3);
+  add_weight(model, "scale", {9}, 4);
+  add_weight(model, "shift", {9}, 5);
+  add_weight(model, "mean", {9}, 6);
+  Tensor var = random_tensor({9}, 7);
+  for (int64_t i = 0; i < 9; ++i) var.mutable_data<float>()[i] = 0.5f + std::abs(var.data<float>()[i]);
+  model.graph.set_initializer("var", var);
+  auto counts = expect_same_results(model, {{"x", random_tensor({2, 3, 6, 5}, 8)}});
+  EXPECT_EQ(counts["NhwcConv"], 3);
+  EXPECT_EQ(counts["Concat"], 3);
+  EXPECT_EQ(counts["BatchNormalization"], 0);
+  EXPECT_EQ(counts["Transpose"], 2);  // x in, y out
+}
+
 TEST(ChannelsLast, MaxPoolWithIndicesStaysChannelsFirst) {
   Model model = make_model({make_node("Conv", {"x", "w"}, {"c"}),
                             make_node("MaxPool", {"c"}, {"y", "indices"}, {ints("kernel_shape", {2, 2})})},
