@@ -58,7 +58,7 @@ class ChannelsLastRewriter {
     for (Node& node : graph_.nodes) {
       if (is_convertible_conv(node)) {
         convert_conv(node);
-      } else if (!try_fuse_activation(node) && !try_pool(node) && !try_concat(node) &&
+      } else if (!try_fuse_activation(node) && !try_fuse_swish(node) && !try_pool(node) && !try_concat(node) &&
                  !try_batch_norm(node) && !try_twin(node)) {
         emit(std::move(node));
       }
@@ -178,10 +178,37 @@ class ChannelsLastRewriter {
     return true;
   }
 
-  // Relu, LeakyRelu or a constant Clip that alone reads a NhwcConv's output runs inside it.
+  // SiLU written out, Mul(y, Sigmoid(y)) with y a NhwcConv's output read by nothing else, runs
+  // inside the convolution as oneDNN's swish.
+  bool try_fuse_swish(const Node& node) {
+    if (!node.domain.empty() || node.op_type != "Mul" || node.inputs.size() != 2 || node.outputs.size() != 1) {
+      return false;
+    }
+    for (int first = 0; first < 2; ++first) {
+      const std::string& y = node.inputs[first];
+      const std::string& s = node.inputs[1 - first];
+      auto sigmoid = sigmoids_.find(s);
+      auto twin = channels_last_.find(y);
+      if (sigmoid == sigmoids_.end() || sigmoid->second.input != y || twin == channels_last_.end()) continue;
+      auto conv = unfused_convs_.find(twin->second.name);
+      if (conv == unfused_convs_.end() || reads_[y] != 2 || reads_[s] != 1) continue;
+      out_[conv->second].attributes.push_back(make_attribute("activation", "Swish"));
+      unfused_convs_.erase(conv);
+      dropped_.insert({sigmoid->second.index, back_transpose_.at(s), back_transpose_.at(y)});
+      produce(node.outputs[0], twin->second.name, twin->second.rank);
+      return true;
+    }
+    return false;
+  }
+
+  // Relu, LeakyRelu, HardSwish or a constant Clip that alone reads a NhwcConv's output runs
+  // inside it.
   bool try_fuse_activation(const Node& node) {
     if (!node.domain.empty() || node.inputs.empty() || node.outputs.size() != 1) return false;
-    if (node.op_type != "Relu" && node.op_type != "LeakyRelu" && node.op_type != "Clip") return false;
+    if (node.op_type != "Relu" && node.op_type != "LeakyRelu" && node.op_type != "Clip" &&
+        node.op_type != "HardSwish") {
+      return false;
+    }
     const std::string& x = node.inputs[0];
     auto twin = channels_last_.find(x);
     if (twin == channels_last_.end() || reads_[x] != 1) return false;
@@ -332,10 +359,16 @@ class ChannelsLastRewriter {
     }
     twin.outputs = {fresh_name(node.outputs[0])};
     const std::string output = twin.outputs[0];
-    emit(std::move(twin));
+    const size_t index = emit(std::move(twin));
+    if (node.op_type == "Sigmoid") sigmoids_[node.outputs[0]] = {node.inputs[0], index};
     produce(node.outputs[0], output, rank);
     return true;
   }
+
+  struct SigmoidTwin {
+    std::string input;  // the original value it reads
+    size_t index;       // its twin in out_
+  };
 
   Graph& graph_;
   const InferredTypes& types_;
@@ -345,6 +378,7 @@ class ChannelsLastRewriter {
   std::map<std::string, ChannelsLastValue> channels_last_;  // original value -> its twin
   std::map<std::string, size_t> back_transpose_;             // original value -> its producer
   std::map<std::string, size_t> unfused_convs_;              // NhwcConv output -> node index
+  std::map<std::string, SigmoidTwin> sigmoids_;              // Sigmoid output -> its twin
   std::vector<Node> out_;
   std::set<size_t> dropped_;
   int converted_ = 0;

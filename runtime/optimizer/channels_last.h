@@ -6,7 +6,7 @@
 // and Add/Sub/Mul/Div/Min/Max/Sum of operands of one rank or one-element constants) and through
 // MaxPool/AveragePool and their Global forms (com.onyx NhwcMaxPool, ...), Concat (along the
 // moved axis) and inference BatchNormalization (as Mul and Add by [C] constants), fuses a Relu,
-// LeakyRelu or constant Clip that alone reads a
+// LeakyRelu, HardSwish, constant Clip or SiLU (Mul(y, Sigmoid(y))) that alone reads a
 // convolution into it, and puts Transposes only where the chain meets other ops. Every
 // original value keeps its name and meaning: a Transpose back to channels-first produces it,
 // and dead-node removal drops those nobody reads.

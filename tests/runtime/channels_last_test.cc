@@ -124,6 +124,30 @@ TEST(ChannelsLast, SymbolicBatchAndSizes) {
   EXPECT_EQ(op_counts(last)["NhwcConv"], 3);
 }
 
+TEST(ChannelsLast, FusesHardSwishAndSiLU) {
+  // c1 -> HardSwish; c2 -> SiLU written as Mul(c2, Sigmoid(c2)) (both operand orders); c3's
+  // Sigmoid has a second reader, so that SiLU stays as it is.
+  Model model = make_model(
+      {make_node("Conv", {"x", "w1"}, {"c1"}, {ints("pads", {1, 1, 1, 1})}),
+       make_node("HardSwish", {"c1"}, {"h"}),
+       make_node("Conv", {"h", "w2"}, {"c2"}),
+       make_node("Sigmoid", {"c2"}, {"s2"}),
+       make_node("Mul", {"s2", "c2"}, {"silu2"}),
+       make_node("Conv", {"silu2", "w3"}, {"c3"}),
+       make_node("Sigmoid", {"c3"}, {"s3"}),
+       make_node("Mul", {"c3", "s3"}, {"silu3"}),
+       make_node("Add", {"silu3", "s3"}, {"y"})},
+      {tensor_value("x", DataType::kFloat, {1, 3, 7, 7})}, {{"y", TypeInfo::tensor(DataType::kFloat), ""}});
+  add_weight(model, "w1", {4, 3, 3, 3}, 1);
+  add_weight(model, "w2", {5, 4, 1, 1}, 2);
+  add_weight(model, "w3", {6, 5, 1, 1}, 3);
+  auto counts = expect_same_results(model, {{"x", random_tensor({1, 3, 7, 7}, 4, 2.f)}});
+  EXPECT_EQ(counts["NhwcConv"], 3);
+  EXPECT_EQ(counts["HardSwish"], 0);
+  EXPECT_EQ(counts["Sigmoid"], 1);  // c3's
+  EXPECT_EQ(counts["Mul"], 1);
+}
+
 TEST(ChannelsLast, ConvOutputWithSeveralReadersIsNotFused) {
   // "conv" is a graph output and also feeds Relu: the Relu stays a node of its own.
   Model model = make_model({make_node("Conv", {"x", "w"}, {"conv"}, {ints("pads", {1, 1, 1, 1})}),
@@ -309,7 +333,7 @@ Tensor permute_4d(const Tensor& x, bool to_channels_last) {
 TEST(NhwcConv, EveryTypeAndActivationMatchesConv) {
   // Float takes oneDNN's channels-last path; double the transposed reference kernel.
   for (DataType dtype : {DataType::kFloat, DataType::kDouble}) {
-    for (const char* activation : {"", "Relu", "LeakyRelu", "Clip"}) {
+    for (const char* activation : {"", "Relu", "LeakyRelu", "Clip", "HardSwish", "Swish"}) {
       Tensor x32 = random_tensor({2, 4, 7, 6}, 1), w32 = random_tensor({6, 2, 3, 3}, 2), b32 = random_tensor({6}, 3);
       auto as = [&](const Tensor& t) {
         if (dtype == DataType::kFloat) return t;
@@ -340,6 +364,8 @@ TEST(NhwcConv, EveryTypeAndActivationMatchesConv) {
         if (a == "Relu") e = std::max(e, 0.0);
         if (a == "LeakyRelu") e = e < 0 ? 0.25 * e : e;
         if (a == "Clip") e = std::min(std::max(e, -0.5), 0.75);
+        if (a == "HardSwish") e = e * std::max(0.0, std::min(1.0, e / 6 + 0.5));
+        if (a == "Swish") e = e / (1 + std::exp(-e));
         double actual = dtype == DataType::kFloat ? y.data<float>()[i] : y.data<double>()[i];
         ASSERT_NEAR(actual, e, 1e-5) << dtype_name(dtype) << " activation '" << a << "' element " << i;
       }
@@ -348,13 +374,13 @@ TEST(NhwcConv, EveryTypeAndActivationMatchesConv) {
 }
 
 TEST(NhwcConv, UnknownActivationIsAnError) {
-  Node node = make_node("NhwcConv", {"x", "w"}, {"y"}, {make_attribute("activation", "Swish")});
+  Node node = make_node("NhwcConv", {"x", "w"}, {"y"}, {make_attribute("activation", "Gelu")});
   node.domain = kOnyxDomain;
   try {
     call_node_on_cpu(node, 1, {random_tensor({1, 3, 3, 2}, 1), random_tensor({2, 2, 1, 1}, 2)});
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("unknown activation 'Swish'"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("unknown activation 'Gelu'"), std::string::npos) << error.what();
   }
 }
 

@@ -7,8 +7,9 @@
 // the same convolution with X and Y channels-last ([N, spatial..., C]; W stays [M, C/group,
 // k...]), which is the layout oneDNN's fast f32 kernels use, so chains of them skip the reorders
 // at every border; an optional `activation` ("Relu", "LeakyRelu" with `alpha`, "Clip" with
-// `clip_min`/`clip_max`) runs inside the primitive.
+// `clip_min`/`clip_max`, "HardSwish", "Swish" = x·sigmoid(x)) runs inside the primitive.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -85,7 +86,9 @@ struct FusedActivation {
     } else if (a.name == "Clip") {
       a.alpha = attributes.get_float("clip_min", std::numeric_limits<float>::lowest());
       a.beta = attributes.get_float("clip_max", std::numeric_limits<float>::max());
-    } else if (!a.name.empty() && a.name != "Relu") {
+    } else if (a.name == "Swish") {
+      a.alpha = 1.f;  // x * sigmoid(x): SiLU
+    } else if (!a.name.empty() && a.name != "Relu" && a.name != "HardSwish") {
       throw_error(ErrorCode::kInvalidModel, "NhwcConv: unknown activation '", a.name, "'");
     }
     return a;
@@ -95,6 +98,8 @@ struct FusedActivation {
     DnnlConvOptions options{.channels_last = true};
     if (name == "Relu" || name == "LeakyRelu") options.activation = dnnl::algorithm::eltwise_relu;
     if (name == "Clip") options.activation = dnnl::algorithm::eltwise_clip;
+    if (name == "HardSwish") options.activation = dnnl::algorithm::eltwise_hardswish;
+    if (name == "Swish") options.activation = dnnl::algorithm::eltwise_swish;
     options.activation_alpha = alpha;
     options.activation_beta = beta;
     return options;
@@ -107,6 +112,8 @@ struct FusedActivation {
       const float v = static_cast<float>(y[i]);
       if (name == "Relu") y[i] = static_cast<T>(std::max(v, 0.f));
       else if (name == "LeakyRelu") y[i] = static_cast<T>(v < 0.f ? alpha * v : v);
+      else if (name == "HardSwish") y[i] = static_cast<T>(v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f)));
+      else if (name == "Swish") y[i] = static_cast<T>(v / (1.f + std::exp(-v)));
       else y[i] = static_cast<T>(std::min(std::max(v, alpha), beta));  // Clip
     }
   }
