@@ -124,3 +124,25 @@ def test_malformed_data_gives_one_error_line(tmp_path, name, data, mention):
     np.save(tmp_path / "encoded.npy", np.frombuffer(data, dtype=np.uint8))
     proc = run_onyx("run", model, "--input", f"encoded={tmp_path / 'encoded.npy'}")
     assert_one_error_line(proc, "ImageDecoder", mention)
+
+
+@pytest.mark.parametrize("case", ["jpeg_rgb", "png_palette", "bmp_palette", "ppm", "tiff_lzw",
+                                  "webp_lossy", "jpeg2000_lossless"])
+def test_corrupted_images_never_crash(tmp_path, case):
+    """Truncations and byte flips of a valid file: onyx decodes something or reports one error,
+    never dies by a signal (decoder libraries longjmp or read past buffers when misused)."""
+    encoded = CASES[case][0]().tobytes()
+    rng = np.random.default_rng(7)
+    variants = [encoded[:n] for n in (1, 8, len(encoded) // 3, len(encoded) - 1)]
+    for _ in range(6):
+        flipped = bytearray(encoded)
+        for position in rng.integers(0, len(flipped), 4):
+            flipped[position] ^= 0xFF
+        variants.append(bytes(flipped))
+    model = decoder_model(tmp_path / "decoder.onnx", "RGB")
+    for index, data in enumerate(variants):
+        np.save(tmp_path / "encoded.npy", np.frombuffer(data, dtype=np.uint8))
+        proc = run_onyx("run", model, "--input", f"encoded={tmp_path / 'encoded.npy'}")
+        assert proc.returncode in (0, 1), f"variant {index}: exit {proc.returncode}\n{proc.stderr}"
+        if proc.returncode == 1:
+            assert_one_error_line(proc, "ImageDecoder")
