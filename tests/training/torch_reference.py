@@ -20,7 +20,7 @@ def save(out, name, array):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if isinstance(array, torch.Tensor):
         array = array.detach().numpy()
-    np.save(path, np.ascontiguousarray(array))
+    np.save(path, np.array(array, order="C"))  # keeps 0-d arrays 0-d
 
 
 # ---------------------------------------------------------------- optimizers
