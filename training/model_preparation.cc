@@ -1,0 +1,88 @@
+#include "training/model_preparation.h"
+
+#include <algorithm>
+#include <set>
+
+#include "runtime/common/error.h"
+#include "training/graph_writer.h"
+
+namespace onyx::training {
+
+namespace {
+
+bool is_floating(DataType type) {
+  return type == DataType::kFloat || type == DataType::kDouble || type == DataType::kFloat16 ||
+         type == DataType::kBFloat16;
+}
+
+bool is_mode_dependent(const Model& model, const Node& node) {
+  return canonical_domain(node.domain).empty() && node.op_type == "Dropout" && model.opset_for("").value_or(0) >= 12;
+}
+
+}  // namespace
+
+std::vector<std::string> select_trainable(const Model& model, const std::vector<std::string>& trainable,
+                                          const std::vector<std::string>& frozen) {
+  const Graph& graph = model.graph;
+  const std::set<std::string> frozen_set(frozen.begin(), frozen.end());
+  for (const std::string& name : frozen) {
+    ONYX_CHECK(graph.initializers.count(name), ErrorCode::kInvalidArgument, "frozen parameter '", name,
+               "' is not an initializer of the model");
+  }
+  std::vector<std::string> selected;
+  if (trainable.empty()) {
+    for (const std::string& name : graph.initializer_order) {
+      if (is_floating(graph.initializers.at(name).dtype()) && !frozen_set.count(name)) selected.push_back(name);
+    }
+  } else {
+    for (const std::string& name : trainable) {
+      auto found = graph.initializers.find(name);
+      ONYX_CHECK(found != graph.initializers.end(), ErrorCode::kInvalidArgument, "trainable parameter '", name,
+                 "' is not an initializer of the model");
+      ONYX_CHECK(is_floating(found->second.dtype()), ErrorCode::kInvalidArgument, "trainable parameter '", name,
+                 "' is ", dtype_name(found->second.dtype()), ", not a floating-point tensor");
+      if (!frozen_set.count(name) && std::find(selected.begin(), selected.end(), name) == selected.end()) {
+        selected.push_back(name);
+      }
+    }
+  }
+  ONYX_CHECK(!selected.empty(), ErrorCode::kInvalidArgument, "the model has no trainable parameters");
+  return selected;
+}
+
+void initializers_to_inputs(Model& model, const std::vector<std::string>& names) {
+  Graph& graph = model.graph;
+  for (const std::string& name : names) {
+    auto found = graph.initializers.find(name);
+    ONYX_CHECK(found != graph.initializers.end(), ErrorCode::kInvalidArgument, "'", name, "' is not an initializer");
+    const TypeInfo type = TypeInfo::tensor_of_shape(found->second.dtype(), found->second.shape());
+    // An initializer may already be declared as an input (IR < 4 models list them).
+    auto declared = std::find_if(graph.inputs.begin(), graph.inputs.end(),
+                                 [&](const ValueInfo& input) { return input.name == name; });
+    if (declared == graph.inputs.end()) {
+      add_graph_input(graph, name, type);
+    } else {
+      declared->type = type;
+    }
+    graph.initializers.erase(found);
+    graph.initializer_order.erase(std::find(graph.initializer_order.begin(), graph.initializer_order.end(), name));
+  }
+}
+
+bool has_mode_dependent_ops(const Model& model) {
+  return std::any_of(model.graph.nodes.begin(), model.graph.nodes.end(),
+                     [&](const Node& node) { return is_mode_dependent(model, node); });
+}
+
+void set_training_mode(Model& model, bool training) {
+  if (!has_mode_dependent_ops(model)) return;
+  GraphWriter writer(model.graph, "mode/");
+  const std::string flag = writer.constant(Tensor::scalar<bool>(training));
+  for (Node& node : model.graph.nodes) {
+    if (!is_mode_dependent(model, node)) continue;
+    node.inputs.resize(std::max<size_t>(node.inputs.size(), 3));  // ratio stays as given (or omitted)
+    node.inputs[2] = flag;
+  }
+}
+
+}  // namespace onyx::training

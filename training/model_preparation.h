@@ -1,0 +1,28 @@
+// Turning a forward model into the models a training session runs: trainable initializers
+// become graph inputs (fed every step, so updating them needs no recompilation and constant
+// folding cannot bake them in), and ops whose behaviour depends on train/eval mode are set to
+// the wanted mode.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/ir/graph.h"
+
+namespace onyx::training {
+
+// The trainable parameters: `trainable` if given (each must be a floating-point initializer),
+// else every floating-point initializer; those in `frozen` are left out either way.
+std::vector<std::string> select_trainable(const Model& model, const std::vector<std::string>& trainable,
+                                          const std::vector<std::string>& frozen);
+
+// Moves the named initializers to graph inputs of the same name and type.
+void initializers_to_inputs(Model& model, const std::vector<std::string>& names);
+
+// Whether the model has ops that behave differently in training (Dropout from opset 12, whose
+// training_mode input this toggles).
+bool has_mode_dependent_ops(const Model& model);
+// Sets every such op to training or inference behaviour.
+void set_training_mode(Model& model, bool training);
+
+}  // namespace onyx::training

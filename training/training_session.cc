@@ -1,0 +1,296 @@
+#include "training/training_session.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "runtime/common/error.h"
+#include "runtime/ir/model_loader.h"
+#include "runtime/ir/model_saver.h"
+#include "training/checkpoint.h"
+#include "training/gradient_builder.h"
+#include "training/model_preparation.h"
+
+namespace onyx::training {
+
+struct TrainingSession::CompiledGraph {
+  Model model;  // what the session was built from (the gradient graph, for kGradient)
+  std::unique_ptr<InferenceSession> session;
+  std::vector<std::pair<std::string, std::string>> gradients;  // parameter -> gradient output
+};
+
+namespace {
+
+void add_into(Tensor& sum, const Tensor& addend, const std::string& name) {
+  ONYX_CHECK(sum.dtype() == addend.dtype() && sum.shape() == addend.shape(), ErrorCode::kRuntimeFailure,
+             "gradient of '", name, "' changed type or shape between backward calls");
+  const int64_t n = sum.element_count();
+  switch (sum.dtype()) {
+    case DataType::kFloat: {
+      float* out = sum.mutable_data<float>();
+      const float* in = addend.data<float>();
+      for (int64_t i = 0; i < n; ++i) out[i] += in[i];
+      return;
+    }
+    case DataType::kDouble: {
+      double* out = sum.mutable_data<double>();
+      const double* in = addend.data<double>();
+      for (int64_t i = 0; i < n; ++i) out[i] += in[i];
+      return;
+    }
+    default:
+      throw_error(ErrorCode::kNotImplemented, "accumulating ", dtype_name(sum.dtype()), " gradients of '", name,
+                  "' over several backward calls (float and double are supported)");
+  }
+}
+
+std::string default_prediction(const Model& model, const TrainingOptions& options) {
+  if (options.loss && !options.loss->prediction.empty()) return options.loss->prediction;
+  ONYX_CHECK(!model.graph.outputs.empty(), ErrorCode::kInvalidArgument, "the forward model has no outputs");
+  return model.graph.outputs.front().name;
+}
+
+}  // namespace
+
+TrainingSession::TrainingSession(const std::filesystem::path& model_path, TrainingOptions options)
+    : TrainingSession(load_model(model_path), std::move(options)) {}
+
+TrainingSession::~TrainingSession() = default;
+
+TrainingSession::TrainingSession(Model forward, TrainingOptions options)
+    : forward_(std::move(forward)), options_(std::move(options)), rng_(options_.seed) {
+  const int loss_sources = int(options_.loss.has_value()) + int(options_.loss_graph.has_value()) +
+                           int(!options_.loss_output.empty());
+  ONYX_CHECK(loss_sources == 1, ErrorCode::kInvalidArgument,
+             "training needs exactly one loss: a built-in loss, a loss graph or the name of a loss output (got ",
+             loss_sources, ")");
+  trainable_ = select_trainable(forward_, options_.trainable, options_.frozen);
+
+  with_loss_ = forward_;
+  if (options_.loss) {
+    AppendedLoss appended = append_loss(with_loss_, *options_.loss);
+    loss_name_ = appended.loss;
+    targets_ = appended.targets;
+    ONYX_CHECK(options_.loss->reduction != Reduction::kNone, ErrorCode::kInvalidArgument,
+               "training needs a scalar loss: reduction 'none' is for evaluation only");
+  } else if (options_.loss_graph) {
+    AppendedLoss appended = append_loss_graph(with_loss_, options_.loss_graph->model, options_.loss_graph->bindings);
+    loss_name_ = appended.loss;
+    targets_ = appended.targets;
+  } else {
+    const auto& outputs = forward_.graph.outputs;
+    ONYX_CHECK(std::any_of(outputs.begin(), outputs.end(),
+                           [&](const ValueInfo& output) { return output.name == options_.loss_output; }),
+               ErrorCode::kInvalidArgument, "the loss output '", options_.loss_output,
+               "' is not an output of the model");
+    loss_name_ = options_.loss_output;
+  }
+
+  with_metrics_ = with_loss_;
+  if (!options_.metrics.empty()) {
+    const std::string prediction =
+        options_.metric_prediction.empty() ? default_prediction(forward_, options_) : options_.metric_prediction;
+    std::string target = options_.metric_target;
+    if (target.empty()) {
+      ONYX_CHECK(targets_.size() == 1, ErrorCode::kInvalidArgument,
+                 "metrics need a target: set metric_target (the loss adds ", targets_.size(), " target inputs)");
+      target = targets_.front();
+    }
+    for (const MetricSpec& spec : options_.metrics) {
+      metric_outputs_.emplace_back(metric_name(spec), append_metric(with_metrics_, spec, prediction, target));
+    }
+  }
+  for (const UserGraph& metric : options_.metric_graphs) {
+    metric_outputs_.emplace_back(metric.name, append_metric_graph(with_metrics_, metric.model, metric.name, metric.bindings));
+  }
+  initializers_to_inputs(with_loss_, trainable_);
+  initializers_to_inputs(with_metrics_, trainable_);
+
+  std::vector<OptimizerParameter> optimized;
+  for (const std::string& name : trainable_) {
+    const Tensor& value = forward_.graph.initializers.at(name);
+    params_[name] = value.clone();
+    optimized.push_back({name, value.dtype(), value.shape()});
+  }
+  optimizer_ = std::make_unique<Optimizer>(optimized, options_.optimizer, options_.session);
+  mode_dependent_ = has_mode_dependent_ops(forward_);
+}
+
+const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, bool training) const {
+  // Without mode-dependent ops both modes run the same graph: compile it once.
+  const std::pair<GraphKind, bool> key{kind, mode_dependent_ ? training : false};
+  auto found = compiled_.find(key);
+  if (found != compiled_.end()) return *found->second;
+  auto graph = std::make_unique<CompiledGraph>();
+  switch (kind) {
+    case GraphKind::kForward:
+      graph->model = forward_;
+      initializers_to_inputs(graph->model, trainable_);
+      break;
+    case GraphKind::kLoss: graph->model = with_metrics_; break;
+    case GraphKind::kGradient: graph->model = with_loss_; break;
+  }
+  set_training_mode(graph->model, key.second);
+  if (kind == GraphKind::kGradient) {
+    GradientGraph gradient = build_gradient_graph(graph->model, {loss_name_, trainable_, options_.frozen});
+    graph->model = std::move(gradient.model);
+    graph->gradients = std::move(gradient.gradients);
+  }
+  graph->session = std::make_unique<InferenceSession>(graph->model, options_.session);
+  return *(compiled_[key] = std::move(graph));
+}
+
+Feeds TrainingSession::with_parameters(const Feeds& feeds) const {
+  Feeds all = feeds;
+  for (const auto& [name, value] : params_) {
+    ONYX_CHECK(all.emplace(name, value).second, ErrorCode::kInvalidArgument, "feed '", name,
+               "' is a trainable parameter; the session feeds it (use set_parameter to change it)");
+  }
+  return all;
+}
+
+double TrainingSession::loss_from(const std::vector<NamedValue>& outputs) const {
+  for (const NamedValue& output : outputs) {
+    if (output.name != loss_name_) continue;
+    const Tensor& loss = output.value.tensor();
+    ONYX_CHECK(loss.element_count() == 1, ErrorCode::kInvalidArgument, "the loss '", loss_name_,
+               "' must be a scalar, got shape ", shape_to_string(loss.shape()));
+    return loss.element_as_double(0);
+  }
+  throw_error(ErrorCode::kRuntimeFailure, "the loss '", loss_name_, "' is not among the graph outputs");
+}
+
+double TrainingSession::run_backward(const Feeds& feeds, bool training) {
+  const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
+  std::vector<NamedValue> outputs = graph.session->run(with_parameters(feeds));
+  std::map<std::string, const Tensor*> by_name;
+  for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
+  for (const auto& [param, gradient_name] : graph.gradients) {
+    const Tensor& gradient = *by_name.at(gradient_name);
+    auto accumulated = gradients_.find(param);
+    if (accumulated == gradients_.end()) {
+      gradients_.emplace(param, gradient);
+    } else {
+      add_into(accumulated->second, gradient, param);
+    }
+  }
+  return loss_from(outputs);
+}
+
+double TrainingSession::train_step(const Feeds& feeds) {
+  zero_grad();
+  const double loss = run_backward(feeds, true);
+  optimizer_step();
+  return loss;
+}
+
+double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds, training_); }
+
+void TrainingSession::optimizer_step() {
+  ONYX_CHECK(!gradients_.empty(), ErrorCode::kInvalidArgument, "optimizer_step: no gradients (call backward first)");
+  optimizer_->step(params_, gradients_);
+  // The update made new tensors; gradients_ may still hold session outputs, which stay valid.
+}
+
+std::vector<NamedValue> TrainingSession::forward(const Feeds& feeds) const {
+  Feeds inputs = feeds;
+  for (const std::string& target : targets_) inputs.erase(target);  // a batch may carry its targets
+  return compiled(GraphKind::kForward, training_).session->run(with_parameters(inputs));
+}
+
+double TrainingSession::compute_loss(const Feeds& feeds) const {
+  return loss_from(compiled(GraphKind::kLoss, training_).session->run(with_parameters(feeds)));
+}
+
+EvalResult TrainingSession::eval_step(const Feeds& feeds) const {
+  std::vector<NamedValue> outputs = compiled(GraphKind::kLoss, false).session->run(with_parameters(feeds));
+  EvalResult result;
+  result.loss = loss_from(outputs);
+  for (const auto& [name, output] : metric_outputs_) {
+    for (const NamedValue& value : outputs) {
+      if (value.name == output) result.metrics[name] = value.value.tensor().element_as_double(0);
+    }
+  }
+  const size_t forward_outputs = forward_.graph.outputs.size();
+  outputs.resize(std::min(outputs.size(), forward_outputs));
+  result.outputs = std::move(outputs);
+  return result;
+}
+
+void TrainingSession::set_parameter(const std::string& name, const Tensor& value) {
+  auto found = params_.find(name);
+  ONYX_CHECK(found != params_.end(), ErrorCode::kInvalidArgument, "set_parameter: '", name,
+             "' is not a trainable parameter");
+  ONYX_CHECK(found->second.dtype() == value.dtype() && found->second.shape() == value.shape(),
+             ErrorCode::kInvalidArgument, "set_parameter: '", name, "' is ", dtype_name(found->second.dtype()),
+             shape_to_string(found->second.shape()), ", got ", dtype_name(value.dtype()), shape_to_string(value.shape()));
+  found->second = value.clone();
+}
+
+const Model& TrainingSession::gradient_model() const { return compiled(GraphKind::kGradient, training_).model; }
+
+Model TrainingSession::inference_model() const {
+  Model model = forward_;
+  for (const auto& [name, value] : params_) model.graph.set_initializer(name, value.clone());
+  return model;
+}
+
+void TrainingSession::export_inference_model(const std::filesystem::path& path) const {
+  save_model(inference_model(), path);
+}
+
+void TrainingSession::save_checkpoint(const std::filesystem::path& path) const {
+  Checkpoint checkpoint;
+  checkpoint.parameters = params_;
+  checkpoint.optimizer_state = optimizer_->state();
+  checkpoint.step = optimizer_->step_count();
+  for (size_t g = 0; g < optimizer_->group_count(); ++g) {
+    for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
+      checkpoint.hyperparameters[hyperparameter_input_name(name, g)] = optimizer_->base_hyperparameter(name, g);
+    }
+  }
+  std::ostringstream rng;
+  rng << rng_;
+  checkpoint.rng_state = rng.str();
+  checkpoint.metadata["optimizer"] = std::string(optimizer_kind_name(optimizer_->config().kind));
+  training::save_checkpoint(checkpoint, path);
+}
+
+void TrainingSession::load_checkpoint(const std::filesystem::path& path) {
+  Checkpoint checkpoint = training::load_checkpoint(path);
+  const std::string kind(optimizer_kind_name(optimizer_->config().kind));
+  ONYX_CHECK(checkpoint.metadata["optimizer"] == kind, ErrorCode::kInvalidArgument, "checkpoint ", path,
+             " was written by optimizer '", checkpoint.metadata["optimizer"], "', this session uses '", kind, "'");
+  ONYX_CHECK(checkpoint.parameters.size() == params_.size(), ErrorCode::kInvalidArgument, "checkpoint ", path, " has ",
+             checkpoint.parameters.size(), " parameters, the session trains ", params_.size());
+  for (const auto& [name, value] : params_) {
+    auto saved = checkpoint.parameters.find(name);
+    ONYX_CHECK(saved != checkpoint.parameters.end(), ErrorCode::kInvalidArgument, "checkpoint ", path,
+               " has no parameter '", name, "'");
+    ONYX_CHECK(saved->second.dtype() == value.dtype() && saved->second.shape() == value.shape(),
+               ErrorCode::kInvalidArgument, "checkpoint ", path, ": parameter '", name, "' is ",
+               dtype_name(saved->second.dtype()), shape_to_string(saved->second.shape()), ", the model has ",
+               dtype_name(value.dtype()), shape_to_string(value.shape()));
+  }
+  std::map<std::string, double> hyperparameters;
+  for (size_t g = 0; g < optimizer_->group_count(); ++g) {
+    for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
+      auto saved = checkpoint.hyperparameters.find(hyperparameter_input_name(name, g));
+      ONYX_CHECK(saved != checkpoint.hyperparameters.end(), ErrorCode::kInvalidArgument, "checkpoint ", path,
+                 " has no value of '", name, "' for parameter group ", g);
+    }
+  }
+  optimizer_->set_state(checkpoint.optimizer_state);  // checks names and shapes first
+  for (size_t g = 0; g < optimizer_->group_count(); ++g) {
+    for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
+      optimizer_->set_hyperparameter(name, checkpoint.hyperparameters.at(hyperparameter_input_name(name, g)), g);
+    }
+  }
+  optimizer_->set_step_count(checkpoint.step);
+  params_ = std::move(checkpoint.parameters);
+  std::istringstream rng(checkpoint.rng_state);
+  rng >> rng_;
+  ONYX_CHECK(!rng.fail(), ErrorCode::kInvalidArgument, "checkpoint ", path, ": unreadable random generator state");
+  gradients_.clear();
+}
+
+}  // namespace onyx::training
