@@ -15,8 +15,14 @@ bool is_floating(DataType type) {
          type == DataType::kBFloat16;
 }
 
-bool is_mode_dependent(const Model& model, const Node& node) {
+bool is_dropout_with_mode(const Model& model, const Node& node) {
   return canonical_domain(node.domain).empty() && node.op_type == "Dropout" && model.opset_for("").value_or(0) >= 12;
+}
+
+bool is_mode_dependent(const Model& model, const Node& node) {
+  return is_dropout_with_mode(model, node) || (canonical_domain(node.domain).empty() &&
+                                               node.op_type == "BatchNormalization" &&
+                                               model.opset_for("").value_or(0) >= 14);
 }
 
 }  // namespace
@@ -79,7 +85,7 @@ void set_training_mode(Model& model, bool training) {
   GraphWriter writer(model.graph, "mode/");
   const std::string flag = writer.constant(Tensor::scalar<bool>(training));
   for (Node& node : model.graph.nodes) {
-    if (!is_mode_dependent(model, node)) continue;
+    if (!is_dropout_with_mode(model, node)) continue;
     node.inputs.resize(std::max<size_t>(node.inputs.size(), 3));  // ratio stays as given (or omitted)
     node.inputs[2] = flag;
   }

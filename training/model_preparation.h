@@ -19,10 +19,11 @@ std::vector<std::string> select_trainable(const Model& model, const std::vector<
 // Moves the named initializers to graph inputs of the same name and type.
 void initializers_to_inputs(Model& model, const std::vector<std::string>& names);
 
-// Whether the model has ops that behave differently in training (Dropout from opset 12, whose
-// training_mode input this toggles).
+// Whether the model has ops that behave differently in training: Dropout from opset 12 and
+// BatchNormalization from opset 14.
 bool has_mode_dependent_ops(const Model& model);
-// Sets every such op to training or inference behaviour.
+// Sets every Dropout's training_mode input. (BatchNormalization switches to batch statistics
+// only in the gradient graph, where the gradient builder also outputs its running statistics.)
 void set_training_mode(Model& model, bool training);
 
 }  // namespace onyx::training

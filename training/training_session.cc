@@ -16,6 +16,7 @@ struct TrainingSession::CompiledGraph {
   Model model;  // what the session was built from (the gradient graph, for kGradient)
   std::unique_ptr<InferenceSession> session;
   std::vector<std::pair<std::string, std::string>> gradients;  // parameter -> gradient output
+  std::vector<std::pair<std::string, std::string>> state_updates;  // buffer -> its new value
 };
 
 namespace {
@@ -63,7 +64,6 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   ONYX_CHECK(loss_sources == 1, ErrorCode::kInvalidArgument,
              "training needs exactly one loss: a built-in loss, a loss graph or the name of a loss output (got ",
              loss_sources, ")");
-  trainable_ = select_trainable(forward_, options_.trainable, options_.frozen);
 
   with_loss_ = forward_;
   if (options_.loss) {
@@ -102,8 +102,27 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   for (const UserGraph& metric : options_.metric_graphs) {
     metric_outputs_.emplace_back(metric.name, append_metric_graph(with_metrics_, metric.model, metric.name, metric.bindings));
   }
-  initializers_to_inputs(with_loss_, trainable_);
-  initializers_to_inputs(with_metrics_, trainable_);
+  // The training-mode gradient graph is built now: it decides the trainable set (by default the
+  // float initializers the loss depends on) and the buffers (BatchNormalization running
+  // statistics) that training updates.
+  mode_dependent_ = has_mode_dependent_ops(forward_);
+  auto training_graph = std::make_unique<CompiledGraph>();
+  training_graph->model = with_loss_;
+  set_training_mode(training_graph->model, true);
+  const std::vector<std::string> requested =
+      options_.trainable.empty() ? std::vector<std::string>{}
+                                 : select_trainable(forward_, options_.trainable, options_.frozen);
+  // The loss's own constants (Huber's delta, ...) are never parameters.
+  std::vector<std::string> frozen = options_.frozen;
+  for (const auto& [name, value] : with_loss_.graph.initializers) {
+    if (!forward_.graph.initializers.count(name)) frozen.push_back(name);
+  }
+  GradientGraph gradient = build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true});
+  for (const auto& [param, gradient_name] : gradient.gradients) trainable_.push_back(param);
+  ONYX_CHECK(!trainable_.empty(), ErrorCode::kInvalidArgument, "the loss depends on no trainable parameter");
+  training_graph->model = std::move(gradient.model);
+  training_graph->gradients = std::move(gradient.gradients);
+  training_graph->state_updates = std::move(gradient.state_updates);
 
   std::vector<OptimizerParameter> optimized;
   for (const std::string& name : trainable_) {
@@ -111,8 +130,20 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
     params_[name] = value.clone();
     optimized.push_back({name, value.dtype(), value.shape()});
   }
+  for (const auto& [buffer, output] : training_graph->state_updates) {
+    buffers_[buffer] = forward_.graph.initializers.at(buffer).clone();
+  }
   optimizer_ = std::make_unique<Optimizer>(optimized, options_.optimizer, options_.session);
-  mode_dependent_ = has_mode_dependent_ops(forward_);
+  prepare_inputs(training_graph->model);
+  prepare_inputs(with_metrics_);
+  training_graph->session = std::make_unique<InferenceSession>(training_graph->model, options_.session);
+  compiled_[{GraphKind::kGradient, mode_dependent_}] = std::move(training_graph);
+}
+
+void TrainingSession::prepare_inputs(Model& model) const {
+  std::vector<std::string> names = trainable_;
+  for (const auto& [buffer, value] : buffers_) names.push_back(buffer);
+  initializers_to_inputs(model, names);
 }
 
 const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, bool training) const {
@@ -120,20 +151,24 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
   const std::pair<GraphKind, bool> key{kind, mode_dependent_ ? training : false};
   auto found = compiled_.find(key);
   if (found != compiled_.end()) return *found->second;
+  // (The training-mode gradient graph was compiled by the constructor.)
   auto graph = std::make_unique<CompiledGraph>();
-  switch (kind) {
-    case GraphKind::kForward:
-      graph->model = forward_;
-      initializers_to_inputs(graph->model, trainable_);
-      break;
-    case GraphKind::kLoss: graph->model = with_metrics_; break;
-    case GraphKind::kGradient: graph->model = with_loss_; break;
-  }
-  set_training_mode(graph->model, key.second);
   if (kind == GraphKind::kGradient) {
-    GradientGraph gradient = build_gradient_graph(graph->model, {loss_name_, trainable_, options_.frozen});
+    graph->model = with_loss_;
+    set_training_mode(graph->model, false);
+    GradientGraph gradient =
+        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false});
     graph->model = std::move(gradient.model);
     graph->gradients = std::move(gradient.gradients);
+    prepare_inputs(graph->model);
+  } else {
+    if (kind == GraphKind::kForward) {
+      graph->model = forward_;
+      prepare_inputs(graph->model);
+    } else {
+      graph->model = with_metrics_;
+    }
+    set_training_mode(graph->model, key.second);
   }
   graph->session = std::make_unique<InferenceSession>(graph->model, options_.session);
   return *(compiled_[key] = std::move(graph));
@@ -141,9 +176,11 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
 
 Feeds TrainingSession::with_parameters(const Feeds& feeds) const {
   Feeds all = feeds;
-  for (const auto& [name, value] : params_) {
-    ONYX_CHECK(all.emplace(name, value).second, ErrorCode::kInvalidArgument, "feed '", name,
-               "' is a trainable parameter; the session feeds it (use set_parameter to change it)");
+  for (const auto* values : {&params_, &buffers_}) {
+    for (const auto& [name, value] : *values) {
+      ONYX_CHECK(all.emplace(name, value).second, ErrorCode::kInvalidArgument, "feed '", name,
+                 "' is a parameter the session feeds itself (use set_parameter to change it)");
+    }
   }
   return all;
 }
@@ -173,6 +210,8 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training) {
       add_into(accumulated->second, gradient, param);
     }
   }
+  // Running statistics move on with every training-mode forward pass, as in PyTorch.
+  for (const auto& [buffer, output] : graph.state_updates) buffers_[buffer] = *by_name.at(output);
   return loss_from(outputs);
 }
 
@@ -230,7 +269,9 @@ const Model& TrainingSession::gradient_model() const { return compiled(GraphKind
 
 Model TrainingSession::inference_model() const {
   Model model = forward_;
-  for (const auto& [name, value] : params_) model.graph.set_initializer(name, value.clone());
+  for (const auto* values : {&params_, &buffers_}) {
+    for (const auto& [name, value] : *values) model.graph.set_initializer(name, value.clone());
+  }
   return model;
 }
 
@@ -241,6 +282,7 @@ void TrainingSession::export_inference_model(const std::filesystem::path& path) 
 void TrainingSession::save_checkpoint(const std::filesystem::path& path) const {
   Checkpoint checkpoint;
   checkpoint.parameters = params_;
+  checkpoint.parameters.insert(buffers_.begin(), buffers_.end());
   checkpoint.optimizer_state = optimizer_->state();
   checkpoint.step = optimizer_->step_count();
   for (size_t g = 0; g < optimizer_->group_count(); ++g) {
@@ -260,18 +302,20 @@ void TrainingSession::load_checkpoint(const std::filesystem::path& path) {
   const std::string kind(optimizer_kind_name(optimizer_->config().kind));
   ONYX_CHECK(checkpoint.metadata["optimizer"] == kind, ErrorCode::kInvalidArgument, "checkpoint ", path,
              " was written by optimizer '", checkpoint.metadata["optimizer"], "', this session uses '", kind, "'");
-  ONYX_CHECK(checkpoint.parameters.size() == params_.size(), ErrorCode::kInvalidArgument, "checkpoint ", path, " has ",
-             checkpoint.parameters.size(), " parameters, the session trains ", params_.size());
-  for (const auto& [name, value] : params_) {
-    auto saved = checkpoint.parameters.find(name);
-    ONYX_CHECK(saved != checkpoint.parameters.end(), ErrorCode::kInvalidArgument, "checkpoint ", path,
-               " has no parameter '", name, "'");
-    ONYX_CHECK(saved->second.dtype() == value.dtype() && saved->second.shape() == value.shape(),
-               ErrorCode::kInvalidArgument, "checkpoint ", path, ": parameter '", name, "' is ",
-               dtype_name(saved->second.dtype()), shape_to_string(saved->second.shape()), ", the model has ",
-               dtype_name(value.dtype()), shape_to_string(value.shape()));
+  const size_t expected_count = params_.size() + buffers_.size();
+  ONYX_CHECK(checkpoint.parameters.size() == expected_count, ErrorCode::kInvalidArgument, "checkpoint ", path, " has ",
+             checkpoint.parameters.size(), " parameters and buffers, the session has ", expected_count);
+  for (const auto* values : {&params_, &buffers_}) {
+    for (const auto& [name, value] : *values) {
+      auto saved = checkpoint.parameters.find(name);
+      ONYX_CHECK(saved != checkpoint.parameters.end(), ErrorCode::kInvalidArgument, "checkpoint ", path,
+                 " has no parameter '", name, "'");
+      ONYX_CHECK(saved->second.dtype() == value.dtype() && saved->second.shape() == value.shape(),
+                 ErrorCode::kInvalidArgument, "checkpoint ", path, ": parameter '", name, "' is ",
+                 dtype_name(saved->second.dtype()), shape_to_string(saved->second.shape()), ", the model has ",
+                 dtype_name(value.dtype()), shape_to_string(value.shape()));
+    }
   }
-  std::map<std::string, double> hyperparameters;
   for (size_t g = 0; g < optimizer_->group_count(); ++g) {
     for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
       auto saved = checkpoint.hyperparameters.find(hyperparameter_input_name(name, g));
@@ -286,7 +330,9 @@ void TrainingSession::load_checkpoint(const std::filesystem::path& path) {
     }
   }
   optimizer_->set_step_count(checkpoint.step);
-  params_ = std::move(checkpoint.parameters);
+  for (auto* values : {&params_, &buffers_}) {
+    for (auto& [name, value] : *values) value = checkpoint.parameters.at(name);
+  }
   std::istringstream rng(checkpoint.rng_state);
   rng >> rng_;
   ONYX_CHECK(!rng.fail(), ErrorCode::kInvalidArgument, "checkpoint ", path, ": unreadable random generator state");

@@ -87,6 +87,8 @@ class TrainingSession {
   // --- parameters and hyper-parameters
   const std::vector<std::string>& trainable_names() const { return trainable_; }
   const std::map<std::string, Tensor>& parameters() const { return params_; }
+  // Non-trainable state updated by training-mode steps (BatchNormalization running statistics).
+  const std::map<std::string, Tensor>& buffers() const { return buffers_; }
   void set_parameter(const std::string& name, const Tensor& value);
   double learning_rate(size_t group = 0) const { return optimizer_->learning_rate(group); }
   void set_learning_rate(double lr, std::optional<size_t> group = std::nullopt) {
@@ -122,10 +124,12 @@ class TrainingSession {
   const CompiledGraph& compiled(GraphKind kind, bool training) const;
   double run_backward(const Feeds& feeds, bool training);
   Feeds with_parameters(const Feeds& feeds) const;
+  // Turns the trainable parameters and buffers of `model` into inputs fed each run.
+  void prepare_inputs(Model& model) const;
   double loss_from(const std::vector<NamedValue>& outputs) const;
 
   Model forward_;            // as given: the source of inference_model()
-  Model with_loss_;          // forward + loss, trainable parameters as inputs
+  Model with_loss_;          // forward + loss (parameters still initializers: the builder's input)
   Model with_metrics_;       // forward + loss + metrics, trainable parameters as inputs
   TrainingOptions options_;
   std::vector<std::string> trainable_;
@@ -135,6 +139,7 @@ class TrainingSession {
   bool mode_dependent_ = false;
   bool training_ = true;
   std::map<std::string, Tensor> params_;
+  std::map<std::string, Tensor> buffers_;  // running statistics that training-mode steps update
   std::map<std::string, Tensor> gradients_;
   std::unique_ptr<Optimizer> optimizer_;
   std::mt19937_64 rng_;

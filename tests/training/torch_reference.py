@@ -167,7 +167,7 @@ def train_model(out, name, model, make_optimizer, loss_fn, x_shape, classes, ste
     g = torch.Generator().manual_seed(4)
     xs = torch.randn(steps, batch, *x_shape, generator=g)
     if regression:
-        ys = torch.randn(steps, batch, classes, generator=g)
+        ys = torch.randn(steps, batch, classes, generator=g) * 0.5
     else:
         ys = torch.randint(0, classes, (steps, batch), generator=g)
     model.eval()  # no dropout / batch statistics: the curve depends on the update only
@@ -190,7 +190,22 @@ def train_model(out, name, model, make_optimizer, loss_fn, x_shape, classes, ste
         save(out, f"{name}/final/{param_name}", param)
 
 
+class Elementwise(torch.nn.Module):
+    """tanh(x * w + b): a model of elementwise ops only."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(5))
+        self.b = torch.nn.Parameter(torch.randn(5))
+
+    def forward(self, x):
+        return torch.tanh(x * self.w + self.b)
+
+
 def models(out):
+    torch.manual_seed(2)
+    train_model(out, "elementwise_adam_mse", Elementwise(), lambda p: torch.optim.Adam(p, lr=0.05, foreach=False),
+                torch.nn.functional.mse_loss, (5,), 5, regression=True)
     torch.manual_seed(2)
     mlp = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
     train_model(out, "mlp_sgd", mlp, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
