@@ -6,7 +6,9 @@
 #include "tests/runtime/model_building.h"
 #include "tests/training/torch_reference.h"
 #include "tests/training/training_test_util.h"
+#include "training/gradient_builder.h"
 #include "training/losses.h"
+#include "tests/training/gradient_check.h"
 #include "training/metrics.h"
 
 namespace onyx::training {
@@ -62,6 +64,65 @@ TEST(LossMatchesTorch, EveryLossAndReduction) {
       ASSERT_EQ(outputs.back().name, "loss");
       EXPECT_TRUE(tensors_close(outputs.back().value.tensor(),
                                 torch_reference("loss/" + c.reference + "_" + reduction), 1e-5, 1e-6));
+    }
+  }
+}
+
+// d(loss)/d(prediction) through the gradient builder (the loss ops' rules included) against
+// torch's autograd; reduction 'none' is summed first, as the reference's value.sum() is.
+TEST(LossGradientMatchesTorch, EveryLossAndReduction) {
+  const std::vector<LossCase> cases{
+      {"mse", LossKind::kMse, "regression_x", "regression_y", std::nullopt},
+      {"l1", LossKind::kL1, "regression_x", "regression_y", std::nullopt},
+      {"huber", LossKind::kHuber, "regression_x", "regression_y", std::nullopt, 0.7f},
+      {"bce_with_logits", LossKind::kBceWithLogits, "regression_x", "binary_y", std::nullopt},
+      {"cross_entropy", LossKind::kCrossEntropy, "logits", "labels", std::nullopt},
+      {"cross_entropy_ignore", LossKind::kCrossEntropy, "logits", "labels", 1},
+      {"cross_entropy_3d", LossKind::kCrossEntropy, "logits_3d", "labels_3d", std::nullopt},
+      {"nll", LossKind::kNll, "log_probs", "labels", 3},
+  };
+  for (const LossCase& c : cases) {
+    for (const char* reduction : {"mean", "sum", "none"}) {
+      SCOPED_TRACE(c.reference + " " + reduction);
+      const Tensor x = torch_reference("loss/" + c.input);
+      Model model = identity_model(x.shape());
+      LossSpec spec;
+      spec.kind = c.kind;
+      spec.reduction = parse_reduction(reduction);
+      spec.ignore_index = c.ignore_index;
+      spec.huber_delta = c.huber_delta;
+      std::string loss = append_loss(model, spec).loss;
+      if (spec.reduction == Reduction::kNone) {
+        model.graph.nodes.push_back(make_node("ReduceSum", {loss}, {"total"}, {make_attribute("keepdims", int64_t{0})}));
+        model.graph.outputs.push_back(tensor_value("total", DataType::kFloat, {}));
+        loss = "total";
+      }
+      GradientGraph gradient = build_gradient_graph(model, {loss, {"x"}, {}});
+      InferenceSession session(std::move(gradient.model));
+      auto outputs = session.run({{"x", x}, {"target", torch_reference("loss/" + c.target)}});
+      const Tensor* dx = nullptr;
+      for (const auto& output : outputs) {
+        if (output.name == gradient.gradients.at(0).second) dx = &output.value.tensor();
+      }
+      ASSERT_NE(dx, nullptr);
+      EXPECT_TRUE(tensors_close(*dx, torch_reference("loss/" + c.reference + "_" + reduction + "_grad"), 1e-5, 1e-6));
+    }
+  }
+}
+
+// Class weights are not in the torch cases: finite differences check them.
+TEST(LossGradient, ClassWeightsAndIgnoreIndexByFiniteDifferences) {
+  for (const char* op : {"SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"}) {
+    for (const char* reduction : {"mean", "sum", "none"}) {
+      SCOPED_TRACE(std::string(op) + " " + reduction);
+      onyx::testing::OpGradientCase c;
+      c.op = op;
+      c.opset = 13;
+      c.inputs = {{"scores", {3, 4, 2}},
+                  {"labels", {3, 2}, false, onyx::testing::int64_tensor({3, 2}, {0, 3, 2, 2, 1, 0})},
+                  {"weights", {4}, false, Tensor::from_vector<double>({4}, {0.5, 2.0, 1.0, 3.0})}};
+      c.attributes = {make_attribute("reduction", std::string(reduction)), make_attribute("ignore_index", int64_t{2})};
+      onyx::testing::check_op_gradient(c);
     }
   }
 }
