@@ -1,5 +1,7 @@
 #include "training/graph_writer.h"
 
+#include <algorithm>
+
 namespace onyx::training {
 
 GraphWriter::GraphWriter(Graph& graph, std::string prefix) : graph_(graph), prefix_(std::move(prefix)) {
@@ -42,6 +44,26 @@ void GraphWriter::add_named(const std::string& op_type, std::vector<std::string>
   node.name = fresh(op_type + "_node");
   taken_.insert(output_name);
   graph_.nodes.push_back(std::move(node));
+}
+
+std::string GraphWriter::rename_value(const std::string& value, const std::string& name) {
+  auto producer = std::find_if(graph_.nodes.rbegin(), graph_.nodes.rend(), [&](const Node& node) {
+    return std::find(node.outputs.begin(), node.outputs.end(), value) != node.outputs.end();
+  });
+  const bool is_output = std::any_of(graph_.outputs.begin(), graph_.outputs.end(),
+                                     [&](const ValueInfo& output) { return output.name == value; });
+  if (producer == graph_.nodes.rend() || is_output) {
+    add_named("Identity", {value}, name);
+    return name;
+  }
+  taken_.insert(name);
+  for (Node& node : graph_.nodes) {
+    for (std::string& input : node.inputs) {
+      if (input == value) input = name;
+    }
+  }
+  std::replace(producer->outputs.begin(), producer->outputs.end(), value, name);
+  return name;
 }
 
 std::string GraphWriter::constant(Tensor value) {

@@ -27,6 +27,9 @@ class GraphWriter {
   // Appends a node whose single output gets exactly `output_name`.
   void add_named(const std::string& op_type, std::vector<std::string> inputs,
                  const std::string& output_name, std::vector<Attribute> attributes = {});
+  // Gives `value` the name `name`: renames the output of the node that made it (and its readers),
+  // or, for a value no node of this graph made, adds an Identity. Returns `name`.
+  std::string rename_value(const std::string& value, const std::string& name);
   // A fresh initializer holding `value`.
   std::string constant(Tensor value);
   std::string scalar(float value) { return constant(Tensor::scalar<float>(value)); }

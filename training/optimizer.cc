@@ -17,7 +17,7 @@ Tensor zeros(DataType dtype, const Shape& shape) {
 }  // namespace
 
 Optimizer::Optimizer(const std::vector<OptimizerParameter>& params, OptimizerConfig config, SessionOptions options)
-    : config_(std::move(config)), graph_(build_optimizer_graph(params, config_)) {
+    : config_(std::move(config)), graph_(build_optimizer_graph(params, config_)), session_options_(options) {
   base_values_ = graph_.groups;
   schedules_.resize(base_values_.size());
   for (const auto& scheduled : config_.schedules) set_schedule(scheduled.hyperparameter, scheduled.schedule, scheduled.group);
@@ -27,6 +27,18 @@ Optimizer::Optimizer(const std::vector<OptimizerParameter>& params, OptimizerCon
     }
   }
   session_ = std::make_unique<InferenceSession>(graph_.model, std::move(options));
+}
+
+void Optimizer::ensure_features() {
+  UpdateFeatures needed = graph_.features;
+  for (size_t g = 0; g < base_values_.size(); ++g) {
+    if (hyperparameter("weight_decay", g) != 0.0) needed.weight_decay = true;
+    if (config_.kind == OptimizerKind::kSgd && hyperparameter("dampening", g) != 0.0) needed.dampening = true;
+  }
+  if (needed == graph_.features) return;
+  OptimizerGraph rebuilt = build_optimizer_graph(graph_.params, config_, needed);
+  session_ = std::make_unique<InferenceSession>(rebuilt.model, session_options_);
+  graph_ = std::move(rebuilt);
 }
 
 size_t Optimizer::group_of(const std::string& param) const {
@@ -94,6 +106,7 @@ void Optimizer::set_state(const std::map<std::string, Tensor>& state) {
 }
 
 void Optimizer::step(std::map<std::string, Tensor>& params, const std::map<std::string, Tensor>& gradients) {
+  ensure_features();
   std::map<std::string, Value> feeds;
   for (const auto& param : graph_.params) {
     auto value = params.find(param.name);

@@ -51,10 +51,13 @@ class Optimizer {
 
  private:
   void check_group(const std::string& name, std::optional<size_t> group) const;
+  // Rebuilds the update graph when a hyper-parameter now needs a part it left out.
+  void ensure_features();
 
   OptimizerConfig config_;
   OptimizerGraph graph_;
   std::unique_ptr<InferenceSession> session_;
+  SessionOptions session_options_;
   std::vector<std::map<std::string, double>> base_values_;  // per group
   // schedules_[group][hyper-parameter]
   std::vector<std::map<std::string, std::shared_ptr<Schedule>>> schedules_;

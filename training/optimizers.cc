@@ -12,9 +12,14 @@ namespace {
 
 constexpr int64_t kOptimizerOpset = 17;
 
-bool any_group_sets(const OptimizerGraph& graph, const OptimizerConfig& config, const std::string& name) {
-  for (const auto& group : graph.groups) {
-    if (group.at(name) != 0.0) return true;
+bool any_group_sets(const OptimizerConfig& config, const std::string& name) {
+  auto sets = [&](const std::map<std::string, double>& values) {
+    auto found = values.find(name);
+    return found != values.end() && found->second != 0.0;
+  };
+  if (sets(config.defaults)) return true;
+  for (const auto& group : config.groups) {
+    if (sets(group.hyperparameters)) return true;
   }
   for (const auto& scheduled : config.schedules) {
     if (scheduled.hyperparameter == name) return true;
@@ -90,9 +95,11 @@ class UpdateBuilder {
     });
   }
 
-  void output(const std::string& value, const std::string& name, const TypeInfo& type) {
-    writer_.add_named("Identity", {value}, updated_name(name));
-    add_graph_output(graph_, updated_name(name), type);
+  // Names the value as the graph output "updated/<name>" and returns its new name.
+  std::string output(const std::string& value, const std::string& name, const TypeInfo& type) {
+    const std::string renamed = writer_.rename_value(value, updated_name(name));
+    add_graph_output(graph_, renamed, type);
+    return renamed;
   }
 
   // torch.nn.utils.clip_grad_norm_: scale every gradient by min(1, max_norm / (norm + 1e-6)).
@@ -125,17 +132,21 @@ class UpdateBuilder {
   // with buf = d on the first step; d = nesterov ? d + momentum buf : buf; p -= lr d.
   void sgd_update(size_t i, std::string gradient) {
     const std::string& p = param(i).name;
-    std::string d = writer_.add("Add", {maybe_negate(gradient), writer_.add("Mul", {p, hyper("weight_decay", i)})});
+    std::string d = maybe_negate(gradient);
+    if (result_.features.weight_decay) d = writer_.add("Add", {d, writer_.add("Mul", {p, hyper("weight_decay", i)})});
     if (!result_.state_names.empty()) {
       const std::string buffer = state_value_name("momentum_buffer", p);
-      // The buffer starts at zero, so dropping dampening on step 1 makes it exactly d there.
-      std::string keep = group_scalar("sgd_keep", i, [&](size_t g) {
-        std::string after_first = writer_.add("Min", {writer_.add("Sub", {kStepInput, one()}), one()});
-        return writer_.add("Sub", {one(), writer_.add("Mul", {hyperparameter_input_name("dampening", g), after_first})});
-      });
-      std::string new_buffer = writer_.add(
-          "Add", {writer_.add("Mul", {buffer, hyper("momentum", i)}), writer_.add("Mul", {d, keep})});
-      output(new_buffer, buffer, param_type(i));
+      std::string damped = d;
+      if (result_.features.dampening) {
+        // The buffer starts at zero, so dropping dampening on step 1 makes it exactly d there.
+        std::string keep = group_scalar("sgd_keep", i, [&](size_t g) {
+          std::string after_first = writer_.add("Min", {writer_.add("Sub", {kStepInput, one()}), one()});
+          return writer_.add("Sub", {one(), writer_.add("Mul", {hyperparameter_input_name("dampening", g), after_first})});
+        });
+        damped = writer_.add("Mul", {d, keep});
+      }
+      std::string new_buffer = writer_.add("Add", {writer_.add("Mul", {buffer, hyper("momentum", i)}), damped});
+      new_buffer = output(new_buffer, buffer, param_type(i));
       d = config_.nesterov ? writer_.add("Add", {d, writer_.add("Mul", {new_buffer, hyper("momentum", i)})})
                            : new_buffer;
     }
@@ -147,9 +158,9 @@ class UpdateBuilder {
     const std::string& p = param(i).name;
     std::string g = maybe_negate(gradient);
     std::string current = p;
-    if (config_.kind == OptimizerKind::kAdam) {
+    if (config_.kind == OptimizerKind::kAdam && result_.features.weight_decay) {
       g = writer_.add("Add", {g, writer_.add("Mul", {p, hyper("weight_decay", i)})});
-    } else {
+    } else if (config_.kind == OptimizerKind::kAdamW && result_.features.weight_decay) {
       std::string decay = group_scalar("adamw_decay", i, [&](size_t group) {
         return writer_.add("Sub", {one(), writer_.add("Mul", {hyperparameter_input_name("lr", group),
                                                              hyperparameter_input_name("weight_decay", group)})});
@@ -162,12 +173,11 @@ class UpdateBuilder {
                                         writer_.add("Mul", {g, one_minus("beta1", i)})});
     std::string v = writer_.add("Add", {writer_.add("Mul", {exp_avg_sq, hyper("beta2", i)}),
                                         writer_.add("Mul", {writer_.add("Mul", {g, g}), one_minus("beta2", i)})});
-    output(m, exp_avg, param_type(i));
-    output(v, exp_avg_sq, param_type(i));
+    m = output(m, exp_avg, param_type(i));
+    v = output(v, exp_avg_sq, param_type(i));
     if (config_.amsgrad) {
       const std::string max_sq = state_value_name("max_exp_avg_sq", p);
-      v = writer_.add("Max", {max_sq, v});
-      output(v, max_sq, param_type(i));
+      v = output(writer_.add("Max", {max_sq, v}), max_sq, param_type(i));
     }
     std::string step_size = group_scalar("adam_step_size", i, [&](size_t group) {
       std::string correction1 = writer_.add(
@@ -253,7 +263,16 @@ std::string hyperparameter_input_name(const std::string& name, size_t group) {
 }
 std::string updated_name(const std::string& value) { return "updated/" + value; }
 
+UpdateFeatures needed_features(const OptimizerConfig& config) {
+  return {any_group_sets(config, "weight_decay"), any_group_sets(config, "dampening")};
+}
+
 OptimizerGraph build_optimizer_graph(const std::vector<OptimizerParameter>& params, const OptimizerConfig& config) {
+  return build_optimizer_graph(params, config, needed_features(config));
+}
+
+OptimizerGraph build_optimizer_graph(const std::vector<OptimizerParameter>& params, const OptimizerConfig& config,
+                                     UpdateFeatures features) {
   ONYX_CHECK(!params.empty(), ErrorCode::kInvalidArgument, "optimizer: no parameters to update");
   const auto& names = hyperparameter_names(config.kind);
   for (const std::string& name : names) {
@@ -261,6 +280,7 @@ OptimizerGraph build_optimizer_graph(const std::vector<OptimizerParameter>& para
                ": no default for hyper-parameter '", name, "'");
   }
   OptimizerGraph result;
+  result.features = features;
   result.params = params;
   std::map<std::string, size_t> index_of;
   for (size_t i = 0; i < params.size(); ++i) {
@@ -305,7 +325,7 @@ OptimizerGraph build_optimizer_graph(const std::vector<OptimizerParameter>& para
   switch (config.kind) {
     case OptimizerKind::kSgd:
       // Like torch, momentum buffers exist only when some group uses momentum.
-      if (any_group_sets(result, config, "momentum")) result.state_names = {"momentum_buffer"};
+      if (any_group_sets(config, "momentum")) result.state_names = {"momentum_buffer"};
       ONYX_CHECK(!config.nesterov || !result.state_names.empty(), ErrorCode::kInvalidArgument,
                  "optimizer sgd: nesterov needs a nonzero momentum");
       break;

@@ -74,7 +74,19 @@ inline constexpr const char* kStepInput = "step";  // 1-based index of the updat
 inline constexpr const char* kMaxGradNormInput = "max_grad_norm";
 inline constexpr const char* kGradNormOutput = "grad_norm";  // before clipping, when clipping
 
+// Optional parts of the update graph. Like torch, which skips weight decay and dampening when
+// they are 0, the graph leaves them out when no group uses them (Optimizer rebuilds the graph
+// if a later value or schedule needs them).
+struct UpdateFeatures {
+  bool weight_decay = true;
+  bool dampening = true;  // SGD
+  bool operator==(const UpdateFeatures&) const = default;
+};
+// The features the configured values and schedules need.
+UpdateFeatures needed_features(const OptimizerConfig& config);
+
 struct OptimizerGraph {
+  UpdateFeatures features;
   Model model;
   std::vector<OptimizerParameter> params;
   std::vector<size_t> group_of_param;         // index into groups, per params entry
@@ -85,5 +97,7 @@ struct OptimizerGraph {
 // Throws when a parameter is listed in two groups or a group names an unknown parameter or
 // hyper-parameter.
 OptimizerGraph build_optimizer_graph(const std::vector<OptimizerParameter>& params, const OptimizerConfig& config);
+OptimizerGraph build_optimizer_graph(const std::vector<OptimizerParameter>& params, const OptimizerConfig& config,
+                                     UpdateFeatures features);
 
 }  // namespace onyx::training

@@ -3,6 +3,8 @@
 // every step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/training/torch_reference.h"
 #include "tests/training/training_test_util.h"
 #include "training/optimizer.h"
@@ -133,6 +135,27 @@ TEST(Optimizer, LearningRateCanBeSetPerGroupWithoutRebuilding) {
   EXPECT_FLOAT_EQ(params["a"].values<float>()[0], 0.9f);
   EXPECT_FLOAT_EQ(params["b"].values<float>()[0], 0.5f);
   EXPECT_DOUBLE_EQ(optimizer.learning_rate(0), 0.1);
+}
+
+TEST(Optimizer, LeavesOutUnusedPartsAndAddsThemWhenAValueNeedsThem) {
+  Optimizer optimizer({{"p", DataType::kFloat, {1}}}, sgd(1.0, 0.5));
+  auto count = [&](const std::string& op) {
+    return std::count_if(optimizer.graph().model.graph.nodes.begin(), optimizer.graph().model.graph.nodes.end(),
+                         [&](const Node& node) { return node.op_type == op; });
+  };
+  // buf = 0.5 buf + g; p -= 1 * buf: two Mul, one Add, one Sub, no copies.
+  EXPECT_EQ(optimizer.graph().model.graph.nodes.size(), 4u);
+  EXPECT_EQ(count("Identity"), 0);
+  std::map<std::string, Tensor> params{{"p", Tensor::from_vector<float>({1}, {1})}};
+  optimizer.step(params, {{"p", Tensor::from_vector<float>({1}, {1})}});
+  EXPECT_FLOAT_EQ(params["p"].values<float>()[0], 0.0f);
+  optimizer.set_hyperparameter("weight_decay", 1.0);
+  optimizer.set_hyperparameter("dampening", 0.5);
+  // d = g + p = 1 + 0; buf = 0.5 * 1 + 0.5 * d = 1; p = 0 - 1.
+  optimizer.step(params, {{"p", Tensor::from_vector<float>({1}, {1})}});
+  EXPECT_FLOAT_EQ(params["p"].values<float>()[0], -1.0f);
+  EXPECT_TRUE(optimizer.graph().features.weight_decay);
+  EXPECT_TRUE(optimizer.graph().features.dampening);
 }
 
 TEST(Optimizer, DoubleParametersAreUpdatedInDouble) {
