@@ -175,6 +175,7 @@ void check_op_gradient(const OpGradientCase& c) {
     node.outputs.push_back("y" + std::to_string(k));
     model.graph.outputs.push_back({node.outputs.back(), TypeInfo{}, ""});
   }
+  for (size_t k = 0; k < c.unused_outputs; ++k) node.outputs.push_back("unused" + std::to_string(k));
   model.graph.nodes.push_back(std::move(node));
   std::vector<InputSpec> fed;  // fixed inputs became initializers
   for (const InputSpec& input : c.inputs) {

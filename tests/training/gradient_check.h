@@ -25,6 +25,7 @@ struct OpGradientCase {
   std::vector<InputSpec> inputs{};
   std::vector<Attribute> attributes{};
   size_t outputs = 1;  // outputs that enter the loss
+  size_t unused_outputs = 0;  // further outputs, named but left out of the loss
   int64_t opset = 18;
   std::string domain{};
   // Double by default; float for ops whose kernels lack double (with a looser tolerance).

@@ -75,6 +75,14 @@ std::string shape_of(GradientRuleContext& ctx, const std::string& value) {
   return ctx.add("Shape", {value});
 }
 
+std::string shape_slice(GradientRuleContext& ctx, const std::string& value, int64_t begin, int64_t end) {
+  return ctx.add("Slice", {shape_of(ctx, value), int64_constant(ctx, {begin}), int64_constant(ctx, {end})});
+}
+
+std::string concat_ints(GradientRuleContext& ctx, const std::vector<std::string>& parts) {
+  return ctx.add("Concat", parts, {make_attribute("axis", int64_t{0})});
+}
+
 std::string reshape_like(GradientRuleContext& ctx, const std::string& value, const std::string& like) {
   return ctx.add("Reshape", {value, shape_of(ctx, like)});
 }

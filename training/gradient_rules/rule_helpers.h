@@ -28,6 +28,9 @@ std::string scalar_like(GradientRuleContext& ctx, double value, const std::strin
 std::string int64_constant(GradientRuleContext& ctx, const std::vector<int64_t>& values);
 
 std::string shape_of(GradientRuleContext& ctx, const std::string& value);
+// Shape(value)[begin:end] (int64, 1-D) and a 1-D int64 Concat of such parts.
+std::string shape_slice(GradientRuleContext& ctx, const std::string& value, int64_t begin, int64_t end);
+std::string concat_ints(GradientRuleContext& ctx, const std::vector<std::string>& parts);
 std::string reshape_like(GradientRuleContext& ctx, const std::string& value, const std::string& like);
 std::string expand_like(GradientRuleContext& ctx, const std::string& value, const std::string& like);
 std::string zeros_like(GradientRuleContext& ctx, const std::string& like);
