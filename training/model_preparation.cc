@@ -75,6 +75,30 @@ void initializers_to_inputs(Model& model, const std::vector<std::string>& names)
   }
 }
 
+void separate_running_statistics(Model& model) {
+  Graph& graph = model.graph;
+  std::set<std::string> statistics;
+  for (const Node& node : graph.nodes) {
+    if (canonical_domain(node.domain).empty() && node.op_type == "BatchNormalization") {
+      for (size_t k : {3, 4}) {
+        if (node.has_input(k)) statistics.insert(node.inputs[k]);
+      }
+    }
+  }
+  std::vector<Node> kept;
+  for (Node& node : graph.nodes) {
+    const bool copies_initializer = canonical_domain(node.domain).empty() && node.op_type == "Identity" &&
+                                    node.outputs.size() == 1 && statistics.count(node.outputs[0]) &&
+                                    node.has_input(0) && graph.initializers.count(node.inputs[0]);
+    if (copies_initializer) {
+      graph.set_initializer(node.outputs[0], graph.initializers.at(node.inputs[0]).clone());
+    } else {
+      kept.push_back(std::move(node));
+    }
+  }
+  graph.nodes = std::move(kept);
+}
+
 bool has_mode_dependent_ops(const Model& model) {
   return std::any_of(model.graph.nodes.begin(), model.graph.nodes.end(),
                      [&](const Node& node) { return is_mode_dependent(model, node); });

@@ -19,6 +19,11 @@ std::vector<std::string> select_trainable(const Model& model, const std::vector<
 // Moves the named initializers to graph inputs of the same name and type.
 void initializers_to_inputs(Model& model, const std::vector<std::string>& names);
 
+// torch.onnx.export shares equal initializers, so a fresh BatchNorm's running variance may be
+// Identity(its weight) (both all ones). Running statistics must be initializers of their own to
+// be updated: this turns each such Identity-of-an-initializer into a copy of the initializer.
+void separate_running_statistics(Model& model);
+
 // Whether the model has ops that behave differently in training: Dropout from opset 12 and
 // BatchNormalization from opset 14.
 bool has_mode_dependent_ops(const Model& model);

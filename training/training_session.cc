@@ -65,6 +65,7 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
              "training needs exactly one loss: a built-in loss, a loss graph or the name of a loss output (got ",
              loss_sources, ")");
 
+  separate_running_statistics(forward_);
   with_loss_ = forward_;
   if (options_.loss) {
     AppendedLoss appended = append_loss(with_loss_, *options_.loss);

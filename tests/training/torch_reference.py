@@ -162,7 +162,8 @@ def losses(out):
 
 
 # ---------------------------------------------------------------- models trained end to end
-def train_model(out, name, model, make_optimizer, loss_fn, x_shape, classes, steps=10, batch=8, regression=False):
+def train_model(out, name, model, make_optimizer, loss_fn, x_shape, classes, steps=10, batch=8, regression=False,
+                train_mode=False):
     torch.manual_seed(3)
     g = torch.Generator().manual_seed(4)
     xs = torch.randn(steps, batch, *x_shape, generator=g)
@@ -170,11 +171,14 @@ def train_model(out, name, model, make_optimizer, loss_fn, x_shape, classes, ste
         ys = torch.randn(steps, batch, classes, generator=g) * 0.5
     else:
         ys = torch.randint(0, classes, (steps, batch), generator=g)
-    model.eval()  # no dropout / batch statistics: the curve depends on the update only
+    # Exported in eval mode (BatchNormalization with training_mode=0); onyx's gradient graph
+    # switches it to batch statistics, as model.train() does here.
+    model.eval()
     torch.onnx.export(model, xs[0], os.path.join(out, f"{name}.onnx"), input_names=["input"],
                       output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                       opset_version=14, do_constant_folding=False,
                       training=torch.onnx.TrainingMode.PRESERVE)
+    model.train(train_mode)
     optimizer = make_optimizer(model.parameters())
     curve = []
     for t in range(steps):
@@ -188,6 +192,9 @@ def train_model(out, name, model, make_optimizer, loss_fn, x_shape, classes, ste
     save(out, f"{name}/losses", np.array(curve, dtype=np.float64))
     for param_name, param in model.named_parameters():
         save(out, f"{name}/final/{param_name}", param)
+    for buffer_name, buffer in model.named_buffers():
+        if buffer.is_floating_point():
+            save(out, f"{name}/final_buffer/{buffer_name}", buffer)
 
 
 class Elementwise(torch.nn.Module):
@@ -221,6 +228,14 @@ def models(out):
                 torch.nn.functional.cross_entropy, (1, 8, 8), 3)
 
 
+def models_with_batch_norm(out):
+    torch.manual_seed(2)
+    cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Flatten(), torch.nn.Linear(4 * 3 * 3, 3))
+    train_model(out, "cnn_batchnorm_sgd", cnn, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+                torch.nn.functional.cross_entropy, (1, 8, 8), 3, train_mode=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True)
@@ -231,6 +246,7 @@ def main():
     schedules(args.out)
     losses(args.out)
     models(args.out)
+    models_with_batch_norm(args.out)
     with open(os.path.join(args.out, "done"), "w") as f:
         f.write("ok\n")
 

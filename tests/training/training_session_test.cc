@@ -72,6 +72,21 @@ TEST(TrainingSessionMatchesTorch, SmallCnnCrossEntropyAdam) {
   expect_torch_curve("cnn_adam", LossKind::kCrossEntropy, adam(0.01), 1e-4);
 }
 
+// Conv + BatchNorm trained in train mode: batch statistics in the loss, running statistics
+// updated every step. torch keeps the unbiased batch variance in running_var where ONNX's
+// BatchNormalization keeps the population variance, hence the looser check of running_var.
+TEST(TrainingSessionMatchesTorch, CnnWithBatchNormSgdMomentum) {
+  const std::string name = "cnn_batchnorm_sgd";
+  expect_torch_curve(name, LossKind::kCrossEntropy, sgd(0.05, 0.9), 1e-4);
+  TrainingSession session(torch_reference_dir() / (name + ".onnx"), options_with(LossKind::kCrossEntropy, sgd(0.05, 0.9)));
+  ASSERT_EQ(session.buffers().size(), 2u);
+  for (int64_t step = 0; step < 10; ++step) session.train_step(batch(name, step));
+  EXPECT_TRUE(tensors_close(session.buffers().at("1.running_mean"), torch_reference(name + "/final_buffer/1.running_mean"),
+                            1e-4, 1e-5));
+  EXPECT_TRUE(tensors_close(session.buffers().at("1.running_var"), torch_reference(name + "/final_buffer/1.running_var"),
+                            1e-2, 1e-4));
+}
+
 // y = tanh(x * w + b) with w, b initializers and a batch input x [N, 3].
 Model elementwise_model(int64_t opset = 14) {
   Model model = make_model({make_node("Mul", {"x", "w"}, {"xw"}), make_node("Add", {"xw", "b"}, {"z"}),
