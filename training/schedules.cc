@@ -1,6 +1,7 @@
 #include "training/schedules.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <numbers>
 #include <sstream>
@@ -118,6 +119,78 @@ std::shared_ptr<Schedule> linear_warmup(int64_t warmup_steps, double start_facto
 std::shared_ptr<Schedule> sequential_schedule(std::vector<std::shared_ptr<Schedule>> schedules,
                                               std::vector<int64_t> milestones) {
   return std::make_shared<SequentialSchedule>(std::move(schedules), std::move(milestones));
+}
+
+namespace {
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (size_t end; (end = text.find(separator, start)) != std::string_view::npos; start = end + 1) {
+    parts.push_back(text.substr(start, end - start));
+  }
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+template <typename T>
+T parse_field(std::string_view field, std::string_view spec) {
+  T value{};
+  auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+  ONYX_CHECK(error == std::errc() && end == field.data() + field.size() && !field.empty(),
+             ErrorCode::kInvalidArgument, "schedule '", spec, "': '", field, "' is not a number");
+  return value;
+}
+
+// One schedule and how many steps it lasts (0: for ever, so nothing may follow it).
+std::pair<std::shared_ptr<Schedule>, int64_t> parse_one(std::string_view part, std::string_view spec) {
+  std::vector<std::string_view> fields = split(part, ':');
+  const std::string_view kind = fields.front();
+  auto arity = [&](size_t low, size_t high) {
+    ONYX_CHECK(fields.size() - 1 >= low && fields.size() - 1 <= high, ErrorCode::kInvalidArgument, "schedule '", spec,
+               "': '", kind, "' takes ", low == high ? "" : "from ", low, high == low ? "" : " to ",
+               high == low ? "" : std::to_string(high), " values");
+  };
+  if (kind == "step") {
+    arity(2, 2);
+    return {step_schedule(parse_field<int64_t>(fields[1], spec), parse_field<double>(fields[2], spec)), 0};
+  }
+  if (kind == "cosine") {
+    arity(1, 2);
+    const auto total = parse_field<int64_t>(fields[1], spec);
+    return {cosine_schedule(total, fields.size() > 2 ? parse_field<double>(fields[2], spec) : 0.0), total};
+  }
+  if (kind == "linear") {
+    arity(3, 3);
+    const auto steps = parse_field<int64_t>(fields[3], spec);
+    return {linear_schedule(parse_field<double>(fields[1], spec), parse_field<double>(fields[2], spec), steps), steps};
+  }
+  if (kind == "warmup") {
+    arity(1, 2);
+    const auto steps = parse_field<int64_t>(fields[1], spec);
+    return {linear_warmup(steps, fields.size() > 2 ? parse_field<double>(fields[2], spec) : 0.0), steps};
+  }
+  throw_error(ErrorCode::kInvalidArgument, "schedule '", spec, "': unknown schedule '", kind,
+              "' (expected step, cosine, linear or warmup)");
+}
+
+}  // namespace
+
+std::shared_ptr<Schedule> parse_schedule(std::string_view spec) {
+  std::vector<std::shared_ptr<Schedule>> schedules;
+  std::vector<int64_t> milestones;
+  int64_t position = 0;
+  for (std::string_view part : split(spec, ',')) {
+    if (!schedules.empty()) {
+      ONYX_CHECK(position > 0, ErrorCode::kInvalidArgument, "schedule '", spec,
+                 "': a 'step' schedule lasts for ever, so it must come last");
+      milestones.push_back(position);
+    }
+    auto [schedule, length] = parse_one(part, spec);
+    schedules.push_back(schedule);
+    position = length == 0 ? 0 : position + length;
+  }
+  return schedules.size() == 1 ? schedules.front() : sequential_schedule(std::move(schedules), std::move(milestones));
 }
 
 }  // namespace onyx::training

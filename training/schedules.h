@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace onyx::training {
@@ -32,5 +33,10 @@ std::shared_ptr<Schedule> linear_warmup(int64_t warmup_steps, double start_facto
 // milestone, and so on (SequentialLR: e.g. linear warmup followed by cosine decay).
 std::shared_ptr<Schedule> sequential_schedule(std::vector<std::shared_ptr<Schedule>> schedules,
                                               std::vector<int64_t> milestones);
+
+// Parses the CLI's schedule syntax: "step:STEP_SIZE:GAMMA", "cosine:TOTAL_STEPS[:MIN_VALUE]",
+// "linear:START_FACTOR:END_FACTOR:STEPS", "warmup:STEPS[:START_FACTOR]", or several joined by
+// commas, each starting when the previous one's steps are over ("warmup:100,cosine:900").
+std::shared_ptr<Schedule> parse_schedule(std::string_view spec);
 
 }  // namespace onyx::training

@@ -212,3 +212,28 @@ TEST(ScheduleMatchesTorch, StepCosineLinearAndSequential) {
 
 }  // namespace
 }  // namespace onyx::training
+
+namespace onyx::training {
+namespace {
+
+TEST(Schedule, ParsesTheCliSyntax) {
+  EXPECT_DOUBLE_EQ(parse_schedule("step:2:0.5")->value(5, 1.0), 0.25);
+  EXPECT_DOUBLE_EQ(parse_schedule("cosine:10")->value(5, 1.0), 0.5);
+  EXPECT_DOUBLE_EQ(parse_schedule("cosine:10:0.2")->value(10, 1.0), 0.2);
+  EXPECT_DOUBLE_EQ(parse_schedule("linear:1:0:4")->value(1, 2.0), 1.5);
+  EXPECT_DOUBLE_EQ(parse_schedule("warmup:4")->value(1, 2.0), 0.5);
+  // Warmup for 4 steps from 0.5, then cosine over 10 steps counted from step 4.
+  auto chained = parse_schedule("warmup:4:0.5,cosine:10");
+  EXPECT_DOUBLE_EQ(chained->value(0, 1.0), 0.5);
+  EXPECT_DOUBLE_EQ(chained->value(4, 1.0), 1.0);
+  EXPECT_DOUBLE_EQ(chained->value(9, 1.0), 0.5);
+  using onyx::testing::error_message;
+  EXPECT_NE(error_message([] { parse_schedule("exp:3"); }).find("unknown schedule 'exp'"), std::string::npos);
+  EXPECT_NE(error_message([] { parse_schedule("step:x:0.5"); }).find("'x' is not a number"), std::string::npos);
+  EXPECT_NE(error_message([] { parse_schedule("cosine"); }).find("takes from 1 to 2 values"), std::string::npos);
+  EXPECT_NE(error_message([] { parse_schedule("step:2:0.5,cosine:3"); }).find("must come last"), std::string::npos);
+  EXPECT_NE(error_message([] { parse_schedule("cosine:0"); }).find("must be positive"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onyx::training
