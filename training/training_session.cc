@@ -9,6 +9,7 @@
 #include "training/checkpoint.h"
 #include "training/gradient_builder.h"
 #include "training/model_preparation.h"
+#include "training/seeded_dropout.h"
 
 namespace onyx::training {
 
@@ -17,6 +18,7 @@ struct TrainingSession::CompiledGraph {
   std::unique_ptr<InferenceSession> session;
   std::vector<std::pair<std::string, std::string>> gradients;  // parameter -> gradient output
   std::vector<std::pair<std::string, std::string>> state_updates;  // buffer -> its new value
+  bool needs_seed = false;  // reads kDropoutSeedInput
 };
 
 namespace {
@@ -110,6 +112,7 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   auto training_graph = std::make_unique<CompiledGraph>();
   training_graph->model = with_loss_;
   set_training_mode(training_graph->model, true);
+  training_graph->needs_seed = use_seeded_dropout(training_graph->model);
   const std::vector<std::string> requested =
       options_.trainable.empty() ? std::vector<std::string>{}
                                  : select_trainable(forward_, options_.trainable, options_.frozen);
@@ -170,13 +173,16 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
       graph->model = with_metrics_;
     }
     set_training_mode(graph->model, key.second);
+    if (key.second) graph->needs_seed = use_seeded_dropout(graph->model);
   }
   graph->session = std::make_unique<InferenceSession>(graph->model, options_.session);
   return *(compiled_[key] = std::move(graph));
 }
 
-Feeds TrainingSession::with_parameters(const Feeds& feeds) const {
+Feeds TrainingSession::with_parameters(const Feeds& feeds, bool needs_seed) const {
   Feeds all = feeds;
+  // One draw per run that has dropout: the masks follow the session's generator.
+  if (needs_seed) all[kDropoutSeedInput] = Tensor::scalar<int64_t>(static_cast<int64_t>(rng_() >> 1));
   for (const auto* values : {&params_, &buffers_}) {
     for (const auto& [name, value] : *values) {
       ONYX_CHECK(all.emplace(name, value).second, ErrorCode::kInvalidArgument, "feed '", name,
@@ -199,7 +205,7 @@ double TrainingSession::loss_from(const std::vector<NamedValue>& outputs) const 
 
 double TrainingSession::run_backward(const Feeds& feeds, bool training) {
   const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
-  std::vector<NamedValue> outputs = graph.session->run(with_parameters(feeds));
+  std::vector<NamedValue> outputs = graph.session->run(with_parameters(feeds, graph.needs_seed));
   std::map<std::string, const Tensor*> by_name;
   for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
   for (const auto& [param, gradient_name] : graph.gradients) {
@@ -234,15 +240,17 @@ void TrainingSession::optimizer_step() {
 std::vector<NamedValue> TrainingSession::forward(const Feeds& feeds) const {
   Feeds inputs = feeds;
   for (const std::string& target : targets_) inputs.erase(target);  // a batch may carry its targets
-  return compiled(GraphKind::kForward, training_).session->run(with_parameters(inputs));
+  const CompiledGraph& graph = compiled(GraphKind::kForward, training_);
+  return graph.session->run(with_parameters(inputs, graph.needs_seed));
 }
 
 double TrainingSession::compute_loss(const Feeds& feeds) const {
-  return loss_from(compiled(GraphKind::kLoss, training_).session->run(with_parameters(feeds)));
+  const CompiledGraph& graph = compiled(GraphKind::kLoss, training_);
+  return loss_from(graph.session->run(with_parameters(feeds, graph.needs_seed)));
 }
 
 EvalResult TrainingSession::eval_step(const Feeds& feeds) const {
-  std::vector<NamedValue> outputs = compiled(GraphKind::kLoss, false).session->run(with_parameters(feeds));
+  std::vector<NamedValue> outputs = compiled(GraphKind::kLoss, false).session->run(with_parameters(feeds, false));
   EvalResult result;
   result.loss = loss_from(outputs);
   for (const auto& [name, output] : metric_outputs_) {

@@ -50,7 +50,9 @@ struct TrainingOptions {
   std::string metric_prediction;
   std::string metric_target;
 
-  uint64_t seed = 0;  // the session's random generator (data shuffling), saved in checkpoints
+  // The session's random generator: dropout masks (one draw per training-mode run) and the
+  // caller's data shuffling (rng()); saved in checkpoints.
+  uint64_t seed = 0;
   SessionOptions session;
 };
 
@@ -123,7 +125,7 @@ class TrainingSession {
   struct CompiledGraph;
   const CompiledGraph& compiled(GraphKind kind, bool training) const;
   double run_backward(const Feeds& feeds, bool training);
-  Feeds with_parameters(const Feeds& feeds) const;
+  Feeds with_parameters(const Feeds& feeds, bool needs_seed) const;
   // Turns the trainable parameters and buffers of `model` into inputs fed each run.
   void prepare_inputs(Model& model) const;
   double loss_from(const std::vector<NamedValue>& outputs) const;
@@ -142,7 +144,7 @@ class TrainingSession {
   std::map<std::string, Tensor> buffers_;  // running statistics that training-mode steps update
   std::map<std::string, Tensor> gradients_;
   std::unique_ptr<Optimizer> optimizer_;
-  std::mt19937_64 rng_;
+  mutable std::mt19937_64 rng_;  // also seeds each training-mode run's dropout masks
   mutable std::map<std::pair<GraphKind, bool>, std::unique_ptr<CompiledGraph>> compiled_;
 };
 

@@ -10,6 +10,8 @@
 #include "tests/runtime/model_building.h"
 #include "tests/training/torch_reference.h"
 #include "tests/training/training_test_util.h"
+#include "tests/training/gradient_check.h"
+#include "training/seeded_dropout.h"
 #include "training/training_session.h"
 
 namespace onyx::training {
@@ -255,6 +257,62 @@ TEST(TrainingSession, DropoutFollowsTrainAndEvalMode) {
   }
   EXPECT_GT(zeros, 1200);
   EXPECT_LT(zeros, 1800);
+}
+
+// x * w -> Dropout(0.5) -> tanh, trained with MSE: the loss depends on the masks.
+Model dropout_model() {
+  Model model = make_model({make_node("Mul", {"x", "w"}, {"xw"}), make_node("Dropout", {"xw", "ratio"}, {"dropped"}),
+                            make_node("Tanh", {"dropped"}, {"y"})},
+                           {tensor_value("x", DataType::kFloat, {-1, 3})}, {tensor_value("y", DataType::kFloat, {-1, 3})},
+                           14);
+  model.graph.set_initializer("w", Tensor::from_vector<float>({3}, {0.5f, -1.0f, 2.0f}));
+  model.graph.set_initializer("ratio", Tensor::scalar<float>(0.5f));
+  return model;
+}
+
+TEST(TrainingSession, DropoutMasksFollowTheSessionSeed) {
+  TrainingOptions options = options_with(LossKind::kMse, sgd(0.1));
+  options.seed = 7;
+  TrainingSession a(dropout_model(), options), b(dropout_model(), options);
+  options.seed = 8;
+  TrainingSession c(dropout_model(), options);
+  bool differs_from_other_seed = false, differs_between_steps = false;
+  double previous = -1;
+  for (int step = 0; step < 5; ++step) {
+    const double loss_a = a.train_step(elementwise_batch(0));  // same batch: only masks and weights change
+    EXPECT_EQ(loss_a, b.train_step(elementwise_batch(0)));
+    differs_from_other_seed |= loss_a != c.train_step(elementwise_batch(0));
+    differs_between_steps |= previous >= 0 && loss_a != previous;
+    previous = loss_a;
+  }
+  EXPECT_TRUE(differs_from_other_seed);
+  EXPECT_TRUE(differs_between_steps);
+}
+
+TEST(TrainingSession, ResumingAModelWithDropoutReproducesTheNextLossesBitForBit) {
+  TrainingOptions options = options_with(LossKind::kMse, adam(0.05));
+  options.seed = 3;
+  TrainingSession original(dropout_model(), options);
+  for (int step = 0; step < 3; ++step) original.train_step(elementwise_batch(step));
+  const auto path = temporary_dir() / "dropout.onnx";
+  original.save_checkpoint(path);
+  const double loss3 = original.train_step(elementwise_batch(3));
+  const double loss4 = original.train_step(elementwise_batch(4));
+  options.seed = 99;  // the checkpoint's generator state replaces the seed
+  TrainingSession resumed(dropout_model(), options);
+  resumed.load_checkpoint(path);
+  EXPECT_EQ(resumed.train_step(elementwise_batch(3)), loss3);
+  EXPECT_EQ(resumed.train_step(elementwise_batch(4)), loss4);
+}
+
+TEST(SeededDropout, GradientByFiniteDifferences) {
+  onyx::testing::OpGradientCase c;
+  c.op = "SeededDropout";
+  c.domain = kTrainingDomain;
+  c.inputs = {{"x", {4, 5}},
+              {"ratio", {}, false, Tensor::scalar<double>(0.3)},
+              {"seed", {}, false, Tensor::scalar<int64_t>(11)}};
+  onyx::testing::check_op_gradient(c);
 }
 
 TEST(TrainingSession, MisuseGivesClearErrors) {
