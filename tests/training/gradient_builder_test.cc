@@ -182,3 +182,53 @@ TEST(GradientBuilder, UnusedTrainableValueGetsZeros) {
 
 }  // namespace
 }  // namespace onyx::testing
+
+namespace onyx::testing {
+namespace {
+
+// A BERT-style block as exporters write it: embedding Gather with repeated ids, multi-head
+// attention through Reshape/Transpose/MatMul/Softmax with a Where mask, a residual fan-out,
+// LayerNorm spelled out with ReduceMean/Pow/Sqrt, and Gelu spelled out with Erf.
+TEST(GradientBuilder, TransformerBlockAsExported) {
+  auto n = [](std::string op, std::vector<std::string> in, std::string out, std::vector<Attribute> attrs = {}) {
+    return make_node(std::move(op), std::move(in), {std::move(out)}, std::move(attrs));
+  };
+  Attribute perm_q = make_attribute("perm", std::vector<int64_t>{0, 2, 1, 3});
+  Attribute perm_k = make_attribute("perm", std::vector<int64_t>{0, 2, 3, 1});
+  std::vector<Node> nodes = {
+      n("Gather", {"E", "ids"}, "tok"), n("Add", {"tok", "pos"}, "x"),
+      n("MatMul", {"x", "Wq"}, "q0"), n("Reshape", {"q0", "heads"}, "q1"), n("Transpose", {"q1"}, "q", {perm_q}),
+      n("MatMul", {"x", "Wk"}, "k0"), n("Reshape", {"k0", "heads"}, "k1"), n("Transpose", {"k1"}, "k", {perm_k}),
+      n("MatMul", {"x", "Wv"}, "v0"), n("Reshape", {"v0", "heads"}, "v1"), n("Transpose", {"v1"}, "v", {perm_q}),
+      n("MatMul", {"q", "k"}, "s0"), n("Div", {"s0", "scale"}, "s1"), n("Where", {"causal", "s1", "minus"}, "s2"),
+      n("Softmax", {"s2"}, "p", {make_attribute("axis", int64_t{-1})}), n("MatMul", {"p", "v"}, "c0"),
+      n("Transpose", {"c0"}, "c1", {perm_q}), n("Reshape", {"c1", "merged"}, "c2"), n("Add", {"c2", "x"}, "res"),
+      n("ReduceMean", {"res", "last"}, "mu"), n("Sub", {"res", "mu"}, "d"), n("Pow", {"d", "two"}, "d2"),
+      n("ReduceMean", {"d2", "last"}, "var"), n("Add", {"var", "eps"}, "ve"), n("Sqrt", {"ve"}, "sd"),
+      n("Div", {"d", "sd"}, "xn"), n("Mul", {"xn", "gamma"}, "xg"), n("Add", {"xg", "beta"}, "h"),
+      n("Div", {"h", "sqrt2"}, "hs"), n("Erf", {"hs"}, "erf"), n("Add", {"erf", "one"}, "e1"),
+      n("Mul", {"h", "e1"}, "he"), n("Mul", {"he", "half"}, "y")};
+  Model model = make_model(nodes, {}, {{"y", TypeInfo{}, ""}}, 18);
+  model.graph.inputs = {tensor_value("E", DataType::kDouble, {10, 8}), tensor_value("pos", DataType::kDouble, {4, 8}),
+                        tensor_value("Wq", DataType::kDouble, {8, 8}), tensor_value("Wk", DataType::kDouble, {8, 8}),
+                        tensor_value("Wv", DataType::kDouble, {8, 8}), tensor_value("gamma", DataType::kDouble, {8}),
+                        tensor_value("beta", DataType::kDouble, {8})};
+  Graph& g = model.graph;
+  g.set_initializer("ids", Tensor::from_vector<int64_t>({2, 4}, {1, 3, 3, 7, 0, 1, 9, 1}));
+  g.set_initializer("heads", Tensor::from_vector<int64_t>({4}, {2, 4, 2, 4}));
+  g.set_initializer("merged", Tensor::from_vector<int64_t>({3}, {2, 4, 8}));
+  g.set_initializer("last", Tensor::from_vector<int64_t>({1}, {-1}));
+  std::vector<bool> causal;
+  for (int i = 0; i < 4; ++i) for (int j = 0; j < 4; ++j) causal.push_back(j <= i);
+  g.set_initializer("causal", Tensor::from_vector<bool>({4, 4}, causal));
+  for (auto [name, v] : std::vector<std::pair<const char*, double>>{
+           {"scale", 2.0}, {"minus", -1e4}, {"two", 2.0}, {"eps", 1e-5}, {"sqrt2", std::sqrt(2.0)}, {"one", 1.0}, {"half", 0.5}}) {
+    g.set_initializer(name, Tensor::scalar<double>(v));
+  }
+  check_graph_gradient({.model = model,
+                        .inputs = {in("E", {10, 8}), in("pos", {4, 8}), in("Wq", {8, 8}), in("Wk", {8, 8}),
+                                   in("Wv", {8, 8}), in("gamma", {8}), in("beta", {8})}});
+}
+
+}  // namespace
+}  // namespace onyx::testing
