@@ -34,6 +34,8 @@ class GradientRuleContext {
   // that need MaxPool's indices, Dropout's mask or the loss ops' log-probabilities).
   virtual std::string forward_output(size_t i) = 0;
 
+  // For a node with subgraphs (If), node().inputs lists its own inputs followed by the
+  // enclosing-scope values its bodies read, so rules address those gradients by index too.
   size_t input_count() const { return node().inputs.size(); }
   size_t output_count() const { return node().outputs.size(); }
   const std::string& input(size_t i) const { return node().inputs.at(i); }

@@ -133,6 +133,12 @@ TEST(GradientRulesNormalization, LayerNormalization) {
                      .attributes = {one("axis", 1)}});
 }
 
+TEST(GradientRulesNormalization, RMSNormalization) {
+  check_op_gradient({.op = "RMSNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4})}, .opset = 23});
+  check_op_gradient({.op = "RMSNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {3, 4})},
+                     .attributes = {one("axis", 1)}, .opset = 23});
+}
+
 TEST(GradientRulesNormalization, InstanceNormalization) {
   check_op_gradient({.op = "InstanceNormalization",
                      .inputs = {in("x", {2, 3, 4, 2}), in("scale", {3}), in("bias", {3})}});

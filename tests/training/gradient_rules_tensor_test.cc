@@ -62,6 +62,19 @@ TEST(GradientRulesTensor, ExpandAndTile) {
   check_op_gradient({.op = "Tile", .inputs = {in("x", {2, 3}), fixed("repeats", {2, 3})}});
 }
 
+TEST(GradientRulesTensor, PermutationsTriluCumSum) {
+  check_op_gradient({.op = "DepthToSpace", .inputs = {in("x", {1, 8, 2, 3})},
+                     .attributes = {one("blocksize", 2), make_attribute("mode", "CRD")}});
+  check_op_gradient({.op = "SpaceToDepth", .inputs = {in("x", {1, 2, 4, 6})}, .attributes = {one("blocksize", 2)}});
+  check_op_gradient({.op = "Trilu", .inputs = {in("x", {2, 4, 4}), InputSpec{"k", {}, false, Tensor::scalar<int64_t>(1)}}, .attributes = {one("upper", 0)}});
+  for (int64_t reverse : {0, 1}) {
+    for (int64_t exclusive : {0, 1}) {
+      check_op_gradient({.op = "CumSum", .inputs = {in("x", {3, 4}), InputSpec{"axis", {}, false, Tensor::scalar<int64_t>(1)}},
+                         .attributes = {one("reverse", reverse), one("exclusive", exclusive)}});
+    }
+  }
+}
+
 TEST(GradientRulesTensor, PadModes) {
   check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3}), fixed("pads", {1, 0, 2, 2}), in("value", {})}});
   check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3, 4}), fixed("pads", {1, 2, 0, 1}), {"", {}}, fixed("axes", {1, 2})}});

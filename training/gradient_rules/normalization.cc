@@ -121,6 +121,26 @@ void instance_norm_rule(Ctx& ctx) {
   set_if_wanted(ctx, 2, [&] { return reduce_sum(ctx, dy, batch_and_spatial, false); });
 }
 
+// RMSNormalization (23): y = x * invrms * scale, invrms over the axes from `axis` on.
+void rms_norm_rule(Ctx& ctx) {
+  NodeAttributes attributes(ctx.node());
+  const std::string x = ctx.input(0), dy = ctx.output_gradient(0);
+  const int64_t rank = rank_of(ctx, x);
+  int64_t axis = attributes.get_int("axis", -1);
+  if (axis < 0) axis += rank;
+  const std::vector<int64_t> axes = axes_range(axis, rank);
+  std::string mean_square = reduce(ctx, "ReduceMean", ctx.add("Mul", {x, x}), axes, true);
+  std::string eps = scalar_like(ctx, attributes.get_float("epsilon", 1e-5f), x);
+  std::string invrms = ctx.add("Reciprocal", {ctx.add("Sqrt", {ctx.add("Add", {mean_square, eps})})});
+  std::string xhat = ctx.add("Mul", {x, invrms});
+  set_if_wanted(ctx, 0, [&] {  // invrms * (g - xhat * mean(g * xhat))
+    std::string g = ctx.add("Mul", {dy, ctx.input(1)});
+    std::string mean_gx = reduce(ctx, "ReduceMean", ctx.add("Mul", {g, xhat}), axes, true);
+    return ctx.add("Mul", {invrms, ctx.add("Sub", {g, ctx.add("Mul", {xhat, mean_gx})})});
+  });
+  set_if_wanted(ctx, 1, [&] { return sum_to_shape_of(ctx, ctx.add("Mul", {dy, xhat}), dims_of(ctx, x), ctx.input(1)); });
+}
+
 // Dropout: identity at inference; in training dx = dy * mask / (1 - ratio).
 void dropout_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] {
@@ -153,6 +173,7 @@ void dropout_rule(Ctx& ctx) {
 ONYX_REGISTER_GRADIENT_RULE("", "BatchNormalization", batch_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "LayerNormalization", layer_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "InstanceNormalization", instance_norm_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "RMSNormalization", rms_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Dropout", dropout_rule);
 
 }  // namespace

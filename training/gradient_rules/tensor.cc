@@ -145,6 +145,27 @@ std::string pad_inner_gradient(Ctx& ctx) {
   return ctx.add("Slice", {dy(ctx), starts_value, ends, int64_constant(ctx, axes)});
 }
 
+// Pure permutations of the elements (DepthToSpace, SpaceToDepth): each input element lands once.
+void permutation_rule(Ctx& ctx) { slice_rule(ctx); }
+
+void trilu_rule(Ctx& ctx) {  // the same triangle of dy
+  set_if_wanted(ctx, 0, [&] {
+    std::vector<std::string> inputs = ctx.node().inputs;
+    inputs[0] = dy(ctx);
+    return ctx.add("Trilu", inputs, ctx.node().attributes);
+  });
+}
+
+void cumsum_rule(Ctx& ctx) {  // the cumulative sum in the other direction
+  set_if_wanted(ctx, 0, [&] {
+    NodeAttributes attributes(ctx.node());
+    std::vector<Attribute> flipped = {
+        make_attribute("exclusive", attributes.get_int("exclusive", 0)),
+        make_attribute("reverse", int64_t{attributes.get_int("reverse", 0) == 0 ? 1 : 0})};
+    return ctx.add("CumSum", {dy(ctx), ctx.input(1)}, flipped);
+  });
+}
+
 void pad_rule(Ctx& ctx) {
   const std::string mode = NodeAttributes(ctx.node()).get_string("mode", "constant");
   if (mode != "constant") {  // reflect, edge, wrap: one input element feeds several outputs
@@ -202,6 +223,10 @@ ONYX_REGISTER_GRADIENT_RULE("", "Gather", gather_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "GatherElements", gather_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Pad", pad_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Tile", tile_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "DepthToSpace", permutation_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "SpaceToDepth", permutation_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Trilu", trilu_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "CumSum", cumsum_rule);
 
 }  // namespace
 }  // namespace onyx::training
