@@ -109,9 +109,13 @@ void set_training_mode(Model& model, bool training) {
   GraphWriter writer(model.graph, "mode/");
   const std::string flag = writer.constant(Tensor::scalar<bool>(training));
   for (Node& node : model.graph.nodes) {
-    if (!is_dropout_with_mode(model, node)) continue;
-    node.inputs.resize(std::max<size_t>(node.inputs.size(), 3));  // ratio stays as given (or omitted)
-    node.inputs[2] = flag;
+    if (is_dropout_with_mode(model, node)) {
+      node.inputs.resize(std::max<size_t>(node.inputs.size(), 3));  // ratio stays as given (or omitted)
+      node.inputs[2] = flag;
+    } else if (is_mode_dependent(model, node)) {  // BatchNormalization: batch statistics in training
+      std::erase_if(node.attributes, [](const Attribute& a) { return a.name == "training_mode"; });
+      node.attributes.push_back(make_attribute("training_mode", int64_t{training ? 1 : 0}));
+    }
   }
 }
 

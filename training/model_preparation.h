@@ -27,8 +27,9 @@ void separate_running_statistics(Model& model);
 // Whether the model has ops that behave differently in training: Dropout from opset 12 and
 // BatchNormalization from opset 14.
 bool has_mode_dependent_ops(const Model& model);
-// Sets every Dropout's training_mode input. (BatchNormalization switches to batch statistics
-// only in the gradient graph, where the gradient builder also outputs its running statistics.)
+// Sets every Dropout's training_mode input and BatchNormalization's training_mode attribute
+// (batch statistics in training). Running statistics are output and kept only by the gradient
+// graph, where the gradient builder adds those outputs.
 void set_training_mode(Model& model, bool training);
 
 }  // namespace onyx::training

@@ -89,6 +89,20 @@ TEST(TrainingSessionMatchesTorch, CnnWithBatchNormSgdMomentum) {
                             1e-2, 1e-4));
 }
 
+TEST(TrainingSession, BatchNormUsesBatchStatisticsInTrainingModeOnly) {
+  const std::string name = "cnn_batchnorm_sgd";
+  TrainingSession session(torch_reference_dir() / (name + ".onnx"), options_with(LossKind::kCrossEntropy, sgd(0.05)));
+  const Feeds feeds = batch(name, 0);
+  session.train();
+  const double training_loss = session.compute_loss(feeds);
+  session.eval();
+  const double eval_loss = session.compute_loss(feeds);
+  EXPECT_EQ(eval_loss, session.eval_step(feeds).loss);
+  EXPECT_NE(training_loss, eval_loss);  // fresh running statistics (0, 1) differ from the batch's
+  EXPECT_EQ(session.train_step(feeds), training_loss);  // train_step always runs in training mode
+  EXPECT_NEAR(training_loss, torch_reference(name + "/losses").element_as_double(0), 1e-5);
+}
+
 // y = tanh(x * w + b) with w, b initializers and a batch input x [N, 3].
 Model elementwise_model(int64_t opset = 14) {
   Model model = make_model({make_node("Mul", {"x", "w"}, {"xw"}), make_node("Add", {"xw", "b"}, {"z"}),
