@@ -126,9 +126,15 @@ AppendedLoss append_loss(Model& model, const LossSpec& spec) {
              spec.output, "' is already used by the model");
   const TypeInfo prediction_type = type_of_value(graph, prediction);
   const DataType dtype = prediction_type.is_tensor() ? prediction_type.elem_type : DataType::kFloat;
-  if (spec.ignore_index) {
-    ONYX_CHECK(spec.kind == LossKind::kCrossEntropy || spec.kind == LossKind::kNll, ErrorCode::kInvalidArgument,
-               "ignore_index applies to cross_entropy and nll only, not ", loss_kind_name(spec.kind));
+  const bool classification = spec.kind == LossKind::kCrossEntropy || spec.kind == LossKind::kNll;
+  ONYX_CHECK(classification || !spec.ignore_index, ErrorCode::kInvalidArgument,
+             "ignore_index applies to cross_entropy and nll only, not ", loss_kind_name(spec.kind));
+  ONYX_CHECK(classification || !spec.class_weights, ErrorCode::kInvalidArgument,
+             "class weights apply to cross_entropy and nll only, not ", loss_kind_name(spec.kind));
+  if (spec.class_weights) {
+    ONYX_CHECK(spec.class_weights->rank() == 1 && spec.class_weights->dtype() == dtype, ErrorCode::kInvalidArgument,
+               "class weights must be a 1-D ", dtype_name(dtype), " tensor, got ",
+               dtype_name(spec.class_weights->dtype()), shape_to_string(spec.class_weights->shape()));
   }
 
   GraphWriter writer(graph, "loss/");
@@ -153,7 +159,9 @@ AppendedLoss append_loss(Model& model, const LossSpec& spec) {
     const char* op = spec.kind == LossKind::kCrossEntropy ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss";
     add_graph_input(graph, spec.target, target_type);
     // SoftmaxCrossEntropyLoss's second output (log-probabilities) is left out.
-    loss = writer.add(op, {prediction, spec.target}, std::move(attributes));
+    std::vector<std::string> inputs{prediction, spec.target};
+    if (spec.class_weights) inputs.push_back(writer.constant(spec.class_weights->clone()));
+    loss = writer.add(op, std::move(inputs), std::move(attributes));
   } else {
     add_graph_input(graph, spec.target, target_type);
     loss = reduce(writer, elementwise_loss(writer, spec, dtype, prediction, spec.target), spec.reduction);

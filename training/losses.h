@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "runtime/ir/graph.h"
+#include "runtime/tensor/tensor.h"
 
 namespace onyx::training {
 
@@ -29,6 +30,9 @@ struct LossSpec {
   std::string target = "target";
   Reduction reduction = Reduction::kMean;
   std::optional<int64_t> ignore_index;  // cross_entropy and nll
+  // Per-class weights [classes] for cross_entropy and nll (torch's `weight`): the mean becomes
+  // sum(w[c_i] l_i) / sum(w[c_i]).
+  std::optional<Tensor> class_weights;
   float huber_delta = 1.0f;
   // Name of the loss output the model gets.
   std::string output = "loss";

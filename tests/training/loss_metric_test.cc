@@ -33,10 +33,11 @@ struct LossCase {
   std::string input, target;
   std::optional<int64_t> ignore_index;
   float huber_delta = 1.0f;
+  bool class_weights = false;  // loss/class_weights
 };
 
-TEST(LossMatchesTorch, EveryLossAndReduction) {
-  const std::vector<LossCase> cases{
+std::vector<LossCase> every_loss_case() {
+  return {
       {"mse", LossKind::kMse, "regression_x", "regression_y", std::nullopt},
       {"l1", LossKind::kL1, "regression_x", "regression_y", std::nullopt},
       {"huber", LossKind::kHuber, "regression_x", "regression_y", std::nullopt, 0.7f},
@@ -44,19 +45,30 @@ TEST(LossMatchesTorch, EveryLossAndReduction) {
       {"cross_entropy", LossKind::kCrossEntropy, "logits", "labels", std::nullopt},
       {"cross_entropy_ignore", LossKind::kCrossEntropy, "logits", "labels", 1},
       {"cross_entropy_3d", LossKind::kCrossEntropy, "logits_3d", "labels_3d", std::nullopt},
+      {"cross_entropy_weighted", LossKind::kCrossEntropy, "logits", "labels", 2, 1.0f, true},
       {"nll", LossKind::kNll, "log_probs", "labels", 3},
+      {"nll_weighted", LossKind::kNll, "log_probs", "labels", std::nullopt, 1.0f, true},
   };
-  for (const LossCase& c : cases) {
+}
+
+LossSpec spec_of(const LossCase& c, const char* reduction) {
+  LossSpec spec;
+  spec.kind = c.kind;
+  spec.reduction = parse_reduction(reduction);
+  spec.ignore_index = c.ignore_index;
+  spec.huber_delta = c.huber_delta;
+  if (c.class_weights) spec.class_weights = torch_reference("loss/class_weights");
+  return spec;
+}
+
+TEST(LossMatchesTorch, EveryLossAndReduction) {
+  for (const LossCase& c : every_loss_case()) {
     for (const char* reduction : {"mean", "sum", "none"}) {
       SCOPED_TRACE(c.reference + " " + reduction);
       const Tensor x = torch_reference("loss/" + c.input);
       const Tensor target = torch_reference("loss/" + c.target);
       Model model = identity_model(x.shape());
-      LossSpec spec;
-      spec.kind = c.kind;
-      spec.reduction = parse_reduction(reduction);
-      spec.ignore_index = c.ignore_index;
-      spec.huber_delta = c.huber_delta;
+      const LossSpec spec = spec_of(c, reduction);
       AppendedLoss appended = append_loss(model, spec);
       ASSERT_EQ(appended.targets, std::vector<std::string>{"target"});
       InferenceSession session(std::move(model));
@@ -71,26 +83,12 @@ TEST(LossMatchesTorch, EveryLossAndReduction) {
 // d(loss)/d(prediction) through the gradient builder (the loss ops' rules included) against
 // torch's autograd; reduction 'none' is summed first, as the reference's value.sum() is.
 TEST(LossGradientMatchesTorch, EveryLossAndReduction) {
-  const std::vector<LossCase> cases{
-      {"mse", LossKind::kMse, "regression_x", "regression_y", std::nullopt},
-      {"l1", LossKind::kL1, "regression_x", "regression_y", std::nullopt},
-      {"huber", LossKind::kHuber, "regression_x", "regression_y", std::nullopt, 0.7f},
-      {"bce_with_logits", LossKind::kBceWithLogits, "regression_x", "binary_y", std::nullopt},
-      {"cross_entropy", LossKind::kCrossEntropy, "logits", "labels", std::nullopt},
-      {"cross_entropy_ignore", LossKind::kCrossEntropy, "logits", "labels", 1},
-      {"cross_entropy_3d", LossKind::kCrossEntropy, "logits_3d", "labels_3d", std::nullopt},
-      {"nll", LossKind::kNll, "log_probs", "labels", 3},
-  };
-  for (const LossCase& c : cases) {
+  for (const LossCase& c : every_loss_case()) {
     for (const char* reduction : {"mean", "sum", "none"}) {
       SCOPED_TRACE(c.reference + " " + reduction);
       const Tensor x = torch_reference("loss/" + c.input);
       Model model = identity_model(x.shape());
-      LossSpec spec;
-      spec.kind = c.kind;
-      spec.reduction = parse_reduction(reduction);
-      spec.ignore_index = c.ignore_index;
-      spec.huber_delta = c.huber_delta;
+      const LossSpec spec = spec_of(c, reduction);
       std::string loss = append_loss(model, spec).loss;
       if (spec.reduction == Reduction::kNone) {
         model.graph.nodes.push_back(make_node("ReduceSum", {loss}, {"total"}, {make_attribute("keepdims", int64_t{0})}));
@@ -153,6 +151,10 @@ TEST(Loss, BadSpecsGiveClearErrors) {
   LossSpec clash;
   clash.target = "x";
   EXPECT_NE(error_message([&] { append_loss(model, clash); }).find("'x' is already used"), std::string::npos);
+  LossSpec weighted;
+  weighted.class_weights = Tensor::from_vector<float>({2}, {1, 2});
+  EXPECT_NE(error_message([&] { append_loss(model, weighted); }).find("class weights apply to cross_entropy"),
+            std::string::npos);
   LossSpec ignore;
   ignore.ignore_index = 0;
   EXPECT_NE(error_message([&] { append_loss(model, ignore); }).find("ignore_index applies to cross_entropy"),

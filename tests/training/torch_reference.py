@@ -134,6 +134,8 @@ def losses(out):
     F = torch.nn.functional
     log_probs = F.log_softmax(logits, 1)  # NLL reads log-probabilities
     save(out, "loss/log_probs", log_probs)
+    class_weights = torch.tensor([0.5, 2.0, 1.0, 3.0])
+    save(out, "loss/class_weights", class_weights)
     for reduction in ("mean", "sum", "none"):
         cases = {
             "mse": (regression_x, regression_y, lambda x, y: F.mse_loss(x, y, reduction=reduction)),
@@ -145,6 +147,10 @@ def losses(out):
             "cross_entropy_ignore": (logits, labels,
                                      lambda x, y: F.cross_entropy(x, y, reduction=reduction, ignore_index=1)),
             "cross_entropy_3d": (logits_3d, labels_3d, lambda x, y: F.cross_entropy(x, y, reduction=reduction)),
+            "cross_entropy_weighted": (logits, labels, lambda x, y: F.cross_entropy(
+                x, y, weight=class_weights, reduction=reduction, ignore_index=2)),
+            "nll_weighted": (log_probs, labels, lambda x, y: F.nll_loss(x, y, weight=class_weights,
+                                                                        reduction=reduction)),
             "nll": (log_probs, labels, lambda x, y: F.nll_loss(x, y, reduction=reduction, ignore_index=3)),
         }
         for name, (x, y, fn) in cases.items():
