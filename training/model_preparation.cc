@@ -1,5 +1,7 @@
 #include "training/model_preparation.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <set>
 
@@ -27,30 +29,46 @@ bool is_mode_dependent(const Model& model, const Node& node) {
 
 }  // namespace
 
+std::vector<std::string> expand_initializer_names(const Model& model, const std::vector<std::string>& patterns,
+                                                  const char* what) {
+  const Graph& graph = model.graph;
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  for (const std::string& pattern : patterns) {
+    if (pattern.find_first_of("*?[") == std::string::npos) {
+      ONYX_CHECK(graph.initializers.count(pattern), ErrorCode::kInvalidArgument, what, " parameter '", pattern,
+                 "' is not an initializer of the model");
+      add(pattern);
+      continue;
+    }
+    const size_t before = names.size();
+    for (const std::string& name : graph.initializer_order) {
+      if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) add(name);
+    }
+    ONYX_CHECK(names.size() > before, ErrorCode::kInvalidArgument, what, " pattern '", pattern,
+               "' matches no initializer of the model");
+  }
+  return names;
+}
+
 std::vector<std::string> select_trainable(const Model& model, const std::vector<std::string>& trainable,
                                           const std::vector<std::string>& frozen) {
   const Graph& graph = model.graph;
-  const std::set<std::string> frozen_set(frozen.begin(), frozen.end());
-  for (const std::string& name : frozen) {
-    ONYX_CHECK(graph.initializers.count(name), ErrorCode::kInvalidArgument, "frozen parameter '", name,
-               "' is not an initializer of the model");
-  }
+  const std::vector<std::string> frozen_names = expand_initializer_names(model, frozen, "frozen");
+  const std::set<std::string> frozen_set(frozen_names.begin(), frozen_names.end());
   std::vector<std::string> selected;
-  if (trainable.empty()) {
-    for (const std::string& name : graph.initializer_order) {
-      if (is_floating(graph.initializers.at(name).dtype()) && !frozen_set.count(name)) selected.push_back(name);
+  const std::vector<std::string> candidates =
+      trainable.empty() ? graph.initializer_order : expand_initializer_names(model, trainable, "trainable");
+  for (const std::string& name : candidates) {
+    const Tensor& value = graph.initializers.at(name);
+    if (!is_floating(value.dtype())) {
+      ONYX_CHECK(trainable.empty(), ErrorCode::kInvalidArgument, "trainable parameter '", name, "' is ",
+                 dtype_name(value.dtype()), ", not a floating-point tensor");
+      continue;
     }
-  } else {
-    for (const std::string& name : trainable) {
-      auto found = graph.initializers.find(name);
-      ONYX_CHECK(found != graph.initializers.end(), ErrorCode::kInvalidArgument, "trainable parameter '", name,
-                 "' is not an initializer of the model");
-      ONYX_CHECK(is_floating(found->second.dtype()), ErrorCode::kInvalidArgument, "trainable parameter '", name,
-                 "' is ", dtype_name(found->second.dtype()), ", not a floating-point tensor");
-      if (!frozen_set.count(name) && std::find(selected.begin(), selected.end(), name) == selected.end()) {
-        selected.push_back(name);
-      }
-    }
+    if (!frozen_set.count(name)) selected.push_back(name);
   }
   ONYX_CHECK(!selected.empty(), ErrorCode::kInvalidArgument, "the model has no trainable parameters");
   return selected;

@@ -11,8 +11,14 @@
 
 namespace onyx::training {
 
-// The trainable parameters: `trainable` if given (each must be a floating-point initializer),
-// else every floating-point initializer; those in `frozen` are left out either way.
+// Initializer names matching `patterns`: exact names, or shell-style patterns with '*' and '?'
+// ("encoder.*", "*.bias"). Throws when a name is not an initializer or a pattern matches none;
+// `what` ("trainable", "frozen") names the list in that error.
+std::vector<std::string> expand_initializer_names(const Model& model, const std::vector<std::string>& patterns,
+                                                  const char* what);
+
+// The trainable parameters: `trainable` if given (names or patterns of floating-point
+// initializers), else every floating-point initializer; those in `frozen` are left out.
 std::vector<std::string> select_trainable(const Model& model, const std::vector<std::string>& trainable,
                                           const std::vector<std::string>& frozen);
 

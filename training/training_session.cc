@@ -117,7 +117,7 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
       options_.trainable.empty() ? std::vector<std::string>{}
                                  : select_trainable(forward_, options_.trainable, options_.frozen);
   // The loss's own constants (Huber's delta, ...) are never parameters.
-  std::vector<std::string> frozen = options_.frozen;
+  std::vector<std::string> frozen = expand_initializer_names(forward_, options_.frozen, "frozen");
   for (const auto& [name, value] : with_loss_.graph.initializers) {
     if (!forward_.graph.initializers.count(name)) frozen.push_back(name);
   }

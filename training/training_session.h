@@ -39,7 +39,9 @@ struct TrainingOptions {
   std::optional<UserGraph> loss_graph;
   std::string loss_output;
 
-  std::vector<std::string> trainable;  // empty: every floating-point initializer
+  // Initializer names or shell-style patterns ("encoder.*", "*.bias"). Empty trainable: every
+  // floating-point initializer the loss depends on.
+  std::vector<std::string> trainable;
   std::vector<std::string> frozen;
   OptimizerConfig optimizer = sgd(0.01);
 

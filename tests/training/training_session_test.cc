@@ -212,6 +212,23 @@ TEST(TrainingSession, FrozenParametersAndLearningRateControl) {
   EXPECT_EQ(session.parameters().at("w").values<float>()[2], 1.0f);
 }
 
+TEST(TrainingSession, TrainableAndFrozenTakePatterns) {
+  const std::string name = "mlp_sgd";  // 0.weight, 0.bias, 2.weight, 2.bias
+  TrainingOptions biases = options_with(LossKind::kCrossEntropy, sgd(0.1));
+  biases.trainable = {"*.bias"};
+  EXPECT_EQ(TrainingSession(torch_reference_dir() / (name + ".onnx"), biases).trainable_names(),
+            (std::vector<std::string>{"0.bias", "2.bias"}));
+  TrainingOptions first_layer_frozen = options_with(LossKind::kCrossEntropy, sgd(0.1));
+  first_layer_frozen.frozen = {"0.*"};
+  TrainingSession session(torch_reference_dir() / (name + ".onnx"), first_layer_frozen);
+  EXPECT_EQ(session.trainable_names(), (std::vector<std::string>{"2.weight", "2.bias"}));
+  TrainingOptions no_match = options_with(LossKind::kCrossEntropy, sgd(0.1));
+  no_match.frozen = {"encoder.*"};
+  EXPECT_NE(error_message([&] { TrainingSession(torch_reference_dir() / (name + ".onnx"), no_match); })
+                .find("frozen pattern 'encoder.*' matches no initializer"),
+            std::string::npos);
+}
+
 TEST(TrainingSession, ExportedInferenceModelRunsWithTrainedWeights) {
   TrainingSession session(elementwise_model(), options_with(LossKind::kMse, adam(0.1)));
   for (int step = 0; step < 3; ++step) session.train_step(elementwise_batch(step));
