@@ -1,6 +1,9 @@
 #include "training/checkpoint.h"
 
+#include <algorithm>
 #include <charconv>
+#include <string_view>
+#include <vector>
 
 #include "onnx/onnx-ml.pb.h"
 #include "runtime/common/error.h"
@@ -106,6 +109,49 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     }
   }
   return checkpoint;
+}
+
+namespace {
+
+// Step of "checkpoint-<digits>.onnx"; nullopt for any other name (temporary files included).
+std::optional<int64_t> step_of_checkpoint_name(const std::string& name) {
+  constexpr std::string_view prefix = "checkpoint-", suffix = ".onnx";
+  if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix)) {
+    return std::nullopt;
+  }
+  const std::string_view digits(name.data() + prefix.size(), name.size() - prefix.size() - suffix.size());
+  int64_t step = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
+  if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return step;
+}
+
+// (step, path) of every checkpoint in `dir`, oldest first.
+std::vector<std::pair<int64_t, std::filesystem::path>> checkpoints_in(const std::filesystem::path& dir) {
+  std::vector<std::pair<int64_t, std::filesystem::path>> found;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (auto step = step_of_checkpoint_name(entry.path().filename().string())) found.emplace_back(*step, entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int64_t step) {
+  return dir / ("checkpoint-" + std::to_string(step) + ".onnx");
+}
+
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir) {
+  auto found = checkpoints_in(dir);
+  if (found.empty()) return std::nullopt;
+  return found.back().second;
+}
+
+void prune_checkpoints(const std::filesystem::path& dir, size_t keep) {
+  auto found = checkpoints_in(dir);
+  for (size_t i = 0; i + keep < found.size(); ++i) std::filesystem::remove(found[i].second);
 }
 
 }  // namespace onyx::training

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "runtime/tensor/tensor.h"
@@ -29,5 +30,12 @@ struct Checkpoint {
 void save_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path& path);
 // Throws naming the file when it is missing, not a checkpoint, or of a newer format version.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+// A folder of checkpoints (the CLI's --checkpoint-dir / --resume): "checkpoint-<step>.onnx".
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int64_t step);
+// The checkpoint of the highest step in `dir`; nullopt when there is none (or no folder).
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir);
+// Deletes all but the `keep` newest checkpoints of `dir` (other files are left alone).
+void prune_checkpoints(const std::filesystem::path& dir, size_t keep);
 
 }  // namespace onyx::training

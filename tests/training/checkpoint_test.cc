@@ -100,5 +100,21 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
   EXPECT_NE(error_message([&] { load_checkpoint(newer); }).find("format version 99"), std::string::npos);
 }
 
+TEST(Checkpoint, FolderHelpersFindTheLatestByStepAndPrune) {
+  const auto dir = temporary_path("folder");
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(latest_checkpoint(dir).has_value());  // no folder yet
+  std::filesystem::create_directories(dir);
+  for (int64_t step : {9, 10, 100}) save_checkpoint(sample(), checkpoint_path(dir, step));
+  std::ofstream(dir / "checkpoint-999.onnx.tmp123") << "half written";  // never a candidate
+  std::ofstream(dir / "notes.txt") << "kept";
+  EXPECT_EQ(latest_checkpoint(dir), checkpoint_path(dir, 100));  // 100 > 10 > 9 numerically
+  prune_checkpoints(dir, 2);
+  EXPECT_FALSE(std::filesystem::exists(checkpoint_path(dir, 9)));
+  EXPECT_TRUE(std::filesystem::exists(checkpoint_path(dir, 10)));
+  EXPECT_TRUE(std::filesystem::exists(dir / "notes.txt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoint-999.onnx.tmp123"));
+}
+
 }  // namespace
 }  // namespace onyx::training
