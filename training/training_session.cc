@@ -260,6 +260,9 @@ EvalResult TrainingSession::eval_step(const Feeds& feeds) const {
   }
   const size_t forward_outputs = forward_.graph.outputs.size();
   outputs.resize(std::min(outputs.size(), forward_outputs));
+  if (!outputs.empty() && outputs[0].value.is_tensor() && outputs[0].value.tensor().rank() > 0) {
+    result.batch_size = outputs[0].value.tensor().dim(0);
+  }
   result.outputs = std::move(outputs);
   return result;
 }

@@ -62,6 +62,8 @@ struct EvalResult {
   double loss = 0;
   std::map<std::string, double> metrics;  // by metric name ("accuracy", "top5_accuracy", ...)
   std::vector<NamedValue> outputs;        // the forward model's outputs
+  // Samples in the batch (dim 0 of the first output): the weight for MetricAverage.
+  int64_t batch_size = 1;
 };
 
 class TrainingSession {

@@ -258,6 +258,7 @@ TEST(TrainingSession, EvalStepReportsLossMetricsAndOutputs) {
   EvalResult result = session.eval_step({{"x", x}, {"target", y}});
   ASSERT_EQ(result.outputs.size(), 1u);
   EXPECT_EQ(result.outputs[0].name, "logits");
+  EXPECT_EQ(result.batch_size, 2);
   double mae = 0, bce = 0;
   for (int i = 0; i < 6; ++i) {
     const double logit = x.values<float>()[i], target = y.values<float>()[i];
