@@ -89,6 +89,29 @@ TEST(TrainingSessionMatchesTorch, CnnWithBatchNormSgdMomentum) {
                             1e-2, 1e-4));
 }
 
+TEST(TrainingSession, EvalStepAccuracyAgreesWithItsOutputs) {
+  const std::string name = "mlp_sgd";
+  TrainingOptions options = options_with(LossKind::kCrossEntropy, sgd(0.1, 0.9));
+  options.metrics = {parse_metric("accuracy"), parse_metric("top2_accuracy")};
+  TrainingSession session(torch_reference_dir() / (name + ".onnx"), options);
+  for (int64_t step = 0; step < 10; ++step) session.train_step(batch(name, step));
+  const Feeds feeds = batch(name, 0);
+  EvalResult result = session.eval_step(feeds);
+  const Tensor& logits = result.outputs.at(0).value.tensor();  // [8, 4]
+  const auto labels = feeds.at("target").tensor().to_int64_vector();
+  double top1 = 0, top2 = 0;
+  for (int64_t i = 0; i < 8; ++i) {
+    const auto row = logits.values<float>().subspan(static_cast<size_t>(i * 4), 4);
+    int64_t better = 0;  // classes scoring above the label
+    for (float v : row) better += v > row[static_cast<size_t>(labels[i])];
+    top1 += better == 0;
+    top2 += better <= 1;
+  }
+  EXPECT_DOUBLE_EQ(result.metrics.at("accuracy"), top1 / 8);
+  EXPECT_DOUBLE_EQ(result.metrics.at("top2_accuracy"), top2 / 8);
+  EXPECT_EQ(result.batch_size, 8);
+}
+
 TEST(TrainingSession, BatchNormUsesBatchStatisticsInTrainingModeOnly) {
   const std::string name = "cnn_batchnorm_sgd";
   TrainingSession session(torch_reference_dir() / (name + ".onnx"), options_with(LossKind::kCrossEntropy, sgd(0.05)));
