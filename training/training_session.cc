@@ -1,6 +1,7 @@
 #include "training/training_session.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "runtime/common/error.h"
@@ -19,6 +20,12 @@ struct TrainingSession::CompiledGraph {
   std::vector<std::pair<std::string, std::string>> gradients;  // parameter -> gradient output
   std::vector<std::pair<std::string, std::string>> state_updates;  // buffer -> its new value
   bool needs_seed = false;  // reads kDropoutSeedInput
+  std::set<std::string> inputs;  // the session's graph inputs
+
+  void compile(const SessionOptions& options) {
+    session = std::make_unique<InferenceSession>(model, options);
+    for (const ValueInfo& input : session->inputs()) inputs.insert(input.name);
+  }
 };
 
 namespace {
@@ -140,7 +147,8 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   optimizer_ = std::make_unique<Optimizer>(optimized, options_.optimizer, options_.session);
   prepare_inputs(training_graph->model);
   prepare_inputs(with_metrics_);
-  training_graph->session = std::make_unique<InferenceSession>(training_graph->model, options_.session);
+  training_graph->compile(options_.session);
+  for (const ValueInfo& input : with_metrics_.graph.inputs) batch_inputs_.insert(input.name);
   compiled_[{GraphKind::kGradient, mode_dependent_}] = std::move(training_graph);
 }
 
@@ -175,18 +183,24 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
     set_training_mode(graph->model, key.second);
     if (key.second) graph->needs_seed = use_seeded_dropout(graph->model);
   }
-  graph->session = std::make_unique<InferenceSession>(graph->model, options_.session);
+  graph->compile(options_.session);
   return *(compiled_[key] = std::move(graph));
 }
 
-Feeds TrainingSession::with_parameters(const Feeds& feeds, bool needs_seed) const {
-  Feeds all = feeds;
+Feeds TrainingSession::feeds_for(const CompiledGraph& graph, const Feeds& feeds) const {
+  Feeds all;
+  for (const auto& [name, value] : feeds) {
+    ONYX_CHECK(!params_.count(name) && !buffers_.count(name), ErrorCode::kInvalidArgument, "feed '", name,
+               "' is a parameter the session feeds itself (use set_parameter to change it)");
+    // One batch serves every graph: targets and metric inputs are dropped where unused. Names
+    // no graph knows still reach the session, which reports them.
+    if (graph.inputs.count(name) || !batch_inputs_.count(name)) all.emplace(name, value);
+  }
   // One draw per run that has dropout: the masks follow the session's generator.
-  if (needs_seed) all[kDropoutSeedInput] = Tensor::scalar<int64_t>(static_cast<int64_t>(rng_() >> 1));
+  if (graph.needs_seed) all[kDropoutSeedInput] = Tensor::scalar<int64_t>(static_cast<int64_t>(rng_() >> 1));
   for (const auto* values : {&params_, &buffers_}) {
     for (const auto& [name, value] : *values) {
-      ONYX_CHECK(all.emplace(name, value).second, ErrorCode::kInvalidArgument, "feed '", name,
-                 "' is a parameter the session feeds itself (use set_parameter to change it)");
+      if (graph.inputs.count(name)) all.emplace(name, value);
     }
   }
   return all;
@@ -205,7 +219,7 @@ double TrainingSession::loss_from(const std::vector<NamedValue>& outputs) const 
 
 double TrainingSession::run_backward(const Feeds& feeds, bool training) {
   const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
-  std::vector<NamedValue> outputs = graph.session->run(with_parameters(feeds, graph.needs_seed));
+  std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds));
   std::map<std::string, const Tensor*> by_name;
   for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
   for (const auto& [param, gradient_name] : graph.gradients) {
@@ -238,19 +252,18 @@ void TrainingSession::optimizer_step() {
 }
 
 std::vector<NamedValue> TrainingSession::forward(const Feeds& feeds) const {
-  Feeds inputs = feeds;
-  for (const std::string& target : targets_) inputs.erase(target);  // a batch may carry its targets
   const CompiledGraph& graph = compiled(GraphKind::kForward, training_);
-  return graph.session->run(with_parameters(inputs, graph.needs_seed));
+  return graph.session->run(feeds_for(graph, feeds));
 }
 
 double TrainingSession::compute_loss(const Feeds& feeds) const {
   const CompiledGraph& graph = compiled(GraphKind::kLoss, training_);
-  return loss_from(graph.session->run(with_parameters(feeds, graph.needs_seed)));
+  return loss_from(graph.session->run(feeds_for(graph, feeds)));
 }
 
 EvalResult TrainingSession::eval_step(const Feeds& feeds) const {
-  std::vector<NamedValue> outputs = compiled(GraphKind::kLoss, false).session->run(with_parameters(feeds, false));
+  const CompiledGraph& graph = compiled(GraphKind::kLoss, false);
+  std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds));
   EvalResult result;
   result.loss = loss_from(outputs);
   for (const auto& [name, output] : metric_outputs_) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -129,7 +130,9 @@ class TrainingSession {
   struct CompiledGraph;
   const CompiledGraph& compiled(GraphKind kind, bool training) const;
   double run_backward(const Feeds& feeds, bool training);
-  Feeds with_parameters(const Feeds& feeds, bool needs_seed) const;
+  // The user's batch for one graph: inputs it does not read are dropped, parameters, buffers
+  // and the dropout seed added.
+  Feeds feeds_for(const CompiledGraph& graph, const Feeds& feeds) const;
   // Turns the trainable parameters and buffers of `model` into inputs fed each run.
   void prepare_inputs(Model& model) const;
   double loss_from(const std::vector<NamedValue>& outputs) const;
@@ -140,6 +143,7 @@ class TrainingSession {
   TrainingOptions options_;
   std::vector<std::string> trainable_;
   std::vector<std::string> targets_;
+  std::set<std::string> batch_inputs_;  // inputs of the loss/metrics graph (data, targets, ...)
   std::string loss_name_;
   std::vector<std::pair<std::string, std::string>> metric_outputs_;  // metric name -> output
   bool mode_dependent_ = false;

@@ -370,6 +370,28 @@ TEST(SeededDropout, GradientByFiniteDifferences) {
   onyx::testing::check_op_gradient(c);
 }
 
+TEST(TrainingSession, OneBatchFeedsEveryGraph) {
+  // A user metric reads an extra input "sample_weight"; train_step, forward and eval_step all
+  // take the same batch and use what they need.
+  Model metric = make_model({make_node("Mul", {"p", "sample_weight"}, {"weighted"}),
+                             make_node("ReduceSum", {"weighted"}, {"m"}, {make_attribute("keepdims", int64_t{0})})},
+                            {tensor_value("p", DataType::kFloat, {-1, 3}), tensor_value("sample_weight", DataType::kFloat, {-1, 3})},
+                            {tensor_value("m", DataType::kFloat, {})}, 14);
+  TrainingOptions options = options_with(LossKind::kMse, sgd(0.1));
+  options.metric_graphs = {{"weighted_sum", metric, {{"p", "y"}}}};
+  TrainingSession session(elementwise_model(), options);
+  Feeds feeds = elementwise_batch(0);
+  feeds["sample_weight"] = Tensor::from_vector<float>({4, 3}, std::vector<float>(12, 1.0f));
+  session.train_step(feeds);
+  const auto outputs = session.forward(feeds);
+  EvalResult result = session.eval_step(feeds);
+  double sum = 0;
+  for (float v : outputs[0].value.tensor().values<float>()) sum += v;
+  EXPECT_NEAR(result.metrics.at("weighted_sum"), sum, 1e-4);
+  feeds["typo"] = feeds.at("x");
+  EXPECT_NE(error_message([&] { session.train_step(feeds); }).find("typo"), std::string::npos);
+}
+
 TEST(TrainingSession, MisuseGivesClearErrors) {
   TrainingOptions none;
   EXPECT_NE(error_message([&] { TrainingSession(elementwise_model(), none); }).find("exactly one loss"),
