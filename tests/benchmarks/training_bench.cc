@@ -24,7 +24,7 @@ void run_update(benchmark::State& state, const OptimizerConfig& config) {
   std::vector<OptimizerParameter> params;
   std::map<std::string, Tensor> values, gradients;
   for (int i = 0; i < 4; ++i) {
-    const std::string name = "p" + std::to_string(i);
+    const std::string name = std::string(1, static_cast<char>('a' + i));  // (not "p" + to_string: GCC 12 -Wrestrict false positive)
     params.push_back({name, DataType::kFloat, {512, 512}});
     values[name] = random_tensor({512, 512}, i);
     gradients[name] = random_tensor({512, 512}, 100 + i);
