@@ -89,6 +89,32 @@ std::string elementwise_loss(GraphWriter& writer, const LossSpec& spec, DataType
   throw_error(ErrorCode::kInvalidArgument, "not an elementwise loss: ", loss_kind_name(spec.kind));
 }
 
+// (1 - e) CE + e S, S the mean over classes of -log softmax per sample, reduced like CE:
+// ignored samples count zero, and "mean" divides by the samples not ignored.
+std::string smoothed(GraphWriter& writer, const LossSpec& spec, DataType dtype, int64_t opset,
+                     const std::string& prediction, const std::string& cross_entropy) {
+  std::string log_p = writer.add("LogSoftmax", {prediction}, {make_attribute("axis", int64_t{1})});
+  std::vector<Attribute> no_keepdims{make_attribute("keepdims", int64_t{0})};
+  std::string per_sample =
+      opset >= 18 ? writer.add("ReduceMean", {log_p, writer.int64s({1})}, no_keepdims)
+                  : writer.add("ReduceMean", {log_p}, {make_attribute("axes", std::vector<int64_t>{1}), no_keepdims[0]});
+  per_sample = writer.add("Neg", {per_sample});
+  std::string count;
+  if (spec.ignore_index) {
+    std::string ignored = writer.add("Equal", {spec.target, writer.constant(Tensor::scalar<int64_t>(*spec.ignore_index))});
+    std::string valid = writer.add("Cast", {writer.add("Not", {ignored})}, {make_attribute("to", static_cast<int64_t>(dtype))});
+    per_sample = writer.add("Mul", {per_sample, valid});
+    count = writer.add("ReduceSum", {valid}, no_keepdims);
+  } else {
+    count = writer.add("Cast", {writer.add("Size", {spec.target})}, {make_attribute("to", static_cast<int64_t>(dtype))});
+  }
+  std::string smooth = per_sample;
+  if (spec.reduction == Reduction::kSum) smooth = writer.add("ReduceSum", {per_sample}, no_keepdims);
+  if (spec.reduction == Reduction::kMean) smooth = writer.add("Div", {writer.add("ReduceSum", {per_sample}, no_keepdims), count});
+  return writer.add("Add", {writer.add("Mul", {cross_entropy, typed_scalar(writer, dtype, 1.0 - spec.label_smoothing)}),
+                            writer.add("Mul", {smooth, typed_scalar(writer, dtype, spec.label_smoothing)})});
+}
+
 }  // namespace
 
 LossKind parse_loss_kind(std::string_view name) {
@@ -131,6 +157,10 @@ AppendedLoss append_loss(Model& model, const LossSpec& spec) {
              "ignore_index applies to cross_entropy and nll only, not ", loss_kind_name(spec.kind));
   ONYX_CHECK(classification || !spec.class_weights, ErrorCode::kInvalidArgument,
              "class weights apply to cross_entropy and nll only, not ", loss_kind_name(spec.kind));
+  ONYX_CHECK(spec.label_smoothing == 0.0f || (spec.kind == LossKind::kCrossEntropy && !spec.class_weights &&
+                                               spec.label_smoothing > 0.0f && spec.label_smoothing <= 1.0f),
+             ErrorCode::kInvalidArgument, "label_smoothing (", spec.label_smoothing,
+             ") must be in (0, 1] and applies to cross_entropy without class weights");
   if (spec.class_weights) {
     ONYX_CHECK(spec.class_weights->rank() == 1 && spec.class_weights->dtype() == dtype, ErrorCode::kInvalidArgument,
                "class weights must be a 1-D ", dtype_name(dtype), " tensor, got ",
@@ -162,6 +192,7 @@ AppendedLoss append_loss(Model& model, const LossSpec& spec) {
     std::vector<std::string> inputs{prediction, spec.target};
     if (spec.class_weights) inputs.push_back(writer.constant(spec.class_weights->clone()));
     loss = writer.add(op, std::move(inputs), std::move(attributes));
+    if (spec.label_smoothing != 0.0f) loss = smoothed(writer, spec, dtype, opset, prediction, loss);
   } else {
     add_graph_input(graph, spec.target, target_type);
     loss = reduce(writer, elementwise_loss(writer, spec, dtype, prediction, spec.target), spec.reduction);

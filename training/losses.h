@@ -33,6 +33,9 @@ struct LossSpec {
   // Per-class weights [classes] for cross_entropy and nll (torch's `weight`): the mean becomes
   // sum(w[c_i] l_i) / sum(w[c_i]).
   std::optional<Tensor> class_weights;
+  // cross_entropy: mixes in the uniform distribution, (1 - e) CE + e mean_c(-log p_c)
+  // (torch's label_smoothing; not combined with class weights).
+  float label_smoothing = 0.0f;
   float huber_delta = 1.0f;
   // Name of the loss output the model gets.
   std::string output = "loss";

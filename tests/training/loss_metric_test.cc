@@ -34,6 +34,7 @@ struct LossCase {
   std::optional<int64_t> ignore_index;
   float huber_delta = 1.0f;
   bool class_weights = false;  // loss/class_weights
+  float label_smoothing = 0.0f;
 };
 
 std::vector<LossCase> every_loss_case() {
@@ -46,6 +47,8 @@ std::vector<LossCase> every_loss_case() {
       {"cross_entropy_ignore", LossKind::kCrossEntropy, "logits", "labels", 1},
       {"cross_entropy_3d", LossKind::kCrossEntropy, "logits_3d", "labels_3d", std::nullopt},
       {"cross_entropy_weighted", LossKind::kCrossEntropy, "logits", "labels", 2, 1.0f, true},
+      {"cross_entropy_smoothing", LossKind::kCrossEntropy, "logits", "labels", std::nullopt, 1.0f, false, 0.2f},
+      {"cross_entropy_smoothing_ignore_3d", LossKind::kCrossEntropy, "logits_3d", "labels_3d", 2, 1.0f, false, 0.1f},
       {"nll", LossKind::kNll, "log_probs", "labels", 3},
       {"nll_weighted", LossKind::kNll, "log_probs", "labels", std::nullopt, 1.0f, true},
   };
@@ -58,6 +61,7 @@ LossSpec spec_of(const LossCase& c, const char* reduction) {
   spec.ignore_index = c.ignore_index;
   spec.huber_delta = c.huber_delta;
   if (c.class_weights) spec.class_weights = torch_reference("loss/class_weights");
+  spec.label_smoothing = c.label_smoothing;
   return spec;
 }
 
@@ -155,6 +159,9 @@ TEST(Loss, BadSpecsGiveClearErrors) {
   weighted.class_weights = Tensor::from_vector<float>({2}, {1, 2});
   EXPECT_NE(error_message([&] { append_loss(model, weighted); }).find("class weights apply to cross_entropy"),
             std::string::npos);
+  LossSpec smoothing;
+  smoothing.label_smoothing = 0.1f;
+  EXPECT_NE(error_message([&] { append_loss(model, smoothing); }).find("label_smoothing"), std::string::npos);
   LossSpec ignore;
   ignore.ignore_index = 0;
   EXPECT_NE(error_message([&] { append_loss(model, ignore); }).find("ignore_index applies to cross_entropy"),

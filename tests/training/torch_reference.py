@@ -149,6 +149,10 @@ def losses(out):
             "cross_entropy_3d": (logits_3d, labels_3d, lambda x, y: F.cross_entropy(x, y, reduction=reduction)),
             "cross_entropy_weighted": (logits, labels, lambda x, y: F.cross_entropy(
                 x, y, weight=class_weights, reduction=reduction, ignore_index=2)),
+            "cross_entropy_smoothing": (logits, labels, lambda x, y: F.cross_entropy(
+                x, y, reduction=reduction, label_smoothing=0.2)),
+            "cross_entropy_smoothing_ignore_3d": (logits_3d, labels_3d, lambda x, y: F.cross_entropy(
+                x, y, reduction=reduction, label_smoothing=0.1, ignore_index=2)),
             "nll_weighted": (log_probs, labels, lambda x, y: F.nll_loss(x, y, weight=class_weights,
                                                                         reduction=reduction)),
             "nll": (log_probs, labels, lambda x, y: F.nll_loss(x, y, reduction=reduction, ignore_index=3)),
