@@ -256,6 +256,17 @@ OptimizerConfig optimizer_from_name(std::string_view name, double lr) {
   throw_error(ErrorCode::kInvalidArgument, "unknown optimizer '", name, "' (expected sgd, momentum, adam or adamw)");
 }
 
+void set_default_hyperparameter(OptimizerConfig& config, const std::string& name, double value) {
+  const auto& names = hyperparameter_names(config.kind);
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw_error(ErrorCode::kInvalidArgument, "optimizer ", optimizer_kind_name(config.kind),
+                " has no hyper-parameter '", name, "' (it has ", known, ")");
+  }
+  config.defaults[name] = value;
+}
+
 std::string gradient_input_name(const std::string& param) { return "grad/" + param; }
 std::string state_value_name(const std::string& state, const std::string& param) { return state + "/" + param; }
 std::string hyperparameter_input_name(const std::string& name, size_t group) {

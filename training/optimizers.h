@@ -59,6 +59,10 @@ OptimizerConfig adamw(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999
 // The CLI's --optimizer names: "sgd", "momentum" (SGD with momentum 0.9), "adam", "adamw".
 OptimizerConfig optimizer_from_name(std::string_view name, double lr);
 
+// Sets a hyper-parameter for every group that does not override it (the CLI's --lr,
+// --weight-decay, --momentum ...); throws listing the kind's hyper-parameters for a wrong name.
+void set_default_hyperparameter(OptimizerConfig& config, const std::string& name, double value);
+
 struct OptimizerParameter {
   std::string name;
   DataType dtype = DataType::kFloat;

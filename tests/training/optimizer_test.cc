@@ -189,6 +189,13 @@ TEST(Optimizer, BadConfigurationsGiveClearErrors) {
   EXPECT_NE(error_message([&] { plain.step(values, {{"W", Tensor(DataType::kFloat, {4, 3})}}); }).find("no gradient for 'b'"),
             std::string::npos);
   EXPECT_NE(error_message([&] { optimizer_from_name("lion", 0.1); }).find("unknown optimizer 'lion'"), std::string::npos);
+  OptimizerConfig from_cli = optimizer_from_name("adam", 0.1);
+  set_default_hyperparameter(from_cli, "weight_decay", 0.01);
+  EXPECT_EQ(from_cli.defaults.at("weight_decay"), 0.01);
+  EXPECT_NE(error_message([&] { set_default_hyperparameter(from_cli, "momentum", 0.9); })
+                .find("has no hyper-parameter 'momentum' (it has lr, beta1, beta2, eps, weight_decay)"),
+            std::string::npos);
+  EXPECT_EQ(optimizer_from_name("momentum", 0.1).defaults.at("momentum"), 0.9);
 }
 
 TEST(ScheduleMatchesTorch, StepCosineLinearAndSequential) {
