@@ -249,12 +249,17 @@ TEST(GradientBuilder, Opset14ModelsAreDeclaredAt16ForScatterAdd) {
   // Windows [0,5,1] [5,1,2] [1,2,4] [2,4,3]: 5 wins twice, 4 twice.
   const auto g = out.at(result.gradients[0].second).values<double>();
   EXPECT_EQ(std::vector<double>(g.begin(), g.end()), (std::vector<double>{0, 2, 0, 0, 2, 0}));
-  model.opsets[""] = 13;  // before 14 the declared opset stays, and the rule says what it needs
-  try {
-    build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("opset 16"), std::string::npos) << e.what();
+  // Before 14 the opset stays and per-offset masks replace the scatter-add; ties go to the first
+  // maximum in both forms, as the kernel's Indices do.
+  for (int64_t opset : {13, 16}) {
+    SCOPED_TRACE(opset);
+    model.opsets[""] = opset;
+    auto tied = build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
+    EXPECT_EQ(tied.model.opsets.at(""), opset);
+    auto values = run_named(tied.model, {{"x", Tensor::from_vector<double>({1, 1, 6}, {1, 3, 3, 2, 3, 3})}});
+    // Windows [1,3,3] [3,3,2] [3,2,3] [2,3,3]: the first 3 of each (positions 1, 1, 2, 4).
+    const auto t = values.at(tied.gradients[0].second).values<double>();
+    EXPECT_EQ(std::vector<double>(t.begin(), t.end()), (std::vector<double>{0, 2, 1, 0, 1, 0}));
   }
 }
 
