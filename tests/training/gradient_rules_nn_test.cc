@@ -150,9 +150,11 @@ TEST(GradientRulesNormalization, InstanceNormalization) {
 }
 
 // Training-mode Dropout is random, so finite differences cannot check it: see
-// GradientBuilder.DropoutTrainingGradientUsesTheMask. Before opset 12 it has no training switch.
+// GradientBuilder.DropoutTrainingGradientUsesTheMask and DropoutBeforeOpset12TrainsWithAMask.
 TEST(GradientRulesNormalization, DropoutInferenceIsIdentity) {
-  check_op_gradient({.op = "Dropout", .inputs = {in("x", {3, 4})}, .opset = 10});
+  for (int64_t opset : {10, 13}) {
+    check_op_gradient({.op = "Dropout", .inputs = {in("x", {3, 4})}, .opset = opset, .training_mode = false});
+  }
 }
 
 }  // namespace
