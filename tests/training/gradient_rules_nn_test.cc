@@ -144,6 +144,13 @@ TEST(GradientRulesNormalization, RMSNormalization) {
                      .attributes = {one("axis", 1)}, .opset = 23});
 }
 
+TEST(GradientRulesNormalization, GroupNormalizationPerGroupAndPerChannel) {
+  check_op_gradient({.op = "GroupNormalization", .inputs = {in("x", {2, 4, 3, 2}), in("scale", {2}), in("bias", {2})},
+                     .attributes = {one("num_groups", 2)}, .opset = 18});
+  check_op_gradient({.op = "GroupNormalization", .inputs = {in("x", {2, 6, 3}), in("scale", {6}), in("bias", {6})},
+                     .attributes = {one("num_groups", 3)}, .opset = 21});
+}
+
 TEST(GradientRulesNormalization, InstanceNormalization) {
   check_op_gradient({.op = "InstanceNormalization",
                      .inputs = {in("x", {2, 3, 4, 2}), in("scale", {3}), in("bias", {3})}});

@@ -1,6 +1,6 @@
 // Gradient rules of the normalizations and Dropout. BatchNormalization in training mode
-// (opset 14+, training_mode=1: batch statistics), LayerNormalization and
-// InstanceNormalization share one backward form over their statistics axes:
+// (opset 14+, training_mode=1: batch statistics), Layer-, Instance- and GroupNormalization
+// share one backward form over their statistics axes:
 //   dx = invstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * scale.
 // BatchNormalization in inference mode is an affine map with fixed statistics.
 #include "runtime/ir/attribute_builders.h"
@@ -23,11 +23,13 @@ struct Normalized {
 };
 
 // Recomputes the batch/layer statistics over `axes` (population variance, as the ops do).
-Normalized normalize(Ctx& ctx, const std::string& x, const std::vector<int64_t>& axes, double epsilon) {
+// `typed` is a forward value of x's element type (x itself may be a reshaped copy).
+Normalized normalize(Ctx& ctx, const std::string& x, const std::vector<int64_t>& axes, double epsilon,
+                     const std::string& typed) {
   std::string mean = reduce(ctx, "ReduceMean", x, axes, true);
   std::string centered = ctx.add("Sub", {x, mean});
   std::string variance = reduce(ctx, "ReduceMean", ctx.add("Mul", {centered, centered}), axes, true);
-  std::string eps = scalar_like(ctx, epsilon, x);
+  std::string eps = scalar_like(ctx, epsilon, typed);
   std::string invstd = ctx.add("Reciprocal", {ctx.add("Sqrt", {ctx.add("Add", {variance, eps})})});
   return {ctx.add("Mul", {centered, invstd}), invstd};
 }
@@ -62,7 +64,7 @@ void batch_norm_rule(Ctx& ctx) {
   std::string scale = per_channel(ctx.input(1));
 
   if (training) {
-    Normalized n = normalize(ctx, x, axes, epsilon);
+    Normalized n = normalize(ctx, x, axes, epsilon, x);
     set_if_wanted(ctx, 0, [&] {
       return normalized_input_gradient(ctx, n, ctx.add("Mul", {dy, scale}), axes);
     });
@@ -100,7 +102,7 @@ void layer_norm_rule(Ctx& ctx) {
   int64_t axis = attributes.get_int("axis", -1);
   if (axis < 0) axis += rank;
   const std::vector<int64_t> axes = axes_range(axis, rank);
-  Normalized n = normalize(ctx, x, axes, attributes.get_float("epsilon", 1e-5f));
+  Normalized n = normalize(ctx, x, axes, attributes.get_float("epsilon", 1e-5f), x);
   const std::vector<Dim> x_dims = dims_of(ctx, x);
   set_if_wanted(ctx, 0, [&] { return normalized_input_gradient(ctx, n, ctx.add("Mul", {dy, ctx.input(1)}), axes); });
   set_if_wanted(ctx, 1, [&] { return sum_to_shape_of(ctx, ctx.add("Mul", {dy, n.xhat}), x_dims, ctx.input(1)); });
@@ -113,7 +115,7 @@ void instance_norm_rule(Ctx& ctx) {
   const std::vector<int64_t> axes = axes_range(2, rank);
   const std::vector<int64_t> batch_and_spatial = axes_range(2, rank, true);
   const std::vector<int64_t>& channel_axes = batch_and_spatial;  // [C] -> [1, C, 1...]
-  Normalized n = normalize(ctx, x, axes, NodeAttributes(ctx.node()).get_float("epsilon", 1e-5f));
+  Normalized n = normalize(ctx, x, axes, NodeAttributes(ctx.node()).get_float("epsilon", 1e-5f), x);
   set_if_wanted(ctx, 0, [&] {
     return normalized_input_gradient(ctx, n, ctx.add("Mul", {dy, unsqueeze(ctx, ctx.input(1), channel_axes)}), axes);
   });
@@ -139,6 +141,36 @@ void rms_norm_rule(Ctx& ctx) {
     return ctx.add("Mul", {invrms, ctx.add("Sub", {g, ctx.add("Mul", {xhat, mean_gx})})});
   });
   set_if_wanted(ctx, 1, [&] { return sum_to_shape_of(ctx, ctx.add("Mul", {dy, xhat}), dims_of(ctx, x), ctx.input(1)); });
+}
+
+// GroupNormalization: statistics per (sample, group) on x viewed as [N, G, rest]; scale and
+// bias are per group in opset 18 and per channel from opset 21.
+void group_norm_rule(Ctx& ctx) {
+  NodeAttributes attributes(ctx.node());
+  const std::string x = ctx.input(0), dy = ctx.output_gradient(0);
+  const int64_t groups = attributes.require_int("num_groups");
+  const int64_t rank = rank_of(ctx, x);
+  const bool per_channel = ctx.opset() >= 21;
+  std::string grouped_shape = int64_constant(ctx, {0, groups, -1});
+  auto grouped = [&](const std::string& v) { return ctx.add("Reshape", {v, grouped_shape}); };
+  Normalized n = normalize(ctx, grouped(x), {2}, attributes.get_float("epsilon", 1e-5f), x);
+  const std::vector<int64_t> channel_axes = axes_range(2, rank, true);
+  auto scaled = [&](const std::string& param, const std::string& v) {  // v * param, in grouped layout
+    if (per_channel) return grouped(ctx.add("Mul", {v, unsqueeze(ctx, param, channel_axes)}));
+    return ctx.add("Mul", {grouped(v), unsqueeze(ctx, param, {0, 2})});
+  };
+  set_if_wanted(ctx, 0, [&] {
+    return reshape_like(ctx, normalized_input_gradient(ctx, n, scaled(ctx.input(1), dy), {2}), x);
+  });
+  set_if_wanted(ctx, 1, [&] {
+    if (per_channel) {
+      return reduce_sum(ctx, ctx.add("Mul", {dy, reshape_like(ctx, n.xhat, x)}), channel_axes, false);
+    }
+    return reduce_sum(ctx, ctx.add("Mul", {grouped(dy), n.xhat}), {0, 2}, false);
+  });
+  set_if_wanted(ctx, 2, [&] {
+    return per_channel ? reduce_sum(ctx, dy, channel_axes, false) : reduce_sum(ctx, grouped(dy), {0, 2}, false);
+  });
 }
 
 // Dropout: identity at inference; in training dx = dy * mask / (1 - ratio).
@@ -174,6 +206,7 @@ ONYX_REGISTER_GRADIENT_RULE("", "BatchNormalization", batch_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "LayerNormalization", layer_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "InstanceNormalization", instance_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "RMSNormalization", rms_norm_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "GroupNormalization", group_norm_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Dropout", dropout_rule);
 
 }  // namespace
