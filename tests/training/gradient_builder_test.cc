@@ -180,11 +180,6 @@ TEST(GradientBuilder, UnusedTrainableValueGetsZeros) {
   for (double v : g.values<double>()) EXPECT_EQ(v, 0.0);
 }
 
-}  // namespace
-}  // namespace onyx::testing
-
-namespace onyx::testing {
-namespace {
 
 // A BERT-style block as exporters write it: embedding Gather with repeated ids, multi-head
 // attention through Reshape/Transpose/MatMul/Softmax with a Where mask, a residual fan-out,
@@ -230,11 +225,6 @@ TEST(GradientBuilder, TransformerBlockAsExported) {
                                    in("Wv", {8, 8}), in("gamma", {8}), in("beta", {8})}});
 }
 
-}  // namespace
-}  // namespace onyx::testing
-
-namespace onyx::testing {
-namespace {
 
 // Opset 14 (PyTorch 1.13's default export) has no ScatterElements reduction, which overlapping
 // MaxPool windows need: the gradient model is declared at 16, where no op of the model changed.
@@ -263,11 +253,6 @@ TEST(GradientBuilder, Opset14ModelsAreDeclaredAt16ForScatterAdd) {
   }
 }
 
-}  // namespace
-}  // namespace onyx::testing
-
-namespace onyx::testing {
-namespace {
 
 // BatchNormalization 9-13 has no training switch: it is rewritten into primitive ops with the
 // same meaning as opset 14's training mode, so both give the same gradients and statistics.
