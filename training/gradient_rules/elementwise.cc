@@ -160,16 +160,9 @@ void where_rule(Ctx& ctx) {
 }
 
 void clip_rule(Ctx& ctx) {
-  // Before opset 11 the bounds are attributes; from 11 they are optional inputs.
-  std::string low, high;
-  if (ctx.opset() < 11) {
-    NodeAttributes attributes(ctx.node());
-    if (attributes.has("min")) low = c(ctx, attributes.get_float("min", 0));
-    if (attributes.has("max")) high = c(ctx, attributes.get_float("max", 0));
-  } else {
-    if (ctx.node().has_input(1)) low = ctx.input(1);
-    if (ctx.node().has_input(2)) high = ctx.input(2);
-  }
+  // The bounds are optional inputs (from opset 11, the oldest differentiated).
+  std::string low = ctx.node().has_input(1) ? ctx.input(1) : "";
+  std::string high = ctx.node().has_input(2) ? ctx.input(2) : "";
   std::string below = low.empty() ? "" : ctx.add("Less", {x(ctx), low});
   std::string above = high.empty() ? "" : ctx.add("Greater", {x(ctx), high});
   std::string zero = c(ctx, 0.0);
@@ -186,10 +179,8 @@ void clip_rule(Ctx& ctx) {
     std::string g = ctx.add("Where", {mask, dy(ctx), zero});
     return all_axes.empty() ? g : reduce_sum(ctx, g, all_axes, false);
   };
-  if (ctx.opset() >= 11) {
-    if (!below.empty()) set_if_wanted(ctx, 1, [&] { return bound_gradient(below); });
-    if (!above.empty()) set_if_wanted(ctx, 2, [&] { return bound_gradient(above); });
-  }
+  if (!below.empty()) set_if_wanted(ctx, 1, [&] { return bound_gradient(below); });
+  if (!above.empty()) set_if_wanted(ctx, 2, [&] { return bound_gradient(above); });
 }
 
 ONYX_REGISTER_GRADIENT_RULE("", "Add", add_rule);

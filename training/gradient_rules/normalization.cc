@@ -52,7 +52,6 @@ void no_gradient_into_statistics(Ctx& ctx) {
 
 void batch_norm_rule(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
-  if (ctx.opset() < 9 && attributes.get_int("spatial", 1) == 0) rule_error(ctx, "spatial=0 is not supported");
   const bool training = ctx.opset() >= 14 && attributes.get_int("training_mode", 0) != 0;
   const double epsilon = attributes.get_float("epsilon", 1e-5f);
   const std::string x = ctx.input(0), dy = ctx.output_gradient(0);
@@ -184,18 +183,15 @@ void dropout_rule(Ctx& ctx) {
         if (mode == nullptr) rule_error(ctx, "training_mode must be a constant to differentiate Dropout");
         training = mode->element_as_double(0) != 0.0;
       }
-    } else if (ctx.opset() < 7) {
-      training = NodeAttributes(ctx.node()).get_int("is_test", 0) == 0;
-    }
+    }  // before 12, training mode is a rewrite into primitive ops (training_mode.cc)
     if (!training) return dy;
     const std::string x = ctx.input(0);
     std::string keep_scale;
-    if (ctx.opset() >= 12 && ctx.node().has_input(1)) {
+    if (ctx.node().has_input(1)) {
       std::string ratio = cast_to(ctx, ctx.input(1), elem_type_of(ctx, x));
       keep_scale = ctx.add("Reciprocal", {ctx.add("Sub", {scalar_like(ctx, 1.0, x), ratio})});
     } else {
-      double ratio = ctx.opset() >= 12 ? 0.5 : NodeAttributes(ctx.node()).get_float("ratio", 0.5f);
-      keep_scale = scalar_like(ctx, 1.0 / (1.0 - ratio), x);
+      keep_scale = scalar_like(ctx, 2.0, x);  // the default ratio 0.5
     }
     std::string mask = cast_to(ctx, ctx.forward_output(1), elem_type_of(ctx, x));
     return ctx.add("Mul", {dy, ctx.add("Mul", {mask, keep_scale})});

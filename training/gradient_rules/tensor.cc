@@ -88,7 +88,6 @@ std::string position_grid(Ctx& ctx, const std::string& value) {
 // dx with dx.flat[positions[i]] += gradient[i] (positions and gradient of one shape).
 std::string scatter_to_positions(Ctx& ctx, const std::string& positions, const std::string& gradient,
                                  bool may_repeat) {
-  if (ctx.opset() < 11) rule_error(ctx, "needs opset 11 or newer (Range, ScatterElements)");
   std::vector<Attribute> attributes = {make_attribute("axis", int64_t{0})};
   if (may_repeat) {
     if (ctx.opset() < 16) rule_error(ctx, "needs opset 16 or newer (ScatterElements with reduction add)");
@@ -175,7 +174,7 @@ void gather_rule(Ctx& ctx) {
 std::string pad_inner_gradient(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
   const int64_t rank = rank_of(ctx, ctx.input(0));
-  std::vector<int64_t> pads = ctx.opset() >= 11 ? constant_ints(ctx, 1) : attributes.require_ints("pads");
+  std::vector<int64_t> pads = constant_ints(ctx, 1);
   std::vector<int64_t> axes;
   if (ctx.opset() >= 18 && ctx.node().has_input(3)) {
     axes = constant_ints(ctx, 3);
