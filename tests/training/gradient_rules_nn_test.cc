@@ -136,6 +136,10 @@ TEST(GradientRulesNormalization, LayerNormalization) {
   check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4}), in("bias", {4})}});
   check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {3, 4})},
                      .attributes = {one("axis", 1)}});
+  // Mean and InvStdDev reach the loss too. They are float or bfloat16 by the spec, so this case
+  // runs in float (step 1e-2, tolerance 2e-2).
+  check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4}), in("bias", {4})},
+                     .outputs = 3, .dtype = DataType::kFloat});
 }
 
 TEST(GradientRulesNormalization, RMSNormalization) {

@@ -84,6 +84,16 @@ TEST(GradientRulesTensor, PermutationsTriluCumSum) {
   }
 }
 
+TEST(GradientRulesTensor, TopKAndScatters) {
+  check_op_gradient({.op = "TopK", .inputs = {in("x", {3, 5}), fixed("k", {2})}, .attributes = {one("axis", 1)},
+                     .unused_outputs = 1});
+  check_op_gradient({.op = "ScatterElements",
+                     .inputs = {in("data", {3, 4}), fixed("idx", {1, 0, 3, 2, 0, 1}, {3, 2}), in("updates", {3, 2})},
+                     .attributes = {one("axis", 1)}});
+  check_op_gradient({.op = "ScatterND",
+                     .inputs = {in("data", {4, 3}), fixed("idx", {2, 0}, {2, 1}), in("updates", {2, 3})}});
+}
+
 TEST(GradientRulesTensor, PadModes) {
   check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3}), fixed("pads", {1, 0, 2, 2}), in("value", {})}});
   check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3, 4}), fixed("pads", {1, 2, 0, 1}), {"", {}}, fixed("axes", {1, 2})}});

@@ -117,7 +117,7 @@ void identity_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] { return dy(ctx); });
 }
 
-void cast_rule(Ctx& ctx) {
+void cast_rule(Ctx& ctx) {  // Cast, CastLike: back to the input's type; CastLike's target gets none
   set_if_wanted(ctx, 0, [&] { return cast_to(ctx, dy(ctx), elem_type_of(ctx, x(ctx))); });
 }
 
@@ -209,6 +209,7 @@ ONYX_REGISTER_GRADIENT_RULE("", "Round", zero_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Sign", zero_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Identity", identity_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Cast", cast_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "CastLike", cast_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Sum", sum_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Mean", mean_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Max", select_rule);

@@ -42,14 +42,6 @@ std::string normalized_input_gradient(Ctx& ctx, const Normalized& n, const std::
   return ctx.add("Mul", {n.invstd, inner});
 }
 
-void no_gradient_into_statistics(Ctx& ctx) {
-  for (size_t k = 1; k < ctx.output_count(); ++k) {
-    if (!ctx.output_gradient(k).empty()) {
-      rule_error(ctx, "its statistics outputs are not differentiable (output " + std::to_string(k) + " reaches the loss)");
-    }
-  }
-}
-
 void batch_norm_rule(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
   const bool training = ctx.opset() >= 14 && attributes.get_int("training_mode", 0) != 0;
@@ -95,7 +87,6 @@ void batch_norm_rule(Ctx& ctx) {
 
 void layer_norm_rule(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
-  no_gradient_into_statistics(ctx);
   const std::string x = ctx.input(0), dy = ctx.output_gradient(0);
   const int64_t rank = rank_of(ctx, x);
   int64_t axis = attributes.get_int("axis", -1);
@@ -103,7 +94,25 @@ void layer_norm_rule(Ctx& ctx) {
   const std::vector<int64_t> axes = axes_range(axis, rank);
   Normalized n = normalize(ctx, x, axes, attributes.get_float("epsilon", 1e-5f), x);
   const std::vector<Dim> x_dims = dims_of(ctx, x);
-  set_if_wanted(ctx, 0, [&] { return normalized_input_gradient(ctx, n, ctx.add("Mul", {dy, ctx.input(1)}), axes); });
+  set_if_wanted(ctx, 0, [&] {
+    std::string dx = dy.empty() ? "" : normalized_input_gradient(ctx, n, ctx.add("Mul", {dy, ctx.input(1)}), axes);
+    auto add = [&](const std::string& term) { dx = dx.empty() ? expand_like(ctx, term, x) : ctx.add("Add", {dx, term}); };
+    // The Mean and InvStdDev outputs (possibly in the stash type): d mean / dx = 1/M,
+    // d invstd / dx = -invstd^3 (x - mean) / M = -invstd^2 xhat / M.
+    const DataType type = elem_type_of(ctx, x);
+    std::string count;
+    auto per_element = [&](size_t k) {
+      if (count.empty()) count = size_ratio(ctx, x, ctx.forward_output(k), type);
+      return ctx.add("Div", {cast_to(ctx, ctx.output_gradient(k), type), count});
+    };
+    if (ctx.output_count() > 1 && !ctx.output_gradient(1).empty()) add(per_element(1));
+    if (ctx.output_count() > 2 && !ctx.output_gradient(2).empty()) {
+      std::string square = ctx.add("Mul", {n.invstd, n.invstd});
+      add(ctx.add("Neg", {ctx.add("Mul", {per_element(2), ctx.add("Mul", {square, n.xhat})})}));
+    }
+    return dx;
+  });
+  if (dy.empty()) return;
   set_if_wanted(ctx, 1, [&] { return sum_to_shape_of(ctx, ctx.add("Mul", {dy, n.xhat}), x_dims, ctx.input(1)); });
   set_if_wanted(ctx, 2, [&] { return sum_to_shape_of(ctx, dy, x_dims, ctx.input(2)); });
 }

@@ -214,6 +214,32 @@ void cumsum_rule(Ctx& ctx) {  // the cumulative sum in the other direction
   });
 }
 
+// TopK: the values' gradient goes back to the positions Indices names (distinct in a row).
+void top_k_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] {
+    const std::string x = ctx.input(0);
+    int64_t axis = NodeAttributes(ctx.node()).get_int("axis", -1);
+    return ctx.add("ScatterElements", {zeros_like(ctx, x), ctx.forward_output(1), dy(ctx)},
+                   {make_attribute("axis", axis)});
+  });
+}
+
+// ScatterElements / ScatterND without reduction: the data's gradient is dy with the overwritten
+// positions zeroed; the updates' gradient is dy read at those positions.
+void scatter_rule(Ctx& ctx) {
+  const bool elements = ctx.node().op_type == "ScatterElements";
+  NodeAttributes attributes(ctx.node());
+  if (attributes.get_string("reduction", "none") != "none") rule_error(ctx, "only reduction 'none' is supported");
+  std::vector<Attribute> axis;
+  if (elements) axis.push_back(make_attribute("axis", attributes.get_int("axis", 0)));
+  set_if_wanted(ctx, 0, [&] {
+    return ctx.add(ctx.node().op_type, {dy(ctx), ctx.input(1), zeros_like(ctx, ctx.input(2))}, axis);
+  });
+  set_if_wanted(ctx, 2, [&] {
+    return ctx.add(elements ? "GatherElements" : "GatherND", {dy(ctx), ctx.input(1)}, axis);
+  });
+}
+
 void pad_rule(Ctx& ctx) {
   const std::string mode = NodeAttributes(ctx.node()).get_string("mode", "constant");
   if (mode != "constant") {  // reflect, edge, wrap: one input element feeds several outputs
@@ -275,6 +301,9 @@ ONYX_REGISTER_GRADIENT_RULE("", "DepthToSpace", permutation_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "SpaceToDepth", permutation_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Trilu", trilu_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "CumSum", cumsum_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "TopK", top_k_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "ScatterElements", scatter_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "ScatterND", scatter_rule);
 
 }  // namespace
 }  // namespace onyx::training
