@@ -101,6 +101,13 @@ TEST(GradientRulesTensor, PadModes) {
     SCOPED_TRACE(mode);
     check_op_gradient({.op = "Pad", .inputs = {in("x", {3, 4}), fixed("pads", {2, 1, 1, 3})},
                        .attributes = {make_attribute("mode", mode)}, .opset = 19});
+    check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3, 5}), fixed("pads", {3, 1, 2, 2}), {"", {}}, fixed("axes", {-1, 1})},
+                       .attributes = {make_attribute("mode", mode)}, .opset = 19});
+  }
+  for (const char* mode : {"reflect", "edge"}) {  // opset 13: the same folding, no scatter needed
+    SCOPED_TRACE(mode);
+    check_op_gradient({.op = "Pad", .inputs = {in("x", {1, 2, 4, 3}), fixed("pads", {0, 0, 2, 1, 0, 0, 1, 2})},
+                       .attributes = {make_attribute("mode", mode)}, .opset = 13});
   }
 }
 

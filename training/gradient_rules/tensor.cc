@@ -1,8 +1,9 @@
 // Gradient rules of the data-movement ops. Reshape-like ops reshape the gradient back;
 // Transpose inverts its permutation; Concat/Split swap roles; Expand and Tile sum the copies.
-// Slice, Gather, GatherElements and non-constant Pad route each output element back to its
+// Slice, Gather, GatherElements and the permutations route each output element back to its
 // source: an int64 grid of flat input positions goes through the forward op itself, and the
-// gradient is scattered (and added, opset 16+) to the positions it selected.
+// gradient is scattered (and added, opset 16+) to the positions it selected. Pad slices its
+// input's region out of the gradient and, in reflect/edge/wrap mode, folds the borders back.
 #include <cstring>
 #include <limits>
 
@@ -240,15 +241,73 @@ void scatter_rule(Ctx& ctx) {
   });
 }
 
+// reflect, edge and wrap Pad: one input element feeds several outputs. Axis by axis, the
+// padded borders of the gradient are folded back onto the input positions they copied
+// (reversed for reflect, summed onto the end element for edge, shifted for wrap).
+std::string pad_fold_gradient(Ctx& ctx, const std::string& mode) {
+  const std::string x = ctx.input(0);
+  const TypeInfo& type = ctx.type_of(x);
+  if (!type.is_tensor() || !type.has_static_shape()) rule_error(ctx, "the input's shape must be known");
+  const Shape dims = type.static_shape();
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> pads = constant_ints(ctx, 1);
+  std::vector<int64_t> axes;
+  if (ctx.node().has_input(3)) {
+    axes = constant_ints(ctx, 3);
+  } else {
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  }
+  const int64_t count = static_cast<int64_t>(axes.size());
+  auto slice = [&](const std::string& v, int64_t axis, int64_t begin, int64_t end, int64_t step = 1) {
+    return ctx.add("Slice", {v, int64_constant(ctx, {begin}), int64_constant(ctx, {end}), int64_constant(ctx, {axis}),
+                             int64_constant(ctx, {step})});
+  };
+  auto place = [&](const std::string& v, int64_t axis, int64_t before, int64_t after) {  // zeros around v
+    std::vector<int64_t> zero_pads(static_cast<size_t>(2 * rank), 0);
+    zero_pads[static_cast<size_t>(axis)] = before;
+    zero_pads[static_cast<size_t>(rank + axis)] = after;
+    return ctx.add("Pad", {v, int64_constant(ctx, zero_pads)});
+  };
+  std::string g = dy(ctx);
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t axis = axes[static_cast<size_t>(k)] < 0 ? axes[static_cast<size_t>(k)] + rank : axes[static_cast<size_t>(k)];
+    const int64_t begin = pads[static_cast<size_t>(k)], end = pads[static_cast<size_t>(count + k)];
+    const int64_t n = dims[static_cast<size_t>(axis)];
+    if (begin < 0 || end < 0) rule_error(ctx, "negative pads (cropping) are not supported");
+    if (begin == 0 && end == 0) continue;
+    if (begin > n || end > n || (mode == "reflect" && (begin >= n || end >= n))) {
+      rule_error(ctx, "pads larger than the input are not supported");
+    }
+    std::string folded = slice(g, axis, begin, begin + n);
+    if (begin > 0) {
+      std::string left = slice(g, axis, 0, begin);
+      if (mode == "reflect") {  // left[i] copied input[begin - i]
+        folded = ctx.add("Add", {folded, place(slice(left, axis, begin - 1, -kToEnd, -1), axis, 1, n - 1 - begin)});
+      } else if (mode == "edge") {
+        folded = ctx.add("Add", {folded, place(reduce_sum(ctx, left, {axis}, true), axis, 0, n - 1)});
+      } else {  // wrap: left[i] copied input[n - begin + i]
+        folded = ctx.add("Add", {folded, place(left, axis, n - begin, 0)});
+      }
+    }
+    if (end > 0) {
+      std::string right = slice(g, axis, begin + n, begin + n + end);
+      if (mode == "reflect") {  // right[i] copied input[n - 2 - i]
+        folded = ctx.add("Add", {folded, place(slice(right, axis, end - 1, -kToEnd, -1), axis, n - 1 - end, 1)});
+      } else if (mode == "edge") {
+        folded = ctx.add("Add", {folded, place(reduce_sum(ctx, right, {axis}, true), axis, n - 1, 0)});
+      } else {  // wrap: right[i] copied input[i]
+        folded = ctx.add("Add", {folded, place(right, axis, 0, n - end)});
+      }
+    }
+    g = folded;
+  }
+  return g;
+}
+
 void pad_rule(Ctx& ctx) {
   const std::string mode = NodeAttributes(ctx.node()).get_string("mode", "constant");
-  if (mode != "constant") {  // reflect, edge, wrap: one input element feeds several outputs
-    set_if_wanted(ctx, 0, [&] {
-      std::vector<std::string> inputs = ctx.node().inputs;
-      inputs[0] = position_grid(ctx, ctx.input(0));
-      if (inputs.size() > 2) inputs[2] = "";  // no constant value in these modes
-      return scatter_to_positions(ctx, ctx.add("Pad", inputs, ctx.node().attributes), dy(ctx), true);
-    });
+  if (mode != "constant") {
+    set_if_wanted(ctx, 0, [&] { return pad_fold_gradient(ctx, mode); });
     return;
   }
   std::string inner;
