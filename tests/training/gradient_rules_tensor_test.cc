@@ -62,6 +62,13 @@ TEST(GradientRulesTensor, GatherWithRepeatedAndNegativeIndices) {
     check_op_gradient({.op = "Gather", .inputs = {in("x", {2, 4, 3}), fixed("idx", {2, -1, 0, 2}, {2, 2})},
                        .attributes = {one("axis", -1)}, .opset = opset});
   }
+  for (int64_t opset : {11, 13}) {  // GatherElements before 16: a OneHot over the axis
+    SCOPED_TRACE(opset);
+    check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {0, 0, 2, -1, 3, 3}, {3, 2})},
+                       .attributes = {one("axis", 1)}, .opset = opset});
+    check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {2, 0, 2, 1}, {2, 2})},
+                       .attributes = {one("axis", 0)}, .opset = opset});
+  }
   check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {0, 0, 2, 1, 3, 3}, {3, 2})},
                      .attributes = {one("axis", 1)}});
 }

@@ -164,9 +164,36 @@ std::string gather_rows_gradient(Ctx& ctx) {
   return transpose(ctx, ctx.add("Reshape", {written, moved_shape}), back);
 }
 
+// GatherElements before opset 16: dx[.., j, ..] = sum_k dy[.., k, ..] [index[.., k, ..] == j]
+// along the axis, as a OneHot over the axis length (|index| x length values), padded out to x's
+// shape where the index tensor is smaller.
+std::string gather_elements_dense_gradient(Ctx& ctx) {
+  const std::string x = ctx.input(0), indices = ctx.input(1);
+  const int64_t rank = rank_of(ctx, x);
+  int64_t axis = NodeAttributes(ctx.node()).get_int("axis", 0);
+  if (axis < 0) axis += rank;
+  const DataType type = elem_type_of(ctx, x);
+  std::string length = shape_slice(ctx, x, axis, axis + 1);
+  std::string zero_index = scalar_constant(ctx, 0, elem_type_of(ctx, indices));
+  std::string typed_length = cast_to(ctx, length, elem_type_of(ctx, indices));
+  std::string normalized = ctx.add("Where", {ctx.add("Less", {indices, zero_index}), ctx.add("Add", {indices, typed_length}), indices});
+  std::string values = ctx.add("Cast", {int64_constant(ctx, {0, 1})}, {make_attribute("to", static_cast<int64_t>(type))});
+  std::string onehot = ctx.add("OneHot", {normalized, length, values}, {make_attribute("axis", int64_t{-1})});
+  std::string weighted = ctx.add("Mul", {onehot, unsqueeze(ctx, dy(ctx), {rank})});
+  std::string summed = reduce_sum(ctx, weighted, {axis}, false);  // index dims without the axis, + [length]
+  std::vector<int64_t> perm;
+  for (int64_t k = 0; k < rank; ++k) perm.push_back(k < axis ? k : (k == axis ? rank - 1 : k - 1));
+  std::string placed = transpose(ctx, summed, perm);
+  // Zeros beyond the index tensor's extent in the other axes.
+  std::string extra = ctx.add("Sub", {shape_of(ctx, x), shape_of(ctx, placed)});
+  std::string pads = concat_ints(ctx, {int64_constant(ctx, std::vector<int64_t>(static_cast<size_t>(rank), 0)), extra});
+  return ctx.add("Pad", {placed, pads});
+}
+
 void gather_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] {
     if (ctx.opset() < 16 && ctx.node().op_type == "Gather") return gather_rows_gradient(ctx);
+    if (ctx.opset() < 16) return gather_elements_dense_gradient(ctx);
     return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), true);
   });
 }
