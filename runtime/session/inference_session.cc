@@ -6,6 +6,7 @@
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/session/graph_checks.h"
+#include "runtime/session/model_expansions.h"
 
 namespace onyx {
 
@@ -21,6 +22,7 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   if (!has_cpu) options_.providers.push_back(std::make_shared<CpuExecutionProvider>());
 
   Graph& graph = model_.graph;
+  apply_model_expansions(model_);  // e.g. the Gradient op -> backward nodes
   validate_and_sort_graph(graph);
   types_ = infer_types(graph, model_);
   if (options_.optimization_level >= 1) {
