@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "onnx_ops/op_schema.h"
@@ -45,6 +46,10 @@ OpHandle::OpHandle(const std::string& domain, std::string op_type, int64_t opset
     : domain_(canonical_domain(domain)), op_type_(std::move(op_type)), opset_(opset) {
   if (opset_ <= 0) opset_ = default_opset(domain_);
   if (opset_ <= 0) opset_ = newest_registered_version(domain_, op_type_);
+  static std::mutex mutex;
+  static std::set<std::tuple<std::string, std::string, int64_t>> identities;
+  std::lock_guard lock(mutex);
+  id_ = &*identities.insert({domain_, op_type_, opset_}).first;  // set nodes never move
 }
 
 const OpHandle& OpHandle::intern(const std::string& domain, const std::string& op_type, int64_t opset) {
@@ -118,7 +123,7 @@ ExecutionProvider& provider_for(const Value* inputs, size_t count, const OpHandl
 }
 
 struct CachedKernel {
-  const OpHandle* op = nullptr;
+  const void* op_id = nullptr;
   const ExecutionProvider* provider = nullptr;
   size_t output_count = 0;
   int threads = 1;
@@ -133,7 +138,7 @@ struct CachedKernel {
   bool matches(const OpHandle& other_op, const ExecutionProvider& other_provider, const Value* inputs,
                size_t input_count, std::span<const Attribute> other_attributes, size_t outputs,
                int other_threads) const {
-    if (op != &other_op || provider != &other_provider || output_count != outputs ||
+    if (op_id != other_op.id() || provider != &other_provider || output_count != outputs ||
         threads != other_threads || signature.size() != input_count ||
         attributes.size() != other_attributes.size()) {
       return false;
@@ -155,7 +160,7 @@ std::unique_ptr<CachedKernel> create_kernel(const OpHandle& op, ExecutionProvide
                                             std::span<const Attribute> attributes,
                                             size_t output_count, int threads) {
   auto entry = std::make_unique<CachedKernel>();
-  entry->op = &op;
+  entry->op_id = op.id();
   entry->provider = &provider;
   entry->output_count = output_count;
   entry->threads = threads;
@@ -208,7 +213,7 @@ class KernelCache {
   CachedKernel& find_or_create(const OpHandle& op, ExecutionProvider& provider, const Value* inputs,
                                size_t input_count, std::span<const Attribute> attributes,
                                size_t output_count, int threads) {
-    uint64_t key = mix(reinterpret_cast<uintptr_t>(&op), reinterpret_cast<uintptr_t>(&provider));
+    uint64_t key = mix(reinterpret_cast<uintptr_t>(op.id()), reinterpret_cast<uintptr_t>(&provider));
     key = mix(key, output_count * 131 + static_cast<uint64_t>(threads));
     for (size_t i = 0; i < input_count; ++i) key = mix(key, input_signature(inputs[i]));
     if (!attributes.empty()) key = mix(key, hash_attributes(attributes));

@@ -34,11 +34,15 @@ class OpHandle {
   int64_t opset() const { return opset_; }
   // "Add (ai.onnx, opset 28)": how eager errors name the op.
   std::string describe() const;
+  // Equal for handles of the same (domain, op, opset), wherever they were made: the kernel
+  // cache's key.
+  const void* id() const { return id_; }
 
  private:
   std::string domain_;
   std::string op_type_;
   int64_t opset_;
+  const void* id_;
 };
 
 // The opset eager calls use for a domain: the newest onyx knows for the ONNX domains.

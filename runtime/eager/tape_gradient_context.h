@@ -37,12 +37,12 @@ class TapeGradientContext final : public training::GradientRuleContext {
   std::string add_constant(Tensor value) override;
 
   // Every forward value is known here: concrete tensors are their own constants.
-  const Tensor* constant_value(const std::string& value_name) const;
+  const Tensor* constant_value(const std::string& value_name) const override;
   // Output i of the forward node, recomputing the node with that output when it was not asked for.
-  std::string forward_output(size_t i);
+  std::string forward_output(size_t i) override;
   // Eager control flow is unrolled on the tape, so there is never a subgraph to differentiate.
   Graph differentiate_subgraph(const Graph& body, const std::vector<std::string>& output_gradients,
-                               const std::vector<std::string>& wrt);
+                               const std::vector<std::string>& wrt) override;
 
  private:
   const Value& value(const std::string& name) const;

@@ -31,6 +31,9 @@ Tensor full(DataType dtype, Shape shape, double value) {
 
 namespace {
 Tensor filled_like(const Tensor& like, double value) {
+  ONYX_CHECK(like.dtype() != DataType::kUndefined, ErrorCode::kInvalidArgument,
+             "a tensor like one whose element type is unknown: while tracing, an op without a shape "
+             "rule (a custom op that registered none) leaves its outputs untyped");
   if (!like.is_symbolic()) return full(like.dtype(), like.shape(), value);
   static const eager::OpHandle shape_op("", "Shape");
   static const eager::OpHandle constant_of_shape("", "ConstantOfShape");

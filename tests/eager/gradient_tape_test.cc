@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "onnx_ops/op_schema.h"
 #include "providers/kernel_registry.h"
 #include "runtime/eager/eager.h"
 #include "training/gradient_rule.h"
@@ -46,6 +47,11 @@ class TimesKernel final : public Kernel {
 ONYX_REGISTER_KERNEL("CPU", "test.tape", "Times", 1, kOpsetOpenEnded, TimesKernel);
 ONYX_REGISTER_KERNEL("CPU", "test.tape", "Sine", 1, kOpsetOpenEnded, UnaryKernel<SinFn>);
 ONYX_REGISTER_KERNEL("CPU", "test.tape", "SineWithoutRule", 1, kOpsetOpenEnded, UnaryKernel<SinFn>);
+
+// Shape rules, so the ops trace with typed outputs, as a custom op would register them.
+void same_as_input(InferenceContext& ctx) { ctx.set_output_type(0, ctx.input_type(0)); }
+ONYX_REGISTER_SHAPE_RULE("test.tape", "Cube", same_as_input);
+ONYX_REGISTER_SHAPE_RULE("test.tape", "Times", same_as_input);
 
 // Rules written as ONNX nodes, as production rules are.
 void cube_rule(training::GradientRuleContext& ctx) {
