@@ -165,7 +165,11 @@ void TraceContext::set_outputs(Graph& target, const std::vector<Tensor>& outputs
     if (output.is_symbolic()) {
       const TracedValue& value = traced_value(output);
       name = value.name;
-      computed_here = value.scope_id == scopes_.back().id && !value.is_scope_input;
+      // A body may hand one of its own inputs straight back (a Loop's condition passed
+      // through): ONNX allows a graph output to name a graph input, which saves the Identity
+      // node an iteration would otherwise run. The main graph keeps Identity so its outputs
+      // get the requested names.
+      computed_here = value.scope_id == scopes_.back().id && (!value.is_scope_input || scopes_.size() > 1);
     } else {
       name = capture_constant(output);
     }

@@ -57,8 +57,26 @@ void* CachingAllocator::allocate(size_t bytes) { return state_->take(bytes); }
 void CachingAllocator::deallocate(void* pointer) { state_->give_back(pointer); }
 
 std::shared_ptr<void> CachingAllocator::allocate_shared(size_t bytes) {
-  void* block = state_->take(bytes);
-  return std::shared_ptr<void>(block, [state = state_](void* p) { state->give_back(p); });
+  // The block's size class travels in the deleter, so shared blocks (every tensor) skip the
+  // live-size map: no map node allocated and freed per block.
+  size_t rounded = size_class(bytes);
+  State& state = *state_;
+  void* block = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    auto it = state.free_blocks.find(rounded);
+    if (it != state.free_blocks.end() && !it->second.empty()) {
+      block = it->second.back();
+      it->second.pop_back();
+      state.cached_bytes -= rounded;
+    }
+  }
+  if (block == nullptr) block = state.base->allocate(rounded);
+  return std::shared_ptr<void>(block, [owner = state_, rounded](void* p) {
+    std::lock_guard<std::mutex> lock(owner->mutex);
+    owner->free_blocks[rounded].push_back(p);
+    owner->cached_bytes += rounded;
+  });
 }
 
 size_t CachingAllocator::cached_bytes() const {
