@@ -201,6 +201,35 @@ void TraceContext::abandon_scope() {
   if (scopes_.size() > 1) scopes_.pop_back();
 }
 
+namespace {
+void collect_reads(const Graph& graph, std::set<std::string>& reads) {
+  for (const Node& node : graph.nodes) {
+    reads.insert(node.inputs.begin(), node.inputs.end());
+    for (const Attribute& attribute : node.attributes) {
+      if (attribute.g) collect_reads(*attribute.g, reads);
+      for (const auto& body : attribute.graphs) collect_reads(*body, reads);
+    }
+  }
+  for (const ValueInfo& output : graph.outputs) reads.insert(output.name);
+}
+
+// Constants captured by a body that was traced again with relaxed types (or by code whose
+// result was dropped) are read by nothing: the model leaves them out.
+void drop_unread_initializers(Graph& graph) {
+  std::set<std::string> reads;
+  collect_reads(graph, reads);
+  std::vector<std::string> kept;
+  for (const std::string& name : graph.initializer_order) {
+    if (reads.count(name)) {
+      kept.push_back(name);
+    } else {
+      graph.initializers.erase(name);
+    }
+  }
+  graph.initializer_order = std::move(kept);
+}
+}  // namespace
+
 Model TraceContext::finish(const std::vector<Tensor>& outputs, const std::vector<std::string>& output_names) {
   if (scopes_.size() != 1) throw_error(ErrorCode::kRuntimeFailure, "trace finished inside a body");
   std::vector<std::string> names = output_names;
@@ -216,6 +245,7 @@ Model TraceContext::finish(const std::vector<Tensor>& outputs, const std::vector
   model.opsets = opsets_;
   if (!model.opsets.count("")) model.opsets[""] = kLatestOnnxOpset;  // Identity outputs
   model.graph = std::move(graph());
+  drop_unread_initializers(model.graph);
   return model;
 }
 
