@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libprotobuf-dev protobuf-compiler libdnnl-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libonnx-testdata
   libjpeg-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev pkg-config
-  python3-torch  # PyTorch autograd: the reference for tests/python/test_gradient.py
+  python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
 )
 PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest pillow)
 

@@ -107,7 +107,8 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   raise_opset_for_scatter_add(model);
   if (options.training_mode) result.state_updates = switch_to_training_mode(model, names);
   validate_and_sort_graph(graph);
-  InferredTypes types = infer_types(graph, model);
+  StaticFacts facts = static_facts(model);
+  const InferredTypes& types = facts.types;
 
   const TypeInfo* loss_type = types.find(options.loss);
   ONYX_CHECK(loss_type != nullptr, ErrorCode::kInvalidArgument, "build_gradient_graph: the loss '",
@@ -157,7 +158,10 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   }
   request.seeds.emplace_back(options.loss, seed);
 
-  BackwardContext context{model, names, nullptr, {}};
+  BackwardContext context{model, names, nullptr, [&](const std::string& name) -> const Tensor* {
+                            auto it = facts.constants.find(name);
+                            return it == facts.constants.end() ? nullptr : &it->second;
+                          }};
   std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
 
   bool loss_is_output = std::any_of(graph.outputs.begin(), graph.outputs.end(),

@@ -248,3 +248,66 @@ def test_torchvision_resnet18_exported_in_training_mode_matches_autograd(tmp_pat
         np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max(),
                                    err_msg=f"d/d{name}")
     print(f"resnet18: worst gradient difference {worst:.2e} of the tensor's largest element")
+
+
+# A small BERT-style encoder (embedding, nn.TransformerEncoderLayer with GELU, a classifier on
+# the first token) exported by torch.onnx at opset 14, where LayerNorm and attention are spelled
+# out in primitive ops, with Shape/Gather/Concat chains. Dropout is 0 so autograd can compare.
+ENCODER_SCRIPT = r"""
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+class Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 16)
+        self.layer = torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation="gelu",
+                                                      batch_first=True)
+        self.head = torch.nn.Linear(16, 3)
+
+    def forward(self, ids, mask):
+        h = self.layer(self.embed(ids), src_key_padding_mask=mask)
+        return self.head(h[:, 0])
+
+torch.manual_seed(0)
+model = Encoder()
+model.train()
+ids = torch.tensor([[1, 5, 5, 9, 2, 0], [3, 3, 7, 1, 0, 0]])
+mask = torch.tensor([[False] * 5 + [True], [False] * 4 + [True] * 2])
+labels = torch.tensor([2, 0])
+torch.onnx.export(model, (ids, mask), sys.argv[1], opset_version=14, training=torch.onnx.TrainingMode.TRAINING,
+                  do_constant_folding=False, input_names=["ids", "mask"], output_names=["logits"])
+loss = F.cross_entropy(model(ids, mask), labels)
+loss.backward()
+out = {"ids": ids.numpy(), "mask": mask.numpy(), "labels": labels.numpy(), "loss": loss.detach().numpy()}
+for name, p in model.named_parameters():
+    out["grad:" + name] = p.grad.numpy()
+np.savez(sys.argv[2], **out)
+"""
+
+
+def test_transformer_encoder_exported_by_torch_matches_autograd(tmp_path):
+    exported = tmp_path / "encoder.onnx"
+    reference_path = tmp_path / "encoder_reference.npz"
+    proc = subprocess.run([TORCH_PYTHON, "-c", ENCODER_SCRIPT, str(exported), str(reference_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    reference = dict(np.load(reference_path))
+    model = onnx.load(exported)
+    model.graph.node.append(helper.make_node("SoftmaxCrossEntropyLoss", ["logits", "labels"], ["loss"]))
+    model.graph.input.append(helper.make_tensor_value_info("labels", TensorProto.INT64, [2]))
+    model.graph.output.append(helper.make_tensor_value_info("loss", TensorProto.FLOAT, []))
+    gradient, mapping = build_gradient(tmp_path, model)
+    feeds = {"ids": reference["ids"], "mask": reference["mask"], "labels": reference["labels"]}
+    ours = onyx_outputs(tmp_path, gradient, feeds)
+    np.testing.assert_allclose(ours["loss"], reference["loss"], rtol=1e-5)
+    expected_names = {key[len("grad:"):] for key in reference if key.startswith("grad:")}
+    trained = {value for (kind, value) in mapping if kind == "gradient"}
+    print("trained:", sorted(trained), "expected:", sorted(expected_names))
+    for name in sorted(trained & expected_names):
+        expected = reference["grad:" + name]
+        np.testing.assert_allclose(ours[mapping[("gradient", name)]], expected, rtol=1e-4,
+                                   atol=1e-5 * np.abs(expected).max(), err_msg=f"d/d{name}")
+    assert trained == expected_names
