@@ -159,6 +159,7 @@ double Tensor::element_as_double(int64_t index) const {
 }
 
 void Tensor::check_type(DataType requested) const {
+  if (requested == dtype_ && !symbolic_) [[likely]] return;  // every typed access passes here
   check_has_data("reading the elements");
   if (requested != dtype_) {
     throw_error(ErrorCode::kRuntimeFailure, "tensor holds ", dtype_name(dtype_), ", accessed as ",
