@@ -25,7 +25,17 @@ import onnx.defs
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "runtime", "eager", "ops")
 
-DOMAINS = {"": ("ops", 28), "ai.onnx.ml": ("ops::ml", 5), "ai.onnx.preview.training": ("ops::training", 1),
+
+
+def eager_opsets():
+    """The opsets eager calls use (runtime/eager/op_dispatch.cc default_opset): onyx's newest."""
+    text = open(os.path.join(ROOT, "onnx_ops", "op_schema.h")).read()
+    found = dict(re.findall(r"constexpr int64_t (kLatest\w+Opset) = (\d+);", text))
+    return int(found["kLatestOnnxOpset"]), int(found["kLatestOnnxMlOpset"]), int(found["kLatestTrainingOpset"])
+
+
+_ONNX, _ML, _TRAINING = eager_opsets()
+DOMAINS = {"": ("ops", _ONNX), "ai.onnx.ml": ("ops::ml", _ML), "ai.onnx.preview.training": ("ops::training", _TRAINING),
            "ai.onnx.preview": ("ops::preview", 1)}
 NAMESPACES = ("ops", "ops::ml", "ops::training", "ops::preview")
 DOMAIN_CONSTANTS = {'""': "", "kMlDomain": "ai.onnx.ml", "kTrainingDomain": "ai.onnx.preview.training"}

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,8 +67,8 @@ std::string OpHandle::describe() const {
 }
 
 namespace {
-int& thread_setting() {
-  static int threads = 0;
+std::atomic<int>& thread_setting() {
+  static std::atomic<int> threads{0};
   return threads;
 }
 }  // namespace
