@@ -10,7 +10,7 @@ CachingAllocator::CachingAllocator(Allocator& base) : state_(std::make_shared<St
 }
 
 size_t CachingAllocator::size_class(size_t bytes) {
-  constexpr size_t kSmallest = 256;
+  constexpr size_t kSmallest = kSmallestClass;
   constexpr size_t kPowerOfTwoLimit = size_t{1} << 20;
   if (bytes <= kSmallest) return kSmallest;
   if (bytes <= kPowerOfTwoLimit) return std::bit_ceil(bytes);
@@ -47,6 +47,7 @@ void CachingAllocator::State::give_back(void* pointer) noexcept {
 }
 
 CachingAllocator::State::~State() {
+  if (void* spare = spare_small.load()) base->deallocate(spare);
   for (auto& [size, blocks] : free_blocks) {
     for (void* block : blocks) base->deallocate(block);
   }
@@ -57,13 +58,33 @@ void* CachingAllocator::allocate(size_t bytes) { return state_->take(bytes); }
 void CachingAllocator::deallocate(void* pointer) { state_->give_back(pointer); }
 
 std::shared_ptr<void> CachingAllocator::allocate_shared(size_t bytes) {
-  void* block = state_->take(bytes);
-  return std::shared_ptr<void>(block, [state = state_](void* p) { state->give_back(p); });
+  // The block's size class travels in the deleter, so shared blocks (every tensor) skip the
+  // live-size map: no map node allocated and freed per block.
+  size_t rounded = size_class(bytes);
+  State& state = *state_;
+  void* block = rounded == kSmallestClass ? state.spare_small.exchange(nullptr) : nullptr;
+  if (block == nullptr) {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    auto it = state.free_blocks.find(rounded);
+    if (it != state.free_blocks.end() && !it->second.empty()) {
+      block = it->second.back();
+      it->second.pop_back();
+      state.cached_bytes -= rounded;
+    }
+  }
+  if (block == nullptr) block = state.base->allocate(rounded);
+  return std::shared_ptr<void>(block, [owner = state_, rounded](void* p) {
+    void* empty = nullptr;
+    if (rounded == kSmallestClass && owner->spare_small.compare_exchange_strong(empty, p)) return;
+    std::lock_guard<std::mutex> lock(owner->mutex);
+    owner->free_blocks[rounded].push_back(p);
+    owner->cached_bytes += rounded;
+  });
 }
 
 size_t CachingAllocator::cached_bytes() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
-  return state_->cached_bytes;
+  return state_->cached_bytes + (state_->spare_small.load() ? kSmallestClass : 0);
 }
 
 }  // namespace onyx

@@ -4,6 +4,7 @@
 // size classes (powers of two below 1 MiB, 1/8 steps above) to make reuse likely.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@ class CachingAllocator final : public Allocator {
 
   size_t cached_bytes() const;
   static size_t size_class(size_t bytes);
+  static constexpr size_t kSmallestClass = 256;
 
  private:
   struct State {
@@ -34,6 +36,9 @@ class CachingAllocator final : public Allocator {
     std::map<size_t, std::vector<void*>> free_blocks;  // by size class
     std::map<void*, size_t> live_sizes;
     size_t cached_bytes = 0;
+    // One freed block of the smallest class, handed over without the mutex: a loop making a
+    // scalar per iteration frees and takes one such block each time.
+    std::atomic<void*> spare_small{nullptr};
     ~State();
     void* take(size_t bytes);
     void give_back(void* pointer) noexcept;

@@ -58,7 +58,34 @@ Tensor Tensor::view(DataType dtype, Shape shape, void* data, std::shared_ptr<voi
   return tensor;
 }
 
+Tensor Tensor::symbolic(DataType dtype, Shape shape, std::shared_ptr<void> handle) {
+  Tensor tensor;
+  tensor.dtype_ = dtype;
+  tensor.symbolic_ = true;
+  bool known = true;
+  for (int64_t dim : shape) known = known && dim >= 0;
+  tensor.element_count_ = known ? shape_element_count(shape) : -1;
+  tensor.shape_ = std::move(shape);
+  tensor.storage_ = std::move(handle);
+  return tensor;
+}
+
+const std::shared_ptr<void>& Tensor::symbolic_handle() const {
+  static const std::shared_ptr<void> none;
+  return symbolic_ ? storage_ : none;
+}
+
+void Tensor::check_has_data(const char* what) const {
+  if (symbolic_) {
+    throw_error(ErrorCode::kInvalidArgument, what, " of a symbolic ", dtype_name(dtype_),
+                shape_to_string(shape_),
+                " tensor: inside a traced onyx::function values exist only when the graph runs "
+                "(return the tensor, or use onyx::cond / while_loop for decisions on it)");
+  }
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
+  check_has_data("reshaped()");
   Tensor result = *this;
   result.shape_ = std::move(shape);
   result.element_count_ = shape_element_count(result.shape_);
@@ -70,6 +97,7 @@ Tensor Tensor::reshaped(Shape shape) const {
 }
 
 Tensor Tensor::clone() const {
+  check_has_data("clone()");
   if (!device_.is_cpu()) throw_error(ErrorCode::kRuntimeFailure, "clone() of a device tensor");
   Tensor copy(dtype_, shape_);
   if (dtype_ == DataType::kString) {
@@ -89,6 +117,7 @@ static void widen(const void* data, int64_t count, std::vector<int64_t>& out) {
 }
 
 std::vector<int64_t> Tensor::to_int64_vector() const {
+  check_has_data("reading the elements");
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(element_count_));
   switch (dtype_) {
@@ -130,6 +159,8 @@ double Tensor::element_as_double(int64_t index) const {
 }
 
 void Tensor::check_type(DataType requested) const {
+  if (requested == dtype_ && !symbolic_) [[likely]] return;  // every typed access passes here
+  check_has_data("reading the elements");
   if (requested != dtype_) {
     throw_error(ErrorCode::kRuntimeFailure, "tensor holds ", dtype_name(dtype_), ", accessed as ",
                 dtype_name(requested));

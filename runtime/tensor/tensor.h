@@ -27,6 +27,10 @@ class Tensor {
   // A view of memory owned elsewhere; `owner` keeps it alive (may be null for static memory).
   static Tensor view(DataType dtype, Shape shape, void* data, std::shared_ptr<void> owner,
                      Device device = {});
+  // A symbolic tensor, as eager tracing (runtime/eager/trace.h) hands to a traced function: an
+  // element type and a shape (-1 for a dim known only at run time) but no data. `handle`
+  // identifies the graph value it stands for. Reading its elements throws.
+  static Tensor symbolic(DataType dtype, Shape shape, std::shared_ptr<void> handle);
 
   // Builds a host tensor from values, e.g. Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}).
   template <typename T>
@@ -41,9 +45,12 @@ class Tensor {
   const Shape& shape() const { return shape_; }
   size_t rank() const { return shape_.size(); }
   int64_t dim(size_t axis) const { return shape_[axis]; }
-  int64_t element_count() const { return element_count_; }
+  int64_t element_count() const { return element_count_; }  // -1: symbolic with unknown dims
   size_t byte_size() const { return dtype_storage_bytes(dtype_, element_count_); }
   Device device() const { return device_; }
+  bool is_symbolic() const { return symbolic_; }
+  // The handle given to symbolic(); null for tensors with data.
+  const std::shared_ptr<void>& symbolic_handle() const;
 
   const void* raw_data() const { return data_; }
   void* mutable_raw_data() { return data_; }
@@ -74,8 +81,10 @@ class Tensor {
 
  private:
   void check_type(DataType requested) const;
+  void check_has_data(const char* what) const;
 
   DataType dtype_ = DataType::kUndefined;
+  bool symbolic_ = false;
   Shape shape_;
   int64_t element_count_ = 0;
   Device device_;

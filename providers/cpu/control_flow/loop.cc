@@ -10,6 +10,28 @@ namespace onyx {
 
 namespace {
 
+// The iteration number handed to the body. Its one-element buffer is reused when the previous
+// iteration let go of it (the common case: the body reads it and the plan releases it), so a
+// steady loop allocates nothing for it.
+class IterationNumber {
+ public:
+  Tensor next(int64_t trip) {
+    if (!cell_ || cell_.use_count() > 1) cell_ = std::make_shared<int64_t>();
+    *cell_ = trip;
+    return Tensor::view(DataType::kInt64, {}, cell_.get(), cell_);
+  }
+
+ private:
+  std::shared_ptr<int64_t> cell_;
+};
+
+// Tensors are never written after they are made, so one true and one false serve every Loop.
+const Tensor& bool_scalar(bool value) {
+  static const Tensor true_scalar = Tensor::scalar<bool>(true);
+  static const Tensor false_scalar = Tensor::scalar<bool>(false);
+  return value ? true_scalar : false_scalar;
+}
+
 class LoopKernel final : public Kernel {
  public:
   explicit LoopKernel(const KernelInfo& info) : body_(info, "body") {
@@ -37,13 +59,15 @@ class LoopKernel final : public Kernel {
 
     auto frame = body_.plan().make_frame();
     std::vector<Value> outputs;
+    IterationNumber iteration;
     for (int64_t trip = 0; trip < max_trips && condition; ++trip) {
-      inputs[0] = Tensor::scalar<int64_t>(trip);
-      inputs[1] = Tensor::scalar<bool>(condition);
+      inputs[0] = iteration.next(trip);
+      inputs[1] = bool_scalar(condition);
       for (size_t i = 0; i < carried_count_; ++i) inputs[2 + i] = std::move(carried[i]);
       body_.bind_outer_values(context, inputs);  // each run consumes its inputs
       body_.plan().run(*frame, inputs, outputs);
       condition = scalar_truth(outputs[0].tensor(), "the Loop body's condition output");
+      outputs[0] = Value();  // may be a view of the iteration number: let it go for reuse
       for (size_t i = 0; i < carried_count_; ++i) carried[i] = std::move(outputs[1 + i]);
       for (size_t k = 0; k < scan_count_; ++k) scans[k].push_back(std::move(outputs[1 + carried_count_ + k]));
     }
