@@ -8,6 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ccache git python3 python3-venv
   libprotobuf-dev protobuf-compiler libdnnl-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libonnx-testdata
+  python3-torch  # PyTorch autograd: the reference for tests/python/test_gradient.py
 )
 PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest)
 

@@ -8,25 +8,41 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 
 namespace onyx::training {
 
 struct GradientGraphOptions {
-  std::string loss;  // name of a scalar (or one-element) float value of the forward graph
+  std::string loss{};  // name of a scalar (or one-element) float value of the forward graph
   // Initializers and graph inputs to differentiate with respect to. Empty: every
   // floating-point initializer that is not frozen.
-  std::vector<std::string> trainable;
-  std::vector<std::string> frozen;  // never differentiated, even when listed in trainable
+  std::vector<std::string> trainable{};
+  std::vector<std::string> frozen{};  // never differentiated, even when listed in trainable
+  // Training semantics: Dropout (opset 12+) gets training_mode = true, so it draws a mask, and
+  // BatchNormalization (opset 14+) gets training_mode = 1, so it normalizes with the batch's
+  // statistics and outputs updated running statistics (see GradientGraph::state_updates).
+  // Older opsets have no such switch and keep their inference meaning.
+  bool training_mode = true;
+  // Where gradient and shape rules come from; null: the global registry (built-in ops and
+  // globally registered custom ops). A session's ops() adds its own custom ops.
+  const OpRegistry* ops = nullptr;
 };
 
 struct GradientGraph {
-  // The forward graph plus backward nodes. Outputs: the forward outputs, then one gradient per
-  // trainable value, in `gradients` order.
+  // The forward graph plus backward nodes. Outputs: the forward outputs (plus the loss when it
+  // is not one of them), then one gradient per trainable value in `gradients` order, then the
+  // updated running statistics in `state_updates` order.
   Model model;
   std::vector<std::pair<std::string, std::string>> gradients;  // trainable value -> its gradient
+  // Training-mode BatchNormalization: running mean/var initializer -> output with its new value
+  // (what an optimizer step copies back into the initializer).
+  std::vector<std::pair<std::string, std::string>> state_updates;
 };
 
+// With `trainable` empty, the trainable values are the floating-point initializers (not frozen)
+// that the loss has a gradient path to: running statistics and other non-differentiable inputs
+// are left out. A value listed in `trainable` that the loss does not depend on gets zeros.
 // Throws onyx::Error naming the op (and node) when an op on the path from a trainable value to
 // the loss has no gradient rule.
 GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOptions& options);

@@ -4,6 +4,18 @@
 
 namespace onyx::training {
 
+std::string GradientRuleContext::forward_output(size_t i) {
+  if (i < node().outputs.size() && !node().outputs[i].empty()) return node().outputs[i];
+  throw_error(ErrorCode::kNotImplemented, "gradient of ", node().describe(), ": needs its output ", i,
+              ", which this context cannot add");
+}
+
+Graph GradientRuleContext::differentiate_subgraph(const Graph&, const std::vector<std::string>&,
+                                                  const std::vector<std::string>&) {
+  throw_error(ErrorCode::kNotImplemented, "gradient of ", node().describe(),
+              ": differentiating subgraphs is not available in this context");
+}
+
 GradientRuleRegistry& GradientRuleRegistry::global() {
   static GradientRuleRegistry registry;
   return registry;

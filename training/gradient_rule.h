@@ -27,7 +27,16 @@ class GradientRuleContext {
   virtual int64_t opset() const = 0;
   // Static type of a forward value (inputs and outputs of node()), unknown when not inferred.
   virtual const TypeInfo& type_of(const std::string& value_name) const = 0;
+  // The value of a forward value fixed before any run (an initializer that is not trained, a
+  // Constant node's output); nullptr otherwise. Rules read axes, shapes, pads, scales with it.
+  virtual const Tensor* constant_value(const std::string& value_name) const { return nullptr; }
+  // Name of forward output i, adding it to the forward node when the model omitted it (rules
+  // that need MaxPool's indices, Dropout's mask or the loss ops' log-probabilities).
+  // The default (for contexts that cannot change the forward node) throws.
+  virtual std::string forward_output(size_t i);
 
+  // For a node with subgraphs (If), node().inputs lists its own inputs followed by the
+  // enclosing-scope values its bodies read, so rules address those gradients by index too.
   size_t input_count() const { return node().inputs.size(); }
   size_t output_count() const { return node().outputs.size(); }
   const std::string& input(size_t i) const { return node().inputs.at(i); }
@@ -47,6 +56,16 @@ class GradientRuleContext {
                                             const std::string& domain = "") = 0;
   // A constant (initializer) with a fresh name.
   virtual std::string add_constant(Tensor value) = 0;
+
+  // For control flow (If): differentiates a subgraph of node() on its own. The result is a
+  // graph without inputs that recomputes `body` and returns d(body outputs)/d(each of `wrt`),
+  // where `wrt` are values of the enclosing scope that `body` reads and `output_gradients`
+  // (one per body output, "" for none) are values of the enclosing scope. A value of `wrt`
+  // that the body's outputs do not depend on gets zeros of its shape.
+  // The default (for contexts without graphs, such as an eager tape) throws.
+  virtual Graph differentiate_subgraph(const Graph& body,
+                                       const std::vector<std::string>& output_gradients,
+                                       const std::vector<std::string>& wrt);
 
   // One-output shorthand of add_node.
   std::string add(const std::string& op_type, std::vector<std::string> inputs,

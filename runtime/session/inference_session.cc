@@ -7,6 +7,7 @@
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/session/graph_checks.h"
+#include "runtime/session/model_expansions.h"
 
 namespace onyx {
 
@@ -27,6 +28,7 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   for (const auto& path : options_.custom_op_libraries) register_custom_op_library(*ops_, path);
 
   Graph& graph = model_.graph;
+  apply_model_expansions(model_);  // e.g. the Gradient op -> backward nodes
   validate_and_sort_graph(graph);
   types_ = infer_types(graph, model_, nullptr, *ops_);
   if (options_.optimization_level >= 1) {

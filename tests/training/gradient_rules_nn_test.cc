@@ -1,0 +1,154 @@
+// Finite-difference checks of the MatMul/Gemm/Einsum, convolution, pooling and normalization
+// gradient rules (double precision).
+#include <gtest/gtest.h>
+
+#include "runtime/ir/attribute_builders.h"
+#include "tests/training/gradient_check.h"
+
+namespace onyx::testing {
+namespace {
+
+InputSpec in(std::string name, Shape shape, double low = -1.0, double high = 1.0) {
+  return {std::move(name), std::move(shape), true, std::nullopt, low, high};
+}
+Attribute ints(const char* name, std::vector<int64_t> values) { return make_attribute(name, std::move(values)); }
+Attribute one(const char* name, int64_t value) { return make_attribute(name, value); }
+
+TEST(GradientRulesLinalg, MatMulShapes) {
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{3, 4}, {4, 2}}, {{2, 3, 4}, {4, 5}}, {{2, 1, 3, 4}, {3, 4, 2}}, {{4}, {4, 2}},
+      {{2, 3, 4}, {4}}, {{4}, {4}}, {{3, 4}, {2, 4, 5}}};
+  for (const auto& [a, b] : cases) {
+    SCOPED_TRACE(shape_to_string(a) + " x " + shape_to_string(b));
+    check_op_gradient({.op = "MatMul", .inputs = {in("a", a), in("b", b)}});
+  }
+}
+
+TEST(GradientRulesLinalg, GemmAllTransposeCasesWithBias) {
+  for (int64_t ta : {0, 1}) {
+    for (int64_t tb : {0, 1}) {
+      SCOPED_TRACE("transA " + std::to_string(ta) + " transB " + std::to_string(tb));
+      Shape a = ta ? Shape{4, 3} : Shape{3, 4};
+      Shape b = tb ? Shape{5, 4} : Shape{4, 5};
+      check_op_gradient({.op = "Gemm", .inputs = {in("a", a), in("b", b), in("c", {5})},
+                         .attributes = {one("transA", ta), one("transB", tb), make_attribute("alpha", 0.7f),
+                                        make_attribute("beta", 1.3f)}});
+    }
+  }
+  // Without C, and at opset 9 where C is required by the backward Gemms too.
+  check_op_gradient({.op = "Gemm", .inputs = {in("a", {3, 4}), in("b", {4, 5})}});
+  check_op_gradient({.op = "Gemm", .inputs = {in("a", {3, 4}), in("b", {4, 5}), in("c", {1, 5})}, .opset = 9});
+}
+
+TEST(GradientRulesLinalg, Einsum) {
+  const std::vector<std::tuple<std::string, Shape, Shape>> cases = {
+      {"ij,jk->ik", {3, 4}, {4, 2}},    {"bij,bjk->bik", {2, 3, 4}, {2, 4, 5}},
+      {"ij,ij->i", {3, 4}, {3, 4}},     {"ij,kj", {3, 4}, {2, 4}},
+      {"...ij,jk->...ik", {2, 3, 4}, {4, 2}}, {"ij,k->ik", {3, 4}, {2}}};
+  for (const auto& [equation, a, b] : cases) {
+    SCOPED_TRACE(equation);
+    check_op_gradient({.op = "Einsum", .inputs = {in("a", a), in("b", b)},
+                       .attributes = {make_attribute("equation", equation)}});
+  }
+  check_op_gradient({.op = "Einsum", .inputs = {in("a", {3, 4})}, .attributes = {make_attribute("equation", "ij->j")}});
+}
+
+TEST(GradientRulesConv, Conv2dStridesPadsDilationsGroups) {
+  struct Case { Shape x, w; std::vector<Attribute> attributes; };
+  const std::vector<Case> cases = {
+      {{2, 3, 5, 5}, {4, 3, 3, 3}, {}},
+      {{1, 2, 7, 6}, {3, 2, 3, 2}, {ints("strides", {2, 2}), ints("pads", {1, 0, 1, 1})}},
+      {{1, 2, 7, 7}, {2, 2, 2, 2}, {ints("dilations", {2, 1}), ints("strides", {1, 3})}},
+      {{2, 4, 5, 5}, {6, 2, 3, 3}, {one("group", 2), ints("pads", {1, 1, 1, 1})}},
+      {{1, 3, 6, 6}, {3, 1, 3, 3}, {one("group", 3), ints("strides", {2, 2}), make_attribute("auto_pad", "SAME_UPPER")}},
+      {{2, 3, 9}, {2, 3, 4}, {ints("strides", {2})}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shape_to_string(c.x) + " * " + shape_to_string(c.w));
+    check_op_gradient({.op = "Conv", .inputs = {in("x", c.x), in("w", c.w), in("b", {c.w[0]})},
+                       .attributes = c.attributes});
+  }
+}
+
+TEST(GradientRulesConv, ConvTranspose) {
+  struct Case { Shape x, w; std::vector<Attribute> attributes; };
+  const std::vector<Case> cases = {
+      {{1, 3, 4, 4}, {3, 2, 3, 3}, {}},
+      {{2, 2, 3, 4}, {2, 3, 3, 2}, {ints("strides", {2, 2}), ints("pads", {1, 0, 0, 1}), ints("output_padding", {1, 0})}},
+      {{1, 4, 3, 3}, {4, 1, 2, 2}, {one("group", 2), ints("dilations", {2, 2})}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shape_to_string(c.x) + " * " + shape_to_string(c.w));
+    int64_t out_channels = c.w[1] * (c.attributes.size() > 0 && c.attributes[0].name == "group" ? c.attributes[0].i : 1);
+    check_op_gradient({.op = "ConvTranspose", .inputs = {in("x", c.x), in("w", c.w), in("b", {out_channels})},
+                       .attributes = c.attributes});
+  }
+}
+
+TEST(GradientRulesPool, MaxPoolOverlappingAndNot) {
+  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {2, 2, 5, 5})},
+                     .attributes = {ints("kernel_shape", {3, 3}), ints("strides", {1, 2}), ints("pads", {1, 1, 0, 1})}});
+  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {1, 2, 4, 6})},
+                     .attributes = {ints("kernel_shape", {2, 2}), ints("strides", {2, 2})}, .opset = 12});
+  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {1, 2, 9})}, .attributes = {ints("kernel_shape", {3})}});
+}
+
+TEST(GradientRulesPool, AveragePoolWithAndWithoutPadCounting) {
+  for (int64_t count_pad : {0, 1}) {
+    SCOPED_TRACE(count_pad);
+    check_op_gradient({.op = "AveragePool", .inputs = {in("x", {2, 2, 5, 6})},
+                       .attributes = {ints("kernel_shape", {3, 2}), ints("strides", {2, 2}),
+                                      ints("pads", {1, 0, 1, 1}), one("count_include_pad", count_pad)}});
+  }
+  check_op_gradient({.op = "AveragePool", .inputs = {in("x", {1, 3, 8})}, .attributes = {ints("kernel_shape", {2})}});
+}
+
+TEST(GradientRulesPool, GlobalPools) {
+  check_op_gradient({.op = "GlobalAveragePool", .inputs = {in("x", {2, 3, 4, 5})}});
+  check_op_gradient({.op = "GlobalMaxPool", .inputs = {in("x", {2, 3, 4, 5})}});
+}
+
+TEST(GradientRulesNormalization, BatchNormTrainingMode) {
+  check_op_gradient({.op = "BatchNormalization",
+                     .inputs = {in("x", {4, 3, 2, 2}), in("scale", {3}), in("bias", {3}),
+                                {"mean", {3}, false, std::nullopt, -0.2, 0.2},
+                                {"var", {3}, false, std::nullopt, 0.5, 1.5}},
+                     .attributes = {one("training_mode", 1)}});
+}
+
+TEST(GradientRulesNormalization, BatchNormInferenceModeIncludingStatistics) {
+  check_op_gradient({.op = "BatchNormalization",
+                     .inputs = {in("x", {2, 3, 2, 2}), in("scale", {3}), in("bias", {3}), in("mean", {3}),
+                                in("var", {3}, 0.5, 1.5)},
+                     .attributes = {make_attribute("epsilon", 1e-3f)}});
+  check_op_gradient({.op = "BatchNormalization",
+                     .inputs = {in("x", {2, 3, 4}), in("scale", {3}), in("bias", {3}), in("mean", {3}),
+                                in("var", {3}, 0.5, 1.5)},
+                     .opset = 9});
+}
+
+TEST(GradientRulesNormalization, LayerNormalization) {
+  check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4}), in("bias", {4})}});
+  check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {3, 4})},
+                     .attributes = {one("axis", 1)}});
+}
+
+TEST(GradientRulesNormalization, RMSNormalization) {
+  check_op_gradient({.op = "RMSNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4})}, .opset = 23});
+  check_op_gradient({.op = "RMSNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {3, 4})},
+                     .attributes = {one("axis", 1)}, .opset = 23});
+}
+
+TEST(GradientRulesNormalization, InstanceNormalization) {
+  check_op_gradient({.op = "InstanceNormalization",
+                     .inputs = {in("x", {2, 3, 4, 2}), in("scale", {3}), in("bias", {3})}});
+}
+
+// Training-mode Dropout is random, so finite differences cannot check it: see
+// GradientBuilder.DropoutTrainingGradientUsesTheMask. Before opset 12 it has no training switch.
+TEST(GradientRulesNormalization, DropoutInferenceIsIdentity) {
+  check_op_gradient({.op = "Dropout", .inputs = {in("x", {3, 4})}, .opset = 10});
+}
+
+}  // namespace
+}  // namespace onyx::testing

@@ -1,0 +1,174 @@
+#include "training/gradient_builder.h"
+
+#include <algorithm>
+#include <set>
+
+#include "runtime/common/error.h"
+#include "runtime/ir/attribute_builders.h"
+#include "runtime/session/graph_checks.h"
+#include "runtime/session/type_inference.h"
+#include "training/backward_pass.h"
+
+namespace onyx::training {
+
+namespace {
+
+bool is_float(DataType type) {
+  return type == DataType::kFloat || type == DataType::kDouble || type == DataType::kFloat16 ||
+         type == DataType::kBFloat16;
+}
+
+// Dropout draws its mask and BatchNormalization uses batch statistics (see GradientGraphOptions).
+std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& model,
+                                                                         NameSource& names) {
+  std::vector<std::pair<std::string, std::string>> state_updates;
+  const int64_t opset = model.opset_for("").value_or(0);
+  Graph& graph = model.graph;
+  std::string true_constant;
+  for (Node& node : graph.nodes) {
+    if (!node.domain.empty()) continue;
+    if (node.op_type == "Dropout" && opset >= 12) {
+      // A training_mode fed by the caller stays theirs; a constant or absent one becomes true.
+      if (node.has_input(2) && graph.initializers.count(node.inputs[2]) == 0) continue;
+      if (true_constant.empty()) {
+        true_constant = names.fresh("training_mode_true");
+        graph.set_initializer(true_constant, Tensor::scalar<bool>(true));
+      }
+      node.inputs.resize(3);
+      node.inputs[2] = true_constant;
+    } else if (node.op_type == "BatchNormalization" && opset >= 14) {
+      auto mode = std::find_if(node.attributes.begin(), node.attributes.end(),
+                               [](const Attribute& a) { return a.name == "training_mode"; });
+      if (mode != node.attributes.end()) node.attributes.erase(mode);
+      node.attributes.push_back(make_attribute("training_mode", int64_t{1}));
+      node.outputs.resize(3);
+      std::string base = node.name.empty() ? "batchnorm" : node.name;
+      for (size_t k : {1, 2}) {
+        if (node.outputs[k].empty()) {
+          node.outputs[k] = names.fresh(base + (k == 1 ? "_running_mean" : "_running_var"));
+        }
+        if (node.has_input(k + 2) && graph.initializers.count(node.inputs[k + 2])) {
+          state_updates.emplace_back(node.inputs[k + 2], node.outputs[k]);
+        }
+      }
+    }
+  }
+  return state_updates;
+}
+
+Tensor ones_of_shape(DataType type, const Shape& shape) {
+  switch (type) {
+    case DataType::kFloat: return Tensor::from_vector<float>(shape, std::vector<float>(shape_element_count(shape), 1.0f));
+    case DataType::kDouble: return Tensor::from_vector<double>(shape, std::vector<double>(shape_element_count(shape), 1.0));
+    default:
+      throw_error(ErrorCode::kNotImplemented, "the loss must be float or double, got ", dtype_name(type));
+  }
+}
+
+const TypeInfo& type_of_value(const InferredTypes& types, const std::string& name) {
+  static const TypeInfo unknown;
+  const TypeInfo* type = types.find(name);
+  return type ? *type : unknown;
+}
+
+}  // namespace
+
+GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOptions& options) {
+  ONYX_CHECK(!options.loss.empty(), ErrorCode::kInvalidArgument,
+             "build_gradient_graph: no loss value named");
+  GradientGraph result;
+  result.model = forward;
+  Model& model = result.model;
+  Graph& graph = model.graph;
+  NameSource names(graph);
+  if (options.training_mode) result.state_updates = switch_to_training_mode(model, names);
+  validate_and_sort_graph(graph);
+  const OpRegistry& ops = options.ops ? *options.ops : OpRegistry::global();
+  InferredTypes types = infer_types(graph, model, nullptr, ops);
+
+  const TypeInfo* loss_type = types.find(options.loss);
+  ONYX_CHECK(loss_type != nullptr, ErrorCode::kInvalidArgument, "build_gradient_graph: the loss '",
+             options.loss, "' is not a value of the graph");
+  ONYX_CHECK(loss_type->is_tensor() && is_float(loss_type->elem_type), ErrorCode::kInvalidArgument,
+             "build_gradient_graph: the loss '", options.loss, "' must be a float tensor, it is ",
+             loss_type->to_string());
+  if (loss_type->has_static_shape()) {
+    ONYX_CHECK(shape_element_count(loss_type->static_shape()) == 1, ErrorCode::kInvalidArgument,
+               "build_gradient_graph: the loss '", options.loss, "' must have one element, it is ",
+               loss_type->to_string());
+  }
+
+  std::set<std::string> frozen(options.frozen.begin(), options.frozen.end());
+  BackwardRequest request;
+  const bool explicit_trainable = !options.trainable.empty();
+  if (explicit_trainable) {
+    for (const auto& name : options.trainable) {
+      ONYX_CHECK(graph.initializers.count(name) || graph.find_input(name), ErrorCode::kInvalidArgument,
+                 "build_gradient_graph: trainable value '", name,
+                 "' is neither an initializer nor a graph input");
+      const TypeInfo& type = type_of_value(types, name);
+      ONYX_CHECK(type.is_tensor() && is_float(type.elem_type), ErrorCode::kInvalidArgument,
+                 "build_gradient_graph: trainable value '", name, "' must be a float tensor, it is ",
+                 type.to_string());
+      if (!frozen.count(name)) request.wrt.push_back(name);
+    }
+  } else {
+    for (const auto& name : graph.initializer_order) {
+      if (!frozen.count(name) && is_float(graph.initializers.at(name).dtype())) request.wrt.push_back(name);
+    }
+  }
+  request.stops = frozen;
+
+  // The seed dLoss/dLoss = 1, of the loss's shape.
+  std::string seed;
+  if (loss_type->has_static_shape()) {
+    seed = names.fresh(options.loss + "_grad_seed");
+    graph.set_initializer(seed, ones_of_shape(loss_type->elem_type, loss_type->static_shape()));
+  } else {
+    std::string one = names.fresh(options.loss + "_grad_one");
+    graph.set_initializer(one, ones_of_shape(loss_type->elem_type, {}));
+    std::string shape = names.fresh(options.loss + "_shape");
+    seed = names.fresh(options.loss + "_grad_seed");
+    graph.nodes.push_back(Node{shape, "Shape", "", {options.loss}, {shape}, {}, ""});
+    graph.nodes.push_back(Node{seed, "Expand", "", {one, shape}, {seed}, {}, ""});
+  }
+  request.seeds.emplace_back(options.loss, seed);
+
+  BackwardContext context{model, names, nullptr, {}, &ops};
+  std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
+
+  bool loss_is_output = std::any_of(graph.outputs.begin(), graph.outputs.end(),
+                                    [&](const ValueInfo& info) { return info.name == options.loss; });
+  if (!loss_is_output) graph.outputs.push_back({options.loss, *loss_type, ""});
+
+  for (const auto& name : request.wrt) {
+    const std::string& gradient = gradients[name];
+    if (gradient.empty() && !explicit_trainable) continue;  // no gradient path: not trainable
+    const TypeInfo& type = type_of_value(types, name);
+    std::string output = names.fresh(name + "_grad");
+    Node node;
+    node.name = output;
+    node.outputs = {output};
+    if (gradient.empty()) {  // listed but the loss does not depend on it: zeros
+      std::string shape = names.fresh(name + "_shape");
+      graph.nodes.push_back(Node{shape, "Shape", "", {name}, {shape}, {}, ""});
+      Tensor zero(type.elem_type, {1});
+      std::fill_n(static_cast<char*>(zero.mutable_raw_data()), zero.byte_size(), 0);
+      node.op_type = "ConstantOfShape";
+      node.inputs = {shape};
+      node.attributes = {make_attribute("value", zero)};
+    } else {
+      node.op_type = "Identity";
+      node.inputs = {gradient};
+    }
+    graph.nodes.push_back(std::move(node));
+    graph.outputs.push_back({output, type, ""});
+    result.gradients.emplace_back(name, output);
+  }
+  for (const auto& [state, update] : result.state_updates) {
+    graph.outputs.push_back({update, type_of_value(types, state), ""});
+  }
+  return result;
+}
+
+}  // namespace onyx::training

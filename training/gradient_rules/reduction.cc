@@ -1,0 +1,100 @@
+// Gradient rules of the Reduce* ops: the output gradient is given back the reduced axes
+// (Unsqueeze when keepdims=0) and spread over the input by each reduction's derivative.
+// ReduceMax/ReduceMin split the gradient evenly between tied extremes.
+#include "onnx_ops/reduction.h"
+#include "runtime/ir/attribute_builders.h"
+#include "training/gradient_rules/rule_helpers.h"
+
+namespace onyx::training {
+namespace {
+
+using Ctx = GradientRuleContext;
+
+struct Reduction {
+  std::vector<int64_t> axes;  // normalized, sorted; empty: nothing reduced
+  std::string dy;             // output gradient with the reduced axes kept (size 1)
+  std::string y;              // output with the reduced axes kept
+};
+
+Reduction read_reduction(Ctx& ctx) {
+  NodeAttributes attributes(ctx.node());
+  const int64_t rank = rank_of(ctx, ctx.input(0));
+  std::vector<int64_t> axes;
+  bool noop = false;
+  if (reduce_axes_from_input(ctx.node().op_type, ctx.opset())) {
+    if (ctx.node().has_input(1)) axes = constant_ints(ctx, 1);
+    noop = attributes.get_int("noop_with_empty_axes", 0) != 0;
+  } else {
+    axes = attributes.get_ints("axes");
+  }
+  Reduction r;
+  r.axes = resolve_reduce_axes(axes, noop, rank, ctx.node().op_type);
+  r.dy = ctx.output_gradient(0);
+  r.y = ctx.output(0);
+  if (attributes.get_int("keepdims", 1) == 0) {
+    r.dy = unsqueeze(ctx, r.dy, r.axes);
+    r.y = unsqueeze(ctx, r.y, r.axes);
+  }
+  return r;
+}
+
+std::string x(Ctx& ctx) { return ctx.input(0); }
+std::string c(Ctx& ctx, double value) { return scalar_like(ctx, value, ctx.input(0)); }
+std::string mul(Ctx& ctx, const std::string& a, const std::string& b) { return ctx.add("Mul", {a, b}); }
+
+// Registers a rule computing dx from the kept-dims reduction.
+template <typename Make>
+GradientRule reduce_rule(Make make) {
+  return [make](Ctx& ctx) {
+    set_if_wanted(ctx, 0, [&] { return make(ctx, read_reduction(ctx)); });
+  };
+}
+
+std::string sum_gradient(Ctx& ctx, const Reduction& r) { return expand_like(ctx, r.dy, x(ctx)); }
+
+std::string mean_gradient(Ctx& ctx, const Reduction& r) {
+  std::string count = size_ratio(ctx, x(ctx), ctx.output(0), elem_type_of(ctx, x(ctx)));
+  return expand_like(ctx, ctx.add("Div", {r.dy, count}), x(ctx));
+}
+
+std::string extreme_gradient(Ctx& ctx, const Reduction& r) {
+  std::string mask = cast_to(ctx, ctx.add("Equal", {x(ctx), r.y}), elem_type_of(ctx, x(ctx)));
+  std::string ties = reduce_sum(ctx, mask, r.axes, true);
+  return mul(ctx, mask, ctx.add("Div", {r.dy, ties}));
+}
+
+std::string prod_gradient(Ctx& ctx, const Reduction& r) {  // y / x (inputs must be non-zero)
+  return ctx.add("Div", {mul(ctx, r.dy, r.y), x(ctx)});
+}
+
+std::string l1_gradient(Ctx& ctx, const Reduction& r) { return mul(ctx, ctx.add("Sign", {x(ctx)}), r.dy); }
+
+std::string l2_gradient(Ctx& ctx, const Reduction& r) {
+  return mul(ctx, x(ctx), ctx.add("Div", {r.dy, r.y}));
+}
+
+std::string sum_square_gradient(Ctx& ctx, const Reduction& r) {
+  return mul(ctx, mul(ctx, x(ctx), c(ctx, 2.0)), r.dy);
+}
+
+std::string log_sum_exp_gradient(Ctx& ctx, const Reduction& r) {
+  return mul(ctx, ctx.add("Exp", {ctx.add("Sub", {x(ctx), r.y})}), r.dy);
+}
+
+std::string log_sum_gradient(Ctx& ctx, const Reduction& r) {  // dy / sum
+  return expand_like(ctx, ctx.add("Div", {r.dy, ctx.add("Exp", {r.y})}), x(ctx));
+}
+
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceSum", reduce_rule(sum_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceMean", reduce_rule(mean_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceMax", reduce_rule(extreme_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceMin", reduce_rule(extreme_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceProd", reduce_rule(prod_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceL1", reduce_rule(l1_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceL2", reduce_rule(l2_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceSumSquare", reduce_rule(sum_square_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceLogSumExp", reduce_rule(log_sum_exp_gradient));
+ONYX_REGISTER_GRADIENT_RULE("", "ReduceLogSum", reduce_rule(log_sum_gradient));
+
+}  // namespace
+}  // namespace onyx::training

@@ -1,0 +1,232 @@
+// Gradient rules of the data-movement ops. Reshape-like ops reshape the gradient back;
+// Transpose inverts its permutation; Concat/Split swap roles; Expand and Tile sum the copies.
+// Slice, Gather, GatherElements and non-constant Pad route each output element back to its
+// source: an int64 grid of flat input positions goes through the forward op itself, and the
+// gradient is scattered (and added, opset 16+) to the positions it selected.
+#include <cstring>
+#include <limits>
+
+#include "runtime/ir/attribute_builders.h"
+#include "training/gradient_rules/rule_helpers.h"
+
+namespace onyx::training {
+namespace {
+
+using Ctx = GradientRuleContext;
+constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();
+
+std::string dy(Ctx& ctx) { return ctx.output_gradient(0); }
+
+void reshape_rule(Ctx& ctx) {  // Reshape, Flatten, Squeeze, Unsqueeze
+  set_if_wanted(ctx, 0, [&] { return reshape_like(ctx, dy(ctx), ctx.input(0)); });
+}
+
+void transpose_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] {
+    std::vector<int64_t> perm = NodeAttributes(ctx.node()).get_ints("perm");
+    if (perm.empty()) {
+      for (int64_t a = rank_of(ctx, ctx.input(0)); a-- > 0;) perm.push_back(a);
+    }
+    std::vector<int64_t> inverse(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+    return transpose(ctx, dy(ctx), inverse);
+  });
+}
+
+void expand_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] { return unbroadcast(ctx, dy(ctx), 0, ctx.input(0)); });
+}
+
+int64_t axis_attribute(Ctx& ctx, const std::string& value, int64_t fallback) {
+  int64_t axis = NodeAttributes(ctx.node()).get_int("axis", fallback);
+  return axis < 0 ? axis + rank_of(ctx, value) : axis;
+}
+
+void concat_rule(Ctx& ctx) {
+  const int64_t axis = axis_attribute(ctx, ctx.input(0), 0);
+  std::vector<int64_t> sizes;
+  std::vector<std::string> size_parts;
+  bool known = true;
+  for (size_t i = 0; i < ctx.input_count(); ++i) {
+    Dim d = dims_of(ctx, ctx.input(i))[static_cast<size_t>(axis)];
+    known = known && d.is_known();
+    sizes.push_back(d.value);
+  }
+  std::vector<Attribute> attributes = {make_attribute("axis", axis)};
+  std::vector<std::string> inputs = {dy(ctx)};
+  if (!known) {
+    if (ctx.opset() < 13) rule_error(ctx, "the inputs' sizes along the axis must be known before opset 13");
+    for (size_t i = 0; i < ctx.input_count(); ++i) size_parts.push_back(shape_slice(ctx, ctx.input(i), axis, axis + 1));
+    inputs.push_back(concat_ints(ctx, size_parts));
+  } else if (ctx.opset() >= 13) {
+    inputs.push_back(int64_constant(ctx, sizes));
+  } else {
+    attributes.push_back(make_attribute("split", sizes));
+  }
+  std::vector<std::string> pieces = ctx.add_node("Split", inputs, ctx.input_count(), attributes);
+  for (size_t i = 0; i < ctx.input_count(); ++i) set_if_wanted(ctx, i, [&] { return pieces[i]; });
+}
+
+void split_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] {
+    std::vector<std::string> parts;
+    for (size_t k = 0; k < ctx.output_count(); ++k) {
+      std::string g = ctx.output_gradient(k);
+      parts.push_back(g.empty() ? zeros_like(ctx, ctx.forward_output(k)) : g);
+    }
+    return ctx.add("Concat", parts, {make_attribute("axis", axis_attribute(ctx, ctx.input(0), 0))});
+  });
+}
+
+// Flat input positions, shaped like `value`: the grid that routes gradients back.
+std::string position_grid(Ctx& ctx, const std::string& value) {
+  std::string size = ctx.add("Size", {value});
+  std::string range = ctx.add("Range", {scalar_constant(ctx, 0, DataType::kInt64), size, scalar_constant(ctx, 1, DataType::kInt64)});
+  return reshape_like(ctx, range, value);
+}
+
+// dx with dx.flat[positions[i]] += gradient[i] (positions and gradient of one shape).
+std::string scatter_to_positions(Ctx& ctx, const std::string& positions, const std::string& gradient,
+                                 bool may_repeat) {
+  if (ctx.opset() < 11) rule_error(ctx, "needs opset 11 or newer (Range, ScatterElements)");
+  std::vector<Attribute> attributes = {make_attribute("axis", int64_t{0})};
+  if (may_repeat) {
+    if (ctx.opset() < 16) rule_error(ctx, "needs opset 16 or newer (ScatterElements with reduction add)");
+    attributes.push_back(make_attribute("reduction", "add"));
+  }
+  const std::string x = ctx.input(0);
+  Tensor zero(elem_type_of(ctx, x), {1});
+  std::memset(zero.mutable_raw_data(), 0, zero.byte_size());
+  std::string length = ctx.add("Reshape", {ctx.add("Size", {x}), int64_constant(ctx, {1})});
+  std::string zeros = ctx.add("ConstantOfShape", {length}, {make_attribute("value", zero)});
+  std::string flat = int64_constant(ctx, {-1});
+  std::string scattered = ctx.add("ScatterElements", {zeros, ctx.add("Reshape", {positions, flat}),
+                                                      ctx.add("Reshape", {gradient, flat})},
+                                  attributes);
+  return reshape_like(ctx, scattered, x);
+}
+
+// The forward node applied to the position grid instead of the data.
+std::string forward_on_grid(Ctx& ctx) {
+  std::vector<std::string> inputs = ctx.node().inputs;
+  inputs[0] = position_grid(ctx, ctx.input(0));
+  inputs.resize(ctx.node().inputs.size());
+  return ctx.add(ctx.node().op_type, inputs, ctx.node().attributes);
+}
+
+void slice_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] { return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), false); });
+}
+
+void gather_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] { return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), true); });
+}
+
+// Constant-mode Pad: the input's gradient is the slice of dy where the input landed.
+std::string pad_inner_gradient(Ctx& ctx) {
+  NodeAttributes attributes(ctx.node());
+  const int64_t rank = rank_of(ctx, ctx.input(0));
+  std::vector<int64_t> pads = ctx.opset() >= 11 ? constant_ints(ctx, 1) : attributes.require_ints("pads");
+  std::vector<int64_t> axes;
+  if (ctx.opset() >= 18 && ctx.node().has_input(3)) {
+    axes = constant_ints(ctx, 3);
+  } else {
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  }
+  for (int64_t p : pads) {
+    if (p < 0) rule_error(ctx, "negative pads (cropping) are not supported");
+  }
+  for (int64_t& a : axes) a = a < 0 ? a + rank : a;
+  std::vector<int64_t> starts(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(axes.size()));
+  std::vector<std::string> dims;  // the input's region: [begin, begin + dim)
+  for (int64_t a : axes) dims.push_back(shape_slice(ctx, ctx.input(0), a, a + 1));
+  std::string starts_value = int64_constant(ctx, starts);
+  std::string ends = ctx.add("Add", {starts_value, concat_ints(ctx, dims)});
+  return ctx.add("Slice", {dy(ctx), starts_value, ends, int64_constant(ctx, axes)});
+}
+
+// Pure permutations of the elements (DepthToSpace, SpaceToDepth): each input element lands once.
+void permutation_rule(Ctx& ctx) { slice_rule(ctx); }
+
+void trilu_rule(Ctx& ctx) {  // the same triangle of dy
+  set_if_wanted(ctx, 0, [&] {
+    std::vector<std::string> inputs = ctx.node().inputs;
+    inputs[0] = dy(ctx);
+    return ctx.add("Trilu", inputs, ctx.node().attributes);
+  });
+}
+
+void cumsum_rule(Ctx& ctx) {  // the cumulative sum in the other direction
+  set_if_wanted(ctx, 0, [&] {
+    NodeAttributes attributes(ctx.node());
+    std::vector<Attribute> flipped = {
+        make_attribute("exclusive", attributes.get_int("exclusive", 0)),
+        make_attribute("reverse", int64_t{attributes.get_int("reverse", 0) == 0 ? 1 : 0})};
+    return ctx.add("CumSum", {dy(ctx), ctx.input(1)}, flipped);
+  });
+}
+
+void pad_rule(Ctx& ctx) {
+  const std::string mode = NodeAttributes(ctx.node()).get_string("mode", "constant");
+  if (mode != "constant") {  // reflect, edge, wrap: one input element feeds several outputs
+    set_if_wanted(ctx, 0, [&] {
+      std::vector<std::string> inputs = ctx.node().inputs;
+      inputs[0] = position_grid(ctx, ctx.input(0));
+      if (inputs.size() > 2) inputs[2] = "";  // no constant value in these modes
+      return scatter_to_positions(ctx, ctx.add("Pad", inputs, ctx.node().attributes), dy(ctx), true);
+    });
+    return;
+  }
+  std::string inner;
+  auto inner_gradient = [&] {
+    if (inner.empty()) inner = pad_inner_gradient(ctx);
+    return inner;
+  };
+  set_if_wanted(ctx, 0, inner_gradient);
+  // The constant value fills the padding: its gradient is dy summed outside the input's region.
+  set_if_wanted(ctx, 2, [&] {
+    auto sum_all = [&](const std::string& v, const std::string& shaped_like) {
+      std::vector<int64_t> all;
+      for (int64_t a = 0; a < rank_of(ctx, shaped_like); ++a) all.push_back(a);
+      return reduce_sum(ctx, v, all, false);
+    };
+    return ctx.add("Sub", {sum_all(dy(ctx), ctx.output(0)), sum_all(inner_gradient(), ctx.input(0))});
+  });
+}
+
+void tile_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] {
+    std::vector<int64_t> repeats = constant_ints(ctx, 1);
+    // dy viewed as [r0, d0, r1, d1, ...], summed over the repeat axes.
+    std::vector<std::string> parts;
+    std::vector<int64_t> repeat_axes;
+    for (size_t i = 0; i < repeats.size(); ++i) {
+      parts.push_back(int64_constant(ctx, {repeats[i]}));
+      parts.push_back(shape_slice(ctx, ctx.input(0), static_cast<int64_t>(i), static_cast<int64_t>(i) + 1));
+      repeat_axes.push_back(static_cast<int64_t>(2 * i));
+    }
+    std::string split = ctx.add("Reshape", {dy(ctx), concat_ints(ctx, parts)});
+    return reduce_sum(ctx, split, repeat_axes, false);
+  });
+}
+
+ONYX_REGISTER_GRADIENT_RULE("", "Reshape", reshape_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Flatten", reshape_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Squeeze", reshape_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Unsqueeze", reshape_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Transpose", transpose_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Expand", expand_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Concat", concat_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Split", split_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Slice", slice_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Gather", gather_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "GatherElements", gather_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Pad", pad_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Tile", tile_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "DepthToSpace", permutation_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "SpaceToDepth", permutation_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Trilu", trilu_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "CumSum", cumsum_rule);
+
+}  // namespace
+}  // namespace onyx::training
