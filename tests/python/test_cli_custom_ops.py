@@ -164,3 +164,10 @@ def test_gradient_verb_uses_custom_op_rules(models, tmp_path, rng):
     # Without the library the builder cannot know the ops: one error line naming the op.
     proc = run_onyx("gradient", forward, "--loss", "loss", "--output", tmp_path / "grad2.onnx")
     assert_one_error_line(proc, "HuberLoss")
+
+
+def test_gradient_verb_reports_bad_libraries(models, tmp_path):
+    proc = run_onyx("gradient", models / "example_top_level.onnx", "--loss", "loss", "-o", tmp_path / "g.onnx",
+                    "--custom-ops", os.path.join(BUILD, "libonyx_test_wrong_abi.so"))
+    assert_one_error_line(proc, "ABI version 99")
+    assert not (tmp_path / "g.onnx").exists()
