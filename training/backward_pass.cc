@@ -5,6 +5,7 @@
 
 #include "runtime/common/error.h"
 #include "runtime/ir/attribute_builders.h"
+#include "runtime/optimizer/constant_folding.h"
 #include "runtime/session/graph_checks.h"
 #include "runtime/session/subgraph_compiler.h"
 #include "training/gradient_rule.h"
@@ -353,6 +354,19 @@ std::map<std::string, std::string> append_backward(Graph& graph, const InferredT
                                                    BackwardContext& context) {
   BackwardPassRun run(graph, types, context);
   return run.run(request);
+}
+
+StaticFacts static_facts(const Model& model, const OpRegistry& ops) {
+  StaticFacts facts;
+  facts.types = infer_types(model.graph, model, nullptr, ops);
+  Model folded = model;
+  if (fold_constants(folded.graph, folded, facts.types) == 0) return facts;
+  facts.types = infer_types(folded.graph, folded, nullptr, ops);
+  for (const auto& [name, tensor] : folded.graph.initializers) {
+    bool computed = model.graph.initializers.count(name) == 0;
+    if (computed && !dtype_is_float(tensor.dtype())) facts.constants.emplace(name, tensor);
+  }
+  return facts;
 }
 
 }  // namespace onyx::training

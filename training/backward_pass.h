@@ -45,11 +45,21 @@ struct BackwardContext {
   NameSource& names;
   // Types of the enclosing scopes' values, for subgraphs (null for a main graph).
   const InferredTypes* outer_types = nullptr;
-  // Constant values of the enclosing scopes (initializers, Constant outputs), for subgraphs.
+  // Constants known beyond the graph's initializers and Constant nodes: the enclosing scopes'
+  // (for subgraphs) or the values constant folding computes (see static_facts).
   std::function<const Tensor*(const std::string&)> outer_constant;
   // Where gradient and shape rules come from: a session's registry sees its custom ops.
   const OpRegistry* ops = &OpRegistry::global();
 };
+
+// What is known about a model before it runs: its types inferred after constant folding (so
+// Shape -> Gather -> Concat -> Reshape chains give static shapes) and the non-float values
+// that folding computes (shapes, axes), by name. The model itself is not changed.
+struct StaticFacts {
+  InferredTypes types;
+  std::map<std::string, Tensor> constants;
+};
+StaticFacts static_facts(const Model& model, const OpRegistry& ops = OpRegistry::global());
 
 // `graph` must be topologically sorted and `types` inferred for it. Returns, per value of
 // `wrt`, the name of its gradient, or "" where no seeded value depends on it.

@@ -56,6 +56,29 @@ std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& 
   return state_updates;
 }
 
+bool uses_op(const Graph& graph, const std::string& op_type) {
+  for (const Node& node : graph.nodes) {
+    if (node.op_type == op_type && node.domain.empty()) return true;
+    for (const Attribute& attribute : node.attributes) {
+      if (attribute.g && uses_op(*attribute.g, op_type)) return true;
+      for (const auto& sub : attribute.graphs) {
+        if (uses_op(*sub, op_type)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Gradients that add into repeated positions (overlapping MaxPool windows, Gather with repeated
+// indices, reflect/edge Pad) need ScatterElements' reduction, new in opset 16. No op changed
+// meaning from 14 to 16 except RoiAlign's default coordinate mode, so a model at 14 or 15
+// (PyTorch 1.13's default export) is declared at 16 unless it uses RoiAlign.
+void raise_opset_for_scatter_add(Model& model) {
+  auto it = model.opsets.find("");
+  if (it == model.opsets.end() || (it->second != 14 && it->second != 15)) return;
+  if (!uses_op(model.graph, "RoiAlign")) it->second = 16;
+}
+
 Tensor ones_of_shape(DataType type, const Shape& shape) {
   switch (type) {
     case DataType::kFloat: return Tensor::from_vector<float>(shape, std::vector<float>(shape_element_count(shape), 1.0f));
@@ -81,10 +104,12 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   Model& model = result.model;
   Graph& graph = model.graph;
   NameSource names(graph);
+  raise_opset_for_scatter_add(model);
   if (options.training_mode) result.state_updates = switch_to_training_mode(model, names);
   validate_and_sort_graph(graph);
   const OpRegistry& ops = options.ops ? *options.ops : OpRegistry::global();
-  InferredTypes types = infer_types(graph, model, nullptr, ops);
+  StaticFacts facts = static_facts(model, ops);
+  const InferredTypes& types = facts.types;
 
   const TypeInfo* loss_type = types.find(options.loss);
   ONYX_CHECK(loss_type != nullptr, ErrorCode::kInvalidArgument, "build_gradient_graph: the loss '",
@@ -134,7 +159,12 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   }
   request.seeds.emplace_back(options.loss, seed);
 
-  BackwardContext context{model, names, nullptr, {}, &ops};
+  BackwardContext context{model, names, nullptr,
+                          [&](const std::string& name) -> const Tensor* {
+                            auto it = facts.constants.find(name);
+                            return it == facts.constants.end() ? nullptr : &it->second;
+                          },
+                          &ops};
   std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
 
   bool loss_is_output = std::any_of(graph.outputs.begin(), graph.outputs.end(),

@@ -36,8 +36,9 @@ Tensor filled(DataType type, double value) {
   }
 }
 
-void expand_gradient_node(Graph& graph, const Model& model, const InferredTypes& types,
+void expand_gradient_node(Graph& graph, const Model& model, const StaticFacts& facts,
                           const Node& gradient, NameSource& names) {
+  const InferredTypes& types = facts.types;
   NodeAttributes attributes(gradient);
   const std::vector<std::string> xs = attributes.get_strings("xs");
   const std::string y = attributes.require_string("y");
@@ -60,7 +61,10 @@ void expand_gradient_node(Graph& graph, const Model& model, const InferredTypes&
   request.seeds.emplace_back(y, seed);
   request.wrt = xs;
   request.stops.insert(zs.begin(), zs.end());
-  BackwardContext context{model, names, nullptr, {}};
+  BackwardContext context{model, names, nullptr, [&](const std::string& name) -> const Tensor* {
+                            auto it = facts.constants.find(name);
+                            return it == facts.constants.end() ? nullptr : &it->second;
+                          }};
   std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
 
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -87,13 +91,13 @@ void expand_gradient_ops(Model& model) {
   Graph& graph = model.graph;
   if (std::none_of(graph.nodes.begin(), graph.nodes.end(), is_gradient_node)) return;
   validate_and_sort_graph(graph);
-  const InferredTypes types = infer_types(graph, model);
+  const StaticFacts facts = static_facts(model);
   NameSource names(graph);
   std::vector<Node> gradient_nodes;
   for (const Node& node : graph.nodes) {
     if (is_gradient_node(node)) gradient_nodes.push_back(node);
   }
-  for (const Node& node : gradient_nodes) expand_gradient_node(graph, model, types, node, names);
+  for (const Node& node : gradient_nodes) expand_gradient_node(graph, model, facts, node, names);
   graph.nodes.erase(std::remove_if(graph.nodes.begin(), graph.nodes.end(), is_gradient_node), graph.nodes.end());
 }
 

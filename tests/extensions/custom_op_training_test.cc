@@ -1,6 +1,6 @@
-// Training graphs through custom ops: build_gradient_graph differentiates a model whose
-// activation (com.example Swish) and loss (com.example HuberLoss) come from the example
-// library, registered for this use only; the gradient matches central finite differences.
+// Training graphs through custom ops: build_gradient_graph and TrainingSession differentiate a
+// model whose activation (com.example Swish) and loss (com.example HuberLoss) come from the
+// example library, registered for this use only; gradients match central finite differences.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +8,7 @@
 #include "runtime/extensions/custom_op_library.h"
 #include "tests/extensions/custom_op_test_util.h"
 #include "training/gradient_builder.h"
+#include "training/training_session.h"
 
 namespace onyx {
 namespace {
@@ -82,6 +83,42 @@ TEST(CustomOpTraining, WithoutTheRegistryTheBuilderNamesTheMissingRule) {
   options.trainable = {"W"};
   std::string message = error_of([&] { training::build_gradient_graph(forward_model({1, 2, 3, 4, 5, 6}), options); });
   EXPECT_NE(message.find("HuberLoss"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+using namespace testing;
+
+TEST(CustomOpTraining, TrainingSessionUsesTheSessionsCustomOps) {
+  // The library is given to this training session only; its gradients match finite differences
+  // of the same loss computed by an inference session.
+  std::vector<float> weights = {0.3f, -0.8f, 1.1f, 0.2f, -0.5f, 0.9f};
+  training::TrainingOptions options;
+  options.loss_output = "loss";
+  options.trainable = {"W"};
+  options.session = with_example_library();
+  training::TrainingSession session(forward_model(weights), options);
+  double loss = session.backward(feeds());
+  std::vector<float> analytic(session.gradients().at("W").values<float>().begin(),
+                              session.gradients().at("W").values<float>().end());
+
+  auto loss_at = [&](const std::vector<float>& w) {
+    InferenceSession forward(forward_model(w), with_example_library());
+    return static_cast<double>(values_of(forward.run(feeds())[0].value)[0]);
+  };
+  EXPECT_NEAR(loss, loss_at(weights), 1e-6);
+  const float eps = 1e-2f;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    std::vector<float> up = weights, down = weights;
+    up[i] += eps;
+    down[i] -= eps;
+    double numeric = (loss_at(up) - loss_at(down)) / (2 * eps);
+    EXPECT_NEAR(analytic[i], numeric, 2e-3 * std::max(1.0, std::fabs(numeric))) << "W element " << i;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 """`onyx gradient`: the gradient models it writes are valid ONNX (onnx.checker), run in onyx and
 in onnxruntime, and their gradients match PyTorch autograd (Debian's /usr/bin/python3 has torch)
 for an MLP with softmax cross-entropy and a small CNN (Conv, BatchNorm in training and inference
-mode, MaxPool with overlapping windows, AveragePool, Gemm, LogSoftmax + NLL)."""
+mode, MaxPool with overlapping windows, AveragePool, Gemm, LogSoftmax + NLL), and torchvision's
+ResNet-18 as torch.onnx exports it in training mode."""
 import json
 import os
 import subprocess
@@ -190,3 +191,123 @@ def test_gradient_of_a_missing_rule_is_one_error_line(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("onyx: error:") and "Hardmax" in lines[0], proc.stderr
     assert not (tmp_path / "g.onnx").exists()
+
+
+# Exports torchvision's ResNet-18 in training mode (BatchNorm with batch statistics) and
+# computes the reference gradients of cross-entropy with autograd.
+RESNET_SCRIPT = r"""
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+torch.manual_seed(0)
+model = torchvision.models.resnet18(num_classes=10)
+model.train()
+x = torch.randn(4, 3, 32, 32)
+labels = torch.tensor([1, 7, 3, 3])
+torch.onnx.export(model, x, sys.argv[1], opset_version=14, training=torch.onnx.TrainingMode.TRAINING,
+                  do_constant_folding=False, input_names=["x"], output_names=["logits"])
+# The export ran the model once in training mode: restore the running statistics it changed.
+torch.manual_seed(0)
+model = torchvision.models.resnet18(num_classes=10)
+model.train()
+loss = F.cross_entropy(model(x), labels)
+loss.backward()
+out = {"x": x.numpy(), "labels": labels.numpy(), "loss": loss.detach().numpy()}
+for name, p in model.named_parameters():
+    out["grad:" + name] = p.grad.numpy()
+np.savez(sys.argv[2], **out)
+"""
+
+
+def test_torchvision_resnet18_exported_in_training_mode_matches_autograd(tmp_path):
+    exported = tmp_path / "resnet18.onnx"
+    reference_path = tmp_path / "resnet18_reference.npz"
+    proc = subprocess.run([TORCH_PYTHON, "-c", RESNET_SCRIPT, str(exported), str(reference_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    reference = dict(np.load(reference_path))
+    model = onnx.load(exported)
+    model.graph.node.append(helper.make_node("SoftmaxCrossEntropyLoss", ["logits", "labels"], ["loss"]))
+    model.graph.input.append(helper.make_tensor_value_info("labels", TensorProto.INT64, [4]))
+    model.graph.output.append(helper.make_tensor_value_info("loss", TensorProto.FLOAT, []))
+    gradient, mapping = build_gradient(tmp_path, model)
+    ours = onyx_outputs(tmp_path, gradient, {"x": reference["x"], "labels": reference["labels"]})
+    np.testing.assert_allclose(ours["loss"], reference["loss"], rtol=1e-4)
+    trained = {value for (kind, value) in mapping if kind == "gradient"}
+    assert trained == {key[len("grad:"):] for key in reference if key.startswith("grad:")}
+    # float32 through 20 batch-statistics BatchNorms (layer4 normalizes 4 values per channel):
+    # summation order moves the smallest elements, so the tolerance is relative to each
+    # tensor's largest gradient.
+    worst = 0.0
+    for name in sorted(trained):
+        expected = reference["grad:" + name]
+        actual = ours[mapping[("gradient", name)]]
+        worst = max(worst, float(np.abs(actual - expected).max() / np.abs(expected).max()))
+        np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max(),
+                                   err_msg=f"d/d{name}")
+    print(f"resnet18: worst gradient difference {worst:.2e} of the tensor's largest element")
+
+
+# A small BERT-style encoder (embedding, nn.TransformerEncoderLayer with GELU, a classifier on
+# the first token) exported by torch.onnx at opset 14, where LayerNorm and attention are spelled
+# out in primitive ops, with Shape/Gather/Concat chains. Dropout is 0 so autograd can compare.
+ENCODER_SCRIPT = r"""
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+class Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 16)
+        self.layer = torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation="gelu",
+                                                      batch_first=True)
+        self.head = torch.nn.Linear(16, 3)
+
+    def forward(self, ids, mask):
+        h = self.layer(self.embed(ids), src_key_padding_mask=mask)
+        return self.head(h[:, 0])
+
+torch.manual_seed(0)
+model = Encoder()
+model.train()
+ids = torch.tensor([[1, 5, 5, 9, 2, 0], [3, 3, 7, 1, 0, 0]])
+mask = torch.tensor([[False] * 5 + [True], [False] * 4 + [True] * 2])
+labels = torch.tensor([2, 0])
+torch.onnx.export(model, (ids, mask), sys.argv[1], opset_version=14, training=torch.onnx.TrainingMode.TRAINING,
+                  do_constant_folding=False, input_names=["ids", "mask"], output_names=["logits"])
+loss = F.cross_entropy(model(ids, mask), labels)
+loss.backward()
+out = {"ids": ids.numpy(), "mask": mask.numpy(), "labels": labels.numpy(), "loss": loss.detach().numpy()}
+for name, p in model.named_parameters():
+    out["grad:" + name] = p.grad.numpy()
+np.savez(sys.argv[2], **out)
+"""
+
+
+def test_transformer_encoder_exported_by_torch_matches_autograd(tmp_path):
+    exported = tmp_path / "encoder.onnx"
+    reference_path = tmp_path / "encoder_reference.npz"
+    proc = subprocess.run([TORCH_PYTHON, "-c", ENCODER_SCRIPT, str(exported), str(reference_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    reference = dict(np.load(reference_path))
+    model = onnx.load(exported)
+    model.graph.node.append(helper.make_node("SoftmaxCrossEntropyLoss", ["logits", "labels"], ["loss"]))
+    model.graph.input.append(helper.make_tensor_value_info("labels", TensorProto.INT64, [2]))
+    model.graph.output.append(helper.make_tensor_value_info("loss", TensorProto.FLOAT, []))
+    gradient, mapping = build_gradient(tmp_path, model)
+    feeds = {"ids": reference["ids"], "mask": reference["mask"], "labels": reference["labels"]}
+    ours = onyx_outputs(tmp_path, gradient, feeds)
+    np.testing.assert_allclose(ours["loss"], reference["loss"], rtol=1e-5)
+    expected_names = {key[len("grad:"):] for key in reference if key.startswith("grad:")}
+    trained = {value for (kind, value) in mapping if kind == "gradient"}
+    print("trained:", sorted(trained), "expected:", sorted(expected_names))
+    for name in sorted(trained & expected_names):
+        expected = reference["grad:" + name]
+        np.testing.assert_allclose(ours[mapping[("gradient", name)]], expected, rtol=1e-4,
+                                   atol=1e-5 * np.abs(expected).max(), err_msg=f"d/d{name}")
+    assert trained == expected_names

@@ -232,3 +232,31 @@ TEST(GradientBuilder, TransformerBlockAsExported) {
 
 }  // namespace
 }  // namespace onyx::testing
+
+namespace onyx::testing {
+namespace {
+
+// Opset 14 (PyTorch 1.13's default export) has no ScatterElements reduction, which overlapping
+// MaxPool windows need: the gradient model is declared at 16, where no op of the model changed.
+TEST(GradientBuilder, Opset14ModelsAreDeclaredAt16ForScatterAdd) {
+  Model model = make_model({make_node("MaxPool", {"x"}, {"m"}, {make_attribute("kernel_shape", std::vector<int64_t>{3}),
+                                                                make_attribute("strides", std::vector<int64_t>{1})}),
+                            make_node("ReduceSum", {"m"}, {"loss"}, {make_attribute("keepdims", int64_t{0})})},
+                           {value("x", {1, 1, 6})}, {{"loss", TypeInfo{}, ""}}, 14);
+  auto result = build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
+  EXPECT_EQ(result.model.opsets.at(""), 16);
+  auto out = run_named(result.model, {{"x", Tensor::from_vector<double>({1, 1, 6}, {0, 5, 1, 2, 4, 3})}});
+  // Windows [0,5,1] [5,1,2] [1,2,4] [2,4,3]: 5 wins twice, 4 twice.
+  const auto g = out.at(result.gradients[0].second).values<double>();
+  EXPECT_EQ(std::vector<double>(g.begin(), g.end()), (std::vector<double>{0, 2, 0, 0, 2, 0}));
+  model.opsets[""] = 13;  // before 14 the declared opset stays, and the rule says what it needs
+  try {
+    build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("opset 16"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace onyx::testing

@@ -53,6 +53,15 @@ TEST(GradientRulesTensor, GatherWithRepeatedAndNegativeIndices) {
   check_op_gradient({.op = "Gather", .inputs = {in("x", {5, 3}), fixed("idx", {0, 2, 2, -1}, {2, 2})}});
   check_op_gradient({.op = "Gather", .inputs = {in("x", {2, 4, 3}), fixed("idx", {3, 0, 3})},
                      .attributes = {one("axis", 1)}});
+  // Before opset 16 (no scatter-add): Unique + OneHot sums the repeated rows.
+  for (int64_t opset : {11, 13}) {
+    SCOPED_TRACE(opset);
+    check_op_gradient({.op = "Gather", .inputs = {in("x", {5, 3}), fixed("idx", {0, 2, 2, -1}, {2, 2})}, .opset = opset});
+    check_op_gradient({.op = "Gather", .inputs = {in("x", {2, 4, 3}), fixed("idx", {3, 0, 3})},
+                       .attributes = {one("axis", 1)}, .opset = opset});
+    check_op_gradient({.op = "Gather", .inputs = {in("x", {2, 4, 3}), fixed("idx", {2, -1, 0, 2}, {2, 2})},
+                       .attributes = {one("axis", -1)}, .opset = opset});
+  }
   check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {0, 0, 2, 1, 3, 3}, {3, 2})},
                      .attributes = {one("axis", 1)}});
 }

@@ -118,8 +118,57 @@ void slice_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] { return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), false); });
 }
 
+// Gather before opset 16 (no scatter-add): rows picked more than once are summed first. With
+// u = Unique(indices) and inv its inverse, the row sums are OneHot(inv)^T @ dy (M x U, M the
+// number of indices), which ScatterND then writes once per unique row.
+std::string gather_rows_gradient(Ctx& ctx) {
+  const std::string x = ctx.input(0), indices = ctx.input(1);
+  const int64_t rank = rank_of(ctx, x), index_rank = rank_of(ctx, indices);
+  int64_t axis = NodeAttributes(ctx.node()).get_int("axis", 0);
+  if (axis < 0) axis += rank;
+  const DataType type = elem_type_of(ctx, x);
+  std::string dim = cast_to(ctx, shape_slice(ctx, x, axis, axis + 1), elem_type_of(ctx, indices));
+  std::string zero_index = scalar_constant(ctx, 0, elem_type_of(ctx, indices));
+  std::string normalized = ctx.add("Where", {ctx.add("Less", {indices, zero_index}), ctx.add("Add", {indices, dim}), indices});
+  std::string flat = cast_to(ctx, ctx.add("Reshape", {normalized, int64_constant(ctx, {-1})}), DataType::kInt64);
+  // dy [x[:axis], I, x[axis+1:]] -> [I..., x[:axis], x[axis+1:]] -> [M, P]
+  std::string g = dy(ctx);
+  if (axis > 0) {
+    std::vector<int64_t> perm;
+    for (int64_t k = 0; k < index_rank; ++k) perm.push_back(axis + k);
+    for (int64_t k = 0; k < axis; ++k) perm.push_back(k);
+    for (int64_t k = axis + index_rank; k < rank - 1 + index_rank; ++k) perm.push_back(k);
+    g = transpose(ctx, g, perm);
+  }
+  std::string rows = ctx.add("Reshape", {g, concat_ints(ctx, {shape_of(ctx, flat), int64_constant(ctx, {-1})})});
+  std::vector<std::string> unique = ctx.add_node("Unique", {flat}, 4, {make_attribute("sorted", int64_t{1})});
+  std::string depth = ctx.add("Reshape", {ctx.add("Size", {unique[0]}), int64_constant(ctx, {1})});
+  std::string values = ctx.add("Cast", {int64_constant(ctx, {0, 1})}, {make_attribute("to", static_cast<int64_t>(type))});
+  std::string onehot = ctx.add("OneHot", {unique[2], depth, values}, {make_attribute("axis", int64_t{-1})});
+  std::string sums = ctx.add("MatMul", {transpose(ctx, onehot, {1, 0}), rows});
+  // Zeros [x[axis], P] with P = size(x) / x[axis], then the rows written once each.
+  std::string size = ctx.add("Reshape", {ctx.add("Size", {x}), int64_constant(ctx, {1})});
+  std::string dim64 = shape_slice(ctx, x, axis, axis + 1);
+  Tensor zero(type, {1});
+  std::memset(zero.mutable_raw_data(), 0, zero.byte_size());
+  std::string zeros = ctx.add("ConstantOfShape", {concat_ints(ctx, {dim64, ctx.add("Div", {size, dim64})})},
+                              {make_attribute("value", zero)});
+  std::string written = ctx.add("ScatterND", {zeros, unsqueeze(ctx, unique[0], {1}), sums});
+  if (axis == 0) return reshape_like(ctx, written, x);
+  // [x[axis], x[:axis], x[axis+1:]] -> x's layout
+  std::string moved_shape = concat_ints(ctx, {dim64, shape_slice(ctx, x, 0, axis), shape_slice(ctx, x, axis + 1, kToEnd)});
+  std::vector<int64_t> back;
+  for (int64_t k = 1; k <= axis; ++k) back.push_back(k);
+  back.push_back(0);
+  for (int64_t k = axis + 1; k < rank; ++k) back.push_back(k);
+  return transpose(ctx, ctx.add("Reshape", {written, moved_shape}), back);
+}
+
 void gather_rule(Ctx& ctx) {
-  set_if_wanted(ctx, 0, [&] { return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), true); });
+  set_if_wanted(ctx, 0, [&] {
+    if (ctx.opset() < 16 && ctx.node().op_type == "Gather") return gather_rows_gradient(ctx);
+    return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), true);
+  });
 }
 
 // Constant-mode Pad: the input's gradient is the slice of dy where the input landed.

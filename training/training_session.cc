@@ -1,0 +1,370 @@
+#include "training/training_session.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "runtime/common/error.h"
+#include "runtime/extensions/custom_op_library.h"
+#include "runtime/ir/model_loader.h"
+#include "runtime/ir/model_saver.h"
+#include "training/checkpoint.h"
+#include "training/gradient_builder.h"
+#include "training/model_preparation.h"
+#include "training/seeded_dropout.h"
+
+namespace onyx::training {
+
+struct TrainingSession::CompiledGraph {
+  Model model;  // what the session was built from (the gradient graph, for kGradient)
+  std::unique_ptr<InferenceSession> session;
+  std::vector<std::pair<std::string, std::string>> gradients;  // parameter -> gradient output
+  std::vector<std::pair<std::string, std::string>> state_updates;  // buffer -> its new value
+  bool needs_seed = false;  // reads kDropoutSeedInput
+  std::set<std::string> inputs;  // the session's graph inputs
+
+  void compile(const SessionOptions& options) {
+    session = std::make_unique<InferenceSession>(model, options);
+    for (const ValueInfo& input : session->inputs()) inputs.insert(input.name);
+  }
+};
+
+namespace {
+
+void add_into(Tensor& sum, const Tensor& addend, const std::string& name) {
+  ONYX_CHECK(sum.dtype() == addend.dtype() && sum.shape() == addend.shape(), ErrorCode::kRuntimeFailure,
+             "gradient of '", name, "' changed type or shape between backward calls");
+  const int64_t n = sum.element_count();
+  switch (sum.dtype()) {
+    case DataType::kFloat: {
+      float* out = sum.mutable_data<float>();
+      const float* in = addend.data<float>();
+      for (int64_t i = 0; i < n; ++i) out[i] += in[i];
+      return;
+    }
+    case DataType::kDouble: {
+      double* out = sum.mutable_data<double>();
+      const double* in = addend.data<double>();
+      for (int64_t i = 0; i < n; ++i) out[i] += in[i];
+      return;
+    }
+    default:
+      throw_error(ErrorCode::kNotImplemented, "accumulating ", dtype_name(sum.dtype()), " gradients of '", name,
+                  "' over several backward calls (float and double are supported)");
+  }
+}
+
+std::string default_prediction(const Model& model, const TrainingOptions& options) {
+  if (options.loss && !options.loss->prediction.empty()) return options.loss->prediction;
+  ONYX_CHECK(!model.graph.outputs.empty(), ErrorCode::kInvalidArgument, "the forward model has no outputs");
+  return model.graph.outputs.front().name;
+}
+
+}  // namespace
+
+TrainingSession::TrainingSession(const std::filesystem::path& model_path, TrainingOptions options)
+    : TrainingSession(load_model(model_path), std::move(options)) {}
+
+TrainingSession::~TrainingSession() = default;
+
+TrainingSession::TrainingSession(Model forward, TrainingOptions options)
+    : forward_(std::move(forward)), options_(std::move(options)), rng_(options_.seed) {
+  ops_ = make_op_registry(options_.session.custom_ops, options_.session.custom_op_libraries);
+  const int loss_sources = int(options_.loss.has_value()) + int(options_.loss_graph.has_value()) +
+                           int(!options_.loss_output.empty());
+  ONYX_CHECK(loss_sources == 1, ErrorCode::kInvalidArgument,
+             "training needs exactly one loss: a built-in loss, a loss graph or the name of a loss output (got ",
+             loss_sources, ")");
+
+  separate_running_statistics(forward_);
+  with_loss_ = forward_;
+  if (options_.loss) {
+    AppendedLoss appended = append_loss(with_loss_, *options_.loss);
+    loss_name_ = appended.loss;
+    targets_ = appended.targets;
+    ONYX_CHECK(options_.loss->reduction != Reduction::kNone, ErrorCode::kInvalidArgument,
+               "training needs a scalar loss: reduction 'none' is for evaluation only");
+  } else if (options_.loss_graph) {
+    AppendedLoss appended = append_loss_graph(with_loss_, options_.loss_graph->model, options_.loss_graph->bindings);
+    loss_name_ = appended.loss;
+    targets_ = appended.targets;
+  } else {
+    const auto& outputs = forward_.graph.outputs;
+    ONYX_CHECK(std::any_of(outputs.begin(), outputs.end(),
+                           [&](const ValueInfo& output) { return output.name == options_.loss_output; }),
+               ErrorCode::kInvalidArgument, "the loss output '", options_.loss_output,
+               "' is not an output of the model");
+    loss_name_ = options_.loss_output;
+  }
+
+  with_metrics_ = with_loss_;
+  if (!options_.metrics.empty()) {
+    const std::string prediction =
+        options_.metric_prediction.empty() ? default_prediction(forward_, options_) : options_.metric_prediction;
+    std::string target = options_.metric_target;
+    if (target.empty()) {
+      ONYX_CHECK(targets_.size() == 1, ErrorCode::kInvalidArgument,
+                 "metrics need a target: set metric_target (the loss adds ", targets_.size(), " target inputs)");
+      target = targets_.front();
+    }
+    for (const MetricSpec& spec : options_.metrics) {
+      metric_outputs_.emplace_back(metric_name(spec), append_metric(with_metrics_, spec, prediction, target));
+    }
+  }
+  for (const UserGraph& metric : options_.metric_graphs) {
+    metric_outputs_.emplace_back(metric.name, append_metric_graph(with_metrics_, metric.model, metric.name, metric.bindings));
+  }
+  // The training-mode gradient graph is built now: it decides the trainable set (by default the
+  // float initializers the loss depends on) and the buffers (BatchNormalization running
+  // statistics) that training updates.
+  mode_dependent_ = has_mode_dependent_ops(forward_);
+  auto training_graph = std::make_unique<CompiledGraph>();
+  training_graph->model = with_loss_;
+  set_training_mode(training_graph->model, true);
+  training_graph->needs_seed = use_seeded_dropout(training_graph->model);
+  const std::vector<std::string> requested =
+      options_.trainable.empty() ? std::vector<std::string>{}
+                                 : select_trainable(forward_, options_.trainable, options_.frozen);
+  // The loss's own constants (Huber's delta, ...) are never parameters.
+  std::vector<std::string> frozen = expand_initializer_names(forward_, options_.frozen, "frozen");
+  for (const auto& [name, value] : with_loss_.graph.initializers) {
+    if (!forward_.graph.initializers.count(name)) frozen.push_back(name);
+  }
+  GradientGraph gradient =
+      build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true, ops_.get()});
+  for (const auto& [param, gradient_name] : gradient.gradients) trainable_.push_back(param);
+  ONYX_CHECK(!trainable_.empty(), ErrorCode::kInvalidArgument, "the loss depends on no trainable parameter");
+  training_graph->model = std::move(gradient.model);
+  training_graph->gradients = std::move(gradient.gradients);
+  training_graph->state_updates = std::move(gradient.state_updates);
+
+  std::vector<OptimizerParameter> optimized;
+  for (const std::string& name : trainable_) {
+    const Tensor& value = forward_.graph.initializers.at(name);
+    params_[name] = value.clone();
+    optimized.push_back({name, value.dtype(), value.shape()});
+  }
+  for (const auto& [buffer, output] : training_graph->state_updates) {
+    buffers_[buffer] = forward_.graph.initializers.at(buffer).clone();
+  }
+  optimizer_ = std::make_unique<Optimizer>(optimized, options_.optimizer, options_.session);
+  prepare_inputs(training_graph->model);
+  prepare_inputs(with_metrics_);
+  training_graph->compile(options_.session);
+  for (const ValueInfo& input : with_metrics_.graph.inputs) batch_inputs_.insert(input.name);
+  compiled_[{GraphKind::kGradient, mode_dependent_}] = std::move(training_graph);
+}
+
+void TrainingSession::prepare_inputs(Model& model) const {
+  std::vector<std::string> names = trainable_;
+  for (const auto& [buffer, value] : buffers_) names.push_back(buffer);
+  initializers_to_inputs(model, names);
+}
+
+const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, bool training) const {
+  // Without mode-dependent ops both modes run the same graph: compile it once.
+  const std::pair<GraphKind, bool> key{kind, mode_dependent_ ? training : false};
+  auto found = compiled_.find(key);
+  if (found != compiled_.end()) return *found->second;
+  // (The training-mode gradient graph was compiled by the constructor.)
+  auto graph = std::make_unique<CompiledGraph>();
+  if (kind == GraphKind::kGradient) {
+    graph->model = with_loss_;
+    set_training_mode(graph->model, false);
+    GradientGraph gradient =
+        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false, ops_.get()});
+    graph->model = std::move(gradient.model);
+    graph->gradients = std::move(gradient.gradients);
+    prepare_inputs(graph->model);
+  } else {
+    if (kind == GraphKind::kForward) {
+      graph->model = forward_;
+      prepare_inputs(graph->model);
+    } else {
+      graph->model = with_metrics_;
+    }
+    set_training_mode(graph->model, key.second);
+    if (key.second) graph->needs_seed = use_seeded_dropout(graph->model);
+  }
+  graph->compile(options_.session);
+  return *(compiled_[key] = std::move(graph));
+}
+
+Feeds TrainingSession::feeds_for(const CompiledGraph& graph, const Feeds& feeds) const {
+  Feeds all;
+  for (const auto& [name, value] : feeds) {
+    ONYX_CHECK(!params_.count(name) && !buffers_.count(name), ErrorCode::kInvalidArgument, "feed '", name,
+               "' is a parameter the session feeds itself (use set_parameter to change it)");
+    // One batch serves every graph: targets and metric inputs are dropped where unused. Names
+    // no graph knows still reach the session, which reports them.
+    if (graph.inputs.count(name) || !batch_inputs_.count(name)) all.emplace(name, value);
+  }
+  // One draw per run that has dropout: the masks follow the session's generator.
+  if (graph.needs_seed) all[kDropoutSeedInput] = Tensor::scalar<int64_t>(static_cast<int64_t>(rng_() >> 1));
+  for (const auto* values : {&params_, &buffers_}) {
+    for (const auto& [name, value] : *values) {
+      if (graph.inputs.count(name)) all.emplace(name, value);
+    }
+  }
+  return all;
+}
+
+double TrainingSession::loss_from(const std::vector<NamedValue>& outputs) const {
+  for (const NamedValue& output : outputs) {
+    if (output.name != loss_name_) continue;
+    const Tensor& loss = output.value.tensor();
+    ONYX_CHECK(loss.element_count() == 1, ErrorCode::kInvalidArgument, "the loss '", loss_name_,
+               "' must be a scalar, got shape ", shape_to_string(loss.shape()));
+    return loss.element_as_double(0);
+  }
+  throw_error(ErrorCode::kRuntimeFailure, "the loss '", loss_name_, "' is not among the graph outputs");
+}
+
+double TrainingSession::run_backward(const Feeds& feeds, bool training) {
+  const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
+  std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds));
+  std::map<std::string, const Tensor*> by_name;
+  for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
+  for (const auto& [param, gradient_name] : graph.gradients) {
+    const Tensor& gradient = *by_name.at(gradient_name);
+    auto accumulated = gradients_.find(param);
+    if (accumulated == gradients_.end()) {
+      gradients_.emplace(param, gradient);
+    } else {
+      add_into(accumulated->second, gradient, param);
+    }
+  }
+  // Running statistics move on with every training-mode forward pass, as in PyTorch.
+  for (const auto& [buffer, output] : graph.state_updates) buffers_[buffer] = *by_name.at(output);
+  return loss_from(outputs);
+}
+
+double TrainingSession::train_step(const Feeds& feeds) {
+  zero_grad();
+  const double loss = run_backward(feeds, true);
+  optimizer_step();
+  return loss;
+}
+
+double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds, training_); }
+
+void TrainingSession::optimizer_step() {
+  ONYX_CHECK(!gradients_.empty(), ErrorCode::kInvalidArgument, "optimizer_step: no gradients (call backward first)");
+  optimizer_->step(params_, gradients_);
+  // The update made new tensors; gradients_ may still hold session outputs, which stay valid.
+}
+
+std::vector<NamedValue> TrainingSession::forward(const Feeds& feeds) const {
+  const CompiledGraph& graph = compiled(GraphKind::kForward, training_);
+  return graph.session->run(feeds_for(graph, feeds));
+}
+
+double TrainingSession::compute_loss(const Feeds& feeds) const {
+  const CompiledGraph& graph = compiled(GraphKind::kLoss, training_);
+  return loss_from(graph.session->run(feeds_for(graph, feeds)));
+}
+
+EvalResult TrainingSession::eval_step(const Feeds& feeds) const {
+  const CompiledGraph& graph = compiled(GraphKind::kLoss, false);
+  std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds));
+  EvalResult result;
+  result.loss = loss_from(outputs);
+  for (const auto& [name, output] : metric_outputs_) {
+    for (const NamedValue& value : outputs) {
+      if (value.name == output) result.metrics[name] = value.value.tensor().element_as_double(0);
+    }
+  }
+  const size_t forward_outputs = forward_.graph.outputs.size();
+  outputs.resize(std::min(outputs.size(), forward_outputs));
+  if (!outputs.empty() && outputs[0].value.is_tensor() && outputs[0].value.tensor().rank() > 0) {
+    result.batch_size = outputs[0].value.tensor().dim(0);
+  }
+  result.outputs = std::move(outputs);
+  return result;
+}
+
+void TrainingSession::set_parameter(const std::string& name, const Tensor& value) {
+  auto found = params_.find(name);
+  ONYX_CHECK(found != params_.end(), ErrorCode::kInvalidArgument, "set_parameter: '", name,
+             "' is not a trainable parameter");
+  ONYX_CHECK(found->second.dtype() == value.dtype() && found->second.shape() == value.shape(),
+             ErrorCode::kInvalidArgument, "set_parameter: '", name, "' is ", dtype_name(found->second.dtype()),
+             shape_to_string(found->second.shape()), ", got ", dtype_name(value.dtype()), shape_to_string(value.shape()));
+  found->second = value.clone();
+}
+
+const Model& TrainingSession::gradient_model() const { return compiled(GraphKind::kGradient, training_).model; }
+
+Model TrainingSession::inference_model() const {
+  Model model = forward_;
+  for (const auto* values : {&params_, &buffers_}) {
+    for (const auto& [name, value] : *values) model.graph.set_initializer(name, value.clone());
+  }
+  return model;
+}
+
+void TrainingSession::export_inference_model(const std::filesystem::path& path) const {
+  save_model(inference_model(), path);
+}
+
+void TrainingSession::save_checkpoint(const std::filesystem::path& path) const {
+  Checkpoint checkpoint;
+  checkpoint.parameters = params_;
+  checkpoint.parameters.insert(buffers_.begin(), buffers_.end());
+  checkpoint.optimizer_state = optimizer_->state();
+  checkpoint.step = optimizer_->step_count();
+  for (size_t g = 0; g < optimizer_->group_count(); ++g) {
+    for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
+      checkpoint.hyperparameters[hyperparameter_input_name(name, g)] = optimizer_->base_hyperparameter(name, g);
+    }
+  }
+  std::ostringstream rng;
+  rng << rng_;
+  checkpoint.rng_state = rng.str();
+  checkpoint.metadata["optimizer"] = std::string(optimizer_kind_name(optimizer_->config().kind));
+  training::save_checkpoint(checkpoint, path);
+}
+
+void TrainingSession::load_checkpoint(const std::filesystem::path& path) {
+  Checkpoint checkpoint = training::load_checkpoint(path);
+  const std::string kind(optimizer_kind_name(optimizer_->config().kind));
+  ONYX_CHECK(checkpoint.metadata["optimizer"] == kind, ErrorCode::kInvalidArgument, "checkpoint ", path,
+             " was written by optimizer '", checkpoint.metadata["optimizer"], "', this session uses '", kind, "'");
+  const size_t expected_count = params_.size() + buffers_.size();
+  ONYX_CHECK(checkpoint.parameters.size() == expected_count, ErrorCode::kInvalidArgument, "checkpoint ", path, " has ",
+             checkpoint.parameters.size(), " parameters and buffers, the session has ", expected_count);
+  for (const auto* values : {&params_, &buffers_}) {
+    for (const auto& [name, value] : *values) {
+      auto saved = checkpoint.parameters.find(name);
+      ONYX_CHECK(saved != checkpoint.parameters.end(), ErrorCode::kInvalidArgument, "checkpoint ", path,
+                 " has no parameter '", name, "'");
+      ONYX_CHECK(saved->second.dtype() == value.dtype() && saved->second.shape() == value.shape(),
+                 ErrorCode::kInvalidArgument, "checkpoint ", path, ": parameter '", name, "' is ",
+                 dtype_name(saved->second.dtype()), shape_to_string(saved->second.shape()), ", the model has ",
+                 dtype_name(value.dtype()), shape_to_string(value.shape()));
+    }
+  }
+  for (size_t g = 0; g < optimizer_->group_count(); ++g) {
+    for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
+      auto saved = checkpoint.hyperparameters.find(hyperparameter_input_name(name, g));
+      ONYX_CHECK(saved != checkpoint.hyperparameters.end(), ErrorCode::kInvalidArgument, "checkpoint ", path,
+                 " has no value of '", name, "' for parameter group ", g);
+    }
+  }
+  optimizer_->set_state(checkpoint.optimizer_state);  // checks names and shapes first
+  for (size_t g = 0; g < optimizer_->group_count(); ++g) {
+    for (const std::string& name : hyperparameter_names(optimizer_->config().kind)) {
+      optimizer_->set_hyperparameter(name, checkpoint.hyperparameters.at(hyperparameter_input_name(name, g)), g);
+    }
+  }
+  optimizer_->set_step_count(checkpoint.step);
+  for (auto* values : {&params_, &buffers_}) {
+    for (auto& [name, value] : *values) value = checkpoint.parameters.at(name);
+  }
+  std::istringstream rng(checkpoint.rng_state);
+  rng >> rng_;
+  ONYX_CHECK(!rng.fail(), ErrorCode::kInvalidArgument, "checkpoint ", path, ": unreadable random generator state");
+  gradients_.clear();
+}
+
+}  // namespace onyx::training
