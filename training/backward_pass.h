@@ -2,7 +2,8 @@
 // op and the differentiation of control-flow bodies: it finds the nodes that lie between the
 // values to differentiate and the seeded values, walks them in reverse topological order,
 // sums the gradients of values that fan out, and calls each node's rule from the
-// GradientRuleRegistry of the context's OpRegistry (built-in and custom ops alike). The backward nodes and their constants are appended to the graph.
+// GradientRuleRegistry of the context's OpRegistry (built-in and custom ops alike). The
+// backward nodes and their constants are appended to the graph.
 #pragma once
 
 #include <functional>
@@ -17,6 +18,13 @@
 #include "runtime/session/type_inference.h"
 
 namespace onyx::training {
+
+// The oldest ai.onnx opset whose models can be differentiated: the backward nodes need
+// opset-11 forms (Slice and Pad with inputs, Range, ScatterElements, NumPy broadcasting).
+constexpr int64_t kMinGradientOpset = 11;
+// Throws kNotImplemented when the model imports an older ai.onnx opset, suggesting the ONNX
+// version converter.
+void check_gradient_opset(const Model& model);
 
 // Fresh value and node names, unique across a model and all of its subgraphs.
 class NameSource {

@@ -75,13 +75,21 @@ Model with_weighted_loss(Model model, const std::map<std::string, Value>& feeds,
     graph.nodes.push_back(node_of("ReduceSum", {product}, {term}, {make_attribute("keepdims", int64_t{0})}));
     terms.push_back(term);
   }
-  graph.nodes.push_back(node_of("Sum", terms, {"loss"}));
+  // Outputs of another float type (LayerNormalization's stash type) enter the loss cast to the first's.
   DataType loss_type = outputs.empty() ? dtype : outputs[0].value.tensor().dtype();
+  for (size_t k = 0; k < terms.size(); ++k) {
+    if (outputs[k].value.tensor().dtype() == loss_type) continue;
+    std::string cast = terms[k] + "_cast";
+    graph.nodes.push_back(node_of("Cast", {terms[k]}, {cast}, {make_attribute("to", static_cast<int64_t>(loss_type))}));
+    terms[k] = cast;
+  }
+  graph.nodes.push_back(node_of("Sum", terms, {"loss"}));
   graph.outputs.push_back({"loss", TypeInfo::tensor(loss_type, std::vector<Dim>{}), ""});
   return model;
 }
 
-void run_check(Model model, const std::vector<InputSpec>& inputs, DataType dtype, double tolerance) {
+void run_check(Model model, const std::vector<InputSpec>& inputs, DataType dtype, double tolerance,
+               bool training_mode) {
   if (tolerance == 0) tolerance = dtype == DataType::kDouble ? 1e-6 : 2e-2;
   const double eps = dtype == DataType::kDouble ? 1e-6 : 1e-2;
 
@@ -100,7 +108,7 @@ void run_check(Model model, const std::vector<InputSpec>& inputs, DataType dtype
   }
   Model forward = with_weighted_loss(std::move(model), feeds, dtype);
   training::GradientGraph gradient =
-      training::build_gradient_graph(forward, {.loss = "loss", .trainable = trainable});
+      training::build_gradient_graph(forward, {.loss = "loss", .trainable = trainable, .training_mode = training_mode});
 
   // The gradient model must survive saving: run the reloaded copy.
   std::string bytes = serialize_model(gradient.model);
@@ -181,11 +189,11 @@ void check_op_gradient(const OpGradientCase& c) {
   for (const InputSpec& input : c.inputs) {
     if (input.differentiable) fed.push_back(input);
   }
-  run_check(std::move(model), fed, c.dtype, c.tolerance);
+  run_check(std::move(model), fed, c.dtype, c.tolerance, c.training_mode);
 }
 
 void check_graph_gradient(const GraphGradientCase& c) {
-  run_check(c.model, c.inputs, c.dtype, c.tolerance);
+  run_check(c.model, c.inputs, c.dtype, c.tolerance, c.training_mode);
 }
 
 }  // namespace onyx::testing
