@@ -13,6 +13,7 @@
 
 #include "runtime/session/inference_session.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
 
 namespace onyx::cli {
@@ -27,6 +28,7 @@ struct BenchOptions {
   int optimization_level = SessionOptions{}.optimization_level;
   bool json = false;
   bool profile = false;
+  std::vector<std::string> custom_ops;
 };
 
 // Time per op type over the timed runs, largest first.
@@ -62,6 +64,7 @@ double process_cpu_ms() {
 }
 
 int bench(const BenchOptions& options) {
+  load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
   session_options.optimization_level = options.optimization_level;
@@ -119,6 +122,7 @@ Command add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0, 2));
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
+  add_custom_ops_option(*command, options->custom_ops);
   return [options] { return bench(*options); };
 }
 

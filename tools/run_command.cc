@@ -6,6 +6,7 @@
 #include "runtime/ir/value_files.h"
 #include "runtime/session/inference_session.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
 #include "tools/value_printing.h"
 
@@ -19,9 +20,11 @@ struct RunOptions {
   int threads = 0;
   int optimization_level = SessionOptions{}.optimization_level;
   bool random = false;
+  std::vector<std::string> custom_ops;
 };
 
 int run(const RunOptions& options) {
+  load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
   session_options.optimization_level = options.optimization_level;
@@ -52,6 +55,7 @@ Command add_run_command(CLI::App& app) {
                       "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
       ->check(CLI::Range(0, 2));
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
+  add_custom_ops_option(*command, options->custom_ops);
   return [options] { return run(*options); };
 }
 

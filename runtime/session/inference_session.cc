@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "providers/cpu/cpu_provider.h"
+#include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/channels_last.h"
 #include "runtime/optimizer/constant_folding.h"
@@ -23,15 +24,18 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   for (const auto& provider : options_.providers) has_cpu = has_cpu || provider->device().is_cpu();
   if (!has_cpu) options_.providers.push_back(std::make_shared<CpuExecutionProvider>());
 
+  ops_ = make_op_registry(std::move(options_.custom_ops), options_.custom_op_libraries);
+  options_.custom_ops.clear();
+
   Graph& graph = model_.graph;
   apply_model_expansions(model_);  // e.g. the Gradient op -> backward nodes
   validate_and_sort_graph(graph);
-  types_ = infer_types(graph, model_);
+  types_ = infer_types(graph, model_, nullptr, *ops_);
   if (options_.optimization_level >= 1) {
     int folded = fold_constants(graph, model_, types_);
     folded += fold_conv_batch_norm(graph);
     remove_dead_nodes(graph);
-    if (folded > 0) types_ = infer_types(graph, model_);  // folded values now feed shape rules
+    if (folded > 0) types_ = infer_types(graph, model_, nullptr, *ops_);  // folded values now feed shape rules
   }
   bool cpu_only = true;
   for (const auto& provider : options_.providers) cpu_only = cpu_only && provider->device().is_cpu();
@@ -41,7 +45,7 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   }
   std::vector<ExecutionProvider*> providers;
   for (const auto& provider : options_.providers) providers.push_back(provider.get());
-  plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_);
+  plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_, std::vector<std::string>{}, *ops_);
 }
 
 bool InferenceSession::input_is_optional(const std::string& name) const {
