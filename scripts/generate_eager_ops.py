@@ -38,7 +38,8 @@ _ONNX, _ML, _TRAINING = eager_opsets()
 DOMAINS = {"": ("ops", _ONNX), "ai.onnx.ml": ("ops::ml", _ML), "ai.onnx.preview.training": ("ops::training", _TRAINING),
            "ai.onnx.preview": ("ops::preview", 1)}
 NAMESPACES = ("ops", "ops::ml", "ops::training", "ops::preview")
-DOMAIN_CONSTANTS = {'""': "", "kMlDomain": "ai.onnx.ml", "kTrainingDomain": "ai.onnx.preview.training"}
+DOMAIN_CONSTANTS = {'""': "", "kMlDomain": "ai.onnx.ml", "kTrainingDomain": "ai.onnx.preview.training",
+                    "kOnyxDomain": "com.onyx"}  # onyx-internal ops (optimizer rewrites): no wrappers
 REGISTRATION = re.compile(
     r'ONYX_REGISTER_KERNEL(?:_FACTORY)?\(\s*"CPU",\s*([^,]+?),\s*"(\w+)",\s*(\d+),\s*(\w+)', re.S)
 
@@ -136,6 +137,14 @@ def wrapper(domain, op, schema):
         decls_struct.append("};")
         decls = decls_struct + decls
 
+    shared_builder = struct and optional
+    if shared_builder:
+        # One list builder per op, shared by the overloads (one per count of optional inputs).
+        builder = [f"static eager::AttributeList {function}_attributes(const {struct}& attributes) {{",
+                   "  eager::AttributeList list;"]
+        builder += [f'  list.add("{name}", attributes.{identifier(name)});' for name, _ in attributes]
+        builder += ["  return list;", "}"]
+        defs.append("\n".join(builder))
     for extra in range(len(optional) + 1):
         params = [f"const Tensor& {identifier(p.name)}" for p in required + optional[:extra]]
         pointers = [f"&{identifier(p.name)}" for p in required + optional[:extra]]
@@ -149,10 +158,12 @@ def wrapper(domain, op, schema):
         body = [f"{result} {function}({', '.join(definition_params)}) {{",
                 f'  static const eager::OpHandle op("{domain}", "{op}");']
         attributes_argument = "{}"
-        if struct:
+        if shared_builder:
+            body.append(f"  const eager::AttributeList list = {function}_attributes(attributes);")
+            attributes_argument = "list.items()"
+        elif struct:
             body.append("  eager::AttributeList list;")
-            for name, a in attributes:
-                body.append(f'  list.add("{name}", attributes.{identifier(name)});')
+            body += [f'  list.add("{name}", attributes.{identifier(name)});' for name, _ in attributes]
             attributes_argument = "list.items()"
         if variadic is None and single:
             body.append(f"  return eager::call_one(op, {{{', '.join(pointers)}}}, {attributes_argument});")

@@ -7,8 +7,7 @@ namespace onyx {
 
 namespace ops {
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionAttributes& attributes) {
-  static const eager::OpHandle op("", "Attention");
+static eager::AttributeList attention_attributes(const AttentionAttributes& attributes) {
   eager::AttributeList list;
   list.add("is_causal", attributes.is_causal);
   list.add("kv_num_heads", attributes.kv_num_heads);
@@ -19,156 +18,121 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
   list.add("scale", attributes.scale);
   list.add("softcap", attributes.softcap);
   list.add("softmax_precision", attributes.softmax_precision);
+  return list;
+}
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionAttributes& attributes) {
+  static const eager::OpHandle op("", "Attention");
+  const eager::AttributeList list = attention_attributes(attributes);
   return eager::call_one(op, {&q, &k, &v}, list.items());
 }
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask, const AttentionAttributes& attributes) {
   static const eager::OpHandle op("", "Attention");
-  eager::AttributeList list;
-  list.add("is_causal", attributes.is_causal);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("left_window_size", attributes.left_window_size);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("qk_matmul_output_mode", attributes.qk_matmul_output_mode);
-  list.add("right_window_size", attributes.right_window_size);
-  list.add("scale", attributes.scale);
-  list.add("softcap", attributes.softcap);
-  list.add("softmax_precision", attributes.softmax_precision);
+  const eager::AttributeList list = attention_attributes(attributes);
   return eager::call_one(op, {&q, &k, &v, &attn_mask}, list.items());
 }
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask, const Tensor& past_key, const AttentionAttributes& attributes) {
   static const eager::OpHandle op("", "Attention");
-  eager::AttributeList list;
-  list.add("is_causal", attributes.is_causal);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("left_window_size", attributes.left_window_size);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("qk_matmul_output_mode", attributes.qk_matmul_output_mode);
-  list.add("right_window_size", attributes.right_window_size);
-  list.add("scale", attributes.scale);
-  list.add("softcap", attributes.softcap);
-  list.add("softmax_precision", attributes.softmax_precision);
+  const eager::AttributeList list = attention_attributes(attributes);
   return eager::call_one(op, {&q, &k, &v, &attn_mask, &past_key}, list.items());
 }
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask, const Tensor& past_key, const Tensor& past_value, const AttentionAttributes& attributes) {
   static const eager::OpHandle op("", "Attention");
-  eager::AttributeList list;
-  list.add("is_causal", attributes.is_causal);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("left_window_size", attributes.left_window_size);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("qk_matmul_output_mode", attributes.qk_matmul_output_mode);
-  list.add("right_window_size", attributes.right_window_size);
-  list.add("scale", attributes.scale);
-  list.add("softcap", attributes.softcap);
-  list.add("softmax_precision", attributes.softmax_precision);
+  const eager::AttributeList list = attention_attributes(attributes);
   return eager::call_one(op, {&q, &k, &v, &attn_mask, &past_key, &past_value}, list.items());
 }
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask, const Tensor& past_key, const Tensor& past_value, const Tensor& nonpad_kv_seqlen, const AttentionAttributes& attributes) {
   static const eager::OpHandle op("", "Attention");
-  eager::AttributeList list;
-  list.add("is_causal", attributes.is_causal);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("left_window_size", attributes.left_window_size);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("qk_matmul_output_mode", attributes.qk_matmul_output_mode);
-  list.add("right_window_size", attributes.right_window_size);
-  list.add("scale", attributes.scale);
-  list.add("softcap", attributes.softcap);
-  list.add("softmax_precision", attributes.softmax_precision);
+  const eager::AttributeList list = attention_attributes(attributes);
   return eager::call_one(op, {&q, &k, &v, &attn_mask, &past_key, &past_value, &nonpad_kv_seqlen}, list.items());
+}
+
+static eager::AttributeList causal_conv_with_state_attributes(const CausalConvWithStateAttributes& attributes) {
+  eager::AttributeList list;
+  list.add("activation", attributes.activation);
+  return list;
 }
 
 std::vector<Tensor> causal_conv_with_state(const Tensor& input, const Tensor& weight, const CausalConvWithStateAttributes& attributes) {
   static const eager::OpHandle op("", "CausalConvWithState");
-  eager::AttributeList list;
-  list.add("activation", attributes.activation);
+  const eager::AttributeList list = causal_conv_with_state_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&input, &weight};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> causal_conv_with_state(const Tensor& input, const Tensor& weight, const Tensor& bias, const CausalConvWithStateAttributes& attributes) {
   static const eager::OpHandle op("", "CausalConvWithState");
-  eager::AttributeList list;
-  list.add("activation", attributes.activation);
+  const eager::AttributeList list = causal_conv_with_state_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&input, &weight, &bias};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> causal_conv_with_state(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& past_state, const CausalConvWithStateAttributes& attributes) {
   static const eager::OpHandle op("", "CausalConvWithState");
-  eager::AttributeList list;
-  list.add("activation", attributes.activation);
+  const eager::AttributeList list = causal_conv_with_state_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&input, &weight, &bias, &past_state};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
-std::vector<Tensor> linear_attention(const Tensor& query, const Tensor& key, const Tensor& value, const LinearAttentionAttributes& attributes) {
-  static const eager::OpHandle op("", "LinearAttention");
+static eager::AttributeList linear_attention_attributes(const LinearAttentionAttributes& attributes) {
   eager::AttributeList list;
   list.add("chunk_size", attributes.chunk_size);
   list.add("kv_num_heads", attributes.kv_num_heads);
   list.add("q_num_heads", attributes.q_num_heads);
   list.add("scale", attributes.scale);
   list.add("update_rule", attributes.update_rule);
+  return list;
+}
+
+std::vector<Tensor> linear_attention(const Tensor& query, const Tensor& key, const Tensor& value, const LinearAttentionAttributes& attributes) {
+  static const eager::OpHandle op("", "LinearAttention");
+  const eager::AttributeList list = linear_attention_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&query, &key, &value};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> linear_attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& past_state, const LinearAttentionAttributes& attributes) {
   static const eager::OpHandle op("", "LinearAttention");
-  eager::AttributeList list;
-  list.add("chunk_size", attributes.chunk_size);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("scale", attributes.scale);
-  list.add("update_rule", attributes.update_rule);
+  const eager::AttributeList list = linear_attention_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&query, &key, &value, &past_state};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> linear_attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& past_state, const Tensor& decay, const LinearAttentionAttributes& attributes) {
   static const eager::OpHandle op("", "LinearAttention");
-  eager::AttributeList list;
-  list.add("chunk_size", attributes.chunk_size);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("scale", attributes.scale);
-  list.add("update_rule", attributes.update_rule);
+  const eager::AttributeList list = linear_attention_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&query, &key, &value, &past_state, &decay};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> linear_attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& past_state, const Tensor& decay, const Tensor& beta, const LinearAttentionAttributes& attributes) {
   static const eager::OpHandle op("", "LinearAttention");
-  eager::AttributeList list;
-  list.add("chunk_size", attributes.chunk_size);
-  list.add("kv_num_heads", attributes.kv_num_heads);
-  list.add("q_num_heads", attributes.q_num_heads);
-  list.add("scale", attributes.scale);
-  list.add("update_rule", attributes.update_rule);
+  const eager::AttributeList list = linear_attention_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&query, &key, &value, &past_state, &decay, &beta};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
-Tensor rotary_embedding(const Tensor& x, const Tensor& cos_cache, const Tensor& sin_cache, const RotaryEmbeddingAttributes& attributes) {
-  static const eager::OpHandle op("", "RotaryEmbedding");
+static eager::AttributeList rotary_embedding_attributes(const RotaryEmbeddingAttributes& attributes) {
   eager::AttributeList list;
   list.add("interleaved", attributes.interleaved);
   list.add("num_heads", attributes.num_heads);
   list.add("rotary_embedding_dim", attributes.rotary_embedding_dim);
+  return list;
+}
+
+Tensor rotary_embedding(const Tensor& x, const Tensor& cos_cache, const Tensor& sin_cache, const RotaryEmbeddingAttributes& attributes) {
+  static const eager::OpHandle op("", "RotaryEmbedding");
+  const eager::AttributeList list = rotary_embedding_attributes(attributes);
   return eager::call_one(op, {&x, &cos_cache, &sin_cache}, list.items());
 }
 
 Tensor rotary_embedding(const Tensor& x, const Tensor& cos_cache, const Tensor& sin_cache, const Tensor& position_ids, const RotaryEmbeddingAttributes& attributes) {
   static const eager::OpHandle op("", "RotaryEmbedding");
-  eager::AttributeList list;
-  list.add("interleaved", attributes.interleaved);
-  list.add("num_heads", attributes.num_heads);
-  list.add("rotary_embedding_dim", attributes.rotary_embedding_dim);
+  const eager::AttributeList list = rotary_embedding_attributes(attributes);
   return eager::call_one(op, {&x, &cos_cache, &sin_cache, &position_ids}, list.items());
 }
 

@@ -7,23 +7,24 @@ namespace onyx {
 
 namespace ops {
 
-Tensor gemm(const Tensor& a, const Tensor& b, const GemmAttributes& attributes) {
-  static const eager::OpHandle op("", "Gemm");
+static eager::AttributeList gemm_attributes(const GemmAttributes& attributes) {
   eager::AttributeList list;
   list.add("alpha", attributes.alpha);
   list.add("beta", attributes.beta);
   list.add("transA", attributes.transA);
   list.add("transB", attributes.transB);
+  return list;
+}
+
+Tensor gemm(const Tensor& a, const Tensor& b, const GemmAttributes& attributes) {
+  static const eager::OpHandle op("", "Gemm");
+  const eager::AttributeList list = gemm_attributes(attributes);
   return eager::call_one(op, {&a, &b}, list.items());
 }
 
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttributes& attributes) {
   static const eager::OpHandle op("", "Gemm");
-  eager::AttributeList list;
-  list.add("alpha", attributes.alpha);
-  list.add("beta", attributes.beta);
-  list.add("transA", attributes.transA);
-  list.add("transB", attributes.transB);
+  const eager::AttributeList list = gemm_attributes(attributes);
   return eager::call_one(op, {&a, &b, &c}, list.items());
 }
 

@@ -7,35 +7,41 @@ namespace onyx {
 
 namespace ops {
 
-Tensor negative_log_likelihood_loss(const Tensor& input, const Tensor& target, const NegativeLogLikelihoodLossAttributes& attributes) {
-  static const eager::OpHandle op("", "NegativeLogLikelihoodLoss");
+static eager::AttributeList negative_log_likelihood_loss_attributes(const NegativeLogLikelihoodLossAttributes& attributes) {
   eager::AttributeList list;
   list.add("ignore_index", attributes.ignore_index);
   list.add("reduction", attributes.reduction);
+  return list;
+}
+
+Tensor negative_log_likelihood_loss(const Tensor& input, const Tensor& target, const NegativeLogLikelihoodLossAttributes& attributes) {
+  static const eager::OpHandle op("", "NegativeLogLikelihoodLoss");
+  const eager::AttributeList list = negative_log_likelihood_loss_attributes(attributes);
   return eager::call_one(op, {&input, &target}, list.items());
 }
 
 Tensor negative_log_likelihood_loss(const Tensor& input, const Tensor& target, const Tensor& weight, const NegativeLogLikelihoodLossAttributes& attributes) {
   static const eager::OpHandle op("", "NegativeLogLikelihoodLoss");
+  const eager::AttributeList list = negative_log_likelihood_loss_attributes(attributes);
+  return eager::call_one(op, {&input, &target, &weight}, list.items());
+}
+
+static eager::AttributeList softmax_cross_entropy_loss_attributes(const SoftmaxCrossEntropyLossAttributes& attributes) {
   eager::AttributeList list;
   list.add("ignore_index", attributes.ignore_index);
   list.add("reduction", attributes.reduction);
-  return eager::call_one(op, {&input, &target, &weight}, list.items());
+  return list;
 }
 
 Tensor softmax_cross_entropy_loss(const Tensor& scores, const Tensor& labels, const SoftmaxCrossEntropyLossAttributes& attributes) {
   static const eager::OpHandle op("", "SoftmaxCrossEntropyLoss");
-  eager::AttributeList list;
-  list.add("ignore_index", attributes.ignore_index);
-  list.add("reduction", attributes.reduction);
+  const eager::AttributeList list = softmax_cross_entropy_loss_attributes(attributes);
   return eager::call_one(op, {&scores, &labels}, list.items());
 }
 
 Tensor softmax_cross_entropy_loss(const Tensor& scores, const Tensor& labels, const Tensor& weights, const SoftmaxCrossEntropyLossAttributes& attributes) {
   static const eager::OpHandle op("", "SoftmaxCrossEntropyLoss");
-  eager::AttributeList list;
-  list.add("ignore_index", attributes.ignore_index);
-  list.add("reduction", attributes.reduction);
+  const eager::AttributeList list = softmax_cross_entropy_loss_attributes(attributes);
   return eager::call_one(op, {&scores, &labels, &weights}, list.items());
 }
 

@@ -29,8 +29,7 @@ Tensor batch_normalization(const Tensor& x, const Tensor& scale, const Tensor& b
   return eager::call_one(op, {&x, &scale, &b, &input_mean, &input_var}, list.items());
 }
 
-Tensor conv(const Tensor& x, const Tensor& w, const ConvAttributes& attributes) {
-  static const eager::OpHandle op("", "Conv");
+static eager::AttributeList conv_attributes(const ConvAttributes& attributes) {
   eager::AttributeList list;
   list.add("auto_pad", attributes.auto_pad);
   list.add("dilations", attributes.dilations);
@@ -38,23 +37,22 @@ Tensor conv(const Tensor& x, const Tensor& w, const ConvAttributes& attributes) 
   list.add("kernel_shape", attributes.kernel_shape);
   list.add("pads", attributes.pads);
   list.add("strides", attributes.strides);
+  return list;
+}
+
+Tensor conv(const Tensor& x, const Tensor& w, const ConvAttributes& attributes) {
+  static const eager::OpHandle op("", "Conv");
+  const eager::AttributeList list = conv_attributes(attributes);
   return eager::call_one(op, {&x, &w}, list.items());
 }
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttributes& attributes) {
   static const eager::OpHandle op("", "Conv");
-  eager::AttributeList list;
-  list.add("auto_pad", attributes.auto_pad);
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = conv_attributes(attributes);
   return eager::call_one(op, {&x, &w, &b}, list.items());
 }
 
-Tensor conv_transpose(const Tensor& x, const Tensor& w, const ConvTransposeAttributes& attributes) {
-  static const eager::OpHandle op("", "ConvTranspose");
+static eager::AttributeList conv_transpose_attributes(const ConvTransposeAttributes& attributes) {
   eager::AttributeList list;
   list.add("auto_pad", attributes.auto_pad);
   list.add("dilations", attributes.dilations);
@@ -64,25 +62,22 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const ConvTransposeAttri
   list.add("output_shape", attributes.output_shape);
   list.add("pads", attributes.pads);
   list.add("strides", attributes.strides);
+  return list;
+}
+
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const ConvTransposeAttributes& attributes) {
+  static const eager::OpHandle op("", "ConvTranspose");
+  const eager::AttributeList list = conv_transpose_attributes(attributes);
   return eager::call_one(op, {&x, &w}, list.items());
 }
 
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& b, const ConvTransposeAttributes& attributes) {
   static const eager::OpHandle op("", "ConvTranspose");
-  eager::AttributeList list;
-  list.add("auto_pad", attributes.auto_pad);
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("output_padding", attributes.output_padding);
-  list.add("output_shape", attributes.output_shape);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = conv_transpose_attributes(attributes);
   return eager::call_one(op, {&x, &w, &b}, list.items());
 }
 
-Tensor deform_conv(const Tensor& x, const Tensor& w, const Tensor& offset, const DeformConvAttributes& attributes) {
-  static const eager::OpHandle op("", "DeformConv");
+static eager::AttributeList deform_conv_attributes(const DeformConvAttributes& attributes) {
   eager::AttributeList list;
   list.add("dilations", attributes.dilations);
   list.add("group", attributes.group);
@@ -90,51 +85,48 @@ Tensor deform_conv(const Tensor& x, const Tensor& w, const Tensor& offset, const
   list.add("offset_group", attributes.offset_group);
   list.add("pads", attributes.pads);
   list.add("strides", attributes.strides);
+  return list;
+}
+
+Tensor deform_conv(const Tensor& x, const Tensor& w, const Tensor& offset, const DeformConvAttributes& attributes) {
+  static const eager::OpHandle op("", "DeformConv");
+  const eager::AttributeList list = deform_conv_attributes(attributes);
   return eager::call_one(op, {&x, &w, &offset}, list.items());
 }
 
 Tensor deform_conv(const Tensor& x, const Tensor& w, const Tensor& offset, const Tensor& b, const DeformConvAttributes& attributes) {
   static const eager::OpHandle op("", "DeformConv");
-  eager::AttributeList list;
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("offset_group", attributes.offset_group);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = deform_conv_attributes(attributes);
   return eager::call_one(op, {&x, &w, &offset, &b}, list.items());
 }
 
 Tensor deform_conv(const Tensor& x, const Tensor& w, const Tensor& offset, const Tensor& b, const Tensor& mask, const DeformConvAttributes& attributes) {
   static const eager::OpHandle op("", "DeformConv");
-  eager::AttributeList list;
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("offset_group", attributes.offset_group);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = deform_conv_attributes(attributes);
   return eager::call_one(op, {&x, &w, &offset, &b, &mask}, list.items());
+}
+
+static eager::AttributeList dropout_attributes(const DropoutAttributes& attributes) {
+  eager::AttributeList list;
+  list.add("seed", attributes.seed);
+  return list;
 }
 
 Tensor dropout(const Tensor& data, const DropoutAttributes& attributes) {
   static const eager::OpHandle op("", "Dropout");
-  eager::AttributeList list;
-  list.add("seed", attributes.seed);
+  const eager::AttributeList list = dropout_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor dropout(const Tensor& data, const Tensor& ratio, const DropoutAttributes& attributes) {
   static const eager::OpHandle op("", "Dropout");
-  eager::AttributeList list;
-  list.add("seed", attributes.seed);
+  const eager::AttributeList list = dropout_attributes(attributes);
   return eager::call_one(op, {&data, &ratio}, list.items());
 }
 
 Tensor dropout(const Tensor& data, const Tensor& ratio, const Tensor& training_mode, const DropoutAttributes& attributes) {
   static const eager::OpHandle op("", "Dropout");
-  eager::AttributeList list;
-  list.add("seed", attributes.seed);
+  const eager::AttributeList list = dropout_attributes(attributes);
   return eager::call_one(op, {&data, &ratio, &training_mode}, list.items());
 }
 
@@ -181,21 +173,23 @@ Tensor lrn(const Tensor& x, const LRNAttributes& attributes) {
   return eager::call_one(op, {&x}, list.items());
 }
 
-Tensor layer_normalization(const Tensor& x, const Tensor& scale, const LayerNormalizationAttributes& attributes) {
-  static const eager::OpHandle op("", "LayerNormalization");
+static eager::AttributeList layer_normalization_attributes(const LayerNormalizationAttributes& attributes) {
   eager::AttributeList list;
   list.add("axis", attributes.axis);
   list.add("epsilon", attributes.epsilon);
   list.add("stash_type", attributes.stash_type);
+  return list;
+}
+
+Tensor layer_normalization(const Tensor& x, const Tensor& scale, const LayerNormalizationAttributes& attributes) {
+  static const eager::OpHandle op("", "LayerNormalization");
+  const eager::AttributeList list = layer_normalization_attributes(attributes);
   return eager::call_one(op, {&x, &scale}, list.items());
 }
 
 Tensor layer_normalization(const Tensor& x, const Tensor& scale, const Tensor& b, const LayerNormalizationAttributes& attributes) {
   static const eager::OpHandle op("", "LayerNormalization");
-  eager::AttributeList list;
-  list.add("axis", attributes.axis);
-  list.add("epsilon", attributes.epsilon);
-  list.add("stash_type", attributes.stash_type);
+  const eager::AttributeList list = layer_normalization_attributes(attributes);
   return eager::call_one(op, {&x, &scale, &b}, list.items());
 }
 

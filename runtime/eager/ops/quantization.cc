@@ -7,8 +7,7 @@ namespace onyx {
 
 namespace ops {
 
-Tensor conv_integer(const Tensor& x, const Tensor& w, const ConvIntegerAttributes& attributes) {
-  static const eager::OpHandle op("", "ConvInteger");
+static eager::AttributeList conv_integer_attributes(const ConvIntegerAttributes& attributes) {
   eager::AttributeList list;
   list.add("auto_pad", attributes.auto_pad);
   list.add("dilations", attributes.dilations);
@@ -16,48 +15,44 @@ Tensor conv_integer(const Tensor& x, const Tensor& w, const ConvIntegerAttribute
   list.add("kernel_shape", attributes.kernel_shape);
   list.add("pads", attributes.pads);
   list.add("strides", attributes.strides);
+  return list;
+}
+
+Tensor conv_integer(const Tensor& x, const Tensor& w, const ConvIntegerAttributes& attributes) {
+  static const eager::OpHandle op("", "ConvInteger");
+  const eager::AttributeList list = conv_integer_attributes(attributes);
   return eager::call_one(op, {&x, &w}, list.items());
 }
 
 Tensor conv_integer(const Tensor& x, const Tensor& w, const Tensor& x_zero_point, const ConvIntegerAttributes& attributes) {
   static const eager::OpHandle op("", "ConvInteger");
-  eager::AttributeList list;
-  list.add("auto_pad", attributes.auto_pad);
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = conv_integer_attributes(attributes);
   return eager::call_one(op, {&x, &w, &x_zero_point}, list.items());
 }
 
 Tensor conv_integer(const Tensor& x, const Tensor& w, const Tensor& x_zero_point, const Tensor& w_zero_point, const ConvIntegerAttributes& attributes) {
   static const eager::OpHandle op("", "ConvInteger");
-  eager::AttributeList list;
-  list.add("auto_pad", attributes.auto_pad);
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = conv_integer_attributes(attributes);
   return eager::call_one(op, {&x, &w, &x_zero_point, &w_zero_point}, list.items());
 }
 
-Tensor dequantize_linear(const Tensor& x, const Tensor& x_scale, const DequantizeLinearAttributes& attributes) {
-  static const eager::OpHandle op("", "DequantizeLinear");
+static eager::AttributeList dequantize_linear_attributes(const DequantizeLinearAttributes& attributes) {
   eager::AttributeList list;
   list.add("axis", attributes.axis);
   list.add("block_size", attributes.block_size);
   list.add("output_dtype", attributes.output_dtype);
+  return list;
+}
+
+Tensor dequantize_linear(const Tensor& x, const Tensor& x_scale, const DequantizeLinearAttributes& attributes) {
+  static const eager::OpHandle op("", "DequantizeLinear");
+  const eager::AttributeList list = dequantize_linear_attributes(attributes);
   return eager::call_one(op, {&x, &x_scale}, list.items());
 }
 
 Tensor dequantize_linear(const Tensor& x, const Tensor& x_scale, const Tensor& x_zero_point, const DequantizeLinearAttributes& attributes) {
   static const eager::OpHandle op("", "DequantizeLinear");
-  eager::AttributeList list;
-  list.add("axis", attributes.axis);
-  list.add("block_size", attributes.block_size);
-  list.add("output_dtype", attributes.output_dtype);
+  const eager::AttributeList list = dequantize_linear_attributes(attributes);
   return eager::call_one(op, {&x, &x_scale, &x_zero_point}, list.items());
 }
 
@@ -82,8 +77,7 @@ Tensor matmul_integer(const Tensor& a, const Tensor& b, const Tensor& a_zero_poi
   return eager::call_one(op, {&a, &b, &a_zero_point, &b_zero_point}, {});
 }
 
-Tensor qlinear_conv(const Tensor& x, const Tensor& x_scale, const Tensor& x_zero_point, const Tensor& w, const Tensor& w_scale, const Tensor& w_zero_point, const Tensor& y_scale, const Tensor& y_zero_point, const QLinearConvAttributes& attributes) {
-  static const eager::OpHandle op("", "QLinearConv");
+static eager::AttributeList qlinear_conv_attributes(const QLinearConvAttributes& attributes) {
   eager::AttributeList list;
   list.add("auto_pad", attributes.auto_pad);
   list.add("dilations", attributes.dilations);
@@ -91,18 +85,18 @@ Tensor qlinear_conv(const Tensor& x, const Tensor& x_scale, const Tensor& x_zero
   list.add("kernel_shape", attributes.kernel_shape);
   list.add("pads", attributes.pads);
   list.add("strides", attributes.strides);
+  return list;
+}
+
+Tensor qlinear_conv(const Tensor& x, const Tensor& x_scale, const Tensor& x_zero_point, const Tensor& w, const Tensor& w_scale, const Tensor& w_zero_point, const Tensor& y_scale, const Tensor& y_zero_point, const QLinearConvAttributes& attributes) {
+  static const eager::OpHandle op("", "QLinearConv");
+  const eager::AttributeList list = qlinear_conv_attributes(attributes);
   return eager::call_one(op, {&x, &x_scale, &x_zero_point, &w, &w_scale, &w_zero_point, &y_scale, &y_zero_point}, list.items());
 }
 
 Tensor qlinear_conv(const Tensor& x, const Tensor& x_scale, const Tensor& x_zero_point, const Tensor& w, const Tensor& w_scale, const Tensor& w_zero_point, const Tensor& y_scale, const Tensor& y_zero_point, const Tensor& b, const QLinearConvAttributes& attributes) {
   static const eager::OpHandle op("", "QLinearConv");
-  eager::AttributeList list;
-  list.add("auto_pad", attributes.auto_pad);
-  list.add("dilations", attributes.dilations);
-  list.add("group", attributes.group);
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = qlinear_conv_attributes(attributes);
   return eager::call_one(op, {&x, &x_scale, &x_zero_point, &w, &w_scale, &w_zero_point, &y_scale, &y_zero_point, &b}, list.items());
 }
 
@@ -111,25 +105,25 @@ Tensor qlinear_matmul(const Tensor& a, const Tensor& a_scale, const Tensor& a_ze
   return eager::call_one(op, {&a, &a_scale, &a_zero_point, &b, &b_scale, &b_zero_point, &y_scale, &y_zero_point}, {});
 }
 
-Tensor quantize_linear(const Tensor& x, const Tensor& y_scale, const QuantizeLinearAttributes& attributes) {
-  static const eager::OpHandle op("", "QuantizeLinear");
+static eager::AttributeList quantize_linear_attributes(const QuantizeLinearAttributes& attributes) {
   eager::AttributeList list;
   list.add("axis", attributes.axis);
   list.add("block_size", attributes.block_size);
   list.add("output_dtype", attributes.output_dtype);
   list.add("precision", attributes.precision);
   list.add("saturate", attributes.saturate);
+  return list;
+}
+
+Tensor quantize_linear(const Tensor& x, const Tensor& y_scale, const QuantizeLinearAttributes& attributes) {
+  static const eager::OpHandle op("", "QuantizeLinear");
+  const eager::AttributeList list = quantize_linear_attributes(attributes);
   return eager::call_one(op, {&x, &y_scale}, list.items());
 }
 
 Tensor quantize_linear(const Tensor& x, const Tensor& y_scale, const Tensor& y_zero_point, const QuantizeLinearAttributes& attributes) {
   static const eager::OpHandle op("", "QuantizeLinear");
-  eager::AttributeList list;
-  list.add("axis", attributes.axis);
-  list.add("block_size", attributes.block_size);
-  list.add("output_dtype", attributes.output_dtype);
-  list.add("precision", attributes.precision);
-  list.add("saturate", attributes.saturate);
+  const eager::AttributeList list = quantize_linear_attributes(attributes);
   return eager::call_one(op, {&x, &y_scale, &y_zero_point}, list.items());
 }
 

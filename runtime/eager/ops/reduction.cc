@@ -58,163 +58,193 @@ Tensor lp_normalization(const Tensor& input, const LpNormalizationAttributes& at
   return eager::call_one(op, {&input}, list.items());
 }
 
-Tensor reduce_l1(const Tensor& data, const ReduceL1Attributes& attributes) {
-  static const eager::OpHandle op("", "ReduceL1");
+static eager::AttributeList reduce_l1_attributes(const ReduceL1Attributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  return list;
+}
+
+Tensor reduce_l1(const Tensor& data, const ReduceL1Attributes& attributes) {
+  static const eager::OpHandle op("", "ReduceL1");
+  const eager::AttributeList list = reduce_l1_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_l1(const Tensor& data, const Tensor& axes, const ReduceL1Attributes& attributes) {
   static const eager::OpHandle op("", "ReduceL1");
+  const eager::AttributeList list = reduce_l1_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_l2_attributes(const ReduceL2Attributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_l2(const Tensor& data, const ReduceL2Attributes& attributes) {
   static const eager::OpHandle op("", "ReduceL2");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_l2_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_l2(const Tensor& data, const Tensor& axes, const ReduceL2Attributes& attributes) {
   static const eager::OpHandle op("", "ReduceL2");
+  const eager::AttributeList list = reduce_l2_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_log_sum_attributes(const ReduceLogSumAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_log_sum(const Tensor& data, const ReduceLogSumAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceLogSum");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_log_sum_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_log_sum(const Tensor& data, const Tensor& axes, const ReduceLogSumAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceLogSum");
+  const eager::AttributeList list = reduce_log_sum_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_log_sum_exp_attributes(const ReduceLogSumExpAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_log_sum_exp(const Tensor& data, const ReduceLogSumExpAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceLogSumExp");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_log_sum_exp_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_log_sum_exp(const Tensor& data, const Tensor& axes, const ReduceLogSumExpAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceLogSumExp");
+  const eager::AttributeList list = reduce_log_sum_exp_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_max_attributes(const ReduceMaxAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_max(const Tensor& data, const ReduceMaxAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceMax");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_max_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_max(const Tensor& data, const Tensor& axes, const ReduceMaxAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceMax");
+  const eager::AttributeList list = reduce_max_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_mean_attributes(const ReduceMeanAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_mean(const Tensor& data, const ReduceMeanAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceMean");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_mean_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_mean(const Tensor& data, const Tensor& axes, const ReduceMeanAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceMean");
+  const eager::AttributeList list = reduce_mean_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_min_attributes(const ReduceMinAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_min(const Tensor& data, const ReduceMinAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceMin");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_min_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_min(const Tensor& data, const Tensor& axes, const ReduceMinAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceMin");
+  const eager::AttributeList list = reduce_min_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_prod_attributes(const ReduceProdAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_prod(const Tensor& data, const ReduceProdAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceProd");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_prod_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_prod(const Tensor& data, const Tensor& axes, const ReduceProdAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceProd");
+  const eager::AttributeList list = reduce_prod_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_sum_attributes(const ReduceSumAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_sum(const Tensor& data, const ReduceSumAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceSum");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_sum_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_sum(const Tensor& data, const Tensor& axes, const ReduceSumAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceSum");
+  const eager::AttributeList list = reduce_sum_attributes(attributes);
+  return eager::call_one(op, {&data, &axes}, list.items());
+}
+
+static eager::AttributeList reduce_sum_square_attributes(const ReduceSumSquareAttributes& attributes) {
   eager::AttributeList list;
   list.add("keepdims", attributes.keepdims);
   list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
-  return eager::call_one(op, {&data, &axes}, list.items());
+  return list;
 }
 
 Tensor reduce_sum_square(const Tensor& data, const ReduceSumSquareAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceSumSquare");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_sum_square_attributes(attributes);
   return eager::call_one(op, {&data}, list.items());
 }
 
 Tensor reduce_sum_square(const Tensor& data, const Tensor& axes, const ReduceSumSquareAttributes& attributes) {
   static const eager::OpHandle op("", "ReduceSumSquare");
-  eager::AttributeList list;
-  list.add("keepdims", attributes.keepdims);
-  list.add("noop_with_empty_axes", attributes.noop_with_empty_axes);
+  const eager::AttributeList list = reduce_sum_square_attributes(attributes);
   return eager::call_one(op, {&data, &axes}, list.items());
 }
 

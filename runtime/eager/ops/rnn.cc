@@ -7,8 +7,7 @@ namespace onyx {
 
 namespace ops {
 
-std::vector<Tensor> gru(const Tensor& x, const Tensor& w, const Tensor& r, const GRUAttributes& attributes) {
-  static const eager::OpHandle op("", "GRU");
+static eager::AttributeList gru_attributes(const GRUAttributes& attributes) {
   eager::AttributeList list;
   list.add("activation_alpha", attributes.activation_alpha);
   list.add("activation_beta", attributes.activation_beta);
@@ -18,57 +17,38 @@ std::vector<Tensor> gru(const Tensor& x, const Tensor& w, const Tensor& r, const
   list.add("hidden_size", attributes.hidden_size);
   list.add("layout", attributes.layout);
   list.add("linear_before_reset", attributes.linear_before_reset);
+  return list;
+}
+
+std::vector<Tensor> gru(const Tensor& x, const Tensor& w, const Tensor& r, const GRUAttributes& attributes) {
+  static const eager::OpHandle op("", "GRU");
+  const eager::AttributeList list = gru_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> gru(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const GRUAttributes& attributes) {
   static const eager::OpHandle op("", "GRU");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("layout", attributes.layout);
-  list.add("linear_before_reset", attributes.linear_before_reset);
+  const eager::AttributeList list = gru_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> gru(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const GRUAttributes& attributes) {
   static const eager::OpHandle op("", "GRU");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("layout", attributes.layout);
-  list.add("linear_before_reset", attributes.linear_before_reset);
+  const eager::AttributeList list = gru_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> gru(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const Tensor& initial_h, const GRUAttributes& attributes) {
   static const eager::OpHandle op("", "GRU");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("layout", attributes.layout);
-  list.add("linear_before_reset", attributes.linear_before_reset);
+  const eager::AttributeList list = gru_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens, &initial_h};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
-std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const LSTMAttributes& attributes) {
-  static const eager::OpHandle op("", "LSTM");
+static eager::AttributeList lstm_attributes(const LSTMAttributes& attributes) {
   eager::AttributeList list;
   list.add("activation_alpha", attributes.activation_alpha);
   list.add("activation_beta", attributes.activation_beta);
@@ -78,87 +58,52 @@ std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, cons
   list.add("hidden_size", attributes.hidden_size);
   list.add("input_forget", attributes.input_forget);
   list.add("layout", attributes.layout);
+  return list;
+}
+
+std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const LSTMAttributes& attributes) {
+  static const eager::OpHandle op("", "LSTM");
+  const eager::AttributeList list = lstm_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r};
   return eager::call(op, call_inputs, list.items(), 3);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const LSTMAttributes& attributes) {
   static const eager::OpHandle op("", "LSTM");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("input_forget", attributes.input_forget);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = lstm_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b};
   return eager::call(op, call_inputs, list.items(), 3);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const LSTMAttributes& attributes) {
   static const eager::OpHandle op("", "LSTM");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("input_forget", attributes.input_forget);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = lstm_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens};
   return eager::call(op, call_inputs, list.items(), 3);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const Tensor& initial_h, const LSTMAttributes& attributes) {
   static const eager::OpHandle op("", "LSTM");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("input_forget", attributes.input_forget);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = lstm_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens, &initial_h};
   return eager::call(op, call_inputs, list.items(), 3);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const Tensor& initial_h, const Tensor& initial_c, const LSTMAttributes& attributes) {
   static const eager::OpHandle op("", "LSTM");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("input_forget", attributes.input_forget);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = lstm_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens, &initial_h, &initial_c};
   return eager::call(op, call_inputs, list.items(), 3);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const Tensor& initial_h, const Tensor& initial_c, const Tensor& p, const LSTMAttributes& attributes) {
   static const eager::OpHandle op("", "LSTM");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("input_forget", attributes.input_forget);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = lstm_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens, &initial_h, &initial_c, &p};
   return eager::call(op, call_inputs, list.items(), 3);
 }
 
-std::vector<Tensor> rnn(const Tensor& x, const Tensor& w, const Tensor& r, const RNNAttributes& attributes) {
-  static const eager::OpHandle op("", "RNN");
+static eager::AttributeList rnn_attributes(const RNNAttributes& attributes) {
   eager::AttributeList list;
   list.add("activation_alpha", attributes.activation_alpha);
   list.add("activation_beta", attributes.activation_beta);
@@ -167,48 +112,33 @@ std::vector<Tensor> rnn(const Tensor& x, const Tensor& w, const Tensor& r, const
   list.add("direction", attributes.direction);
   list.add("hidden_size", attributes.hidden_size);
   list.add("layout", attributes.layout);
+  return list;
+}
+
+std::vector<Tensor> rnn(const Tensor& x, const Tensor& w, const Tensor& r, const RNNAttributes& attributes) {
+  static const eager::OpHandle op("", "RNN");
+  const eager::AttributeList list = rnn_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> rnn(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const RNNAttributes& attributes) {
   static const eager::OpHandle op("", "RNN");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = rnn_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> rnn(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const RNNAttributes& attributes) {
   static const eager::OpHandle op("", "RNN");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = rnn_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens};
   return eager::call(op, call_inputs, list.items(), 2);
 }
 
 std::vector<Tensor> rnn(const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b, const Tensor& sequence_lens, const Tensor& initial_h, const RNNAttributes& attributes) {
   static const eager::OpHandle op("", "RNN");
-  eager::AttributeList list;
-  list.add("activation_alpha", attributes.activation_alpha);
-  list.add("activation_beta", attributes.activation_beta);
-  list.add("activations", attributes.activations);
-  list.add("clip", attributes.clip);
-  list.add("direction", attributes.direction);
-  list.add("hidden_size", attributes.hidden_size);
-  list.add("layout", attributes.layout);
+  const eager::AttributeList list = rnn_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&x, &w, &r, &b, &sequence_lens, &initial_h};
   return eager::call(op, call_inputs, list.items(), 2);
 }

@@ -15,27 +15,28 @@ Tensor blackman_window(const Tensor& size, const BlackmanWindowAttributes& attri
   return eager::call_one(op, {&size}, list.items());
 }
 
-Tensor dft(const Tensor& input, const DFTAttributes& attributes) {
-  static const eager::OpHandle op("", "DFT");
+static eager::AttributeList dft_attributes(const DFTAttributes& attributes) {
   eager::AttributeList list;
   list.add("inverse", attributes.inverse);
   list.add("onesided", attributes.onesided);
+  return list;
+}
+
+Tensor dft(const Tensor& input, const DFTAttributes& attributes) {
+  static const eager::OpHandle op("", "DFT");
+  const eager::AttributeList list = dft_attributes(attributes);
   return eager::call_one(op, {&input}, list.items());
 }
 
 Tensor dft(const Tensor& input, const Tensor& dft_length, const DFTAttributes& attributes) {
   static const eager::OpHandle op("", "DFT");
-  eager::AttributeList list;
-  list.add("inverse", attributes.inverse);
-  list.add("onesided", attributes.onesided);
+  const eager::AttributeList list = dft_attributes(attributes);
   return eager::call_one(op, {&input, &dft_length}, list.items());
 }
 
 Tensor dft(const Tensor& input, const Tensor& dft_length, const Tensor& axis, const DFTAttributes& attributes) {
   static const eager::OpHandle op("", "DFT");
-  eager::AttributeList list;
-  list.add("inverse", attributes.inverse);
-  list.add("onesided", attributes.onesided);
+  const eager::AttributeList list = dft_attributes(attributes);
   return eager::call_one(op, {&input, &dft_length, &axis}, list.items());
 }
 
@@ -62,24 +63,27 @@ Tensor mel_weight_matrix(const Tensor& num_mel_bins, const Tensor& dft_length, c
   return eager::call_one(op, {&num_mel_bins, &dft_length, &sample_rate, &lower_edge_hertz, &upper_edge_hertz}, list.items());
 }
 
-Tensor stft(const Tensor& signal, const Tensor& frame_step, const STFTAttributes& attributes) {
-  static const eager::OpHandle op("", "STFT");
+static eager::AttributeList stft_attributes(const STFTAttributes& attributes) {
   eager::AttributeList list;
   list.add("onesided", attributes.onesided);
+  return list;
+}
+
+Tensor stft(const Tensor& signal, const Tensor& frame_step, const STFTAttributes& attributes) {
+  static const eager::OpHandle op("", "STFT");
+  const eager::AttributeList list = stft_attributes(attributes);
   return eager::call_one(op, {&signal, &frame_step}, list.items());
 }
 
 Tensor stft(const Tensor& signal, const Tensor& frame_step, const Tensor& window, const STFTAttributes& attributes) {
   static const eager::OpHandle op("", "STFT");
-  eager::AttributeList list;
-  list.add("onesided", attributes.onesided);
+  const eager::AttributeList list = stft_attributes(attributes);
   return eager::call_one(op, {&signal, &frame_step, &window}, list.items());
 }
 
 Tensor stft(const Tensor& signal, const Tensor& frame_step, const Tensor& window, const Tensor& frame_length, const STFTAttributes& attributes) {
   static const eager::OpHandle op("", "STFT");
-  eager::AttributeList list;
-  list.add("onesided", attributes.onesided);
+  const eager::AttributeList list = stft_attributes(attributes);
   return eager::call_one(op, {&signal, &frame_step, &window, &frame_length}, list.items());
 }
 

@@ -123,24 +123,27 @@ Tensor one_hot(const Tensor& indices, const Tensor& depth, const Tensor& values,
   return eager::call_one(op, {&indices, &depth, &values}, list.items());
 }
 
-Tensor pad(const Tensor& data, const Tensor& pads, const PadAttributes& attributes) {
-  static const eager::OpHandle op("", "Pad");
+static eager::AttributeList pad_attributes(const PadAttributes& attributes) {
   eager::AttributeList list;
   list.add("mode", attributes.mode);
+  return list;
+}
+
+Tensor pad(const Tensor& data, const Tensor& pads, const PadAttributes& attributes) {
+  static const eager::OpHandle op("", "Pad");
+  const eager::AttributeList list = pad_attributes(attributes);
   return eager::call_one(op, {&data, &pads}, list.items());
 }
 
 Tensor pad(const Tensor& data, const Tensor& pads, const Tensor& constant_value, const PadAttributes& attributes) {
   static const eager::OpHandle op("", "Pad");
-  eager::AttributeList list;
-  list.add("mode", attributes.mode);
+  const eager::AttributeList list = pad_attributes(attributes);
   return eager::call_one(op, {&data, &pads, &constant_value}, list.items());
 }
 
 Tensor pad(const Tensor& data, const Tensor& pads, const Tensor& constant_value, const Tensor& axes, const PadAttributes& attributes) {
   static const eager::OpHandle op("", "Pad");
-  eager::AttributeList list;
-  list.add("mode", attributes.mode);
+  const eager::AttributeList list = pad_attributes(attributes);
   return eager::call_one(op, {&data, &pads, &constant_value, &axes}, list.items());
 }
 
@@ -217,20 +220,23 @@ Tensor space_to_depth(const Tensor& input, const SpaceToDepthAttributes& attribu
   return eager::call_one(op, {&input}, list.items());
 }
 
-std::vector<Tensor> split(const Tensor& input, size_t output_count, const SplitAttributes& attributes) {
-  static const eager::OpHandle op("", "Split");
+static eager::AttributeList split_attributes(const SplitAttributes& attributes) {
   eager::AttributeList list;
   list.add("axis", attributes.axis);
   list.add("num_outputs", attributes.num_outputs);
+  return list;
+}
+
+std::vector<Tensor> split(const Tensor& input, size_t output_count, const SplitAttributes& attributes) {
+  static const eager::OpHandle op("", "Split");
+  const eager::AttributeList list = split_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&input};
   return eager::call(op, call_inputs, list.items(), output_count);
 }
 
 std::vector<Tensor> split(const Tensor& input, const Tensor& split, size_t output_count, const SplitAttributes& attributes) {
   static const eager::OpHandle op("", "Split");
-  eager::AttributeList list;
-  list.add("axis", attributes.axis);
-  list.add("num_outputs", attributes.num_outputs);
+  const eager::AttributeList list = split_attributes(attributes);
   std::vector<const Tensor*> call_inputs{&input, &split};
   return eager::call(op, call_inputs, list.items(), output_count);
 }
@@ -245,19 +251,22 @@ Tensor squeeze(const Tensor& data, const Tensor& axes) {
   return eager::call_one(op, {&data, &axes}, {});
 }
 
-Tensor tensor_scatter(const Tensor& past_cache, const Tensor& update, const TensorScatterAttributes& attributes) {
-  static const eager::OpHandle op("", "TensorScatter");
+static eager::AttributeList tensor_scatter_attributes(const TensorScatterAttributes& attributes) {
   eager::AttributeList list;
   list.add("axis", attributes.axis);
   list.add("mode", attributes.mode);
+  return list;
+}
+
+Tensor tensor_scatter(const Tensor& past_cache, const Tensor& update, const TensorScatterAttributes& attributes) {
+  static const eager::OpHandle op("", "TensorScatter");
+  const eager::AttributeList list = tensor_scatter_attributes(attributes);
   return eager::call_one(op, {&past_cache, &update}, list.items());
 }
 
 Tensor tensor_scatter(const Tensor& past_cache, const Tensor& update, const Tensor& write_indices, const TensorScatterAttributes& attributes) {
   static const eager::OpHandle op("", "TensorScatter");
-  eager::AttributeList list;
-  list.add("axis", attributes.axis);
-  list.add("mode", attributes.mode);
+  const eager::AttributeList list = tensor_scatter_attributes(attributes);
   return eager::call_one(op, {&past_cache, &update, &write_indices}, list.items());
 }
 
@@ -273,17 +282,21 @@ Tensor transpose(const Tensor& data, const TransposeAttributes& attributes) {
   return eager::call_one(op, {&data}, list.items());
 }
 
-Tensor trilu(const Tensor& input, const TriluAttributes& attributes) {
-  static const eager::OpHandle op("", "Trilu");
+static eager::AttributeList trilu_attributes(const TriluAttributes& attributes) {
   eager::AttributeList list;
   list.add("upper", attributes.upper);
+  return list;
+}
+
+Tensor trilu(const Tensor& input, const TriluAttributes& attributes) {
+  static const eager::OpHandle op("", "Trilu");
+  const eager::AttributeList list = trilu_attributes(attributes);
   return eager::call_one(op, {&input}, list.items());
 }
 
 Tensor trilu(const Tensor& input, const Tensor& k, const TriluAttributes& attributes) {
   static const eager::OpHandle op("", "Trilu");
-  eager::AttributeList list;
-  list.add("upper", attributes.upper);
+  const eager::AttributeList list = trilu_attributes(attributes);
   return eager::call_one(op, {&input, &k}, list.items());
 }
 

@@ -32,54 +32,57 @@ Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleAttribut
   return eager::call_one(op, {&x, &grid}, list.items());
 }
 
-Tensor max_unpool(const Tensor& x, const Tensor& i, const MaxUnpoolAttributes& attributes) {
-  static const eager::OpHandle op("", "MaxUnpool");
+static eager::AttributeList max_unpool_attributes(const MaxUnpoolAttributes& attributes) {
   eager::AttributeList list;
   list.add("kernel_shape", attributes.kernel_shape);
   list.add("pads", attributes.pads);
   list.add("strides", attributes.strides);
+  return list;
+}
+
+Tensor max_unpool(const Tensor& x, const Tensor& i, const MaxUnpoolAttributes& attributes) {
+  static const eager::OpHandle op("", "MaxUnpool");
+  const eager::AttributeList list = max_unpool_attributes(attributes);
   return eager::call_one(op, {&x, &i}, list.items());
 }
 
 Tensor max_unpool(const Tensor& x, const Tensor& i, const Tensor& output_shape, const MaxUnpoolAttributes& attributes) {
   static const eager::OpHandle op("", "MaxUnpool");
-  eager::AttributeList list;
-  list.add("kernel_shape", attributes.kernel_shape);
-  list.add("pads", attributes.pads);
-  list.add("strides", attributes.strides);
+  const eager::AttributeList list = max_unpool_attributes(attributes);
   return eager::call_one(op, {&x, &i, &output_shape}, list.items());
+}
+
+static eager::AttributeList non_max_suppression_attributes(const NonMaxSuppressionAttributes& attributes) {
+  eager::AttributeList list;
+  list.add("center_point_box", attributes.center_point_box);
+  return list;
 }
 
 Tensor non_max_suppression(const Tensor& boxes, const Tensor& scores, const NonMaxSuppressionAttributes& attributes) {
   static const eager::OpHandle op("", "NonMaxSuppression");
-  eager::AttributeList list;
-  list.add("center_point_box", attributes.center_point_box);
+  const eager::AttributeList list = non_max_suppression_attributes(attributes);
   return eager::call_one(op, {&boxes, &scores}, list.items());
 }
 
 Tensor non_max_suppression(const Tensor& boxes, const Tensor& scores, const Tensor& max_output_boxes_per_class, const NonMaxSuppressionAttributes& attributes) {
   static const eager::OpHandle op("", "NonMaxSuppression");
-  eager::AttributeList list;
-  list.add("center_point_box", attributes.center_point_box);
+  const eager::AttributeList list = non_max_suppression_attributes(attributes);
   return eager::call_one(op, {&boxes, &scores, &max_output_boxes_per_class}, list.items());
 }
 
 Tensor non_max_suppression(const Tensor& boxes, const Tensor& scores, const Tensor& max_output_boxes_per_class, const Tensor& iou_threshold, const NonMaxSuppressionAttributes& attributes) {
   static const eager::OpHandle op("", "NonMaxSuppression");
-  eager::AttributeList list;
-  list.add("center_point_box", attributes.center_point_box);
+  const eager::AttributeList list = non_max_suppression_attributes(attributes);
   return eager::call_one(op, {&boxes, &scores, &max_output_boxes_per_class, &iou_threshold}, list.items());
 }
 
 Tensor non_max_suppression(const Tensor& boxes, const Tensor& scores, const Tensor& max_output_boxes_per_class, const Tensor& iou_threshold, const Tensor& score_threshold, const NonMaxSuppressionAttributes& attributes) {
   static const eager::OpHandle op("", "NonMaxSuppression");
-  eager::AttributeList list;
-  list.add("center_point_box", attributes.center_point_box);
+  const eager::AttributeList list = non_max_suppression_attributes(attributes);
   return eager::call_one(op, {&boxes, &scores, &max_output_boxes_per_class, &iou_threshold, &score_threshold}, list.items());
 }
 
-Tensor resize(const Tensor& x, const ResizeAttributes& attributes) {
-  static const eager::OpHandle op("", "Resize");
+static eager::AttributeList resize_attributes(const ResizeAttributes& attributes) {
   eager::AttributeList list;
   list.add("antialias", attributes.antialias);
   list.add("axes", attributes.axes);
@@ -90,51 +93,30 @@ Tensor resize(const Tensor& x, const ResizeAttributes& attributes) {
   list.add("keep_aspect_ratio_policy", attributes.keep_aspect_ratio_policy);
   list.add("mode", attributes.mode);
   list.add("nearest_mode", attributes.nearest_mode);
+  return list;
+}
+
+Tensor resize(const Tensor& x, const ResizeAttributes& attributes) {
+  static const eager::OpHandle op("", "Resize");
+  const eager::AttributeList list = resize_attributes(attributes);
   return eager::call_one(op, {&x}, list.items());
 }
 
 Tensor resize(const Tensor& x, const Tensor& roi, const ResizeAttributes& attributes) {
   static const eager::OpHandle op("", "Resize");
-  eager::AttributeList list;
-  list.add("antialias", attributes.antialias);
-  list.add("axes", attributes.axes);
-  list.add("coordinate_transformation_mode", attributes.coordinate_transformation_mode);
-  list.add("cubic_coeff_a", attributes.cubic_coeff_a);
-  list.add("exclude_outside", attributes.exclude_outside);
-  list.add("extrapolation_value", attributes.extrapolation_value);
-  list.add("keep_aspect_ratio_policy", attributes.keep_aspect_ratio_policy);
-  list.add("mode", attributes.mode);
-  list.add("nearest_mode", attributes.nearest_mode);
+  const eager::AttributeList list = resize_attributes(attributes);
   return eager::call_one(op, {&x, &roi}, list.items());
 }
 
 Tensor resize(const Tensor& x, const Tensor& roi, const Tensor& scales, const ResizeAttributes& attributes) {
   static const eager::OpHandle op("", "Resize");
-  eager::AttributeList list;
-  list.add("antialias", attributes.antialias);
-  list.add("axes", attributes.axes);
-  list.add("coordinate_transformation_mode", attributes.coordinate_transformation_mode);
-  list.add("cubic_coeff_a", attributes.cubic_coeff_a);
-  list.add("exclude_outside", attributes.exclude_outside);
-  list.add("extrapolation_value", attributes.extrapolation_value);
-  list.add("keep_aspect_ratio_policy", attributes.keep_aspect_ratio_policy);
-  list.add("mode", attributes.mode);
-  list.add("nearest_mode", attributes.nearest_mode);
+  const eager::AttributeList list = resize_attributes(attributes);
   return eager::call_one(op, {&x, &roi, &scales}, list.items());
 }
 
 Tensor resize(const Tensor& x, const Tensor& roi, const Tensor& scales, const Tensor& sizes, const ResizeAttributes& attributes) {
   static const eager::OpHandle op("", "Resize");
-  eager::AttributeList list;
-  list.add("antialias", attributes.antialias);
-  list.add("axes", attributes.axes);
-  list.add("coordinate_transformation_mode", attributes.coordinate_transformation_mode);
-  list.add("cubic_coeff_a", attributes.cubic_coeff_a);
-  list.add("exclude_outside", attributes.exclude_outside);
-  list.add("extrapolation_value", attributes.extrapolation_value);
-  list.add("keep_aspect_ratio_policy", attributes.keep_aspect_ratio_policy);
-  list.add("mode", attributes.mode);
-  list.add("nearest_mode", attributes.nearest_mode);
+  const eager::AttributeList list = resize_attributes(attributes);
   return eager::call_one(op, {&x, &roi, &scales, &sizes}, list.items());
 }
 
