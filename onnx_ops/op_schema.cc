@@ -23,7 +23,8 @@ void ShapeRuleRegistry::add(const std::string& domain, const std::string& op_typ
 const ShapeRule* ShapeRuleRegistry::find(const std::string& domain,
                                          const std::string& op_type) const {
   auto it = rules_.find({canonical_domain(domain), op_type});
-  return it == rules_.end() ? nullptr : &it->second;
+  if (it != rules_.end()) return &it->second;
+  return fallback_ ? fallback_->find(domain, op_type) : nullptr;
 }
 
 }  // namespace onyx

@@ -62,10 +62,14 @@ using ShapeRule = std::function<void(InferenceContext&)>;
 class ShapeRuleRegistry {
  public:
   static ShapeRuleRegistry& global();
+  // A registry whose lookups fall back to `fallback` (a session's own ops over the global ones).
+  explicit ShapeRuleRegistry(const ShapeRuleRegistry* fallback = nullptr) : fallback_(fallback) {}
   void add(const std::string& domain, const std::string& op_type, ShapeRule rule);
+  // This registry's rule, else the fallback's.
   const ShapeRule* find(const std::string& domain, const std::string& op_type) const;
 
  private:
+  const ShapeRuleRegistry* fallback_ = nullptr;
   std::map<std::pair<std::string, std::string>, ShapeRule> rules_;
 };
 

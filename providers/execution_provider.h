@@ -19,9 +19,11 @@ class ExecutionProvider {
   virtual Device device() const = 0;
   virtual Allocator& allocator() = 0;
 
-  // Capability: the kernel this provider would use for the node, or nullptr.
-  virtual const KernelDef* find_kernel(const Node& node, int64_t opset) const {
-    return KernelRegistry::global().find(name(), node.domain, node.op_type, opset);
+  // Capability: the kernel this provider would use for the node, or nullptr. `kernels` is the
+  // session's registry (built-in kernels plus the session's custom ops).
+  virtual const KernelDef* find_kernel(const Node& node, int64_t opset,
+                                       const KernelRegistry& kernels = KernelRegistry::global()) const {
+    return kernels.find(name(), node.domain, node.op_type, opset);
   }
 
   // Moves a tensor between this provider's device and the host; the CPU provider copies.

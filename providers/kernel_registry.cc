@@ -15,26 +15,36 @@ void KernelRegistry::add(KernelDef def) {
     throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " for ", def.provider,
                 ": empty opset range ", def.since_version, "-", def.until_version);
   }
-  auto& versions = kernels_[{def.provider, def.domain, def.op_type}];
-  for (const KernelDef& existing : versions) {
-    if (def.since_version <= existing.until_version && existing.since_version <= def.until_version) {
-      throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " (domain ",
-                  display_domain(def.domain), ") for ", def.provider, " registered twice for opsets ",
-                  std::max(def.since_version, existing.since_version), "-",
-                  std::min(def.until_version, existing.until_version));
+  if (const KernelDef* existing = find_overlapping(def)) {
+    throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " (domain ",
+                display_domain(def.domain), ") for ", def.provider, " registered twice for opsets ",
+                std::max(def.since_version, existing->since_version), "-",
+                std::min(def.until_version, existing->until_version));
+  }
+  kernels_[{def.provider, def.domain, def.op_type}].push_back(std::move(def));
+}
+
+const KernelDef* KernelRegistry::find_overlapping(const KernelDef& def) const {
+  auto it = kernels_.find({def.provider, def.domain, def.op_type});
+  if (it != kernels_.end()) {
+    for (const KernelDef& existing : it->second) {
+      if (def.since_version <= existing.until_version && existing.since_version <= def.until_version) {
+        return &existing;
+      }
     }
   }
-  versions.push_back(std::move(def));
+  return fallback_ ? fallback_->find_overlapping(def) : nullptr;
 }
 
 const KernelDef* KernelRegistry::find(const std::string& provider, const std::string& domain,
                                       const std::string& op_type, int64_t opset) const {
   auto it = kernels_.find({provider, canonical_domain(domain), op_type});
-  if (it == kernels_.end()) return nullptr;
-  for (const KernelDef& def : it->second) {
-    if (def.since_version <= opset && opset <= def.until_version) return &def;
+  if (it != kernels_.end()) {
+    for (const KernelDef& def : it->second) {
+      if (def.since_version <= opset && opset <= def.until_version) return &def;
+    }
   }
-  return nullptr;
+  return fallback_ ? fallback_->find(provider, domain, op_type, opset) : nullptr;
 }
 
 std::string KernelRegistry::describe_ranges(const std::string& domain,
@@ -48,6 +58,8 @@ std::string KernelRegistry::describe_ranges(const std::string& domain,
       text += def.until_version == kOpsetOpenEnded ? "+" : "-" + std::to_string(def.until_version);
     }
   }
+  std::string inherited = fallback_ ? fallback_->describe_ranges(domain, op_type) : "";
+  if (!inherited.empty()) text += (text.empty() ? "" : ", ") + inherited;
   return text;
 }
 
@@ -55,6 +67,9 @@ std::vector<const KernelDef*> KernelRegistry::all() const {
   std::vector<const KernelDef*> defs;
   for (const auto& [key, versions] : kernels_) {
     for (const KernelDef& def : versions) defs.push_back(&def);
+  }
+  if (fallback_) {
+    for (const KernelDef* def : fallback_->all()) defs.push_back(def);
   }
   return defs;
 }

@@ -32,16 +32,23 @@ struct KernelDef {
 class KernelRegistry {
  public:
   static KernelRegistry& global();
+  // A registry whose lookups fall back to `fallback` (a session's own ops over the global ones).
+  explicit KernelRegistry(const KernelRegistry* fallback = nullptr) : fallback_(fallback) {}
 
-  // Throws if the range overlaps one already registered for the same provider, domain and op.
+  // Throws if the range overlaps one already registered for the same provider, domain and op
+  // (here or in the fallback).
   void add(KernelDef def);
   const KernelDef* find(const std::string& provider, const std::string& domain,
                         const std::string& op_type, int64_t opset) const;
   // Version ranges registered for an op on any provider, for error messages ("has 1-12").
   std::string describe_ranges(const std::string& domain, const std::string& op_type) const;
+  // This registry's kernels and then its fallback's.
   std::vector<const KernelDef*> all() const;
 
  private:
+  const KernelDef* find_overlapping(const KernelDef& def) const;
+
+  const KernelRegistry* fallback_ = nullptr;
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<KernelDef>> kernels_;
 };
 

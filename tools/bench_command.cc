@@ -11,6 +11,7 @@
 
 #include "runtime/session/inference_session.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
 
 namespace onyx::cli {
@@ -24,6 +25,7 @@ struct BenchOptions {
   int threads = 0;
   bool json = false;
   bool profile = false;
+  std::vector<std::string> custom_ops;
 };
 
 // Time per op type over the timed runs, largest first.
@@ -51,6 +53,7 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 int bench(const BenchOptions& options) {
+  load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
   auto created = std::chrono::steady_clock::now();
@@ -101,6 +104,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
+  add_custom_ops_option(*command, options->custom_ops);
   return [options] { return bench(*options); };
 }
 

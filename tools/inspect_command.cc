@@ -8,6 +8,7 @@
 #include "runtime/session/graph_checks.h"
 #include "runtime/session/type_inference.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 
 namespace onyx::cli {
 
@@ -92,9 +93,14 @@ int inspect(const std::string& path) {
 
 Command add_inspect_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
+  auto custom_ops = std::make_shared<std::vector<std::string>>();
   CLI::App* command = app.add_subcommand("inspect", "Describe a model: opsets, inputs, outputs, ops, parameters");
   command->add_option("model", *path, "the .onnx model")->required();
-  return [path] { return inspect(*path); };
+  add_custom_ops_option(*command, *custom_ops);
+  return [path, custom_ops] {
+    load_custom_op_libraries(*custom_ops);
+    return inspect(*path);
+  };
 }
 
 }  // namespace onyx::cli

@@ -6,6 +6,7 @@
 #include "runtime/ir/value_files.h"
 #include "runtime/session/inference_session.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
 #include "tools/value_printing.h"
 
@@ -18,9 +19,11 @@ struct RunOptions {
   std::string output_dir;
   int threads = 0;
   bool random = false;
+  std::vector<std::string> custom_ops;
 };
 
 int run(const RunOptions& options) {
+  load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
   InferenceSession session(std::filesystem::path(options.model), session_options);
@@ -47,6 +50,7 @@ Command add_run_command(CLI::App& app) {
   command->add_option("--output-dir,-o", options->output_dir, "write each output as output_<k>.pb here");
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
+  add_custom_ops_option(*command, options->custom_ops);
   return [options] { return run(*options); };
 }
 

@@ -18,6 +18,7 @@
 #include "runtime/ir/model_saver.h"
 #include "tools/backend_test.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 
 namespace onyx::cli {
 
@@ -30,6 +31,7 @@ struct TestOptions {
   std::string json_path;
   int jobs = 1;
   int timeout_seconds = 300;
+  std::vector<std::string> custom_ops;
 };
 
 struct TestCase {
@@ -167,6 +169,7 @@ void write_json(const std::vector<TestCase>& cases, const std::string& path) {
 }
 
 int run_tests(const TestOptions& options) {
+  load_custom_op_libraries(options.custom_ops);  // before forking: every test's process has them
   std::vector<TestCase> cases = discover(options.folders);
   run_all(cases, options);
   int passed = 0, failed = 0, skipped = 0;
@@ -190,6 +193,7 @@ Command add_test_command(CLI::App& app) {
   command->add_option("--jobs,-j", options->jobs, "tests run at once, each in its own process")->check(CLI::PositiveNumber);
   command->add_option("--timeout", options->timeout_seconds, "seconds before a test is stopped and reported as ERROR")
       ->check(CLI::PositiveNumber);
+  add_custom_ops_option(*command, options->custom_ops);
   return [options] { return run_tests(*options); };
 }
 

@@ -35,7 +35,8 @@ void GradientRuleRegistry::add(const std::string& domain, const std::string& op_
 const GradientRule* GradientRuleRegistry::find(const std::string& domain,
                                                const std::string& op_type) const {
   auto it = rules_.find({canonical_domain(domain), op_type});
-  return it == rules_.end() ? nullptr : &it->second;
+  if (it != rules_.end()) return &it->second;
+  return fallback_ ? fallback_->find(domain, op_type) : nullptr;
 }
 
 void GradientRuleRegistry::remove(const std::string& domain, const std::string& op_type) {
@@ -45,6 +46,9 @@ void GradientRuleRegistry::remove(const std::string& domain, const std::string& 
 std::vector<std::pair<std::string, std::string>> GradientRuleRegistry::ops() const {
   std::vector<std::pair<std::string, std::string>> keys;
   for (const auto& [key, rule] : rules_) keys.push_back(key);
+  if (fallback_) {
+    for (auto& key : fallback_->ops()) keys.push_back(std::move(key));
+  }
   return keys;
 }
 

@@ -81,14 +81,19 @@ using GradientRule = std::function<void(GradientRuleContext&)>;
 class GradientRuleRegistry {
  public:
   static GradientRuleRegistry& global();
-  // Throws if the op already has a rule.
+  // A registry whose lookups fall back to `fallback` (a session's own ops over the global ones).
+  explicit GradientRuleRegistry(const GradientRuleRegistry* fallback = nullptr) : fallback_(fallback) {}
+  // Throws if the op already has a rule here; a rule here shadows the fallback's.
   void add(const std::string& domain, const std::string& op_type, GradientRule rule);
+  // This registry's rule, else the fallback's.
   const GradientRule* find(const std::string& domain, const std::string& op_type) const;
   // Removes a rule (a custom-op library that is unloaded takes its rules with it).
   void remove(const std::string& domain, const std::string& op_type);
+  // This registry's ops and then its fallback's.
   std::vector<std::pair<std::string, std::string>> ops() const;
 
  private:
+  const GradientRuleRegistry* fallback_ = nullptr;
   std::map<std::pair<std::string, std::string>, GradientRule> rules_;
 };
 

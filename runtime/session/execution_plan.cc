@@ -58,12 +58,12 @@ namespace {
 class PlanSubgraphCompiler final : public SubgraphCompiler {
  public:
   PlanSubgraphCompiler(const Model& model, const InferredTypes& types,
-                       const std::vector<ExecutionProvider*>& providers, int threads)
-      : model_(model), types_(types), providers_(providers), threads_(threads) {}
+                       const std::vector<ExecutionProvider*>& providers, int threads, const OpRegistry& ops)
+      : model_(model), types_(types), providers_(providers), threads_(threads), ops_(ops) {}
 
   std::unique_ptr<ExecutionPlan> compile(const Graph& graph) const override {
-    InferredTypes inner = infer_types(graph, model_, &types_);
-    return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph));
+    InferredTypes inner = infer_types(graph, model_, &types_, ops_);
+    return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph), ops_);
   }
 
  private:
@@ -71,6 +71,7 @@ class PlanSubgraphCompiler final : public SubgraphCompiler {
   const InferredTypes& types_;
   const std::vector<ExecutionProvider*>& providers_;
   int threads_;
+  const OpRegistry& ops_;
 };
 
 }  // namespace
@@ -79,7 +80,7 @@ ExecutionPlan::~ExecutionPlan() = default;
 
 ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                              const std::vector<ExecutionProvider*>& providers, int threads,
-                             const std::vector<std::string>& outer_inputs)
+                             const std::vector<std::string>& outer_inputs, const OpRegistry& ops)
     : threads_(threads) {
   if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
   for (ExecutionProvider* provider : providers) {
@@ -95,7 +96,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     input_names_.push_back(name);
     input_slots_.push_back(slot_of(name));
   }
-  PlanSubgraphCompiler subgraphs(model, types, providers, threads);
+  PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops);
   for (const auto& name : graph.initializer_order) {
     int slot = slot_of(name);
     if (graph.find_input(name) == nullptr) constants_.emplace_back(slot, graph.initializers.at(name));
@@ -115,13 +116,13 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     for (const auto& output : node.outputs) step.outputs.push_back(output.empty() ? -1 : slot_of(output));
     const KernelDef* def = nullptr;
     for (ExecutionProvider* provider : providers) {
-      def = provider->find_kernel(node, step.opset);
+      def = provider->find_kernel(node, step.opset, ops.kernels());
       if (def) {
         step.provider = provider;
         break;
       }
     }
-    if (def == nullptr) throw_missing_kernel(node, step.opset, host_provider_->name());
+    if (def == nullptr) throw_missing_kernel(node, step.opset, host_provider_->name(), ops);
 
     std::vector<const TypeInfo*> input_types;
     std::vector<const Tensor*> constants;

@@ -35,10 +35,12 @@ struct PlanStep {
 class ExecutionPlan {
  public:
   // `providers` in priority order; each node goes to the first that has a kernel for it.
-  // `outer_inputs` are values read from an enclosing graph; they follow graph.inputs.
+  // `outer_inputs` are values read from an enclosing graph; they follow graph.inputs. Kernels
+  // (and subgraphs' shape rules) come from `ops`, which must outlive the plan.
   ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                 const std::vector<ExecutionProvider*>& providers, int threads,
-                const std::vector<std::string>& outer_inputs = {});
+                const std::vector<std::string>& outer_inputs = {},
+                const OpRegistry& ops = OpRegistry::global());
   ~ExecutionPlan();
   ExecutionPlan(const ExecutionPlan&) = delete;
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;

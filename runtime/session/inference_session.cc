@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "providers/cpu/cpu_provider.h"
+#include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/session/graph_checks.h"
@@ -21,18 +22,23 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   for (const auto& provider : options_.providers) has_cpu = has_cpu || provider->device().is_cpu();
   if (!has_cpu) options_.providers.push_back(std::make_shared<CpuExecutionProvider>());
 
+  ops_ = std::make_shared<OpRegistry>(&OpRegistry::global());
+  for (auto& op : options_.custom_ops) ops_->add(std::move(op));
+  options_.custom_ops.clear();
+  for (const auto& path : options_.custom_op_libraries) register_custom_op_library(*ops_, path);
+
   Graph& graph = model_.graph;
   apply_model_expansions(model_);  // e.g. the Gradient op -> backward nodes
   validate_and_sort_graph(graph);
-  types_ = infer_types(graph, model_);
+  types_ = infer_types(graph, model_, nullptr, *ops_);
   if (options_.optimization_level >= 1) {
     int folded = fold_constants(graph, model_, types_);
     remove_dead_nodes(graph);
-    if (folded > 0) types_ = infer_types(graph, model_);  // folded values now feed shape rules
+    if (folded > 0) types_ = infer_types(graph, model_, nullptr, *ops_);  // folded values now feed shape rules
   }
   std::vector<ExecutionProvider*> providers;
   for (const auto& provider : options_.providers) providers.push_back(provider.get());
-  plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_);
+  plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_, std::vector<std::string>{}, *ops_);
 }
 
 bool InferenceSession::input_is_optional(const std::string& name) const {

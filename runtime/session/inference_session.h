@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "providers/execution_provider.h"
+#include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 #include "runtime/session/execution_plan.h"
 #include "runtime/session/type_inference.h"
@@ -20,6 +21,11 @@ struct SessionOptions {
   int optimization_level = 1;   // 0: none; 1: constant folding and dead-node removal
   // Providers in priority order; the CPU provider is appended when missing.
   std::vector<std::shared_ptr<ExecutionProvider>> providers;
+  // Custom ops for this session only, looked up before the global registry (OpRegistry::global,
+  // which holds the built-in ops and globally registered custom ops). Libraries are loaded by
+  // path and stay loaded as long as the session.
+  std::vector<CustomOpDefinition> custom_ops;
+  std::vector<std::filesystem::path> custom_op_libraries;
 };
 
 struct NamedValue {
@@ -47,6 +53,8 @@ class InferenceSession {
   const Model& model() const { return model_; }
   const InferredTypes& types() const { return types_; }
   const ExecutionPlan& plan() const { return *plan_; }
+  // The ops this session sees: its own custom ops over the global registry.
+  const OpRegistry& ops() const { return *ops_; }
   int threads() const { return threads_; }
 
  private:
@@ -56,6 +64,7 @@ class InferenceSession {
 
   Model model_;
   SessionOptions options_;
+  std::shared_ptr<OpRegistry> ops_;  // before plan_: kernels it made die first
   InferredTypes types_;
   int threads_ = 1;
   std::unique_ptr<ExecutionPlan> plan_;

@@ -28,19 +28,22 @@ TypeInfo type_of_value(const Value& value) {
 }
 }  // namespace
 
-void throw_missing_kernel(const Node& node, int64_t opset, const std::string& provider) {
-  std::string known = KernelRegistry::global().describe_ranges(node.domain, node.op_type);
+void throw_missing_kernel(const Node& node, int64_t opset, const std::string& provider, const OpRegistry& ops) {
+  std::string known = ops.kernels().describe_ranges(node.domain, node.op_type);
+  std::string detail = known.empty() ? " (onyx does not implement this op)" : " (kernels exist for " + known + ")";
+  if (!is_reserved_domain(node.domain) && known.empty()) {
+    detail = ": no custom op of that name and version is registered (registered custom ops: " +
+             ops.describe_custom_ops() + "); load the library that defines it (--custom-ops LIB.so) or register it";
+  }
   throw_error(ErrorCode::kNotImplemented, node.describe(), ": no ", provider,
               " kernel for op '", node.op_type, "' in domain '", display_domain(node.domain),
-              "' at opset ", opset,
-              known.empty() ? std::string(" (onyx does not implement this op)")
-                            : " (kernels exist for " + known + ")");
+              "' at opset ", opset, detail);
 }
 
 std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<Value>& inputs,
-                             ExecutionProvider& provider, int threads) {
-  const KernelDef* def = provider.find_kernel(node, opset);
-  if (def == nullptr) throw_missing_kernel(node, opset, provider.name());
+                             ExecutionProvider& provider, int threads, const OpRegistry& ops) {
+  const KernelDef* def = provider.find_kernel(node, opset, ops.kernels());
+  if (def == nullptr) throw_missing_kernel(node, opset, provider.name(), ops);
 
   // Frame layout: inputs first, then outputs.
   std::vector<Value> frame;
@@ -74,9 +77,9 @@ std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<
 }
 
 std::vector<Value> call_node_on_cpu(const Node& node, int64_t opset,
-                                    const std::vector<Value>& inputs, int threads) {
+                                    const std::vector<Value>& inputs, int threads, const OpRegistry& ops) {
   static CpuExecutionProvider cpu;
-  return call_node(node, opset, inputs, cpu, threads);
+  return call_node(node, opset, inputs, cpu, threads, ops);
 }
 
 }  // namespace onyx

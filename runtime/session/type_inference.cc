@@ -28,7 +28,7 @@ TypeInfo merge_types(const std::string& value_name, const TypeInfo& declared, co
   return merged;
 }
 
-InferredTypes infer_types(const Graph& graph, const Model& model, const InferredTypes* outer) {
+InferredTypes infer_types(const Graph& graph, const Model& model, const InferredTypes* outer, const OpRegistry& ops) {
   InferredTypes result;
   if (outer) result = *outer;
   for (const auto& [name, tensor] : graph.initializers) {
@@ -59,7 +59,7 @@ InferredTypes infer_types(const Graph& graph, const Model& model, const Inferred
     }
     int64_t opset = model.opset_for(node.domain).value_or(0);
     InferenceContext context(node, opset, input_types, constants);
-    if (const ShapeRule* rule = ShapeRuleRegistry::global().find(node.domain, node.op_type)) {
+    if (const ShapeRule* rule = ops.shape_rules().find(node.domain, node.op_type)) {
       try {
         (*rule)(context);
       } catch (const Error& error) {

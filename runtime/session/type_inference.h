@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 
 namespace onyx {
@@ -20,8 +21,10 @@ struct InferredTypes {
   }
 };
 
-// `outer` holds the types visible from an enclosing graph (for subgraphs).
-InferredTypes infer_types(const Graph& graph, const Model& model, const InferredTypes* outer = nullptr);
+// `outer` holds the types visible from an enclosing graph (for subgraphs). Shape rules come
+// from `ops` (a session's registry sees its custom ops).
+InferredTypes infer_types(const Graph& graph, const Model& model, const InferredTypes* outer = nullptr,
+                          const OpRegistry& ops = OpRegistry::global());
 
 // Combines a declared and an inferred type: known facts from either win; a conflict between
 // known facts throws kInvalidModel naming the value.

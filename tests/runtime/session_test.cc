@@ -125,8 +125,8 @@ class FakeDeviceProvider final : public ExecutionProvider {
   std::string name() const override { return "FAKE"; }
   Device device() const override { return {DeviceType::kCuda, 0}; }
   Allocator& allocator() override { return *cpu_allocator(); }
-  const KernelDef* find_kernel(const Node& node, int64_t opset) const override {
-    return node.op_type == "Neg" ? KernelRegistry::global().find("CPU", node.domain, node.op_type, opset) : nullptr;
+  const KernelDef* find_kernel(const Node& node, int64_t opset, const KernelRegistry& kernels) const override {
+    return node.op_type == "Neg" ? kernels.find("CPU", node.domain, node.op_type, opset) : nullptr;
   }
   Tensor to_host(const Tensor& tensor) override {
     ++to_host_copies;
