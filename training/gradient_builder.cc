@@ -8,6 +8,7 @@
 #include "runtime/session/graph_checks.h"
 #include "runtime/session/type_inference.h"
 #include "training/backward_pass.h"
+#include "training/training_mode.h"
 
 namespace onyx::training {
 
@@ -16,44 +17,6 @@ namespace {
 bool is_float(DataType type) {
   return type == DataType::kFloat || type == DataType::kDouble || type == DataType::kFloat16 ||
          type == DataType::kBFloat16;
-}
-
-// Dropout draws its mask and BatchNormalization uses batch statistics (see GradientGraphOptions).
-std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& model,
-                                                                         NameSource& names) {
-  std::vector<std::pair<std::string, std::string>> state_updates;
-  const int64_t opset = model.opset_for("").value_or(0);
-  Graph& graph = model.graph;
-  std::string true_constant;
-  for (Node& node : graph.nodes) {
-    if (!node.domain.empty()) continue;
-    if (node.op_type == "Dropout" && opset >= 12) {
-      // A training_mode fed by the caller stays theirs; a constant or absent one becomes true.
-      if (node.has_input(2) && graph.initializers.count(node.inputs[2]) == 0) continue;
-      if (true_constant.empty()) {
-        true_constant = names.fresh("training_mode_true");
-        graph.set_initializer(true_constant, Tensor::scalar<bool>(true));
-      }
-      node.inputs.resize(3);
-      node.inputs[2] = true_constant;
-    } else if (node.op_type == "BatchNormalization" && opset >= 14) {
-      auto mode = std::find_if(node.attributes.begin(), node.attributes.end(),
-                               [](const Attribute& a) { return a.name == "training_mode"; });
-      if (mode != node.attributes.end()) node.attributes.erase(mode);
-      node.attributes.push_back(make_attribute("training_mode", int64_t{1}));
-      node.outputs.resize(3);
-      std::string base = node.name.empty() ? "batchnorm" : node.name;
-      for (size_t k : {1, 2}) {
-        if (node.outputs[k].empty()) {
-          node.outputs[k] = names.fresh(base + (k == 1 ? "_running_mean" : "_running_var"));
-        }
-        if (node.has_input(k + 2) && graph.initializers.count(node.inputs[k + 2])) {
-          state_updates.emplace_back(node.inputs[k + 2], node.outputs[k]);
-        }
-      }
-    }
-  }
-  return state_updates;
 }
 
 bool uses_op(const Graph& graph, const std::string& op_type) {
@@ -105,8 +68,11 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   Graph& graph = model.graph;
   NameSource names(graph);
   raise_opset_for_scatter_add(model);
-  if (options.training_mode) result.state_updates = switch_to_training_mode(model, names);
   validate_and_sort_graph(graph);
+  if (options.training_mode) {
+    result.state_updates = switch_to_training_mode(model, infer_types(graph, model), names);
+    validate_and_sort_graph(graph);
+  }
   StaticFacts facts = static_facts(model);
   const InferredTypes& types = facts.types;
 

@@ -21,7 +21,8 @@ struct GradientGraphOptions {
   // Training semantics: Dropout (opset 12+) gets training_mode = true, so it draws a mask, and
   // BatchNormalization (opset 14+) gets training_mode = 1, so it normalizes with the batch's
   // statistics and outputs updated running statistics (see GradientGraph::state_updates).
-  // Older opsets have no such switch and keep their inference meaning.
+  // Older forms without the switch (Dropout 7-11, BatchNormalization 9-13) are rewritten into
+  // primitive ops with the same meaning (training/training_mode.h).
   bool training_mode = true;
 };
 

@@ -249,13 +249,83 @@ TEST(GradientBuilder, Opset14ModelsAreDeclaredAt16ForScatterAdd) {
   // Windows [0,5,1] [5,1,2] [1,2,4] [2,4,3]: 5 wins twice, 4 twice.
   const auto g = out.at(result.gradients[0].second).values<double>();
   EXPECT_EQ(std::vector<double>(g.begin(), g.end()), (std::vector<double>{0, 2, 0, 0, 2, 0}));
-  model.opsets[""] = 13;  // before 14 the declared opset stays, and the rule says what it needs
-  try {
-    build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("opset 16"), std::string::npos) << e.what();
+  // Before 14 the opset stays and per-offset masks replace the scatter-add; ties go to the first
+  // maximum in both forms, as the kernel's Indices do.
+  for (int64_t opset : {13, 16}) {
+    SCOPED_TRACE(opset);
+    model.opsets[""] = opset;
+    auto tied = build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
+    EXPECT_EQ(tied.model.opsets.at(""), opset);
+    auto values = run_named(tied.model, {{"x", Tensor::from_vector<double>({1, 1, 6}, {1, 3, 3, 2, 3, 3})}});
+    // Windows [1,3,3] [3,3,2] [3,2,3] [2,3,3]: the first 3 of each (positions 1, 1, 2, 4).
+    const auto t = values.at(tied.gradients[0].second).values<double>();
+    EXPECT_EQ(std::vector<double>(t.begin(), t.end()), (std::vector<double>{0, 2, 1, 0, 1, 0}));
   }
+}
+
+}  // namespace
+}  // namespace onyx::testing
+
+namespace onyx::testing {
+namespace {
+
+// BatchNormalization 9-13 has no training switch: it is rewritten into primitive ops with the
+// same meaning as opset 14's training mode, so both give the same gradients and statistics.
+TEST(GradientBuilder, BatchNormBeforeOpset14TrainsLikeOpset14) {
+  auto build = [](int64_t opset) {
+    Model model = make_model({make_node("Conv", {"x", "w"}, {"c"}),
+                              make_node("BatchNormalization", {"c", "scale", "bias", "mean", "var"}, {"n"},
+                                        {make_attribute("momentum", 0.75f), make_attribute("epsilon", 1e-3f)}),
+                              make_node("Tanh", {"n"}, {"t"}), make_node("Mul", {"t", "t"}, {"sq"}),
+                              make_node("ReduceSum", {"sq"}, {"loss"}, {make_attribute("keepdims", int64_t{0})})},
+                             {value("x", {3, 2, 4, 4})}, {{"loss", TypeInfo{}, ""}}, opset);
+    model.graph.set_initializer("w", random_tensor(DataType::kDouble, {3, 2, 3, 3}, -1, 1, 21));
+    model.graph.set_initializer("scale", random_tensor(DataType::kDouble, {3}, 0.5, 1.5, 22));
+    model.graph.set_initializer("bias", random_tensor(DataType::kDouble, {3}, -1, 1, 23));
+    model.graph.set_initializer("mean", random_tensor(DataType::kDouble, {3}, -1, 1, 24));
+    model.graph.set_initializer("var", random_tensor(DataType::kDouble, {3}, 0.5, 1.5, 25));
+    auto result = build_gradient_graph(model, {.loss = "loss"});
+    auto out = run_named(result.model, {{"x", random_tensor(DataType::kDouble, {3, 2, 4, 4}, -1, 1, 26)}});
+    std::map<std::string, Tensor> named;
+    for (const auto& [value, output] : result.gradients) named["grad:" + value] = out.at(output);
+    for (const auto& [value, output] : result.state_updates) named["state:" + value] = out.at(output);
+    named["loss"] = out.at("loss");
+    return named;
+  };
+  auto old_form = build(12), new_form = build(15);
+  ASSERT_EQ(old_form.size(), 7u);  // loss, w, scale, bias, running mean and var
+  for (const auto& [name, tensor] : new_form) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(old_form.count(name));
+    const auto a = old_form.at(name).values<double>(), b = tensor.values<double>();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-9 * (1 + std::abs(b[i])));
+  }
+}
+
+// Dropout 7-11 has no training switch either: it becomes a RandomUniformLike mask.
+TEST(GradientBuilder, DropoutBeforeOpset12TrainsWithAMask) {
+  Model model = make_model({make_node("Dropout", {"x"}, {"y", "mask"}, {make_attribute("ratio", 0.5f)}),
+                            make_node("Mul", {"y", "w"}, {"p"}),
+                            make_node("ReduceSum", {"p"}, {"loss"}, {make_attribute("keepdims", int64_t{0})})},
+                           {value("x", {200})}, {{"loss", TypeInfo{}, ""}, {"mask", TypeInfo{}, ""}}, 10);
+  Tensor w = random_tensor(DataType::kDouble, {200}, -1, 1, 9);
+  model.graph.set_initializer("w", w);
+  auto result = build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});
+  Tensor x = random_tensor(DataType::kDouble, {200}, -1, 1, 10);
+  auto out = run_named(result.model, {{"x", x}});
+  const auto mask = out.at("mask").values<bool>();
+  const auto g = out.at(result.gradients[0].second).values<double>();
+  double loss = 0;
+  int kept = 0;
+  for (size_t i = 0; i < 200; ++i) {
+    kept += mask[i] ? 1 : 0;
+    EXPECT_NEAR(g[i], mask[i] ? w.values<double>()[i] * 2.0 : 0.0, 1e-12);
+    loss += mask[i] ? x.values<double>()[i] * 2.0 * w.values<double>()[i] : 0.0;
+  }
+  EXPECT_NEAR(out.at("loss").values<double>()[0], loss, 1e-9);
+  EXPECT_GT(kept, 60);
+  EXPECT_LT(kept, 140);
 }
 
 }  // namespace

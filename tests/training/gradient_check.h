@@ -31,6 +31,7 @@ struct OpGradientCase {
   // Double by default; float for ops whose kernels lack double (with a looser tolerance).
   DataType dtype = DataType::kDouble;
   double tolerance = 0;  // 0: 1e-6 for double, 2e-2 for float
+  bool training_mode = true;  // GradientGraphOptions::training_mode
 };
 
 struct GraphGradientCase {
@@ -38,6 +39,7 @@ struct GraphGradientCase {
   std::vector<InputSpec> inputs{};  // every graph input, with its shape (fixed ones too)
   DataType dtype = DataType::kDouble;
   double tolerance = 0;
+  bool training_mode = true;
 };
 
 // GoogleTest assertions: one failure per mismatching element (at most a few reported).

@@ -91,6 +91,11 @@ TEST(GradientRulesPool, MaxPoolOverlappingAndNot) {
   check_op_gradient({.op = "MaxPool", .inputs = {in("x", {1, 2, 4, 6})},
                      .attributes = {ints("kernel_shape", {2, 2}), ints("strides", {2, 2})}, .opset = 12});
   check_op_gradient({.op = "MaxPool", .inputs = {in("x", {1, 2, 9})}, .attributes = {ints("kernel_shape", {3})}});
+  // Overlapping windows before opset 16: the per-offset masks.
+  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {2, 2, 6, 5})},
+                     .attributes = {ints("kernel_shape", {3, 3}), ints("strides", {2, 1}), ints("pads", {1, 1, 1, 0}),
+                                    ints("dilations", {1, 2})},
+                     .opset = 12});
 }
 
 TEST(GradientRulesPool, AveragePoolWithAndWithoutPadCounting) {
@@ -145,9 +150,11 @@ TEST(GradientRulesNormalization, InstanceNormalization) {
 }
 
 // Training-mode Dropout is random, so finite differences cannot check it: see
-// GradientBuilder.DropoutTrainingGradientUsesTheMask. Before opset 12 it has no training switch.
+// GradientBuilder.DropoutTrainingGradientUsesTheMask and DropoutBeforeOpset12TrainsWithAMask.
 TEST(GradientRulesNormalization, DropoutInferenceIsIdentity) {
-  check_op_gradient({.op = "Dropout", .inputs = {in("x", {3, 4})}, .opset = 10});
+  for (int64_t opset : {10, 13}) {
+    check_op_gradient({.op = "Dropout", .inputs = {in("x", {3, 4})}, .opset = opset, .training_mode = false});
+  }
 }
 
 }  // namespace

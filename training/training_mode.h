@@ -1,0 +1,23 @@
+// Training semantics for a forward model before it is differentiated: Dropout draws a mask and
+// BatchNormalization normalizes with the batch's statistics and updates its running ones.
+// Opset 12+ Dropout and 14+ BatchNormalization have switches for it; older forms (Dropout 7-11,
+// BatchNormalization 9-13) are rewritten into the equivalent primitive ops.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/ir/graph.h"
+#include "runtime/session/type_inference.h"
+#include "training/backward_pass.h"
+
+namespace onyx::training {
+
+// Rewrites `model` (sorted, with `types` inferred) in place; returns the running statistics
+// it updates: initializer -> value holding its new contents.
+std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& model,
+                                                                         const InferredTypes& types,
+                                                                         NameSource& names);
+
+}  // namespace onyx::training
