@@ -8,6 +8,8 @@ APT_PACKAGES=(
   build-essential cmake ccache git python3 python3-venv
   libprotobuf-dev protobuf-compiler libdnnl-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libonnx-testdata
+  zlib1g-dev  # gzip IDX files and deflated .npz archives (onyx train)
+  dataset-fashion-mnist  # the shipped training default (README) and the accuracy tests
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
 )
 PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest)
