@@ -190,9 +190,11 @@ int train(TrainArgs args) {
     }
     ONYX_CHECK(prediction != nullptr, ErrorCode::kInvalidArgument, args.model, " has no output '", args.prediction, "'");
   }
-  ONYX_CHECK(!data_input_names.count(args.label) && !model.graph.initializers.count(args.label),
-             ErrorCode::kInvalidArgument, "--label '", args.label,
-             "' is also the name of one of the model's inputs; the label must be a separate array");
+  bool label_clashes = data_input_names.count(args.label) || model.graph.initializers.count(args.label);
+  for (const ValueInfo& output : model.graph.outputs) label_clashes = label_clashes || output.name == args.label;
+  ONYX_CHECK(!label_clashes, ErrorCode::kInvalidArgument, "--label '", args.label,
+             "' is also the name of one of the model's inputs, outputs or initializers; the label must be a "
+             "separate array");
 
   // --- the data, checked against the model
   training::data::LoadOptions load_options;

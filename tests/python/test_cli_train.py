@@ -415,3 +415,25 @@ def test_missing_required_flag_is_a_usage_error(tmp_path):
                     "--out", "o.onnx")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--lr" in proc.stderr
+
+
+def test_custom_ops_library_trains_through_its_gradient(tmp_path, npz_data):
+    """A model with com.example Swish (build/libonyx_example_ops.so, which defines its gradient)
+    trains with --custom-ops; without the library it is one error naming the op."""
+    library = os.path.join(os.path.dirname(onyx_path()), "libonyx_example_ops.so")
+    train, val, (vx, vy) = npz_data
+    w = np.zeros((FEATURES, CLASSES), np.float32)
+    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["z"]),
+                        helper.make_node("Swish", ["z"], ["logits"], domain="com.example", beta=1.0)],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
+                       [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", CLASSES])],
+                       [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.zeros(CLASSES, np.float32), "B")],
+                       opsets={"": 17, "com.example": 1})
+    path = save_model(model, tmp_path / "swish.onnx", check=False)
+    out = tmp_path / "o.onnx"
+    proc = run_onyx(*train_args(path, train, out, "--val", val, "--epochs", "3", "--custom-ops", library))
+    assert proc.returncode == 0, proc.stderr
+    assert val_metric(proc.stdout, "accuracy") > 0.9
+    missing = run_onyx(*train_args(path, train, tmp_path / "o2.onnx"))
+    assert_one_error_line(missing, "Swish")
+    assert not (tmp_path / "o2.onnx").exists()
