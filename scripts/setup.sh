@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libonnx-testdata
   zlib1g-dev  # gzip IDX files and deflated .npz archives (onyx train)
   dataset-fashion-mnist  # the shipped training default (README) and the accuracy tests
+  libopenblas0-openmp  # an optimized BLAS for Debian's PyTorch (else the reference BLAS: torch's Linear ~20x slower), which scripts/bench_train_vs_torch.py compares with
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
 )
 PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest)

@@ -32,8 +32,8 @@ def test_readme_command_trains_the_shipped_mlp_and_runs_it(tmp_path):
     trained = tmp_path / "trained.onnx"
     train[train.index("--out") + 1] = str(trained)
     assert train[train.index("--epochs") + 1] == "5"
-    # About 10 s on two idle cores; the limit leaves room for a loaded CI machine.
-    proc = subprocess.run([onyx_path(), *train, "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # One thread: OpenMP threads spin-waiting on an oversubscribed machine cost more than they gain.
+    proc = subprocess.run([onyx_path(), *train, "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=1200, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     test_line = [line for line in proc.stdout.splitlines() if line.startswith("test ")]
@@ -45,7 +45,7 @@ def test_readme_command_trains_the_shipped_mlp_and_runs_it(tmp_path):
     run[1] = str(trained)
     ran = run_onyx(*run, "--output-dir", tmp_path / "outputs", cwd=ROOT)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.startswith("logits: float[8,10]")
+    assert ran.stdout.startswith("logits: float [8,10]")
     # The printed accuracy is the model's: recompute it on the test set with onnxruntime.
     import gzip
     import onnxruntime as ort
@@ -66,7 +66,7 @@ def test_shipped_cnn_reaches_90_percent_in_5_epochs(tmp_path):
     proc = subprocess.run([onyx_path(), "train", "models/cnn_fashion_untrained.onnx", "--data", FASHION,
                            "--test", os.path.join(FASHION, "t10k"), "--label", "label", "--loss", "cross_entropy",
                            "--optimizer", "adam", "--lr", "1e-3", "--epochs", "5", "--batch-size", "64",
-                           "--threads", "2", "--progress", "none", "--out", str(out)],
+                           "--threads", "1", "--progress", "none", "--out", str(out)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=2400, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     test_line = [line for line in proc.stdout.splitlines() if line.startswith("test ")][0]
