@@ -12,6 +12,15 @@
 
 namespace onyx::training {
 
+void check_gradient_opset(const Model& model) {
+  const int64_t opset = model.opset_for("").value_or(kMinGradientOpset);
+  if (opset < kMinGradientOpset) {
+    throw_error(ErrorCode::kNotImplemented, "differentiating a model needs ai.onnx opset ", kMinGradientOpset,
+                " or newer, this one imports opset ", opset,
+                "; convert it first (onnx.version_converter.convert_version(model, 13))");
+  }
+}
+
 NameSource::NameSource(const Graph& graph) { collect(graph); }
 
 void NameSource::collect(const Graph& graph) {

@@ -17,6 +17,13 @@
 
 namespace onyx::training {
 
+// The oldest ai.onnx opset whose models can be differentiated: the backward nodes need
+// opset-11 forms (Slice and Pad with inputs, Range, ScatterElements, NumPy broadcasting).
+constexpr int64_t kMinGradientOpset = 11;
+// Throws kNotImplemented when the model imports an older ai.onnx opset, suggesting the ONNX
+// version converter.
+void check_gradient_opset(const Model& model);
+
 // Fresh value and node names, unique across a model and all of its subgraphs.
 class NameSource {
  public:

@@ -62,6 +62,7 @@ const TypeInfo& type_of_value(const InferredTypes& types, const std::string& nam
 GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOptions& options) {
   ONYX_CHECK(!options.loss.empty(), ErrorCode::kInvalidArgument,
              "build_gradient_graph: no loss value named");
+  check_gradient_opset(forward);
   GradientGraph result;
   result.model = forward;
   Model& model = result.model;

@@ -15,13 +15,13 @@ namespace onyx::training {
 struct GradientGraphOptions {
   std::string loss{};  // name of a scalar (or one-element) float value of the forward graph
   // Initializers and graph inputs to differentiate with respect to. Empty: every
-  // floating-point initializer that is not frozen.
+  // floating-point initializer that is not frozen and has a gradient path to the loss.
   std::vector<std::string> trainable{};
   std::vector<std::string> frozen{};  // never differentiated, even when listed in trainable
   // Training semantics: Dropout (opset 12+) gets training_mode = true, so it draws a mask, and
   // BatchNormalization (opset 14+) gets training_mode = 1, so it normalizes with the batch's
   // statistics and outputs updated running statistics (see GradientGraph::state_updates).
-  // Older forms without the switch (Dropout 7-11, BatchNormalization 9-13) are rewritten into
+  // Older forms without the switch (Dropout 11, BatchNormalization 11-13) are rewritten into
   // primitive ops with the same meaning (training/training_mode.h).
   bool training_mode = true;
 };
@@ -41,7 +41,8 @@ struct GradientGraph {
 // that the loss has a gradient path to: running statistics and other non-differentiable inputs
 // are left out. A value listed in `trainable` that the loss does not depend on gets zeros.
 // Throws onyx::Error naming the op (and node) when an op on the path from a trainable value to
-// the loss has no gradient rule.
+// the loss has no gradient rule, and for models below ai.onnx opset 11 (kMinGradientOpset).
+// Models at opset 14 or 15 come back declared at 16 (see docs/architecture.md).
 GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOptions& options);
 
 }  // namespace onyx::training

@@ -90,6 +90,7 @@ void expand_gradient_node(Graph& graph, const Model& model, const StaticFacts& f
 void expand_gradient_ops(Model& model) {
   Graph& graph = model.graph;
   if (std::none_of(graph.nodes.begin(), graph.nodes.end(), is_gradient_node)) return;
+  check_gradient_opset(model);
   validate_and_sort_graph(graph);
   const StaticFacts facts = static_facts(model);
   NameSource names(graph);

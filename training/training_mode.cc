@@ -50,9 +50,9 @@ DataType elem_type(const InferredTypes& types, const Node& node, const std::stri
   return type->elem_type;
 }
 
-// Dropout 7-11 in training: y = x * keep / (1 - ratio), keep = uniform >= ratio.
+// Dropout 11 in training: y = x * keep / (1 - ratio), keep = uniform >= ratio.
 std::vector<Node> dropout_in_training(const Node& node, Graph& graph, const InferredTypes& types,
-                                      NameSource& names, int64_t opset) {
+                                      NameSource& names) {
   const float ratio = NodeAttributes(node).get_float("ratio", 0.5f);
   if (ratio == 0.0f) return {};
   Rewriter r(graph, names, node.name.empty() ? "dropout" : node.name);
@@ -63,17 +63,11 @@ std::vector<Node> dropout_in_training(const Node& node, Graph& graph, const Infe
   std::string scale = r.scalar(1.0 / (1.0 - ratio), type);
   r.add("Mul", {r.add("Mul", {x, r.add("Cast", {keep}, {make_attribute("to", static_cast<int64_t>(type))})}), scale}, {},
         node.outputs[0]);
-  if (node.outputs.size() > 1 && !node.outputs[1].empty()) {  // the mask: T before opset 10, bool after
-    if (opset >= 10) {
-      r.add("Identity", {keep}, {}, node.outputs[1]);
-    } else {
-      r.add("Cast", {keep}, {make_attribute("to", static_cast<int64_t>(type))}, node.outputs[1]);
-    }
-  }
+  if (node.outputs.size() > 1 && !node.outputs[1].empty()) r.add("Identity", {keep}, {}, node.outputs[1]);
   return r.take();
 }
 
-// BatchNormalization 9-13 in training: batch mean and (population) variance over all axes but
+// BatchNormalization 11-13 in training: batch mean and (population) variance over all axes but
 // the channels; running = running * momentum + batch * (1 - momentum), as opset 14 defines it.
 std::vector<Node> batch_norm_in_training(const Node& node, Graph& graph, const InferredTypes& types,
                                          NameSource& names,
@@ -143,8 +137,8 @@ std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& 
         node.inputs.resize(3);
         node.inputs[2] = true_constant;
       }
-    } else if (node.op_type == "Dropout" && opset >= 7) {
-      std::vector<Node> replacement = dropout_in_training(node, graph, types, names, opset);
+    } else if (node.op_type == "Dropout") {  // opset 11 (the oldest differentiated)
+      std::vector<Node> replacement = dropout_in_training(node, graph, types, names);
       if (!replacement.empty()) {
         for (Node& added : replacement) rewritten.push_back(std::move(added));
         continue;
@@ -164,7 +158,7 @@ std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& 
           state_updates.emplace_back(node.inputs[k + 2], node.outputs[k]);
         }
       }
-    } else if (node.op_type == "BatchNormalization" && opset >= 9) {
+    } else if (node.op_type == "BatchNormalization") {  // opsets 11-13
       for (Node& added : batch_norm_in_training(node, graph, types, names, state_updates)) rewritten.push_back(std::move(added));
       continue;
     }

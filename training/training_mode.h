@@ -1,7 +1,8 @@
 // Training semantics for a forward model before it is differentiated: Dropout draws a mask and
 // BatchNormalization normalizes with the batch's statistics and updates its running ones.
-// Opset 12+ Dropout and 14+ BatchNormalization have switches for it; older forms (Dropout 7-11,
-// BatchNormalization 9-13) are rewritten into the equivalent primitive ops.
+// Opset 12+ Dropout and 14+ BatchNormalization have switches for it; the older forms down to
+// opset 11, the oldest differentiated (Dropout 11, BatchNormalization 11-13), are rewritten
+// into the equivalent primitive ops.
 #pragma once
 
 #include <string>

@@ -2,7 +2,7 @@
 in onnxruntime, and their gradients match PyTorch autograd (Debian's /usr/bin/python3 has torch)
 for an MLP with softmax cross-entropy and a small CNN (Conv, BatchNorm in training and inference
 mode, MaxPool with overlapping windows, AveragePool, Gemm, LogSoftmax + NLL), and torchvision's
-ResNet-18 as torch.onnx exports it in training mode."""
+ResNet-18 as torch.onnx exports it in training mode (also run in onnxruntime)."""
 import json
 import os
 import subprocess
@@ -233,21 +233,24 @@ def test_torchvision_resnet18_exported_in_training_mode_matches_autograd(tmp_pat
     model.graph.input.append(helper.make_tensor_value_info("labels", TensorProto.INT64, [4]))
     model.graph.output.append(helper.make_tensor_value_info("loss", TensorProto.FLOAT, []))
     gradient, mapping = build_gradient(tmp_path, model)
-    ours = onyx_outputs(tmp_path, gradient, {"x": reference["x"], "labels": reference["labels"]})
+    feeds = {"x": reference["x"], "labels": reference["labels"]}
+    ours = onyx_outputs(tmp_path, gradient, feeds)
+    ort = ort_run(gradient, feeds)  # onnxruntime runs the same gradient model
     np.testing.assert_allclose(ours["loss"], reference["loss"], rtol=1e-4)
     trained = {value for (kind, value) in mapping if kind == "gradient"}
     assert trained == {key[len("grad:"):] for key in reference if key.startswith("grad:")}
     # float32 through 20 batch-statistics BatchNorms (layer4 normalizes 4 values per channel):
     # summation order moves the smallest elements, so the tolerance is relative to each
     # tensor's largest gradient.
-    worst = 0.0
+    worst = {"onyx": 0.0, "onnxruntime": 0.0}
     for name in sorted(trained):
         expected = reference["grad:" + name]
-        actual = ours[mapping[("gradient", name)]]
-        worst = max(worst, float(np.abs(actual - expected).max() / np.abs(expected).max()))
-        np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max(),
-                                   err_msg=f"d/d{name}")
-    print(f"resnet18: worst gradient difference {worst:.2e} of the tensor's largest element")
+        for runtime, outputs in (("onyx", ours), ("onnxruntime", ort)):
+            actual = outputs[mapping[("gradient", name)]]
+            worst[runtime] = max(worst[runtime], float(np.abs(actual - expected).max() / np.abs(expected).max()))
+            np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max(),
+                                       err_msg=f"{runtime} d/d{name}")
+    print(f"resnet18: worst gradient difference, relative to the tensor's largest element: {worst}")
 
 
 # A small BERT-style encoder (embedding, nn.TransformerEncoderLayer with GELU, a classifier on

@@ -163,6 +163,14 @@ TEST(GradientBuilder, BadRequestsAreErrors) {
   EXPECT_THROW(build_gradient_graph(model, {.loss = "y", .trainable = {"x"}}), Error);        // not one element
   EXPECT_THROW(build_gradient_graph(model, {.loss = "nope", .trainable = {"x"}}), Error);     // unknown loss
   EXPECT_THROW(build_gradient_graph(model, {.loss = "", .trainable = {"x"}}), Error);         // no loss
+  Model old = make_model({make_node("ReduceSum", {"x"}, {"s"}, {make_attribute("keepdims", int64_t{0})})},
+                         {value("x", {2, 3})}, {{"s", TypeInfo{}, ""}}, 9);
+  try {
+    build_gradient_graph(old, {.loss = "s", .trainable = {"x"}});
+    ADD_FAILURE() << "expected an error for opset 9";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("opset 11 or newer"), std::string::npos) << e.what();
+  }
   Model scalar = make_model({make_node("ReduceSum", {"x"}, {"s"}, {make_attribute("keepdims", int64_t{0})})},
                             {value("x", {2, 3})}, {{"s", TypeInfo{}, ""}}, 18);
   EXPECT_THROW(build_gradient_graph(scalar, {.loss = "s", .trainable = {"missing"}}), Error);
@@ -180,11 +188,6 @@ TEST(GradientBuilder, UnusedTrainableValueGetsZeros) {
   for (double v : g.values<double>()) EXPECT_EQ(v, 0.0);
 }
 
-}  // namespace
-}  // namespace onyx::testing
-
-namespace onyx::testing {
-namespace {
 
 // A BERT-style block as exporters write it: embedding Gather with repeated ids, multi-head
 // attention through Reshape/Transpose/MatMul/Softmax with a Where mask, a residual fan-out,
@@ -230,11 +233,6 @@ TEST(GradientBuilder, TransformerBlockAsExported) {
                                    in("Wv", {8, 8}), in("gamma", {8}), in("beta", {8})}});
 }
 
-}  // namespace
-}  // namespace onyx::testing
-
-namespace onyx::testing {
-namespace {
 
 // Opset 14 (PyTorch 1.13's default export) has no ScatterElements reduction, which overlapping
 // MaxPool windows need: the gradient model is declared at 16, where no op of the model changed.
@@ -263,13 +261,8 @@ TEST(GradientBuilder, Opset14ModelsAreDeclaredAt16ForScatterAdd) {
   }
 }
 
-}  // namespace
-}  // namespace onyx::testing
 
-namespace onyx::testing {
-namespace {
-
-// BatchNormalization 9-13 has no training switch: it is rewritten into primitive ops with the
+// BatchNormalization 11-13 has no training switch: it is rewritten into primitive ops with the
 // same meaning as opset 14's training mode, so both give the same gradients and statistics.
 TEST(GradientBuilder, BatchNormBeforeOpset14TrainsLikeOpset14) {
   auto build = [](int64_t opset) {
@@ -303,12 +296,12 @@ TEST(GradientBuilder, BatchNormBeforeOpset14TrainsLikeOpset14) {
   }
 }
 
-// Dropout 7-11 has no training switch either: it becomes a RandomUniformLike mask.
+// Dropout 11 has no training switch either: it becomes a RandomUniformLike mask.
 TEST(GradientBuilder, DropoutBeforeOpset12TrainsWithAMask) {
   Model model = make_model({make_node("Dropout", {"x"}, {"y", "mask"}, {make_attribute("ratio", 0.5f)}),
                             make_node("Mul", {"y", "w"}, {"p"}),
                             make_node("ReduceSum", {"p"}, {"loss"}, {make_attribute("keepdims", int64_t{0})})},
-                           {value("x", {200})}, {{"loss", TypeInfo{}, ""}, {"mask", TypeInfo{}, ""}}, 10);
+                           {value("x", {200})}, {{"loss", TypeInfo{}, ""}, {"mask", TypeInfo{}, ""}}, 11);
   Tensor w = random_tensor(DataType::kDouble, {200}, -1, 1, 9);
   model.graph.set_initializer("w", w);
   auto result = build_gradient_graph(model, {.loss = "loss", .trainable = {"x"}});

@@ -75,8 +75,15 @@ Model with_weighted_loss(Model model, const std::map<std::string, Value>& feeds,
     graph.nodes.push_back(node_of("ReduceSum", {product}, {term}, {make_attribute("keepdims", int64_t{0})}));
     terms.push_back(term);
   }
-  graph.nodes.push_back(node_of("Sum", terms, {"loss"}));
+  // Outputs of another float type (LayerNormalization's stash type) enter the loss cast to the first's.
   DataType loss_type = outputs.empty() ? dtype : outputs[0].value.tensor().dtype();
+  for (size_t k = 0; k < terms.size(); ++k) {
+    if (outputs[k].value.tensor().dtype() == loss_type) continue;
+    std::string cast = terms[k] + "_cast";
+    graph.nodes.push_back(node_of("Cast", {terms[k]}, {cast}, {make_attribute("to", static_cast<int64_t>(loss_type))}));
+    terms[k] = cast;
+  }
+  graph.nodes.push_back(node_of("Sum", terms, {"loss"}));
   graph.outputs.push_back({"loss", TypeInfo::tensor(loss_type, std::vector<Dim>{}), ""});
   return model;
 }

@@ -60,6 +60,7 @@ TEST(GradientRulesElementwise, Activations) {
   unary("LeakyRelu", -1.0, 1.0, {make_attribute("alpha", 0.2f)});
   unary("ThresholdedRelu", -2.0, 2.0, {make_attribute("alpha", 0.5f)});
   unary("Gelu", -3.0, 3.0, {}, 20);
+  unary("Swish", -3.0, 3.0, {make_attribute("alpha", 0.7f)}, 24);
   unary("Gelu", -3.0, 3.0, {make_attribute("approximate", "tanh")}, 20);
 }
 
@@ -95,8 +96,11 @@ TEST(GradientRulesElementwise, ClipWithBoundsAsInputsAndAttributes) {
   check_op_gradient({.op = "Clip", .inputs = {in("x", {3, 4}, -2.0, 2.0), in("lo", {}, -1.0, -0.5),
                                               in("hi", {}, 0.5, 1.0)}});
   check_op_gradient({.op = "Clip", .inputs = {in("x", {3, 4}, -2.0, 2.0), {"", {}}, in("hi", {}, 0.5, 1.0)}});
-  check_op_gradient({.op = "Clip", .inputs = {in("x", {3, 4}, -2.0, 2.0)},
-                     .attributes = {make_attribute("min", -0.5f), make_attribute("max", 0.7f)}, .opset = 10});
+}
+
+TEST(GradientRulesElementwise, CastLike) {
+  check_op_gradient({.op = "CastLike", .inputs = {in("x", {2, 3}), {"like", {1}, false, Tensor::from_vector<double>({1}, {0.0})}},
+                     .dtype = DataType::kFloat, .tolerance = 1e-5});
 }
 
 TEST(GradientRulesElementwise, CastBetweenFloatTypes) {

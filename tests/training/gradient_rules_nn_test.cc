@@ -35,9 +35,9 @@ TEST(GradientRulesLinalg, GemmAllTransposeCasesWithBias) {
                                         make_attribute("beta", 1.3f)}});
     }
   }
-  // Without C, and at opset 9 where C is required by the backward Gemms too.
+  // Without C, and with a C broadcast along the rows at the oldest differentiated opset.
   check_op_gradient({.op = "Gemm", .inputs = {in("a", {3, 4}), in("b", {4, 5})}});
-  check_op_gradient({.op = "Gemm", .inputs = {in("a", {3, 4}), in("b", {4, 5}), in("c", {1, 5})}, .opset = 9});
+  check_op_gradient({.op = "Gemm", .inputs = {in("a", {3, 4}), in("b", {4, 5}), in("c", {1, 5})}, .opset = 11});
 }
 
 TEST(GradientRulesLinalg, Einsum) {
@@ -125,23 +125,34 @@ TEST(GradientRulesNormalization, BatchNormInferenceModeIncludingStatistics) {
   check_op_gradient({.op = "BatchNormalization",
                      .inputs = {in("x", {2, 3, 2, 2}), in("scale", {3}), in("bias", {3}), in("mean", {3}),
                                 in("var", {3}, 0.5, 1.5)},
-                     .attributes = {make_attribute("epsilon", 1e-3f)}});
+                     .attributes = {make_attribute("epsilon", 1e-3f)}, .training_mode = false});
   check_op_gradient({.op = "BatchNormalization",
                      .inputs = {in("x", {2, 3, 4}), in("scale", {3}), in("bias", {3}), in("mean", {3}),
                                 in("var", {3}, 0.5, 1.5)},
-                     .opset = 9});
+                     .opset = 11, .training_mode = false});
 }
 
 TEST(GradientRulesNormalization, LayerNormalization) {
   check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4}), in("bias", {4})}});
   check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {3, 4})},
                      .attributes = {one("axis", 1)}});
+  // Mean and InvStdDev reach the loss too. They are float or bfloat16 by the spec, so this case
+  // runs in float (step 1e-2, tolerance 2e-2).
+  check_op_gradient({.op = "LayerNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4}), in("bias", {4})},
+                     .outputs = 3, .dtype = DataType::kFloat});
 }
 
 TEST(GradientRulesNormalization, RMSNormalization) {
   check_op_gradient({.op = "RMSNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {4})}, .opset = 23});
   check_op_gradient({.op = "RMSNormalization", .inputs = {in("x", {2, 3, 4}), in("scale", {3, 4})},
                      .attributes = {one("axis", 1)}, .opset = 23});
+}
+
+TEST(GradientRulesNormalization, GroupNormalizationPerGroupAndPerChannel) {
+  check_op_gradient({.op = "GroupNormalization", .inputs = {in("x", {2, 4, 3, 2}), in("scale", {2}), in("bias", {2})},
+                     .attributes = {one("num_groups", 2)}, .opset = 18});
+  check_op_gradient({.op = "GroupNormalization", .inputs = {in("x", {2, 6, 3}), in("scale", {6}), in("bias", {6})},
+                     .attributes = {one("num_groups", 3)}, .opset = 21});
 }
 
 TEST(GradientRulesNormalization, InstanceNormalization) {
@@ -152,7 +163,7 @@ TEST(GradientRulesNormalization, InstanceNormalization) {
 // Training-mode Dropout is random, so finite differences cannot check it: see
 // GradientBuilder.DropoutTrainingGradientUsesTheMask and DropoutBeforeOpset12TrainsWithAMask.
 TEST(GradientRulesNormalization, DropoutInferenceIsIdentity) {
-  for (int64_t opset : {10, 13}) {
+  for (int64_t opset : {11, 13}) {
     check_op_gradient({.op = "Dropout", .inputs = {in("x", {3, 4})}, .opset = opset, .training_mode = false});
   }
 }

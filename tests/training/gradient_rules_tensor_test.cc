@@ -62,6 +62,13 @@ TEST(GradientRulesTensor, GatherWithRepeatedAndNegativeIndices) {
     check_op_gradient({.op = "Gather", .inputs = {in("x", {2, 4, 3}), fixed("idx", {2, -1, 0, 2}, {2, 2})},
                        .attributes = {one("axis", -1)}, .opset = opset});
   }
+  for (int64_t opset : {11, 13}) {  // GatherElements before 16: a OneHot over the axis
+    SCOPED_TRACE(opset);
+    check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {0, 0, 2, -1, 3, 3}, {3, 2})},
+                       .attributes = {one("axis", 1)}, .opset = opset});
+    check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {2, 0, 2, 1}, {2, 2})},
+                       .attributes = {one("axis", 0)}, .opset = opset});
+  }
   check_op_gradient({.op = "GatherElements", .inputs = {in("x", {3, 4}), fixed("idx", {0, 0, 2, 1, 3, 3}, {3, 2})},
                      .attributes = {one("axis", 1)}});
 }
@@ -84,6 +91,16 @@ TEST(GradientRulesTensor, PermutationsTriluCumSum) {
   }
 }
 
+TEST(GradientRulesTensor, TopKAndScatters) {
+  check_op_gradient({.op = "TopK", .inputs = {in("x", {3, 5}), fixed("k", {2})}, .attributes = {one("axis", 1)},
+                     .unused_outputs = 1});
+  check_op_gradient({.op = "ScatterElements",
+                     .inputs = {in("data", {3, 4}), fixed("idx", {1, 0, 3, 2, 0, 1}, {3, 2}), in("updates", {3, 2})},
+                     .attributes = {one("axis", 1)}});
+  check_op_gradient({.op = "ScatterND",
+                     .inputs = {in("data", {4, 3}), fixed("idx", {2, 0}, {2, 1}), in("updates", {2, 3})}});
+}
+
 TEST(GradientRulesTensor, PadModes) {
   check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3}), fixed("pads", {1, 0, 2, 2}), in("value", {})}});
   check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3, 4}), fixed("pads", {1, 2, 0, 1}), {"", {}}, fixed("axes", {1, 2})}});
@@ -91,8 +108,14 @@ TEST(GradientRulesTensor, PadModes) {
     SCOPED_TRACE(mode);
     check_op_gradient({.op = "Pad", .inputs = {in("x", {3, 4}), fixed("pads", {2, 1, 1, 3})},
                        .attributes = {make_attribute("mode", mode)}, .opset = 19});
+    check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3, 5}), fixed("pads", {3, 1, 2, 2}), {"", {}}, fixed("axes", {-1, 1})},
+                       .attributes = {make_attribute("mode", mode)}, .opset = 19});
   }
-  check_op_gradient({.op = "Pad", .inputs = {in("x", {2, 3})}, .attributes = {ints("pads", {0, 1, 1, 0})}, .opset = 10});
+  for (const char* mode : {"reflect", "edge"}) {  // opset 13: the same folding, no scatter needed
+    SCOPED_TRACE(mode);
+    check_op_gradient({.op = "Pad", .inputs = {in("x", {1, 2, 4, 3}), fixed("pads", {0, 0, 2, 1, 0, 0, 1, 2})},
+                       .attributes = {make_attribute("mode", mode)}, .opset = 13});
+  }
 }
 
 TEST(GradientRulesTensor, ResizeModes) {

@@ -143,6 +143,15 @@ void gelu_rule(Ctx& ctx) {
   });
 }
 
+void swish_rule(Ctx& ctx) {  // y = x s, s = sigmoid(alpha x): s + alpha x s (1 - s)
+  unary(ctx, [&] {
+    std::string alpha = c(ctx, attr(ctx, "alpha", 1.0f));
+    std::string s = ctx.add("Sigmoid", {mul(ctx, x(ctx), alpha)});
+    std::string slope = mul(ctx, mul(ctx, alpha, x(ctx)), mul(ctx, s, ctx.add("Sub", {c(ctx, 1.0), s})));
+    return ctx.add("Add", {s, slope});
+  });
+}
+
 void mish_rule(Ctx& ctx) {  // tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), sp = softplus(x)
   unary(ctx, [&] {
     std::string t = ctx.add("Tanh", {ctx.add("Softplus", {x(ctx)})});
@@ -185,6 +194,7 @@ ONYX_REGISTER_GRADIENT_RULE("", "HardSigmoid", hard_sigmoid_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "HardSwish", hard_swish_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Gelu", gelu_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Mish", mish_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "Swish", swish_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Softmax", softmax_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "LogSoftmax", log_softmax_rule);
 

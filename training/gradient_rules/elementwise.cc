@@ -117,7 +117,7 @@ void identity_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] { return dy(ctx); });
 }
 
-void cast_rule(Ctx& ctx) {
+void cast_rule(Ctx& ctx) {  // Cast, CastLike: back to the input's type; CastLike's target gets none
   set_if_wanted(ctx, 0, [&] { return cast_to(ctx, dy(ctx), elem_type_of(ctx, x(ctx))); });
 }
 
@@ -160,16 +160,9 @@ void where_rule(Ctx& ctx) {
 }
 
 void clip_rule(Ctx& ctx) {
-  // Before opset 11 the bounds are attributes; from 11 they are optional inputs.
-  std::string low, high;
-  if (ctx.opset() < 11) {
-    NodeAttributes attributes(ctx.node());
-    if (attributes.has("min")) low = c(ctx, attributes.get_float("min", 0));
-    if (attributes.has("max")) high = c(ctx, attributes.get_float("max", 0));
-  } else {
-    if (ctx.node().has_input(1)) low = ctx.input(1);
-    if (ctx.node().has_input(2)) high = ctx.input(2);
-  }
+  // The bounds are optional inputs (from opset 11, the oldest differentiated).
+  std::string low = ctx.node().has_input(1) ? ctx.input(1) : "";
+  std::string high = ctx.node().has_input(2) ? ctx.input(2) : "";
   std::string below = low.empty() ? "" : ctx.add("Less", {x(ctx), low});
   std::string above = high.empty() ? "" : ctx.add("Greater", {x(ctx), high});
   std::string zero = c(ctx, 0.0);
@@ -186,10 +179,8 @@ void clip_rule(Ctx& ctx) {
     std::string g = ctx.add("Where", {mask, dy(ctx), zero});
     return all_axes.empty() ? g : reduce_sum(ctx, g, all_axes, false);
   };
-  if (ctx.opset() >= 11) {
-    if (!below.empty()) set_if_wanted(ctx, 1, [&] { return bound_gradient(below); });
-    if (!above.empty()) set_if_wanted(ctx, 2, [&] { return bound_gradient(above); });
-  }
+  if (!below.empty()) set_if_wanted(ctx, 1, [&] { return bound_gradient(below); });
+  if (!above.empty()) set_if_wanted(ctx, 2, [&] { return bound_gradient(above); });
 }
 
 ONYX_REGISTER_GRADIENT_RULE("", "Add", add_rule);
@@ -218,6 +209,7 @@ ONYX_REGISTER_GRADIENT_RULE("", "Round", zero_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Sign", zero_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Identity", identity_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Cast", cast_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "CastLike", cast_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Sum", sum_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Mean", mean_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Max", select_rule);

@@ -69,17 +69,10 @@ void gemm_rule(Ctx& ctx) {
   const bool ta = attributes.get_int("transA", 0) != 0, tb = attributes.get_int("transB", 0) != 0;
   const float alpha = attributes.get_float("alpha", 1.0f), beta = attributes.get_float("beta", 1.0f);
   const std::string a = ctx.input(0), b = ctx.input(1), dy = ctx.output_gradient(0);
-  // Gemm(p, q) with flags; before opset 11 C is required, so pass a zero with beta 0.
-  auto gemm = [&](const std::string& p, const std::string& q, bool tp, bool tq) {
-    std::vector<Attribute> attrs = {make_attribute("alpha", alpha),
-                                    make_attribute("transA", int64_t{tp ? 1 : 0}),
-                                    make_attribute("transB", int64_t{tq ? 1 : 0})};
-    std::vector<std::string> inputs = {p, q};
-    if (ctx.opset() < 11) {
-      inputs.push_back(scalar_like(ctx, 0.0, ctx.output(0)));
-      attrs.push_back(make_attribute("beta", 0.0f));
-    }
-    return ctx.add("Gemm", inputs, attrs);
+  auto gemm = [&](const std::string& p, const std::string& q, bool tp, bool tq) {  // C is optional from 11
+    return ctx.add("Gemm", {p, q},
+                   {make_attribute("alpha", alpha), make_attribute("transA", int64_t{tp ? 1 : 0}),
+                    make_attribute("transB", int64_t{tq ? 1 : 0})});
   };
   set_if_wanted(ctx, 0, [&] {
     if (!ta) return gemm(dy, b, false, !tb);

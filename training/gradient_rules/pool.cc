@@ -99,7 +99,6 @@ void max_pool_rule(Ctx& ctx) {
     if (NodeAttributes(ctx.node()).get_int("storage_order", 0) != 0) {
       rule_error(ctx, "storage_order=1 is not supported");
     }
-    if (ctx.opset() < 11) rule_error(ctx, "needs opset 11 or newer (ScatterElements)");
     WindowGeometry g = static_geometry(ctx);
     bool overlapping = false;
     for (size_t d = 0; d < g.rank(); ++d) overlapping = overlapping || g.strides[d] < g.effective_kernel(d);

@@ -12,28 +12,51 @@ using Ctx = GradientRuleContext;
 
 struct Reduction {
   std::vector<int64_t> axes;  // normalized, sorted; empty: nothing reduced
+  std::string axes_input;     // axes known only at run time (then `axes` is unused)
+  bool noop = false;          // noop_with_empty_axes
   std::string dy;             // output gradient with the reduced axes kept (size 1)
   std::string y;              // output with the reduced axes kept
 };
+
+// ReduceSum of v over the reduction's axes, keeping them.
+std::string sum_over_reduced(Ctx& ctx, const Reduction& r, const std::string& v) {
+  if (r.axes_input.empty()) return reduce_sum(ctx, v, r.axes, true);
+  return ctx.add("ReduceSum", {v, r.axes_input},
+                 {make_attribute("keepdims", int64_t{1}), make_attribute("noop_with_empty_axes", int64_t{r.noop ? 1 : 0})});
+}
 
 Reduction read_reduction(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
   const int64_t rank = rank_of(ctx, ctx.input(0));
   std::vector<int64_t> axes;
   bool noop = false;
+  Reduction r;
   if (reduce_axes_from_input(ctx.node().op_type, ctx.opset())) {
-    if (ctx.node().has_input(1)) axes = constant_ints(ctx, 1);
     noop = attributes.get_int("noop_with_empty_axes", 0) != 0;
+    if (ctx.node().has_input(1)) {
+      const Tensor* constant = ctx.constant_value(ctx.input(1));
+      if (constant) {
+        axes = constant->to_int64_vector();
+      } else {
+        r.axes_input = ctx.input(1);
+      }
+    }
   } else {
     axes = attributes.get_ints("axes");
   }
-  Reduction r;
-  r.axes = resolve_reduce_axes(axes, noop, rank, ctx.node().op_type);
+  r.noop = noop;
+  if (r.axes_input.empty()) r.axes = resolve_reduce_axes(axes, noop, rank, ctx.node().op_type);
   r.dy = ctx.output_gradient(0);
   r.y = ctx.output(0);
   if (attributes.get_int("keepdims", 1) == 0) {
-    r.dy = unsqueeze(ctx, r.dy, r.axes);
-    r.y = unsqueeze(ctx, r.y, r.axes);
+    if (r.axes_input.empty()) {
+      r.dy = unsqueeze(ctx, r.dy, r.axes);
+      r.y = unsqueeze(ctx, r.y, r.axes);
+    } else {  // the kept-dims shape, from the same reduction with keepdims=1
+      std::string kept = shape_of(ctx, sum_over_reduced(ctx, r, ctx.input(0)));
+      r.dy = ctx.add("Reshape", {r.dy, kept});
+      r.y = ctx.add("Reshape", {r.y, kept});
+    }
   }
   return r;
 }
@@ -59,7 +82,7 @@ std::string mean_gradient(Ctx& ctx, const Reduction& r) {
 
 std::string extreme_gradient(Ctx& ctx, const Reduction& r) {
   std::string mask = cast_to(ctx, ctx.add("Equal", {x(ctx), r.y}), elem_type_of(ctx, x(ctx)));
-  std::string ties = reduce_sum(ctx, mask, r.axes, true);
+  std::string ties = sum_over_reduced(ctx, r, mask);
   return mul(ctx, mask, ctx.add("Div", {r.dy, ties}));
 }
 

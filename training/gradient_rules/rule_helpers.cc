@@ -84,6 +84,10 @@ std::string concat_ints(GradientRuleContext& ctx, const std::vector<std::string>
 }
 
 std::string reshape_like(GradientRuleContext& ctx, const std::string& value, const std::string& like) {
+  // A 0 in Shape(like) is a zero-size dim, not "copy": say so where Reshape can (opset 14+).
+  if (ctx.opset() >= 14) {
+    return ctx.add("Reshape", {value, shape_of(ctx, like)}, {make_attribute("allowzero", int64_t{1})});
+  }
   return ctx.add("Reshape", {value, shape_of(ctx, like)});
 }
 

@@ -1,8 +1,9 @@
 // Gradient rules of the data-movement ops. Reshape-like ops reshape the gradient back;
 // Transpose inverts its permutation; Concat/Split swap roles; Expand and Tile sum the copies.
-// Slice, Gather, GatherElements and non-constant Pad route each output element back to its
+// Slice, Gather, GatherElements and the permutations route each output element back to its
 // source: an int64 grid of flat input positions goes through the forward op itself, and the
-// gradient is scattered (and added, opset 16+) to the positions it selected.
+// gradient is scattered (and added, opset 16+) to the positions it selected. Pad slices its
+// input's region out of the gradient and, in reflect/edge/wrap mode, folds the borders back.
 #include <cstring>
 #include <limits>
 
@@ -88,7 +89,6 @@ std::string position_grid(Ctx& ctx, const std::string& value) {
 // dx with dx.flat[positions[i]] += gradient[i] (positions and gradient of one shape).
 std::string scatter_to_positions(Ctx& ctx, const std::string& positions, const std::string& gradient,
                                  bool may_repeat) {
-  if (ctx.opset() < 11) rule_error(ctx, "needs opset 11 or newer (Range, ScatterElements)");
   std::vector<Attribute> attributes = {make_attribute("axis", int64_t{0})};
   if (may_repeat) {
     if (ctx.opset() < 16) rule_error(ctx, "needs opset 16 or newer (ScatterElements with reduction add)");
@@ -164,9 +164,36 @@ std::string gather_rows_gradient(Ctx& ctx) {
   return transpose(ctx, ctx.add("Reshape", {written, moved_shape}), back);
 }
 
+// GatherElements before opset 16: dx[.., j, ..] = sum_k dy[.., k, ..] [index[.., k, ..] == j]
+// along the axis, as a OneHot over the axis length (|index| x length values), padded out to x's
+// shape where the index tensor is smaller.
+std::string gather_elements_dense_gradient(Ctx& ctx) {
+  const std::string x = ctx.input(0), indices = ctx.input(1);
+  const int64_t rank = rank_of(ctx, x);
+  int64_t axis = NodeAttributes(ctx.node()).get_int("axis", 0);
+  if (axis < 0) axis += rank;
+  const DataType type = elem_type_of(ctx, x);
+  std::string length = shape_slice(ctx, x, axis, axis + 1);
+  std::string zero_index = scalar_constant(ctx, 0, elem_type_of(ctx, indices));
+  std::string typed_length = cast_to(ctx, length, elem_type_of(ctx, indices));
+  std::string normalized = ctx.add("Where", {ctx.add("Less", {indices, zero_index}), ctx.add("Add", {indices, typed_length}), indices});
+  std::string values = ctx.add("Cast", {int64_constant(ctx, {0, 1})}, {make_attribute("to", static_cast<int64_t>(type))});
+  std::string onehot = ctx.add("OneHot", {normalized, length, values}, {make_attribute("axis", int64_t{-1})});
+  std::string weighted = ctx.add("Mul", {onehot, unsqueeze(ctx, dy(ctx), {rank})});
+  std::string summed = reduce_sum(ctx, weighted, {axis}, false);  // index dims without the axis, + [length]
+  std::vector<int64_t> perm;
+  for (int64_t k = 0; k < rank; ++k) perm.push_back(k < axis ? k : (k == axis ? rank - 1 : k - 1));
+  std::string placed = transpose(ctx, summed, perm);
+  // Zeros beyond the index tensor's extent in the other axes.
+  std::string extra = ctx.add("Sub", {shape_of(ctx, x), shape_of(ctx, placed)});
+  std::string pads = concat_ints(ctx, {int64_constant(ctx, std::vector<int64_t>(static_cast<size_t>(rank), 0)), extra});
+  return ctx.add("Pad", {placed, pads});
+}
+
 void gather_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] {
     if (ctx.opset() < 16 && ctx.node().op_type == "Gather") return gather_rows_gradient(ctx);
+    if (ctx.opset() < 16) return gather_elements_dense_gradient(ctx);
     return scatter_to_positions(ctx, forward_on_grid(ctx), dy(ctx), true);
   });
 }
@@ -175,7 +202,7 @@ void gather_rule(Ctx& ctx) {
 std::string pad_inner_gradient(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
   const int64_t rank = rank_of(ctx, ctx.input(0));
-  std::vector<int64_t> pads = ctx.opset() >= 11 ? constant_ints(ctx, 1) : attributes.require_ints("pads");
+  std::vector<int64_t> pads = constant_ints(ctx, 1);
   std::vector<int64_t> axes;
   if (ctx.opset() >= 18 && ctx.node().has_input(3)) {
     axes = constant_ints(ctx, 3);
@@ -215,15 +242,99 @@ void cumsum_rule(Ctx& ctx) {  // the cumulative sum in the other direction
   });
 }
 
+// TopK: the values' gradient goes back to the positions Indices names (distinct in a row).
+void top_k_rule(Ctx& ctx) {
+  set_if_wanted(ctx, 0, [&] {
+    const std::string x = ctx.input(0);
+    int64_t axis = NodeAttributes(ctx.node()).get_int("axis", -1);
+    return ctx.add("ScatterElements", {zeros_like(ctx, x), ctx.forward_output(1), dy(ctx)},
+                   {make_attribute("axis", axis)});
+  });
+}
+
+// ScatterElements / ScatterND without reduction: the data's gradient is dy with the overwritten
+// positions zeroed; the updates' gradient is dy read at those positions.
+void scatter_rule(Ctx& ctx) {
+  const bool elements = ctx.node().op_type == "ScatterElements";
+  NodeAttributes attributes(ctx.node());
+  if (attributes.get_string("reduction", "none") != "none") rule_error(ctx, "only reduction 'none' is supported");
+  std::vector<Attribute> axis;
+  if (elements) axis.push_back(make_attribute("axis", attributes.get_int("axis", 0)));
+  set_if_wanted(ctx, 0, [&] {
+    return ctx.add(ctx.node().op_type, {dy(ctx), ctx.input(1), zeros_like(ctx, ctx.input(2))}, axis);
+  });
+  set_if_wanted(ctx, 2, [&] {
+    return ctx.add(elements ? "GatherElements" : "GatherND", {dy(ctx), ctx.input(1)}, axis);
+  });
+}
+
+// reflect, edge and wrap Pad: one input element feeds several outputs. Axis by axis, the
+// padded borders of the gradient are folded back onto the input positions they copied
+// (reversed for reflect, summed onto the end element for edge, shifted for wrap).
+std::string pad_fold_gradient(Ctx& ctx, const std::string& mode) {
+  const std::string x = ctx.input(0);
+  const TypeInfo& type = ctx.type_of(x);
+  if (!type.is_tensor() || !type.has_static_shape()) rule_error(ctx, "the input's shape must be known");
+  const Shape dims = type.static_shape();
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> pads = constant_ints(ctx, 1);
+  std::vector<int64_t> axes;
+  if (ctx.node().has_input(3)) {
+    axes = constant_ints(ctx, 3);
+  } else {
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  }
+  const int64_t count = static_cast<int64_t>(axes.size());
+  auto slice = [&](const std::string& v, int64_t axis, int64_t begin, int64_t end, int64_t step = 1) {
+    return ctx.add("Slice", {v, int64_constant(ctx, {begin}), int64_constant(ctx, {end}), int64_constant(ctx, {axis}),
+                             int64_constant(ctx, {step})});
+  };
+  auto place = [&](const std::string& v, int64_t axis, int64_t before, int64_t after) {  // zeros around v
+    std::vector<int64_t> zero_pads(static_cast<size_t>(2 * rank), 0);
+    zero_pads[static_cast<size_t>(axis)] = before;
+    zero_pads[static_cast<size_t>(rank + axis)] = after;
+    return ctx.add("Pad", {v, int64_constant(ctx, zero_pads)});
+  };
+  std::string g = dy(ctx);
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t axis = axes[static_cast<size_t>(k)] < 0 ? axes[static_cast<size_t>(k)] + rank : axes[static_cast<size_t>(k)];
+    const int64_t begin = pads[static_cast<size_t>(k)], end = pads[static_cast<size_t>(count + k)];
+    const int64_t n = dims[static_cast<size_t>(axis)];
+    if (begin < 0 || end < 0) rule_error(ctx, "negative pads (cropping) are not supported");
+    if (begin == 0 && end == 0) continue;
+    if (begin > n || end > n || (mode == "reflect" && (begin >= n || end >= n))) {
+      rule_error(ctx, "pads larger than the input are not supported");
+    }
+    std::string folded = slice(g, axis, begin, begin + n);
+    if (begin > 0) {
+      std::string left = slice(g, axis, 0, begin);
+      if (mode == "reflect") {  // left[i] copied input[begin - i]
+        folded = ctx.add("Add", {folded, place(slice(left, axis, begin - 1, -kToEnd, -1), axis, 1, n - 1 - begin)});
+      } else if (mode == "edge") {
+        folded = ctx.add("Add", {folded, place(reduce_sum(ctx, left, {axis}, true), axis, 0, n - 1)});
+      } else {  // wrap: left[i] copied input[n - begin + i]
+        folded = ctx.add("Add", {folded, place(left, axis, n - begin, 0)});
+      }
+    }
+    if (end > 0) {
+      std::string right = slice(g, axis, begin + n, begin + n + end);
+      if (mode == "reflect") {  // right[i] copied input[n - 2 - i]
+        folded = ctx.add("Add", {folded, place(slice(right, axis, end - 1, -kToEnd, -1), axis, n - 1 - end, 1)});
+      } else if (mode == "edge") {
+        folded = ctx.add("Add", {folded, place(reduce_sum(ctx, right, {axis}, true), axis, n - 1, 0)});
+      } else {  // wrap: right[i] copied input[i]
+        folded = ctx.add("Add", {folded, place(right, axis, 0, n - end)});
+      }
+    }
+    g = folded;
+  }
+  return g;
+}
+
 void pad_rule(Ctx& ctx) {
   const std::string mode = NodeAttributes(ctx.node()).get_string("mode", "constant");
-  if (mode != "constant") {  // reflect, edge, wrap: one input element feeds several outputs
-    set_if_wanted(ctx, 0, [&] {
-      std::vector<std::string> inputs = ctx.node().inputs;
-      inputs[0] = position_grid(ctx, ctx.input(0));
-      if (inputs.size() > 2) inputs[2] = "";  // no constant value in these modes
-      return scatter_to_positions(ctx, ctx.add("Pad", inputs, ctx.node().attributes), dy(ctx), true);
-    });
+  if (mode != "constant") {
+    set_if_wanted(ctx, 0, [&] { return pad_fold_gradient(ctx, mode); });
     return;
   }
   std::string inner;
@@ -276,6 +387,9 @@ ONYX_REGISTER_GRADIENT_RULE("", "DepthToSpace", permutation_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "SpaceToDepth", permutation_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "Trilu", trilu_rule);
 ONYX_REGISTER_GRADIENT_RULE("", "CumSum", cumsum_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "TopK", top_k_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "ScatterElements", scatter_rule);
+ONYX_REGISTER_GRADIENT_RULE("", "ScatterND", scatter_rule);
 
 }  // namespace
 }  // namespace onyx::training
