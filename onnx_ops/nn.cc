@@ -1,6 +1,7 @@
 // Shape rules of the neural-network ops: convolutions, pooling, normalizations, Dropout, LRN.
 // Window arithmetic comes from nn_geometry so kernels and rules agree.
 #include <algorithm>
+#include <functional>
 
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
@@ -41,11 +42,8 @@ std::vector<int64_t> weight_kernel(const TypeInfo& w, bool& known) {
   return kernel;
 }
 
-void conv_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  const TypeInfo* w = tensor_input(ctx, 1);
-  if (!x) return;
-  WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
+TypeInfo conv_output(const TypeInfo& x, const TypeInfo* w, const NodeAttributes& attributes) {
+  WindowAttributes attrs = WindowAttributes::read(attributes);
   Dim channels = w ? dim_or_unknown(*w, 0) : Dim{};
   std::vector<int64_t> spatial;
   std::vector<int64_t> kernel = attrs.kernel_shape;
@@ -53,11 +51,41 @@ void conv_rule(InferenceContext& ctx) {
   if (!kernel_known && w) kernel = weight_kernel(*w, kernel_known);
   const std::vector<int64_t>* out = nullptr;
   WindowGeometry g;
-  if (kernel_known && known_spatial_dims(*x, spatial)) {
+  if (kernel_known && known_spatial_dims(x, spatial)) {
     g = forward_window_geometry(attrs, spatial, kernel, "Conv");
     out = &g.output;
   }
-  ctx.set_output_type(0, windowed_output(*x, channels, out, x->elem_type));
+  return windowed_output(x, channels, out, x.elem_type);
+}
+
+void conv_rule(InferenceContext& ctx) {
+  if (const TypeInfo* x = tensor_input(ctx, 0)) {
+    ctx.set_output_type(0, conv_output(*x, tensor_input(ctx, 1), ctx.attributes()));
+  }
+}
+
+// The com.onyx channels-last ops (NhwcConv, NhwcMaxPool, ...; see
+// runtime/optimizer/channels_last.h): X and Y are [N, spatial..., C]. `rule` gives the output
+// of the channels-first op for a channels-first X.
+void channels_last_rule(InferenceContext& ctx, const std::function<TypeInfo(const TypeInfo&)>& rule) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x || !x->shape || x->shape->size() < 3) {
+    if (x) ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
+    return;
+  }
+  const std::vector<Dim>& dims = *x->shape;
+  std::vector<Dim> first{dims.front(), dims.back()};
+  first.insert(first.end(), dims.begin() + 1, dims.end() - 1);
+  TypeInfo y = rule(TypeInfo::tensor(x->elem_type, std::move(first)));
+  if (!y.shape || y.shape->size() != dims.size()) return ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
+  std::vector<Dim> last{(*y.shape).front()};
+  last.insert(last.end(), y.shape->begin() + 2, y.shape->end());
+  last.push_back((*y.shape)[1]);
+  ctx.set_output_type(0, TypeInfo::tensor(x->elem_type, std::move(last)));
+}
+
+void nhwc_conv_rule(InferenceContext& ctx) {
+  channels_last_rule(ctx, [&](const TypeInfo& x) { return conv_output(x, tensor_input(ctx, 1), ctx.attributes()); });
 }
 
 void conv_transpose_rule(InferenceContext& ctx) {
@@ -86,18 +114,22 @@ void conv_transpose_rule(InferenceContext& ctx) {
   ctx.set_output_type(0, windowed_output(*x, channels, out, x->elem_type));
 }
 
-void pool_rule(InferenceContext& ctx, const char* op) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  if (!x) return;
-  WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
+TypeInfo pool_output(const TypeInfo& x, const NodeAttributes& attributes, const char* op) {
+  WindowAttributes attrs = WindowAttributes::read(attributes);
   std::vector<int64_t> spatial;
   const std::vector<int64_t>* out = nullptr;
   WindowGeometry g;
-  if (known_spatial_dims(*x, spatial) && !attrs.kernel_shape.empty()) {
+  if (known_spatial_dims(x, spatial) && !attrs.kernel_shape.empty()) {
     g = forward_window_geometry(attrs, spatial, attrs.kernel_shape, op);
     out = &g.output;
   }
-  TypeInfo y = windowed_output(*x, dim_or_unknown(*x, 1), out, x->elem_type);
+  return windowed_output(x, dim_or_unknown(x, 1), out, x.elem_type);
+}
+
+void pool_rule(InferenceContext& ctx, const char* op) {
+  const TypeInfo* x = tensor_input(ctx, 0);
+  if (!x) return;
+  TypeInfo y = pool_output(*x, ctx.attributes(), op);
   ctx.set_output_type(0, y);
   if (ctx.output_count() > 1) {
     y.elem_type = DataType::kInt64;
@@ -105,13 +137,15 @@ void pool_rule(InferenceContext& ctx, const char* op) {
   }
 }
 
-void global_pool_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  if (!x) return;
-  if (!x->shape) return ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
-  std::vector<Dim> dims = *x->shape;
+TypeInfo global_pool_output(const TypeInfo& x) {
+  if (!x.shape) return TypeInfo::tensor(x.elem_type);
+  std::vector<Dim> dims = *x.shape;
   for (size_t i = 2; i < dims.size(); ++i) dims[i] = Dim::known(1);
-  ctx.set_output_type(0, TypeInfo::tensor(x->elem_type, std::move(dims)));
+  return TypeInfo::tensor(x.elem_type, std::move(dims));
+}
+
+void global_pool_rule(InferenceContext& ctx) {
+  if (const TypeInfo* x = tensor_input(ctx, 0)) ctx.set_output_type(0, global_pool_output(*x));
 }
 
 void batch_norm_rule(InferenceContext& ctx) {
@@ -176,6 +210,17 @@ void deform_conv_rule(InferenceContext& ctx) {
 }
 
 ONYX_REGISTER_SHAPE_RULE("", "Conv", conv_rule);
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcConv", nhwc_conv_rule);
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcMaxPool", [](InferenceContext& ctx) {
+  channels_last_rule(ctx, [&](const TypeInfo& x) { return pool_output(x, ctx.attributes(), "MaxPool"); });
+});
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcAveragePool", [](InferenceContext& ctx) {
+  channels_last_rule(ctx, [&](const TypeInfo& x) { return pool_output(x, ctx.attributes(), "AveragePool"); });
+});
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcGlobalMaxPool",
+                         [](InferenceContext& ctx) { channels_last_rule(ctx, global_pool_output); });
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcGlobalAveragePool",
+                         [](InferenceContext& ctx) { channels_last_rule(ctx, global_pool_output); });
 ONYX_REGISTER_SHAPE_RULE("", "DeformConv", deform_conv_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ConvTranspose", conv_transpose_rule);
 ONYX_REGISTER_SHAPE_RULE("", "MaxPool", [](InferenceContext& ctx) { pool_rule(ctx, "MaxPool"); });

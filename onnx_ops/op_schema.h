@@ -18,6 +18,9 @@ namespace onyx {
 constexpr int64_t kLatestOnnxOpset = 28;
 constexpr int64_t kLatestOnnxMlOpset = 5;
 constexpr int64_t kLatestTrainingOpset = 1;
+// onyx's own ops, which only its optimizer writes into a graph (NhwcConv, by the channels-last
+// pass); version 1.
+inline constexpr const char* kOnyxDomain = "com.onyx";
 
 // What a shape rule sees of a node: its attributes, input types and any input whose value is
 // known before running (initializers, folded constants).

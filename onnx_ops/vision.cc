@@ -1,5 +1,6 @@
 // Resize geometry shared by the shape rules and kernels; shape rules of the vision ops
-// (Resize, Upsample, GridSample, RoiAlign, NonMaxSuppression, MaxUnpool, AffineGrid, Col2Im).
+// (Resize, Upsample, GridSample, RoiAlign, NonMaxSuppression, MaxUnpool, AffineGrid, Col2Im,
+// ImageDecoder).
 #include "onnx_ops/vision.h"
 
 #include <algorithm>
@@ -370,6 +371,12 @@ void col2im_rule(InferenceContext& ctx) {
   ctx.set_output_type(0, TypeInfo::tensor(x->elem_type, std::move(dims)));
 }
 
+// ImageDecoder: uint8 [height, width, channels]; only the channel count is known before decoding.
+void image_decoder_rule(InferenceContext& ctx) {
+  const bool gray = ctx.attributes().get_string("pixel_format", "RGB") == "Grayscale";
+  ctx.set_output_type(0, TypeInfo::tensor(DataType::kUInt8, std::vector<Dim>{Dim{}, Dim{}, Dim::known(gray ? 1 : 3)}));
+}
+
 }  // namespace
 
 ONYX_REGISTER_SHAPE_RULE("", "Resize", [](InferenceContext& ctx) { resize_rule(ctx, "Resize"); });
@@ -381,5 +388,6 @@ ONYX_REGISTER_SHAPE_RULE("", "NonMaxSuppression", nms_rule);
 ONYX_REGISTER_SHAPE_RULE("", "MaxUnpool", max_unpool_rule);
 ONYX_REGISTER_SHAPE_RULE("", "AffineGrid", affine_grid_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Col2Im", col2im_rule);
+ONYX_REGISTER_SHAPE_RULE("", "ImageDecoder", image_decoder_rule);
 
 }  // namespace onyx

@@ -4,16 +4,27 @@ ort_time / onyx_time per model (above 1: onyx is faster).
 
 onyx is timed by `onyx bench MODEL --iterations N --threads T --json [--input NAME=FILE]...`,
 which prints one JSON object with its per-run times in milliseconds (median_ms, mean_ms,
-min_ms; the median is compared). onnxruntime is timed here the same way: warm-up runs, then N
+min_ms, cpu_ms; the median is compared unless --cpu-time). onnxruntime is timed here the same way: warm-up runs, then N
 runs each timed alone, with all graph optimizations and T intra-op threads.
 
 Models: the given .onnx files, by default the shipped models (models/*.onnx, fed their
-models/<name>_input.npy sample) plus synthetic models built here with onnx.helper (a small
-conv net at 224x224 and a wide MLP at batch 64; written to .cache/bench/). A model without a
-sample input gets the same seeded random inputs for both runtimes, symbolic dims set to 1.
+models/<name>_input.npy sample), synthetic models built here with onnx.helper (a small conv net
+at 224x224 and a wide MLP at batch 64; written to .cache/bench/), and the real architectures
+that scripts/export_architectures.py exports with PyTorch (resnet18, mobilenet_v2, transformer,
+lstm, ...; fed their first test case; exported with Debian's /usr/bin/python3 if not cached,
+left out with a note where that Python has no torch). A model without a sample input gets the
+same seeded random inputs for both runtimes, symbolic dims set to 1.
+
+On a busy machine, `--rounds R` times each model R times, alternating the two runtimes, and
+keeps each one's fastest round, so that a burst of load does not land on one side only; and
+`--cpu-time` compares the process CPU time per run (`onyx bench`'s cpu_ms, Python's
+process_time around onnxruntime's runs), which waiting for a core does not inflate. With more
+than one thread CPU time adds up the threads: it measures cost, not latency.
 
   scripts/bench_vs_ort.py                       the default models, 1 thread
   scripts/bench_vs_ort.py --threads 2 -n 200    two threads, 200 timed runs
+  scripts/bench_vs_ort.py --rounds 3            best of three alternating rounds
+  scripts/bench_vs_ort.py --cpu-time            CPU time per run (busy machines)
   scripts/bench_vs_ort.py my.onnx --json out.json
 """
 import argparse
@@ -96,6 +107,26 @@ def synthetic_wide_mlp():
     return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), "wide_mlp_b64.onnx")
 
 
+# --- real architectures (exported by PyTorch) --------------------------------------------------
+def architecture_models(torch_python):
+    """[(model path, feeds)] for the exported architectures, fed their first test case."""
+    script = os.path.join(ROOT, "scripts", "export_architectures.py")
+    try:
+        proc = subprocess.run([torch_python, script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        proc = None
+    if proc is None or proc.returncode != 0:
+        reason = "not found" if proc is None else (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        print(f"bench_vs_ort: leaving out the real architectures: {torch_python} {script}: {reason}")
+        return []
+    folder = proc.stdout.strip().splitlines()[-1]
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    return [(os.path.join(folder, entry["model"]),
+             {name: np.load(os.path.join(folder, file)) for name, file in entry["cases"][0]["inputs"].items()})
+            for entry in manifest["models"]]
+
+
 # --- inputs ----------------------------------------------------------------------------------
 NUMPY_OF_ONNX = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64, TensorProto.INT64: np.int64,
                  TensorProto.INT32: np.int32, TensorProto.BOOL: np.bool_, TensorProto.FLOAT16: np.float16,
@@ -136,11 +167,14 @@ def time_ort(model_path, feeds, iterations, warmup, threads):
     for _ in range(warmup):
         session.run(None, feeds)
     times = []
+    cpu_start = time.process_time()
     for _ in range(iterations):
         start = time.perf_counter()
         session.run(None, feeds)
         times.append((time.perf_counter() - start) * 1e3)
-    return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "min_ms": min(times)}
+    cpu_ms = (time.process_time() - cpu_start) * 1e3 / iterations
+    return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "min_ms": min(times),
+            "cpu_ms": cpu_ms}
 
 
 def time_onyx(onyx, model_path, feeds, iterations, threads, scratch):
@@ -169,8 +203,11 @@ def time_onyx(onyx, model_path, feeds, iterations, threads, scratch):
         return {"error": "onyx bench printed no JSON with median_ms/mean_ms"}
 
 
+HEADLINE = "median_ms"  # --cpu-time: "cpu_ms"
+
+
 def headline(result):
-    return result.get("median_ms", result.get("mean_ms"))
+    return result.get(HEADLINE, result.get("mean_ms") if HEADLINE == "median_ms" else None)
 
 
 def main():
@@ -181,30 +218,48 @@ def main():
     parser.add_argument("-n", "--iterations", type=int, default=100, help="timed runs per model")
     parser.add_argument("--warmup", type=int, default=10, help="untimed onnxruntime runs first")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads for both runtimes")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per model; the fastest counts")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="compare process CPU time per run instead of the median wall time")
     parser.add_argument("--onyx", default=os.environ.get("ONYX_BIN", os.path.join(ROOT, "build", "onyx")))
-    parser.add_argument("--no-synthetic", action="store_true", help="only the shipped models by default")
+    parser.add_argument("--no-synthetic", action="store_true", help="leave out the synthetic models")
+    parser.add_argument("--no-architectures", action="store_true", help="leave out the PyTorch-exported architectures")
+    parser.add_argument("--torch-python", default=os.environ.get("ONYX_TORCH_PYTHON", "/usr/bin/python3"),
+                        help="the Python with torch and torchvision that exports the architectures")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
+    global HEADLINE
+    HEADLINE = "cpu_ms" if args.cpu_time else "median_ms"
 
-    models = args.models
+    models = [(model, None) for model in args.models]  # (path, feeds; None: model_inputs)
     if not models:
-        models = sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))
+        models = [(model, None) for model in sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))]
         if not args.no_synthetic:
-            models += [synthetic_convnet(), synthetic_wide_mlp()]
+            models += [(synthetic_convnet(), None), (synthetic_wide_mlp(), None)]
+        if not args.no_architectures:
+            models += architecture_models(args.torch_python)
     if not os.access(args.onyx, os.X_OK):
         sys.exit(f"bench_vs_ort: {args.onyx} not found; build onyx first (scripts/setup.sh)")
 
     rows = []
     header = f"{'model':<28} {'onyx ms':>10} {'ort ms':>10} {'ort/onyx':>9}"
-    print(f"threads={args.threads} iterations={args.iterations} (median per run)")
+    print(f"threads={args.threads} iterations={args.iterations} rounds={args.rounds} "
+          f"({'process CPU time' if args.cpu_time else 'median wall time'} per run)")
     print(header)
     print("-" * len(header))
-    for model in models:
+    for model, feeds in models:
         name = os.path.splitext(os.path.basename(model))[0]
-        feeds = model_inputs(model)
-        onyx_result = time_onyx(args.onyx, model, feeds, args.iterations, args.threads,
-                                os.path.join(CACHE, "inputs", name))
-        ort_result = time_ort(model, feeds, args.iterations, args.warmup, args.threads)
+        feeds = feeds if feeds is not None else model_inputs(model)
+        onyx_result = ort_result = None
+        for _ in range(max(1, args.rounds)):
+            onyx_round = time_onyx(args.onyx, model, feeds, args.iterations, args.threads,
+                                   os.path.join(CACHE, "inputs", name))
+            ort_round = time_ort(model, feeds, args.iterations, args.warmup, args.threads)
+            if onyx_result is None or (headline(onyx_round) is not None and
+                                       (headline(onyx_result) is None or headline(onyx_round) < headline(onyx_result))):
+                onyx_result = onyx_round
+            if ort_result is None or headline(ort_round) < headline(ort_result):
+                ort_result = ort_round
         onyx_ms, ort_ms = headline(onyx_result), headline(ort_result)
         ratio = ort_ms / onyx_ms if onyx_ms else None
         rows.append({"model": model, "onyx": onyx_result, "ort": ort_result, "ratio": ratio})
@@ -219,7 +274,8 @@ def main():
         print(f"geometric mean of ort/onyx over {len(ratios)} models: {geomean:.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"threads": args.threads, "iterations": args.iterations, "results": rows}, f, indent=1)
+            json.dump({"threads": args.threads, "iterations": args.iterations, "rounds": args.rounds,
+                       "results": rows}, f, indent=1)
     return 0 if len(ratios) == len(rows) else 1
 
 

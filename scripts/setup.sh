@@ -11,9 +11,11 @@ APT_PACKAGES=(
   zlib1g-dev  # gzip IDX files and deflated .npz archives (onyx train)
   dataset-fashion-mnist  # the shipped training default (README) and the accuracy tests
   libopenblas0-openmp  # an optimized BLAS for Debian's PyTorch (else the reference BLAS: torch's Linear ~20x slower), which scripts/bench_train_vs_torch.py compares with
+  libjpeg-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev pkg-config
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
+  python3-torchvision  # with python3-torch: scripts/export_architectures.py (tests/python/test_architectures.py)
 )
-PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest)
+PIP_PACKAGES=(onnx==1.23.2 onnxruntime==1.32.0 numpy pytest pillow)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -29,7 +31,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, pytest" 2>/dev/null ||
+if ! .venv/bin/python -c "import onnx, onnxruntime, numpy, pytest, PIL" 2>/dev/null ||
    [ "$(.venv/bin/python -c 'import onnx; print(onnx.__version__)')" != "1.23.2" ]; then
   .venv/bin/pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi

@@ -1,5 +1,5 @@
 // The repeatable `--custom-ops LIB.so` option, shared by every verb that loads a model (run,
-// test, bench, inspect; train reuses it). The CLI runs one model per process, so libraries go
+// test, bench, inspect, gradient; train reuses it). The CLI runs one model per process, so libraries go
 // into the global registry: `onyx test`'s per-test child processes inherit them.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include "runtime/ir/model_loader.h"
 #include "runtime/ir/model_saver.h"
 #include "tools/commands.h"
+#include "tools/custom_ops_option.h"
 #include "training/gradient_builder.h"
 
 namespace onyx::cli {
@@ -24,7 +25,10 @@ Command add_gradient_command(CLI::App& app) {
   command->add_option("--frozen", options->frozen, "values never differentiated");
   command->add_flag("--inference-mode", *inference_mode,
                     "keep Dropout and BatchNormalization in inference mode");
+  auto custom_ops = std::make_shared<std::vector<std::string>>();
+  add_custom_ops_option(*command, *custom_ops);
   return [=] {
+    load_custom_op_libraries(*custom_ops);
     options->training_mode = !*inference_mode;
     training::GradientGraph gradient = training::build_gradient_graph(load_model(*model_path), *options);
     save_model(gradient.model, *output_path);

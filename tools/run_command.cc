@@ -18,6 +18,7 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::string output_dir;
   int threads = 0;
+  int optimization_level = SessionOptions{}.optimization_level;
   bool random = false;
   std::vector<std::string> custom_ops;
 };
@@ -26,6 +27,7 @@ int run(const RunOptions& options) {
   load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
+  session_options.optimization_level = options.optimization_level;
   InferenceSession session(std::filesystem::path(options.model), session_options);
 
   std::map<std::string, Value> feeds = build_feeds(session, options.inputs, options.random);
@@ -49,6 +51,9 @@ Command add_run_command(CLI::App& app) {
   command->add_option("--input,-i", options->inputs, "NAME=FILE: an input as .pb (TensorProto) or .npy; repeatable");
   command->add_option("--output-dir,-o", options->output_dir, "write each output as output_<k>.pb here");
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  command->add_option("--optimization-level", options->optimization_level,
+                      "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
+      ->check(CLI::Range(0, 2));
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
   add_custom_ops_option(*command, options->custom_ops);
   return [options] { return run(*options); };

@@ -233,7 +233,7 @@ Graph PassRuleContext::differentiate_subgraph(const Graph& body,
   for (const auto& [name, type] : run_.types().types) outer_names.insert(name);
   for (const auto& [name, tensor] : run_.graph().initializers) outer_names.insert(name);
   validate_and_sort_graph(graph, outer_names);
-  InferredTypes types = infer_types(graph, run_.model(), &run_.types());
+  InferredTypes types = infer_types(graph, run_.model(), &run_.types(), *run_.context().ops);
 
   BackwardRequest request;
   for (size_t j = 0; j < graph.outputs.size() && j < output_gradients.size(); ++j) {
@@ -241,7 +241,8 @@ Graph PassRuleContext::differentiate_subgraph(const Graph& body,
   }
   request.wrt = wrt;
   BackwardContext context{run_.model(), run_.names(), &run_.types(),
-                          [this](const std::string& name) { return run_.constant_value(name); }};
+                          [this](const std::string& name) { return run_.constant_value(name); },
+                          run_.context().ops};
   std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
 
   graph.outputs.clear();
@@ -334,7 +335,7 @@ std::map<std::string, std::string> BackwardPassRun::run(const BackwardRequest& r
 
     Node view = graph_.nodes[n];
     view.inputs = inputs;
-    const GradientRule* rule = GradientRuleRegistry::global().find(view.domain, view.op_type);
+    const GradientRule* rule = context_.ops->gradient_rules().find(view.domain, view.op_type);
     if (rule == nullptr) {
       throw_error(ErrorCode::kNotImplemented, "no gradient rule for op ", view.op_type,
                   " (domain ", display_domain(view.domain), "), needed by ", view.describe(),
@@ -364,12 +365,12 @@ std::map<std::string, std::string> append_backward(Graph& graph, const InferredT
   return run.run(request);
 }
 
-StaticFacts static_facts(const Model& model) {
+StaticFacts static_facts(const Model& model, const OpRegistry& ops) {
   StaticFacts facts;
-  facts.types = infer_types(model.graph, model);
+  facts.types = infer_types(model.graph, model, nullptr, ops);
   Model folded = model;
   if (fold_constants(folded.graph, folded, facts.types) == 0) return facts;
-  facts.types = infer_types(folded.graph, folded);
+  facts.types = infer_types(folded.graph, folded, nullptr, ops);
   for (const auto& [name, tensor] : folded.graph.initializers) {
     bool computed = model.graph.initializers.count(name) == 0;
     if (computed && !dtype_is_float(tensor.dtype())) facts.constants.emplace(name, tensor);

@@ -2,7 +2,8 @@
 // op and the differentiation of control-flow bodies: it finds the nodes that lie between the
 // values to differentiate and the seeded values, walks them in reverse topological order,
 // sums the gradients of values that fan out, and calls each node's rule from the
-// GradientRuleRegistry. The backward nodes and their constants are appended to the graph.
+// GradientRuleRegistry of the context's OpRegistry (built-in and custom ops alike). The
+// backward nodes and their constants are appended to the graph.
 #pragma once
 
 #include <functional>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 #include "runtime/session/type_inference.h"
 
@@ -54,6 +56,8 @@ struct BackwardContext {
   // Constants known beyond the graph's initializers and Constant nodes: the enclosing scopes'
   // (for subgraphs) or the values constant folding computes (see static_facts).
   std::function<const Tensor*(const std::string&)> outer_constant;
+  // Where gradient and shape rules come from: a session's registry sees its custom ops.
+  const OpRegistry* ops = &OpRegistry::global();
 };
 
 // What is known about a model before it runs: its types inferred after constant folding (so
@@ -63,7 +67,7 @@ struct StaticFacts {
   InferredTypes types;
   std::map<std::string, Tensor> constants;
 };
-StaticFacts static_facts(const Model& model);
+StaticFacts static_facts(const Model& model, const OpRegistry& ops = OpRegistry::global());
 
 // `graph` must be topologically sorted and `types` inferred for it. Returns, per value of
 // `wrt`, the name of its gradient, or "" where no seeded value depends on it.

@@ -70,11 +70,12 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   NameSource names(graph);
   raise_opset_for_scatter_add(model);
   validate_and_sort_graph(graph);
+  const OpRegistry& ops = options.ops ? *options.ops : OpRegistry::global();
   if (options.training_mode) {
-    result.state_updates = switch_to_training_mode(model, infer_types(graph, model), names);
+    result.state_updates = switch_to_training_mode(model, infer_types(graph, model, nullptr, ops), names);
     validate_and_sort_graph(graph);
   }
-  StaticFacts facts = static_facts(model);
+  StaticFacts facts = static_facts(model, ops);
   const InferredTypes& types = facts.types;
 
   const TypeInfo* loss_type = types.find(options.loss);
@@ -125,10 +126,12 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   }
   request.seeds.emplace_back(options.loss, seed);
 
-  BackwardContext context{model, names, nullptr, [&](const std::string& name) -> const Tensor* {
+  BackwardContext context{model, names, nullptr,
+                          [&](const std::string& name) -> const Tensor* {
                             auto it = facts.constants.find(name);
                             return it == facts.constants.end() ? nullptr : &it->second;
-                          }};
+                          },
+                          &ops};
   std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
 
   bool loss_is_output = std::any_of(graph.outputs.begin(), graph.outputs.end(),

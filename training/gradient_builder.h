@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 
 namespace onyx::training {
@@ -24,6 +25,9 @@ struct GradientGraphOptions {
   // Older forms without the switch (Dropout 11, BatchNormalization 11-13) are rewritten into
   // primitive ops with the same meaning (training/training_mode.h).
   bool training_mode = true;
+  // Where gradient and shape rules come from; null: the global registry (built-in ops and
+  // globally registered custom ops). A session's ops() adds its own custom ops.
+  const OpRegistry* ops = nullptr;
 };
 
 struct GradientGraph {

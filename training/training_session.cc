@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "runtime/common/error.h"
+#include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/ir/model_saver.h"
 #include "training/checkpoint.h"
@@ -68,6 +69,7 @@ TrainingSession::~TrainingSession() = default;
 
 TrainingSession::TrainingSession(Model forward, TrainingOptions options)
     : forward_(std::move(forward)), options_(std::move(options)), rng_(options_.seed) {
+  ops_ = make_op_registry(options_.session.custom_ops, options_.session.custom_op_libraries);
   const int loss_sources = int(options_.loss.has_value()) + int(options_.loss_graph.has_value()) +
                            int(!options_.loss_output.empty());
   ONYX_CHECK(loss_sources == 1, ErrorCode::kInvalidArgument,
@@ -128,7 +130,8 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   for (const auto& [name, value] : with_loss_.graph.initializers) {
     if (!forward_.graph.initializers.count(name)) frozen.push_back(name);
   }
-  GradientGraph gradient = build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true});
+  GradientGraph gradient =
+      build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true, ops_.get()});
   for (const auto& [param, gradient_name] : gradient.gradients) trainable_.push_back(param);
   ONYX_CHECK(!trainable_.empty(), ErrorCode::kInvalidArgument, "the loss depends on no trainable parameter");
   training_graph->model = std::move(gradient.model);
@@ -169,7 +172,7 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
     graph->model = with_loss_;
     set_training_mode(graph->model, false);
     GradientGraph gradient =
-        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false});
+        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false, ops_.get()});
     graph->model = std::move(gradient.model);
     graph->gradients = std::move(gradient.gradients);
     prepare_inputs(graph->model);

@@ -141,6 +141,8 @@ class TrainingSession {
   Model with_loss_;          // forward + loss (parameters still initializers: the builder's input)
   Model with_metrics_;       // forward + loss + metrics, trainable parameters as inputs
   TrainingOptions options_;
+  // The custom ops of options_.session, for the gradient builder (the sessions build their own).
+  std::shared_ptr<OpRegistry> ops_;
   std::vector<std::string> trainable_;
   std::vector<std::string> targets_;
   std::set<std::string> batch_inputs_;  // inputs of the loss/metrics graph (data, targets, ...)

@@ -59,13 +59,13 @@ void check_count(const CustomOpDefinition& def, const Node& node, const char* wh
     std::string range = most < 0 ? "at least " + std::to_string(fewest)
                         : fewest == static_cast<size_t>(most) ? std::to_string(fewest)
                                                               : std::to_string(fewest) + " to " + std::to_string(most);
-    throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", def.describe(), " takes ", range, " ", what,
+    throw_error(ErrorCode::kInvalidModel, def.describe(), " takes ", range, " ", what,
                 " (", list_parameters(parameters), "), got ", given);
   }
   for (size_t i = 0; i < given; ++i) {
     const auto& parameter = parameter_at(parameters, i);
     if (values[i].empty() && parameter.arity != ParameterArity::kOptional) {
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", what, " ", i, " (", parameter.name,
+      throw_error(ErrorCode::kInvalidModel, what, " ", i, " (", parameter.name,
                   ") of ", def.describe(), " is required but the node leaves it out");
     }
   }
@@ -254,18 +254,18 @@ Node CustomOpDefinition::with_defaults(const Node& node) const {
     if (declared == nullptr) {
       std::string known;
       for (const auto& attribute : attributes) known += (known.empty() ? "" : ", ") + attribute.name;
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", describe(), " has no attribute '", given.name,
+      throw_error(ErrorCode::kInvalidModel, describe(), " has no attribute '", given.name,
                   "' (its attributes: ", known.empty() ? "none" : known, ")");
     }
     if (given.kind != declared->kind) {
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": attribute '", given.name, "' of ", describe(),
+      throw_error(ErrorCode::kInvalidModel, "attribute '", given.name, "' of ", describe(),
                   " must be a ", attribute_kind_name(declared->kind), ", got a ", attribute_kind_name(given.kind));
     }
   }
   for (const auto& attribute : attributes) {
     if (node.find_attribute(attribute.name)) continue;
     if (!attribute.default_value) {
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", describe(), " requires attribute '",
+      throw_error(ErrorCode::kInvalidModel, describe(), " requires attribute '",
                   attribute.name, "' (", attribute_kind_name(attribute.kind), ")");
     }
     completed.attributes.push_back(*attribute.default_value);
@@ -284,14 +284,14 @@ std::vector<TypeInfo> CustomOpDefinition::infer_output_types(const Node& node,
       return "input " + std::to_string(i) + " (" + parameter.name + ", '" + node.inputs[i] + "')";
     };
     if (type->kind != TypeInfo::Kind::kTensor) {
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", describe_input(), " must be a tensor, got ",
+      throw_error(ErrorCode::kInvalidModel, describe_input(), " must be a tensor, got ",
                   type->to_string());
     }
     if (type->elem_type == DataType::kUndefined) continue;
     DataType fixed = fixed_type(parameter.type);
     if (fixed != DataType::kUndefined) {
       if (type->elem_type != fixed) {
-        throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", describe_input(), " must be ",
+        throw_error(ErrorCode::kInvalidModel, describe_input(), " must be ",
                     dtype_name(fixed), ", got ", dtype_name(type->elem_type));
       }
       continue;
@@ -300,12 +300,12 @@ std::vector<TypeInfo> CustomOpDefinition::infer_output_types(const Node& node,
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), type->elem_type) == allowed.end()) {
       std::string names;
       for (DataType t : allowed) names += (names.empty() ? "" : ", ") + std::string(dtype_name(t));
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", describe_input(), " has type ",
+      throw_error(ErrorCode::kInvalidModel, describe_input(), " has type ",
                   dtype_name(type->elem_type), ", but ", describe(), " allows ", parameter.type, " in {", names, "}");
     }
     auto [it, inserted] = bound.emplace(parameter.type, std::make_pair(type->elem_type, i));
     if (!inserted && it->second.first != type->elem_type) {
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": ", describe_input(), " is ",
+      throw_error(ErrorCode::kInvalidModel, describe_input(), " is ",
                   dtype_name(type->elem_type), " but input ", it->second.second, " binds ", parameter.type, " to ",
                   dtype_name(it->second.first));
     }

@@ -113,7 +113,8 @@ struct CustomOpDefinition {
   void validate() const;
 
   // Checks a node against the definition (input/output counts, required inputs, attribute
-  // names and kinds) and returns a copy with the declared defaults filled in.
+  // names and kinds) and returns a copy with the declared defaults filled in. Errors name the
+  // op and the input or attribute; callers (type inference, kernel creation) add the node.
   Node with_defaults(const Node& node) const;
   // Output types from the type constraints: parameters are bound by the inputs that are present
   // (an absent optional input binds nothing); element types that disagree or fall outside a

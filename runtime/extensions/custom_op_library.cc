@@ -240,4 +240,12 @@ void register_custom_op_library(OpRegistry& registry, const fs::path& path) {
   registry.keep_alive(library.handle);
 }
 
+std::shared_ptr<OpRegistry> make_op_registry(std::vector<CustomOpDefinition> ops,
+                                             const std::vector<fs::path>& libraries, const OpRegistry& parent) {
+  auto registry = std::make_shared<OpRegistry>(&parent);
+  for (auto& op : ops) registry->add(std::move(op));
+  for (const auto& path : libraries) register_custom_op_library(*registry, path);
+  return registry;
+}
+
 }  // namespace onyx

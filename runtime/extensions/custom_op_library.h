@@ -31,4 +31,10 @@ CustomOpLibrary load_custom_op_library(const std::filesystem::path& path);
 // Loads the library and adds its ops to `registry`, which then keeps it loaded.
 void register_custom_op_library(OpRegistry& registry, const std::filesystem::path& path);
 
+// A registry over `parent` with `ops` and the ops of `libraries`: what a session (inference or
+// training) builds from its options.
+std::shared_ptr<OpRegistry> make_op_registry(std::vector<CustomOpDefinition> ops,
+                                             const std::vector<std::filesystem::path>& libraries,
+                                             const OpRegistry& parent = OpRegistry::global());
+
 }  // namespace onyx

@@ -20,7 +20,7 @@ void check_template(const Graph& graph, const std::string& op) {
   for (const Node& node : graph.nodes) {
     for (const Attribute& attribute : node.attributes) {
       if (attribute.g || !attribute.graphs.empty()) {
-        throw_error(ErrorCode::kInvalidArgument, "gradient template of ", op, ": node ", node.describe(),
+        throw_error(ErrorCode::kInvalidArgument, "gradient template of ", op, ": ", node.describe(),
                     " has a subgraph, which templates do not support");
       }
     }

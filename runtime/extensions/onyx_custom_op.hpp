@@ -475,8 +475,8 @@ class Op {
   };
   struct Attribute {
     std::string name;
-    int32_t kind;
-    int32_t has_default;
+    int32_t kind = 0;
+    int32_t has_default = 0;
     float f = 0;
     int64_t i = 0;
     std::string s;
@@ -497,7 +497,10 @@ class Op {
   }
   template <typename Fill>
   Op& attr(std::string name, int32_t kind, bool has_default, Fill&& fill) {
-    Attribute a{std::move(name), kind, has_default ? 1 : 0};
+    Attribute a;
+    a.name = std::move(name);
+    a.kind = kind;
+    a.has_default = has_default ? 1 : 0;
     fill(a);
     attributes_.push_back(std::move(a));
     return *this;

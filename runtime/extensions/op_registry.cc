@@ -61,19 +61,20 @@ void infer_custom_op(const CustomOpDefinition& def, InferenceContext& ctx) {
     for (size_t i = 0; i < types.size(); ++i) inner.set_output_type(i, types[i]);
     def.shape_rule(inner);
     for (size_t i = 0; i < types.size(); ++i) {
-      TypeInfo refined = inner.output_types()[i];
+      DataType bound = types[i].elem_type;
+      types[i] = inner.output_types()[i];
       // A rule that gives only shapes keeps the element type the constraints bound.
-      if (refined.kind == TypeInfo::Kind::kTensor && refined.elem_type == DataType::kUndefined) {
-        refined.elem_type = types[i].elem_type;
+      if (types[i].kind == TypeInfo::Kind::kTensor && types[i].elem_type == DataType::kUndefined) {
+        types[i].elem_type = bound;
       }
-      types[i] = std::move(refined);
     }
   }
   for (size_t i = 0; i < types.size(); ++i) ctx.set_output_type(i, std::move(types[i]));
 }
 
 // What a custom op's gradient rule sees: the forward node with its attribute defaults filled
-// in, everything else from the gradient builder's context.
+// in, everything else (every hook, so rules get what built-in rules get) from the builder's
+// context.
 class WithDefaultsContext final : public training::GradientRuleContext {
  public:
   WithDefaultsContext(training::GradientRuleContext& inner, Node node) : inner_(inner), node_(std::move(node)) {}
@@ -90,6 +91,14 @@ class WithDefaultsContext final : public training::GradientRuleContext {
     return inner_.add_node(op_type, std::move(inputs), output_count, std::move(attributes), domain);
   }
   std::string add_constant(Tensor value) override { return inner_.add_constant(std::move(value)); }
+  const Tensor* constant_value(const std::string& value_name) const override {
+    return inner_.constant_value(value_name);
+  }
+  std::string forward_output(size_t i) override { return inner_.forward_output(i); }
+  Graph differentiate_subgraph(const Graph& body, const std::vector<std::string>& output_gradients,
+                               const std::vector<std::string>& wrt) override {
+    return inner_.differentiate_subgraph(body, output_gradients, wrt);
+  }
 
  private:
   training::GradientRuleContext& inner_;

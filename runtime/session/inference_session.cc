@@ -5,7 +5,9 @@
 #include "providers/cpu/cpu_provider.h"
 #include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
+#include "runtime/optimizer/channels_last.h"
 #include "runtime/optimizer/constant_folding.h"
+#include "runtime/optimizer/conv_batch_norm.h"
 #include "runtime/session/graph_checks.h"
 #include "runtime/session/model_expansions.h"
 
@@ -22,10 +24,8 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   for (const auto& provider : options_.providers) has_cpu = has_cpu || provider->device().is_cpu();
   if (!has_cpu) options_.providers.push_back(std::make_shared<CpuExecutionProvider>());
 
-  ops_ = std::make_shared<OpRegistry>(&OpRegistry::global());
-  for (auto& op : options_.custom_ops) ops_->add(std::move(op));
+  ops_ = make_op_registry(std::move(options_.custom_ops), options_.custom_op_libraries);
   options_.custom_ops.clear();
-  for (const auto& path : options_.custom_op_libraries) register_custom_op_library(*ops_, path);
 
   Graph& graph = model_.graph;
   apply_model_expansions(model_);  // e.g. the Gradient op -> backward nodes
@@ -33,8 +33,15 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   types_ = infer_types(graph, model_, nullptr, *ops_);
   if (options_.optimization_level >= 1) {
     int folded = fold_constants(graph, model_, types_);
+    folded += fold_conv_batch_norm(graph);
     remove_dead_nodes(graph);
     if (folded > 0) types_ = infer_types(graph, model_, nullptr, *ops_);  // folded values now feed shape rules
+  }
+  bool cpu_only = true;
+  for (const auto& provider : options_.providers) cpu_only = cpu_only && provider->device().is_cpu();
+  if (options_.optimization_level >= 2 && cpu_only && convert_to_channels_last(graph, model_, types_) > 0) {
+    remove_dead_nodes(graph);
+    types_ = infer_types(graph, model_);
   }
   std::vector<ExecutionProvider*> providers;
   for (const auto& provider : options_.providers) providers.push_back(provider.get());

@@ -18,7 +18,10 @@ namespace onyx {
 
 struct SessionOptions {
   int intra_op_threads = 0;     // 0: one per core
-  int optimization_level = 1;   // 0: none; 1: constant folding and dead-node removal
+  // 0: none; 1: constant folding, Conv+BatchNormalization folding and dead-node removal;
+  // 2: also channels-last convolutions
+  // (runtime/optimizer/channels_last.h; only when every provider is a CPU one).
+  int optimization_level = 2;
   // Providers in priority order; the CPU provider is appended when missing.
   std::vector<std::shared_ptr<ExecutionProvider>> providers;
   // Custom ops for this session only, looked up before the global registry (OpRegistry::global,

@@ -67,11 +67,15 @@ std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<
     frame.emplace_back();
   }
   KernelInfo info(node, opset, input_type_pointers, {}, constants, provider, threads);
-  std::unique_ptr<Kernel> kernel = def->factory(info);
   PlainOutputAllocator allocator(provider.allocator());
   KernelContext context(frame.data(), input_slots, output_slots, allocator, threads);
-  kernel->compute(context);
-  provider.synchronize();
+  try {  // errors name the node, as the session's do
+    std::unique_ptr<Kernel> kernel = def->factory(info);
+    kernel->compute(context);
+    provider.synchronize();
+  } catch (const Error& error) {
+    throw Error(error.code(), node.describe() + ": " + error.what());
+  }
 
   return std::vector<Value>(frame.begin() + static_cast<std::ptrdiff_t>(inputs.size()), frame.end());
 }

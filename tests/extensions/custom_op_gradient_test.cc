@@ -123,5 +123,51 @@ TEST_F(CustomOpGradients, CppRuleSeesAttributeDefaults) {
   EXPECT_EQ(ctx.constants.begin()->second.values<float>()[0], 3.0f);
 }
 
+TEST_F(CustomOpGradients, CppTemplateFillsZerosForAnOutputWithoutGradient) {
+  // Y1 = 2X, Y2 = 3X; the template says dX = 2 dY1 + 3 dY2. With no gradient flowing into Y2
+  // the template gets zeros for dY2, so dX = 2 dY1.
+  Graph gradient;
+  gradient.inputs = {{"X", {}, ""}, {"Y1", {}, ""}, {"Y2", {}, ""}, {"dY1", {}, ""}, {"dY2", {}, ""}};
+  gradient.outputs = {{"dX", {}, ""}};
+  gradient.set_initializer("two", Tensor::scalar<float>(2));
+  gradient.set_initializer("three", Tensor::scalar<float>(3));
+  gradient.nodes = {make_node("Mul", {"dY1", "two"}, {"a"}), make_node("Mul", {"dY2", "three"}, {"b"}),
+                    make_node("Add", {"a", "b"}, {"dX"})};
+  OpRegistry registry(&OpRegistry::global());
+  registry.add(CustomOpDefinition("com.test.template", "TwoScales")
+                   .input("X", "float")
+                   .output("Y1", "float")
+                   .output("Y2", "float")
+                   .cpu_kernel([](KernelContext& ctx, const NodeAttributes&) {
+                     const Tensor& x = ctx.input(0);
+                     for (size_t k = 0; k < 2; ++k) {
+                       Tensor& y = ctx.output(k, DataType::kFloat, x.shape());
+                       for (int64_t i = 0; i < x.element_count(); ++i) y.mutable_data<float>()[i] = (k + 2.0f) * x.data<float>()[i];
+                     }
+                   })
+                   .gradient_graph(gradient));
+  Node node = custom_node("com.test.template", "TwoScales", {"x"}, {"y1", "y2"});
+  std::map<std::string, TypeInfo> types = {{"x", TypeInfo::tensor(DataType::kFloat, std::vector<Dim>{Dim::known(3)})},
+                                           {"y1", TypeInfo::tensor(DataType::kFloat)},
+                                           {"y2", TypeInfo::tensor(DataType::kFloat)}};
+  RecordingGradientContext ctx(node, types, {"dY", ""});
+  (*registry.gradient_rules().find("com.test.template", "TwoScales"))(ctx);
+  Model backward = ctx.build_model({tensor_value("x", DataType::kFloat, {3}), tensor_value("dY", DataType::kFloat, {3})}, 0);
+  SessionOptions options;
+  const CustomOpDefinition* definition = registry.find_custom_op("com.test.template", "TwoScales", 1);
+  ASSERT_NE(definition, nullptr);
+  options.custom_ops = {*definition};  // the backward model runs the forward op too
+  InferenceSession session(backward, options);
+  auto dx = values_of(session.run({{"x", Tensor::from_vector<float>({3}, {1, 2, 3})},
+                                   {"dY", Tensor::from_vector<float>({3}, {1, -1, 0.5f})}})[0].value);
+  EXPECT_EQ(dx, (std::vector<float>{2, -2, 1}));
+
+  // A template that reads a name it never defines is refused when the op is defined.
+  Graph broken = gradient;
+  broken.nodes[2].inputs[1] = "nowhere";
+  std::string message = error_of([&] { CustomOpDefinition("com.test.template", "Broken").gradient_graph(broken); });
+  EXPECT_NE(message.find("reads 'nowhere'"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace onyx

@@ -129,3 +129,45 @@ def test_bad_libraries_give_one_error_line(models, tmp_path, verb, library, must
 def test_custom_ops_without_a_path_is_a_usage_error(models):
     proc = run_onyx("run", models / "example_no_shift.onnx", "--custom-ops")
     assert proc.returncode == 2 and proc.stderr.startswith("onyx: error:"), proc.stderr
+
+
+def test_gradient_verb_uses_custom_op_rules(models, tmp_path, rng):
+    # x -> Swish(beta 0.5) -> Add(bias) -> HuberLoss(., target; delta 0.75): d loss / d bias.
+    from onnx import TensorProto, helper
+    from cli_helpers import make_model, save_model
+    bias = rng.standard_normal(4).astype(np.float32)
+    model = make_model(
+        [helper.make_node("Swish", ["x"], ["s"], domain="com.example", beta=0.5),
+         helper.make_node("Add", ["s", "bias"], ["y"]),
+         helper.make_node("HuberLoss", ["y", "target"], ["loss"], domain="com.example", delta=0.75)],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4]),
+         helper.make_tensor_value_info("target", TensorProto.FLOAT, [3, 4])],
+        [helper.make_tensor_value_info("loss", TensorProto.FLOAT, [])],
+        [numpy_helper.from_array(bias, "bias")], opsets={"": 17, "com.example": 1})
+    forward = save_model(model, tmp_path / "forward.onnx", check=False)
+    proc = run_onyx("gradient", forward, "--loss", "loss", "--output", tmp_path / "grad.onnx",
+                    "--custom-ops", EXAMPLE_LIB)
+    assert proc.returncode == 0, proc.stderr
+    gradient_name = dict(line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("gradient"))["bias"]
+
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    target = rng.standard_normal((3, 4)).astype(np.float32)
+    proc = run_onyx("run", tmp_path / "grad.onnx", "--custom-ops", EXAMPLE_LIB,
+                    "--input", f"x={write_pb(x, 'x', tmp_path / 'x.pb')}",
+                    "--input", f"target={write_pb(target, 'target', tmp_path / 't.pb')}",
+                    "--output-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    y = swish(x, 0.5) + bias
+    expected = np.clip(y - target, -0.75, 0.75).sum(axis=0) / y.size
+    np.testing.assert_allclose(dict(read_outputs(tmp_path / "out"))[gradient_name], expected, rtol=1e-5, atol=1e-7)
+
+    # Without the library the builder cannot know the ops: one error line naming the op.
+    proc = run_onyx("gradient", forward, "--loss", "loss", "--output", tmp_path / "grad2.onnx")
+    assert_one_error_line(proc, "HuberLoss")
+
+
+def test_gradient_verb_reports_bad_libraries(models, tmp_path):
+    proc = run_onyx("gradient", models / "example_top_level.onnx", "--loss", "loss", "-o", tmp_path / "g.onnx",
+                    "--custom-ops", os.path.join(BUILD, "libonyx_test_wrong_abi.so"))
+    assert_one_error_line(proc, "ABI version 99")
+    assert not (tmp_path / "g.onnx").exists()

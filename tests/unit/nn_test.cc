@@ -331,6 +331,25 @@ TEST(InstanceNormalization, PerPlaneStatistics) {
   expect_values<float>(out[0].tensor(), {1, 2, 4, 5}, kInstanceNormed);
 }
 
+// Issue 3 item 7: statistics stay exact when the values sit far from zero. A one-pass
+// E[x^2] - E[x]^2 in float loses everything here (x^2 ~ 1e8, float spacing 8 there, variance 1.25).
+TEST(LayerNormalization, StableForLargeOffsets) {
+  Tensor x = Tensor::from_vector<float>({1, 4}, {9999, 10000, 10001, 10002});
+  Tensor s = Tensor::from_vector<float>({4}, {1, 1, 1, 1});
+  auto out = call_node_on_cpu(make_node("LayerNormalization", 2, 3, {make_attribute("epsilon", 0.0f)}), 17, {x, s});
+  // (x - 10000.5) / sqrt(1.25), computed in double.
+  expect_values<float>(out[0].tensor(), {1, 4}, {-1.3416408f, -0.4472136f, 0.4472136f, 1.3416408f}, 1e-5);
+  expect_values<float>(out[1].tensor(), {1, 1}, {10000.5f}, 0);
+  expect_values<float>(out[2].tensor(), {1, 1}, {0.8944272f}, 1e-6);
+  // float16: x^2 (9e4) overflows half, so the statistics must be accumulated in float.
+  Tensor h = Tensor::from_vector<Float16>({1, 4}, {Float16(300.0f), Float16(302.0f), Float16(304.0f), Float16(306.0f)});
+  Tensor hs = Tensor::from_vector<Float16>({4}, std::vector<Float16>(4, Float16(1.0f)));
+  auto half_out = call_node_on_cpu(make_node("LayerNormalization", 2, 1, {make_attribute("epsilon", 0.0f)}), 17, {h, hs});
+  const Tensor& y = half_out[0].tensor();
+  const double expected[] = {-1.3416408, -0.4472136, 0.4472136, 1.3416408};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(static_cast<float>(y.data<Float16>()[i]), expected[i], 2e-3) << i;
+}
+
 TEST(LayerNormalization, LastAxisWithStatistics) {
   Tensor x = pool_input().reshaped({2, 4, 5});
   Tensor s = Tensor::from_vector<float>({5}, {-1, -0.5f, 0, 0.5f, 1});

@@ -170,6 +170,18 @@ TEST(ReduceSum, HalfTypesAccumulateInFloat) {
                           {1024, 1024}, 0);
 }
 
+// Sums that overflow float16 (max 65504) still give the right mean and norm: the accumulator is
+// float, only the result is rounded to half.
+TEST(ReduceMean, Float16SumsBeyondHalfRangeStayFinite) {
+  Tensor h = Tensor::from_vector<Float16>({4}, std::vector<Float16>(4, Float16(60000.0f)));
+  expect_values<Float16>(run1(reduce_node("ReduceMean", false), 13, {h}), {1}, {60000}, 0);
+  Tensor l2 = Tensor::from_vector<Float16>({2}, {Float16(300.0f), Float16(400.0f)});
+  expect_values<Float16>(run1(reduce_node("ReduceL2", false), 13, {l2}), {1}, {500}, 0);
+  Tensor lse = Tensor::from_vector<Float16>({3}, {Float16(-60000.0f), Float16(60000.0f), Float16(60000.0f)});
+  // 60000 + log(2) rounds to 60000 in half (spacing 32 there).
+  expect_values<Float16>(run1(reduce_node("ReduceLogSumExp", false), 13, {lse}), {1}, {60000}, 0);
+}
+
 TEST(ReduceSum, ParallelSplitsGiveExactResults) {
   // Few outputs and many inputs: both threads share one output's rows.
   std::vector<float> v(200000);

@@ -175,6 +175,15 @@ TEST(Transpose, LargeMatrixOnTwoThreadsAndDefaultPerm) {
   expect_tensor<float>(y, {257, 130}, transpose_reference(values, shape, {1, 0}));
 }
 
+TEST(Transpose, MovingOnlyUnitDimsIsAViewOfTheInput) {
+  Tensor x = f32({2, 1, 3}, iota_f(6));
+  Tensor y = run1("Transpose", 13, {x}, {make_attribute("perm", std::vector<int64_t>{1, 0, 2})});
+  expect_tensor<float>(y, {1, 2, 3}, iota_f(6));
+  EXPECT_EQ(y.data<float>(), x.data<float>());
+  Tensor moved = run1("Transpose", 13, {x}, {make_attribute("perm", std::vector<int64_t>{2, 1, 0})});
+  EXPECT_NE(moved.data<float>(), x.data<float>());  // a real transpose copies
+}
+
 TEST(Transpose, StringsAndBadPerm) {
   Tensor s = Tensor::from_vector<std::string>({2, 2}, {"a", "b", "c", "d"});
   expect_tensor<std::string>(run1("Transpose", 13, {s}), {2, 2}, {"a", "c", "b", "d"});

@@ -2,10 +2,20 @@
 // reordering only at the op's border; the primitive is built once per input shape (at kernel
 // creation when the shape is static) and constant weights are reordered once. Other float
 // types use the direct reference kernel.
+//
+// com.onyx NhwcConv (written by the channels-last pass, runtime/optimizer/channels_last.h) is
+// the same convolution with X and Y channels-last ([N, spatial..., C]; W stays [M, C/group,
+// k...]), which is the layout oneDNN's fast f32 kernels use, so chains of them skip the reorders
+// at every border; an optional `activation` ("Relu", "LeakyRelu" with `alpha`, "Clip" with
+// `clip_min`/`clip_max`, "HardSwish", "Swish" = x·sigmoid(x)) runs inside the primitive.
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 
 #include "onnx_ops/nn_geometry.h"
+#include "onnx_ops/op_schema.h"
 #include "providers/cpu/nn/dnnl_conv.h"
 #include "providers/cpu/nn/conv_reference.h"
 #include "providers/kernel_registry.h"
@@ -40,23 +50,97 @@ ConvShapes check_conv(const Shape& x, const Shape& w, const Shape* bias, int64_t
   return {x[0], x[1], w[0], group, forward_window_geometry(attrs, spatial, kernel, "Conv"), false};
 }
 
+// [N, spatial..., C] <-> [N, C, spatial...].
+Shape channels_first_shape(const Shape& channels_last) {
+  Shape shape{channels_last.front(), channels_last.back()};
+  shape.insert(shape.end(), channels_last.begin() + 1, channels_last.end() - 1);
+  return shape;
+}
+
+Shape channels_last_shape(const Shape& channels_first) {
+  Shape shape{channels_first.front()};
+  shape.insert(shape.end(), channels_first.begin() + 2, channels_first.end());
+  shape.push_back(channels_first[1]);
+  return shape;
+}
+
+// Copies [N, A, B] to [N, B, A] (A or B being the flattened spatial dims).
+template <typename T>
+void swap_inner(const T* from, T* to, int64_t batch, int64_t a, int64_t b) {
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t i = 0; i < a; ++i) {
+      for (int64_t j = 0; j < b; ++j) to[(n * b + j) * a + i] = from[(n * a + i) * b + j];
+    }
+  }
+}
+
+// The activation NhwcConv fuses, read once from its attributes.
+struct FusedActivation {
+  std::string name;  // empty: none
+  float alpha = 0.f, beta = 0.f;
+
+  static FusedActivation read(const NodeAttributes& attributes) {
+    FusedActivation a{attributes.get_string("activation", "")};
+    if (a.name == "LeakyRelu") {
+      a.alpha = attributes.get_float("alpha", 0.01f);
+    } else if (a.name == "Clip") {
+      a.alpha = attributes.get_float("clip_min", std::numeric_limits<float>::lowest());
+      a.beta = attributes.get_float("clip_max", std::numeric_limits<float>::max());
+    } else if (a.name == "Swish") {
+      a.alpha = 1.f;  // x * sigmoid(x): SiLU
+    } else if (!a.name.empty() && a.name != "Relu" && a.name != "HardSwish") {
+      throw_error(ErrorCode::kInvalidModel, "NhwcConv: unknown activation '", a.name, "'");
+    }
+    return a;
+  }
+
+  DnnlConvOptions dnnl_options() const {
+    DnnlConvOptions options{.channels_last = true};
+    if (name == "Relu" || name == "LeakyRelu") options.activation = dnnl::algorithm::eltwise_relu;
+    if (name == "Clip") options.activation = dnnl::algorithm::eltwise_clip;
+    if (name == "HardSwish") options.activation = dnnl::algorithm::eltwise_hardswish;
+    if (name == "Swish") options.activation = dnnl::algorithm::eltwise_swish;
+    options.activation_alpha = alpha;
+    options.activation_beta = beta;
+    return options;
+  }
+
+  template <typename T>
+  void apply(T* y, int64_t count) const {
+    if (name.empty()) return;
+    for (int64_t i = 0; i < count; ++i) {
+      const float v = static_cast<float>(y[i]);
+      if (name == "Relu") y[i] = static_cast<T>(std::max(v, 0.f));
+      else if (name == "LeakyRelu") y[i] = static_cast<T>(v < 0.f ? alpha * v : v);
+      else if (name == "HardSwish") y[i] = static_cast<T>(v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f)));
+      else if (name == "Swish") y[i] = static_cast<T>(v / (1.f + std::exp(-v)));
+      else y[i] = static_cast<T>(std::min(std::max(v, alpha), beta));  // Clip
+    }
+  }
+};
+
 using ConvRefTypes = TypeList<double, Float16, BFloat16>;
 
 class ConvKernel final : public Kernel {
  public:
   explicit ConvKernel(const KernelInfo& info)
       : attrs_(WindowAttributes::read(info.attributes())),
-        group_(info.attributes().get_int("group", 1)) {
+        group_(info.attributes().get_int("group", 1)),
+        channels_last_(info.node().domain == kOnyxDomain) {
+    if (channels_last_) {
+      activation_ = FusedActivation::read(info.attributes());
+      dnnl_options_ = activation_.dnnl_options();
+    }
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat) weights_ = *w;
     has_bias_ = info.has_input(2);
     // With static shapes the primitive is built now, so the first run pays nothing.
     const TypeInfo& x = info.input_type(0);
     if (weights_.defined() && x.is_tensor() && x.elem_type == DataType::kFloat &&
-        x.has_static_shape()) {
+        x.has_static_shape() && x.static_shape().size() >= 3) {
+      Shape x_shape = channels_last_ ? channels_first_shape(x.static_shape()) : x.static_shape();
       Shape bias_shape{weights_.dim(0)};
-      ConvShapes s = check_conv(x.static_shape(), weights_.shape(), has_bias_ ? &bias_shape : nullptr,
-                                group_, attrs_);
-      conv_for(x.static_shape(), s);
+      ConvShapes s = check_conv(x_shape, weights_.shape(), has_bias_ ? &bias_shape : nullptr, group_, attrs_);
+      conv_for(x_shape, s);
     }
   }
 
@@ -68,6 +152,7 @@ class ConvKernel final : public Kernel {
       throw_error(ErrorCode::kInvalidArgument, "Conv: X is ", dtype_name(x.dtype()), ", W is ",
                   dtype_name(w.dtype()), bias ? ", B is " : "", bias ? dtype_name(bias->dtype()) : "");
     }
+    if (channels_last_) return compute_channels_last(ctx, x, w, bias);
     ConvShapes s = check_conv(x.shape(), w.shape(), bias ? &bias->shape() : nullptr, group_, attrs_);
     Shape y_shape{s.batch, s.maps};
     y_shape.insert(y_shape.end(), s.geometry.output.begin(), s.geometry.output.end());
@@ -92,6 +177,34 @@ class ConvKernel final : public Kernel {
   }
 
  private:
+  void compute_channels_last(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* bias) {
+    if (x.rank() < 3) {
+      throw_error(ErrorCode::kInvalidArgument, "NhwcConv: X ", shape_to_string(x.shape()), " must have rank >= 3");
+    }
+    Shape x_shape = channels_first_shape(x.shape());
+    ConvShapes s = check_conv(x_shape, w.shape(), bias ? &bias->shape() : nullptr, group_, attrs_);
+    Shape y_nchw{s.batch, s.maps};
+    y_nchw.insert(y_nchw.end(), s.geometry.output.begin(), s.geometry.output.end());
+    Tensor& y = ctx.output(0, x.dtype(), channels_last_shape(y_nchw));
+    if (y.element_count() == 0) return;
+    if (x.dtype() == DataType::kFloat) {
+      if (DnnlConv* conv = x.element_count() && w.element_count() ? conv_for(x_shape, s) : nullptr) {
+        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
+        return;
+      }
+    }
+    // The reference kernel is channels-first: transpose around it.
+    dispatch_dtype_or_throw<TypeList<float, double, Float16, BFloat16>>(x.dtype(), "NhwcConv", [&]<typename T>() {
+      const int64_t x_spatial = s.geometry.input_count(), y_spatial = y.element_count() / (s.batch * s.maps);
+      std::vector<T> x_first(static_cast<size_t>(x.element_count())), y_first(static_cast<size_t>(y.element_count()));
+      swap_inner(x.data<T>(), x_first.data(), s.batch, x_spatial, s.channels);
+      conv_reference<T>(x_first.data(), w.data<T>(), bias ? bias->data<T>() : nullptr, y_first.data(), s.batch,
+                        s.channels, s.maps, s.group, s.geometry, ctx.threads());
+      activation_.apply(y_first.data(), y.element_count());
+      swap_inner(y_first.data(), y.mutable_data<T>(), s.batch, s.maps, y_spatial);
+    });
+  }
+
   // Null when oneDNN cannot express the case; the reference kernel runs it then.
   DnnlConv* conv_for(const Shape& x_shape, const ConvShapes& s) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -100,7 +213,8 @@ class ConvKernel final : public Kernel {
       if (convs_.size() >= 16) convs_.clear();  // bound the cache for ever-changing shapes
       std::unique_ptr<DnnlConv> conv;
       try {
-        conv = std::make_unique<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr);
+        conv = std::make_unique<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr,
+                                          dnnl_options_);
       } catch (const dnnl::error&) {
       }
       it = convs_.emplace(x_shape, std::move(conv)).first;
@@ -110,6 +224,9 @@ class ConvKernel final : public Kernel {
 
   WindowAttributes attrs_;
   int64_t group_;
+  bool channels_last_;  // NhwcConv
+  FusedActivation activation_;
+  DnnlConvOptions dnnl_options_;
   bool has_bias_ = false;
   Tensor weights_;  // constant float weights, packed by each DnnlConv
   std::mutex mutex_;
@@ -119,5 +236,6 @@ class ConvKernel final : public Kernel {
 }  // namespace
 
 ONYX_REGISTER_KERNEL("CPU", "", "Conv", 1, kOpsetOpenEnded, ConvKernel);
+ONYX_REGISTER_KERNEL("CPU", kOnyxDomain, "NhwcConv", 1, kOpsetOpenEnded, ConvKernel);
 
 }  // namespace onyx

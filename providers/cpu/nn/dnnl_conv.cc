@@ -18,13 +18,26 @@ memory::desc plain_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, plain_strides(dims));
 }
 
+// [N, C, spatial...] dims laid out as [N, spatial..., C].
+memory::desc channels_last_desc(const memory::dims& dims) {
+  memory::dims strides(dims.size());
+  strides[1] = 1;
+  int64_t step = dims[1];
+  for (size_t i = dims.size() - 1; i >= 2; --i) {
+    strides[i] = step;
+    step *= dims[i];
+  }
+  strides[0] = step;
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
 memory::desc any_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
 }
 
 }  // namespace
 
-DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) {
+DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, const DnnlConvOptions& options) {
   const WindowGeometry& g = s.geometry;
   const int64_t kernel_count = g.kernel_count();
   const int64_t cg = s.channels / s.group, mg = s.maps / s.group;
@@ -47,8 +60,8 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) 
       pad_r.push_back(g.pad_end(d));
     }
   }
-  x_plain_ = plain_desc(x_dims);
-  y_plain_ = plain_desc(y_dims);
+  x_plain_ = options.channels_last ? channels_last_desc(x_dims) : plain_desc(x_dims);
+  y_plain_ = options.channels_last ? channels_last_desc(y_dims) : plain_desc(y_dims);
   if (s.transposed) {
     // ONNX stores [group][C/group][maps/group][k...]; oneDNN's logical order is (g, o, i, k...).
     kernel_strides = plain_strides(memory::dims(w_dims.end() - static_cast<std::ptrdiff_t>(g.rank()), w_dims.end()));
@@ -62,6 +75,12 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) 
   bias_desc_ = has_bias ? plain_desc({s.maps}) : memory::desc();
   dnnl::engine& engine = dnnl_cpu_engine();
   memory::desc src_desc, weights_desc, dst_desc;
+  dnnl::primitive_attr attr;
+  if (options.activation != dnnl::algorithm::undef) {
+    dnnl::post_ops post_ops;
+    post_ops.append_eltwise(1.f, options.activation, options.activation_alpha, options.activation_beta);
+    attr.set_post_ops(post_ops);
+  }
   if (s.transposed) {
     for (int64_t p : pad_r) {
       if (p < 0) throw dnnl::error(dnnl_unimplemented, "negative right padding");
@@ -70,7 +89,7 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) 
                                            dnnl::algorithm::deconvolution_direct, any_desc(x_dims),
                                            any_desc(w_dims), bias_desc_, any_desc(y_dims), strides,
                                            dilations, pad_l, pad_r);
-    dnnl::deconvolution_forward::primitive_desc pd(desc, engine);
+    dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
     primitive_ = dnnl::deconvolution_forward(pd);
     src_desc = pd.src_desc();
     weights_desc = pd.weights_desc();
@@ -80,7 +99,7 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w) 
                                          dnnl::algorithm::convolution_direct, any_desc(x_dims),
                                          any_desc(w_dims), bias_desc_, any_desc(y_dims), strides,
                                          dilations, pad_l, pad_r);
-    dnnl::convolution_forward::primitive_desc pd(desc, engine);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     primitive_ = dnnl::convolution_forward(pd);
     src_desc = pd.src_desc();
     weights_desc = pd.weights_desc();

@@ -19,10 +19,19 @@ struct ConvShapes {
   bool transposed = false;
 };
 
+// How a convolution meets its neighbours: X and Y channels-last ([N, spatial..., C], for
+// NhwcConv, which the channels-last pass makes) instead of [N, C, spatial...], and an
+// activation applied to Y inside the primitive (`algorithm::undef`: none).
+struct DnnlConvOptions {
+  bool channels_last = false;
+  dnnl::algorithm activation = dnnl::algorithm::undef;
+  float activation_alpha = 0.f, activation_beta = 0.f;  // oneDNN's eltwise parameters
+};
+
 class DnnlConv {
  public:
   // Throws dnnl::error when oneDNN cannot express the case (callers fall back to the reference).
-  DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w);
+  DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, const DnnlConvOptions& options = {});
   void run(const float* x, const float* w, const float* bias, float* y);
 
  private:

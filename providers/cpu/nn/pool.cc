@@ -1,11 +1,12 @@
 // Pooling: MaxPool (with Indices), AveragePool, LpPool and their Global forms, over any number
-// of spatial dims. Each window is clipped to the input once per output position, so the inner
+// of spatial dims; and the channels-last com.onyx forms of MaxPool and AveragePool. Each window is clipped to the input once per output position, so the inner
 // loops run over contiguous input rows without per-element bounds checks.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "onnx_ops/nn_geometry.h"
+#include "onnx_ops/op_schema.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
 
@@ -79,6 +80,26 @@ int64_t column_major_index(const WindowGeometry& g, int64_t index) {
   return result;
 }
 
+// Per-dim window tables (start, clipped kernel range, padded count) for each output position,
+// so the 2-D loops do no divisions per output.
+struct DimTable {
+  std::vector<int64_t> start, lo, hi, padded;
+};
+
+DimTable dim_table(const WindowGeometry& g, size_t d) {
+  DimTable t;
+  for (int64_t o = 0; o < g.output[d]; ++o) {
+    const int64_t start = o * g.strides[d] - g.pad_begin(d), dil = g.dilations[d];
+    const int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int64_t hi = std::min<int64_t>(g.kernel[d], start >= g.input[d] ? 0 : (g.input[d] - 1 - start) / dil + 1);
+    t.start.push_back(start);
+    t.lo.push_back(lo);
+    t.hi.push_back(std::max(hi, lo));
+    t.padded.push_back(std::min<int64_t>(g.kernel[d], (g.input[d] + g.pad_end(d) - 1 - start) / dil + 1));
+  }
+  return t;
+}
+
 using PoolFloatTypes = TypeList<float, double, Float16, BFloat16>;
 using MaxPoolTypes = TypeList<float, double, Float16, BFloat16, int8_t, uint8_t>;
 
@@ -123,25 +144,6 @@ class PoolKernel final : public Kernel {
   }
 
  private:
-  // Per-dim window tables (start, clipped kernel range, padded count) for each output position,
-  // so the 2-D loop below does no divisions per output.
-  struct DimTable {
-    std::vector<int64_t> start, lo, hi, padded;
-  };
-  static DimTable dim_table(const WindowGeometry& g, size_t d) {
-    DimTable t;
-    for (int64_t o = 0; o < g.output[d]; ++o) {
-      const int64_t start = o * g.strides[d] - g.pad_begin(d), dil = g.dilations[d];
-      const int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
-      int64_t hi = std::min<int64_t>(g.kernel[d], start >= g.input[d] ? 0 : (g.input[d] - 1 - start) / dil + 1);
-      t.start.push_back(start);
-      t.lo.push_back(lo);
-      t.hi.push_back(std::max(hi, lo));
-      t.padded.push_back(std::min<int64_t>(g.kernel[d], (g.input[d] + g.pad_end(d) - 1 - start) / dil + 1));
-    }
-    return t;
-  }
-
   // The common 2-D case: plain nested loops over the clipped window rows and columns.
   template <typename T>
   void pool_2d(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
@@ -335,6 +337,128 @@ std::unique_ptr<Kernel> make_pool(const KernelInfo& info) {
   return std::make_unique<PoolKernel>(info, kKind, kGlobal);
 }
 
+// com.onyx NhwcMaxPool / NhwcAveragePool and their Global forms, which the channels-last pass
+// (runtime/optimizer/channels_last.h) writes: X and Y are [N, spatial..., C], so each window
+// tap is one contiguous run of C values and the inner loop vectorizes over channels.
+class NhwcPoolKernel final : public Kernel {
+ public:
+  NhwcPoolKernel(const KernelInfo& info, PoolKind kind, bool global)
+      : kind_(kind), global_(global), op_(info.node().op_type) {
+    if (!global) {
+      attrs_ = WindowAttributes::read(info.attributes());
+      if (attrs_.kernel_shape.empty()) {
+        throw_error(ErrorCode::kInvalidModel, info.node().describe(), ": kernel_shape is required");
+      }
+    }
+    count_include_pad_ = info.attributes().get_int("count_include_pad", 0) != 0;
+  }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 3 || x.rank() - 2 > Window::kMaxRank) {
+      throw_error(ErrorCode::kInvalidArgument, op_, ": input must be [N, spatial..., C] with 1 to ",
+                  Window::kMaxRank, " spatial dims, got ", shape_to_string(x.shape()));
+    }
+    std::vector<int64_t> spatial(x.shape().begin() + 1, x.shape().end() - 1);
+    WindowAttributes attrs = attrs_;
+    if (global_) attrs.kernel_shape = spatial;
+    WindowGeometry g = forward_window_geometry(attrs, spatial, attrs.kernel_shape, op_);
+    Shape y_shape{x.dim(0)};
+    y_shape.insert(y_shape.end(), g.output.begin(), g.output.end());
+    y_shape.push_back(x.shape().back());
+    Tensor& y = ctx.output(0, x.dtype(), y_shape);
+    if (y.element_count() == 0) return;
+    dispatch_dtype_or_throw<TypeList<float, double>>(x.dtype(), op_, [&]<typename T>() { pool<T>(x, g, y, ctx.threads()); });
+  }
+
+ private:
+  // Accumulates one window tap (C contiguous values) into `out`.
+  template <typename T>
+  void accumulate(const T* tap, T* out, int64_t channels) const {
+    if (kind_ == PoolKind::kMax) {
+      for (int64_t c = 0; c < channels; ++c) out[c] = tap[c] > out[c] ? tap[c] : out[c];
+    } else {
+      for (int64_t c = 0; c < channels; ++c) out[c] += tap[c];
+    }
+  }
+
+  template <typename T>
+  void start(T* out, int64_t channels) const {
+    std::fill_n(out, channels, kind_ == PoolKind::kMax ? -std::numeric_limits<T>::infinity() : T(0));
+  }
+
+  template <typename T>
+  void finish(T* out, int64_t channels, int64_t taps, int64_t padded_taps) const {
+    if (kind_ == PoolKind::kMax) return;
+    const int64_t divisor = count_include_pad_ ? padded_taps : taps;
+    const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
+    for (int64_t c = 0; c < channels; ++c) out[c] *= scale;
+  }
+
+  // The common 2-D case with per-dim tables: no divisions per output position.
+  template <typename T>
+  void pool_2d(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    const DimTable th = dim_table(g, 0), tw = dim_table(g, 1);
+    const int64_t channels = x.shape().back(), width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
+    const int64_t in_size = g.input_count() * channels, dh = g.dilations[0], dw = g.dilations[1];
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    const int64_t work = std::max<int64_t>(1, ow_count * channels * g.kernel_count());
+    parallel_for(x.dim(0) * oh_count, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t oh = row % oh_count;
+        const T* in = px + (row / oh_count) * in_size;
+        for (int64_t ow = 0; ow < ow_count; ++ow) {
+          T* out = py + (row * ow_count + ow) * channels;
+          start(out, channels);
+          for (int64_t kh = th.lo[oh]; kh < th.hi[oh]; ++kh) {
+            const T* line = in + (th.start[oh] + kh * dh) * width * channels;
+            for (int64_t kw = tw.lo[ow]; kw < tw.hi[ow]; ++kw) {
+              accumulate(line + (tw.start[ow] + kw * dw) * channels, out, channels);
+            }
+          }
+          finish(out, channels, (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]), th.padded[oh] * tw.padded[ow]);
+        }
+      }
+    });
+  }
+
+  template <typename T>
+  void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    if (g.rank() == 2) return pool_2d<T>(x, g, y, threads);
+    const int64_t channels = x.shape().back(), in_count = g.input_count(), out_count = g.output_count();
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    const int64_t work = std::max<int64_t>(1, channels * g.kernel_count());
+    parallel_for(x.dim(0) * out_count, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
+      Window w;
+      for (int64_t position = begin; position < end; ++position) {
+        const T* in = px + (position / out_count) * in_count * channels;
+        T* out = py + position * channels;
+        clip_window(g, position % out_count, w);
+        int64_t taps = 0;
+        start(out, channels);
+        for_each_in_window(g, w, [&](int64_t i) {
+          accumulate(in + i * channels, out, channels);
+          ++taps;
+        });
+        finish(out, channels, taps, w.padded_count);
+      }
+    });
+  }
+
+  PoolKind kind_;
+  bool global_;
+  std::string op_;
+  WindowAttributes attrs_;
+  bool count_include_pad_ = false;
+};
+
+template <PoolKind kKind, bool kGlobal>
+std::unique_ptr<Kernel> make_nhwc_pool(const KernelInfo& info) {
+  return std::make_unique<NhwcPoolKernel>(info, kKind, kGlobal);
+}
+
 }  // namespace
 
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "MaxPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kMax, false>));
@@ -345,5 +469,13 @@ ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalMaxPool", 1, kOpsetOpenEnded, (ma
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalAveragePool", 1, kOpsetOpenEnded,
                              (make_pool<PoolKind::kAverage, true>));
 ONYX_REGISTER_KERNEL_FACTORY("CPU", "", "GlobalLpPool", 1, kOpsetOpenEnded, (make_pool<PoolKind::kLp, true>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcMaxPool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kMax, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcAveragePool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kAverage, false>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcGlobalMaxPool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kMax, true>));
+ONYX_REGISTER_KERNEL_FACTORY("CPU", kOnyxDomain, "NhwcGlobalAveragePool", 1, kOpsetOpenEnded,
+                             (make_nhwc_pool<PoolKind::kAverage, true>));
 
 }  // namespace onyx

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "onnx_ops/rnn.h"
@@ -65,6 +66,19 @@ std::vector<C> to_compute(const Tensor& t) {
   return out;
 }
 
+// The tensor's values as compute-type values: its own memory when the types agree (weights are
+// read every run: copying them cost a third of a small LSTM's time), else a converted copy
+// kept in `storage`.
+template <typename T, typename C>
+const C* compute_view(const Tensor& t, std::vector<C>& storage) {
+  if constexpr (std::is_same_v<T, C>) {
+    return t.data<C>();
+  } else {
+    storage = to_compute<T, C>(t);
+    return storage.data();
+  }
+}
+
 // [a, b, h] -> [b, a, h] (switches between batch- and time/direction-major).
 template <typename C>
 std::vector<C> swap01(const std::vector<C>& in, int64_t a, int64_t b, int64_t h) {
@@ -123,16 +137,23 @@ void RnnKernel::run(KernelContext& ctx) {
   ONYX_CHECK(x_t.dtype() == w_t.dtype() && x_t.dtype() == r_t.dtype(), ErrorCode::kInvalidArgument,
              name_, ": X, W and R must share one dtype");
 
-  std::vector<C> x = to_compute<T, C>(x_t);
-  if (batch_major) x = swap01(x, batch, seq, input);
-  const std::vector<C> w = to_compute<T, C>(w_t);
-  const std::vector<C> r = to_compute<T, C>(r_t);
-  std::vector<C> bias(static_cast<size_t>(dirs * 2 * GH), C(0));
+  std::vector<C> x_storage, w_storage, r_storage, bias_storage;
+  const C* x = compute_view<T, C>(x_t, x_storage);
+  if (batch_major) {
+    x_storage = swap01(std::vector<C>(x, x + x_t.element_count()), batch, seq, input);
+    x = x_storage.data();
+  }
+  const C* w = compute_view<T, C>(w_t, w_storage);
+  const C* r = compute_view<T, C>(r_t, r_storage);
+  const C* bias = nullptr;
   if (ctx.has_input(3)) {
     const Tensor& b = ctx.input(3);
     ONYX_CHECK(b.shape() == (Shape{dirs, 2 * GH}), ErrorCode::kInvalidArgument, name_, ": B shape ",
                shape_to_string(b.shape()), " is not [", dirs, ",", 2 * GH, "]");
-    bias = to_compute<T, C>(b);
+    bias = compute_view<T, C>(b, bias_storage);
+  } else {
+    bias_storage.assign(static_cast<size_t>(dirs * 2 * GH), C(0));
+    bias = bias_storage.data();
   }
   std::vector<int64_t> lens(static_cast<size_t>(batch), seq);
   if (ctx.has_input(4)) {
@@ -178,9 +199,9 @@ void RnnKernel::run(KernelContext& ctx) {
 
   for (int64_t d = 0; d < dirs; ++d) {
     const bool reverse = d == 1 || a.reverse;
-    const C* wd = w.data() + d * GH * input;
-    const C* rd = r.data() + d * GH * H;
-    const C* wb = bias.data() + d * 2 * GH;
+    const C* wd = w + d * GH * input;
+    const C* rd = r + d * GH * H;
+    const C* wb = bias + d * 2 * GH;
     const C* rb = wb + GH;
     const RnnActivation* act = a.activations.data() + d * per_dir;
     C* h = h_all.data() + d * batch * H;
@@ -190,7 +211,7 @@ void RnnKernel::run(KernelContext& ctx) {
     // All timesteps' input projections plus biases (GRU keeps Rb_h for the reset gate).
     if (seq * batch > 0) {
       MapM<C> xw_m(xw.data(), seq * batch, GH);
-      xw_m.noalias() = CMapM<C>(x.data(), seq * batch, input) * CMapM<C>(wd, GH, input).transpose();
+      xw_m.noalias() = CMapM<C>(x, seq * batch, input) * CMapM<C>(wd, GH, input).transpose();
       Arr<C> bsum = Eigen::Map<const Arr<C>>(wb, GH) + Eigen::Map<const Arr<C>>(rb, GH);
       if (gru) bsum.segment(2 * H, H) = Eigen::Map<const Arr<C>>(wb + 2 * H, H);
       xw_m.rowwise() += bsum.matrix().transpose();

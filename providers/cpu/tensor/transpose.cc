@@ -108,6 +108,19 @@ void transpose_data(DataType dtype, const void* src, const Shape& in_shape,
 
 namespace {
 
+// True when the dims larger than 1 keep their order: then the data is laid out alike and only
+// the shape changes (e.g. [N, 1, H, W] -> [N, H, W, 1], which the channels-last pass writes for
+// single-channel images).
+bool keeps_layout(const Shape& shape, const std::vector<int64_t>& perm) {
+  int64_t last = -1;
+  for (int64_t axis : perm) {
+    if (shape[axis] == 1) continue;
+    if (axis < last) return false;
+    last = axis;
+  }
+  return true;
+}
+
 class TransposeKernel final : public Kernel {
  public:
   explicit TransposeKernel(const KernelInfo& info) : perm_(info.attributes().get_ints("perm")) {}
@@ -116,6 +129,10 @@ class TransposeKernel final : public Kernel {
     std::vector<int64_t> perm = resolve_perm(perm_, input.rank());
     Shape out_shape(input.rank());
     for (size_t d = 0; d < perm.size(); ++d) out_shape[d] = input.dim(perm[d]);
+    if (keeps_layout(input.shape(), perm)) {
+      ctx.set_output(0, input.reshaped(out_shape));  // a view, like Reshape's
+      return;
+    }
     Tensor& out = ctx.output(0, input.dtype(), out_shape);
     transpose_data(input.dtype(), input.raw_data(), input.shape(), perm, out.mutable_raw_data(),
                    ctx.threads());
