@@ -437,3 +437,19 @@ def test_custom_ops_library_trains_through_its_gradient(tmp_path, npz_data):
     missing = run_onyx(*train_args(path, train, tmp_path / "o2.onnx"))
     assert_one_error_line(missing, "Swish")
     assert not (tmp_path / "o2.onnx").exists()
+
+
+def test_progress_bar_on_a_terminal_and_lines_otherwise(tmp_path, npz_data):
+    train, val, _ = npz_data
+    model = linear_model(tmp_path / "m.onnx")
+    bar = run_onyx(*train_args(model, train, tmp_path / "o.onnx", "--val", val, "--epochs", "2",
+                               "--progress", "bar"))
+    assert bar.returncode == 0, bar.stderr
+    assert "\x1b[K" in bar.stderr and "[===" in bar.stderr and "samples/s" in bar.stderr and "accuracy" in bar.stderr
+    assert not [line for line in bar.stdout.splitlines() if " step " in line]
+    # Not a terminal (auto): plain progress lines on stdout, nothing on stderr.
+    lines = run_onyx(*train_args(model, train, tmp_path / "o.onnx", "--val", val, "--epochs", "2"))
+    assert lines.returncode == 0 and lines.stderr == ""
+    progress = [line for line in lines.stdout.splitlines() if " step " in line]
+    assert progress and all(" loss " in line and "samples/s" in line and "\r" not in line for line in progress)
+    assert progress[-1].startswith("epoch 2/2 step 10/10 ")
