@@ -130,21 +130,33 @@ double watched_value(const EarlyStopping& stopping, const Averages& val) {
   return found->second;
 }
 
-int train(TrainArgs args) {
-  // --- flags
-  const training::LossKind loss_kind = training::parse_loss_kind(args.loss);
-  training::OptimizerConfig optimizer = training::optimizer_from_name(args.optimizer, args.lr);
-  if (args.momentum) training::set_default_hyperparameter(optimizer, "momentum", *args.momentum);
-  if (args.weight_decay) training::set_default_hyperparameter(optimizer, "weight_decay", *args.weight_decay);
-  if (!args.schedule.empty()) optimizer.schedules = {{"lr", training::parse_schedule(args.schedule), std::nullopt}};
-  optimizer.max_grad_norm = args.max_grad_norm;
+// The choices the flags make, all checked before anything is loaded.
+struct Choices {
+  training::LossKind loss_kind = training::LossKind::kMse;
+  training::OptimizerConfig optimizer;
   std::vector<training::MetricSpec> metrics;
-  const bool no_metrics = args.metrics == std::vector<std::string>{"none"};
-  for (const std::string& name : args.metrics) {
-    if (!no_metrics) metrics.push_back(training::parse_metric(name));
+  ProgressStyle progress = ProgressStyle::kNone;
+  EarlyStopping stopping;
+  bool has_validation = false;
+};
+
+Choices check_flags(const TrainArgs& args) {
+  Choices choices;
+  choices.loss_kind = training::parse_loss_kind(args.loss);
+  choices.optimizer = training::optimizer_from_name(args.optimizer, args.lr);
+  if (args.momentum) training::set_default_hyperparameter(choices.optimizer, "momentum", *args.momentum);
+  if (args.weight_decay) training::set_default_hyperparameter(choices.optimizer, "weight_decay", *args.weight_decay);
+  if (!args.schedule.empty()) {
+    choices.optimizer.schedules = {{"lr", training::parse_schedule(args.schedule), std::nullopt}};
   }
-  if (args.metrics.empty() && is_class_loss(loss_kind)) metrics.push_back(training::parse_metric("accuracy"));
-  const ProgressStyle progress_style = parse_progress_style(args.progress);
+  choices.optimizer.max_grad_norm = args.max_grad_norm;
+  if (args.metrics != std::vector<std::string>{"none"}) {
+    for (const std::string& name : args.metrics) choices.metrics.push_back(training::parse_metric(name));
+  }
+  if (args.metrics.empty() && is_class_loss(choices.loss_kind)) {
+    choices.metrics.push_back(training::parse_metric("accuracy"));
+  }
+  choices.progress = parse_progress_style(args.progress);
   ONYX_CHECK(args.resume ? !args.checkpoint_dir.empty() : true, ErrorCode::kInvalidArgument,
              "--resume needs --checkpoint-dir (the folder to resume from)");
   const fs::path out_path(args.out);
@@ -152,10 +164,11 @@ int train(TrainArgs args) {
   ONYX_CHECK(fs::is_directory(out_folder), ErrorCode::kInvalidArgument, "--out ", args.out, ": folder ",
              out_folder.string(), " does not exist");
   ONYX_CHECK(!fs::is_directory(out_path), ErrorCode::kInvalidArgument, "--out ", args.out, " is a folder");
-  const bool has_validation = !args.val.empty() || args.val_split > 0;
-  EarlyStopping stopping;
+  choices.has_validation = !args.val.empty() || args.val_split > 0;
   if (!args.early_stopping.empty()) {
-    ONYX_CHECK(has_validation, ErrorCode::kInvalidArgument, "--early-stopping needs validation data (--val or --val-split)");
+    EarlyStopping& stopping = choices.stopping;
+    ONYX_CHECK(choices.has_validation, ErrorCode::kInvalidArgument,
+               "--early-stopping needs validation data (--val or --val-split)");
     stopping.watched = args.early_stopping;
     ONYX_CHECK(stopping.watched.rfind("val_", 0) == 0, ErrorCode::kInvalidArgument, "--early-stopping ",
                stopping.watched, ": expected val_loss or val_<metric> (e.g. val_accuracy)");
@@ -164,39 +177,50 @@ int train(TrainArgs args) {
       stopping.higher_is_better = watched.kind == training::MetricKind::kAccuracy ||
                                   watched.kind == training::MetricKind::kTopKAccuracy;
       bool listed = false;
-      for (const auto& spec : metrics) listed = listed || training::metric_name(spec) == training::metric_name(watched);
-      if (!listed) metrics.push_back(watched);
+      for (const auto& spec : choices.metrics) {
+        listed = listed || training::metric_name(spec) == training::metric_name(watched);
+      }
+      if (!listed) choices.metrics.push_back(watched);
     }
   }
-  load_custom_op_libraries(args.custom_ops);
+  return choices;
+}
 
-  // --- the model
-  Model model = load_model(args.model);
+// The model, what the loss reads, and the data sets checked and converted against it.
+struct Prepared {
+  Model model;
+  std::string prediction;
+  std::set<std::string> data_inputs;
+  Dataset train, val, test;
+};
+
+Prepared prepare_model_and_data(const TrainArgs& args, const Choices& choices) {
+  Prepared prepared{load_model(args.model), {}, {}, {}, {}, {}};
+  const Graph& graph = prepared.model.graph;
   std::vector<const ValueInfo*> data_inputs;
-  std::set<std::string> data_input_names;
-  for (const ValueInfo& input : model.graph.inputs) {
-    if (!model.graph.initializers.count(input.name)) data_inputs.push_back(&input), data_input_names.insert(input.name);
+  for (const ValueInfo& input : graph.inputs) {
+    if (!graph.initializers.count(input.name)) data_inputs.push_back(&input), prepared.data_inputs.insert(input.name);
   }
-  ONYX_CHECK(!model.graph.outputs.empty(), ErrorCode::kInvalidModel, args.model, " has no outputs");
+  ONYX_CHECK(!graph.outputs.empty(), ErrorCode::kInvalidModel, args.model, " has no outputs");
   bool has_float_initializer = false;
-  for (const auto& [name, value] : model.graph.initializers) has_float_initializer |= dtype_is_float(value.dtype());
+  for (const auto& [name, value] : graph.initializers) has_float_initializer |= dtype_is_float(value.dtype());
   ONYX_CHECK(has_float_initializer, ErrorCode::kInvalidArgument, args.model,
              " has no float initializers to train (its weights are inputs or constants)");
-  const ValueInfo* prediction = &model.graph.outputs.front();
+  const ValueInfo* prediction = &graph.outputs.front();
   if (!args.prediction.empty()) {
     prediction = nullptr;
-    for (const ValueInfo& output : model.graph.outputs) {
+    for (const ValueInfo& output : graph.outputs) {
       if (output.name == args.prediction) prediction = &output;
     }
     ONYX_CHECK(prediction != nullptr, ErrorCode::kInvalidArgument, args.model, " has no output '", args.prediction, "'");
   }
-  bool label_clashes = data_input_names.count(args.label) || model.graph.initializers.count(args.label);
-  for (const ValueInfo& output : model.graph.outputs) label_clashes = label_clashes || output.name == args.label;
+  prepared.prediction = prediction->name;
+  bool label_clashes = prepared.data_inputs.count(args.label) || graph.initializers.count(args.label);
+  for (const ValueInfo& output : graph.outputs) label_clashes = label_clashes || output.name == args.label;
   ONYX_CHECK(!label_clashes, ErrorCode::kInvalidArgument, "--label '", args.label,
              "' is also the name of one of the model's inputs, outputs or initializers; the label must be a "
              "separate array");
 
-  // --- the data, checked against the model
   training::data::LoadOptions load_options;
   load_options.label = args.label;
   if (data_inputs.size() == 1) load_options.features = data_inputs.front()->name;
@@ -206,38 +230,101 @@ int train(TrainArgs args) {
   }
   training::data::ArrayRequirement label{args.label, prediction->type.elem_type, dims_after(prediction->type, 1),
                                          "label for " + args.loss};
-  if (is_class_loss(loss_kind)) label.dtype = DataType::kInt64, label.sample_dims = dims_after(prediction->type, 2);
+  if (is_class_loss(choices.loss_kind)) {
+    label.dtype = DataType::kInt64, label.sample_dims = dims_after(prediction->type, 2);
+  }
   requirements.push_back(label);
   auto load = [&](const std::string& spec) {
     Dataset dataset = training::data::load_dataset(spec, load_options);
     training::data::conform_dataset(dataset, requirements);
     return dataset;
   };
-  Dataset train_data = load(args.data);
-  Dataset val_data;
+  prepared.train = load(args.data);
   if (!args.val.empty()) {
-    val_data = load(args.val);
+    prepared.val = load(args.val);
   } else if (args.val_split > 0) {
-    std::tie(train_data, val_data) = training::data::split_dataset(train_data, args.val_split, args.seed);
+    std::tie(prepared.train, prepared.val) = training::data::split_dataset(prepared.train, args.val_split, args.seed);
   }
-  Dataset test_data;
-  if (!args.test.empty()) test_data = load(args.test);
+  if (!args.test.empty()) prepared.test = load(args.test);
+  make_batch_dim_symbolic(prepared.model, prepared.data_inputs);
+  return prepared;
+}
 
-  // --- the session
-  make_batch_dim_symbolic(model, data_input_names);
+struct EpochResult {
+  double mean_loss = 0;
+  double seconds = 0;
+  int64_t samples = 0;
+  bool interrupted = false;
+};
+
+// Trains the rest of `epoch` (from the step the session is at). Stops after the step during
+// which Ctrl-C came.
+EpochResult train_epoch(training::TrainingSession& session, const Dataset& data, const TrainArgs& args,
+                        const Choices& choices, int64_t epoch, int64_t steps_per_epoch) {
+  const std::vector<int64_t> order = training::data::epoch_order(data.size(), args.seed, epoch);
+  const int64_t first_step = session.step() - epoch * steps_per_epoch;
+  const std::string metric_shown = choices.metrics.empty() ? std::string() : training::metric_name(choices.metrics.front());
+  EpochProgress progress(choices.progress, epoch, args.epochs, steps_per_epoch, first_step);
+  training::MetricAverage train_loss;
+  training::MetricAverage train_metric;
+  EpochResult result;
+  for (int64_t step = first_step; step < steps_per_epoch && !result.interrupted; ++step) {
+    const int64_t begin = step * args.batch_size;
+    const int64_t end = std::min(data.size(), begin + args.batch_size);
+    training::Feeds batch = training::data::make_batch(data, order, begin, end);
+    const double loss = session.train_step(batch);
+    ONYX_CHECK(std::isfinite(loss), ErrorCode::kRuntimeFailure, "the loss became ", loss, " at epoch ", epoch + 1,
+               " step ", step + 1, " (lower --lr, or --max-grad-norm)");
+    train_loss.add(loss, end - begin);
+    // The bar's metric: every 20th batch, re-evaluated after its update (a cheap running estimate).
+    if (!metric_shown.empty() && step % 20 == 0) {
+      train_metric.add(session.eval_step(batch).metrics.at(metric_shown), end - begin);
+    }
+    progress.update(step + 1, end - begin, train_loss.value(), metric_shown,
+                    train_metric.count() ? std::optional<double>(train_metric.value()) : std::nullopt);
+    result.interrupted = interrupted != 0;
+  }
+  progress.finish();
+  result.mean_loss = train_loss.value();
+  result.seconds = progress.seconds();
+  result.samples = progress.samples();
+  return result;
+}
+
+// Updates the early-stopping state from this epoch's validation; true when training should stop.
+bool should_stop(EarlyStopping& stopping, const training::TrainingSession& session, const Averages& val,
+                 const TrainArgs& args, int64_t epoch) {
+  const double value = watched_value(stopping, val);
+  const bool better = std::isnan(stopping.best) || (stopping.higher_is_better ? value > stopping.best + args.min_delta
+                                                                              : value < stopping.best - args.min_delta);
+  if (better) {
+    stopping.best = value, stopping.best_epoch = epoch, stopping.bad_epochs = 0;
+    // Shares the tensors (updates make new ones, never write in place): costs nothing.
+    stopping.best_parameters = session.parameters();
+    stopping.best_parameters.insert(session.buffers().begin(), session.buffers().end());
+    return false;
+  }
+  return ++stopping.bad_epochs >= args.patience;
+}
+
+int train(const TrainArgs& args) {
+  Choices choices = check_flags(args);
+  load_custom_op_libraries(args.custom_ops);
+  Prepared prepared = prepare_model_and_data(args, choices);
+
   training::TrainingOptions options;
   training::LossSpec loss;
-  loss.kind = loss_kind;
-  loss.prediction = prediction->name;
+  loss.kind = choices.loss_kind;
+  loss.prediction = prepared.prediction;
   loss.target = args.label;
   options.loss = loss;
-  options.optimizer = optimizer;
-  options.metrics = metrics;
+  options.optimizer = choices.optimizer;
+  options.metrics = choices.metrics;
   options.trainable = args.trainable;
   options.frozen = args.freeze;
   options.seed = args.seed;
   options.session.intra_op_threads = args.threads;
-  training::TrainingSession session(std::move(model), options);
+  training::TrainingSession session(std::move(prepared.model), options);
   if (args.resume) {
     std::optional<fs::path> latest = training::latest_checkpoint(args.checkpoint_dir);
     ONYX_CHECK(latest.has_value(), ErrorCode::kInvalidArgument, "--resume: no checkpoint-<step>.onnx in ",
@@ -247,86 +334,54 @@ int train(TrainArgs args) {
   }
   TrainLog log(args.log);
 
-  // --- the loop
-  const int64_t samples = train_data.size();
-  const int64_t steps_per_epoch = (samples + args.batch_size - 1) / args.batch_size;
+  const Dataset& train_data = prepared.train;
+  const int64_t steps_per_epoch = (train_data.size() + args.batch_size - 1) / args.batch_size;
   const int64_t eval_batch = std::max<int64_t>(args.batch_size, 256);
-  std::cout << "training " << session.trainable_names().size() << " parameters on " << samples << " samples"
-            << (has_validation ? ", validating on " + std::to_string(val_data.size()) : std::string()) << ", "
-            << steps_per_epoch << " steps per epoch" << std::endl;
-  const std::string metric_shown = metrics.empty() ? std::string() : training::metric_name(metrics.front());
+  std::cout << "training " << session.trainable_names().size() << " parameters on " << train_data.size()
+            << " samples"
+            << (choices.has_validation ? ", validating on " + std::to_string(prepared.val.size()) : std::string())
+            << ", " << steps_per_epoch << " steps per epoch" << std::endl;
+  const fs::path out_path(args.out);
   const fs::path interrupt_dir =
       args.checkpoint_dir.empty() ? fs::path(out_path.string() + ".checkpoints") : fs::path(args.checkpoint_dir);
+  EarlyStopping& stopping = choices.stopping;
   interrupted = 0;
   std::signal(SIGINT, on_interrupt);
-  int64_t epoch = session.step() / steps_per_epoch;
   bool stopped_early = false;
-  for (; epoch < args.epochs && !stopped_early; ++epoch) {
-    const std::vector<int64_t> order = training::data::epoch_order(samples, args.seed, epoch);
-    const int64_t first_step = session.step() - epoch * steps_per_epoch;
-    EpochProgress progress(progress_style, epoch, args.epochs, steps_per_epoch, first_step);
-    training::MetricAverage train_loss;
-    training::MetricAverage train_metric;
-    for (int64_t step = first_step; step < steps_per_epoch; ++step) {
-      const int64_t begin = step * args.batch_size;
-      const int64_t end = std::min(samples, begin + args.batch_size);
-      training::Feeds batch = training::data::make_batch(train_data, order, begin, end);
-      const double loss = session.train_step(batch);
-      ONYX_CHECK(std::isfinite(loss), ErrorCode::kRuntimeFailure, "the loss became ", loss, " at epoch ", epoch + 1,
-                 " step ", step + 1, " (lower --lr, or --max-grad-norm)");
-      train_loss.add(loss, end - begin);
-      // The bar's metric: every 20th batch, re-evaluated after its update (a cheap running estimate).
-      if (!metric_shown.empty() && step % 20 == 0) {
-        train_metric.add(session.eval_step(batch).metrics.at(metric_shown), end - begin);
-      }
-      progress.update(step + 1, end - begin, train_loss.value(), metric_shown,
-                      train_metric.count() ? std::optional<double>(train_metric.value()) : std::nullopt);
-      if (interrupted) {
-        progress.finish();
-        fs::create_directories(interrupt_dir);
-        const fs::path saved = training::checkpoint_path(interrupt_dir, session.step());
-        session.save_checkpoint(saved);
-        std::cout << "interrupted at epoch " << epoch + 1 << " step " << step + 1 << ": saved " << saved.string()
-                  << "; continue with --resume --checkpoint-dir " << interrupt_dir.string() << std::endl;
-        std::signal(SIGINT, SIG_DFL);
-        return 130;
-      }
+  for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
+    const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
+    if (result.interrupted) {
+      fs::create_directories(interrupt_dir);
+      const fs::path saved = training::checkpoint_path(interrupt_dir, session.step());
+      session.save_checkpoint(saved);
+      std::cout << "interrupted at epoch " << epoch + 1 << " step " << session.step() - epoch * steps_per_epoch
+                << ": saved " << saved.string() << "; continue with --resume --checkpoint-dir "
+                << interrupt_dir.string() << std::endl;
+      std::signal(SIGINT, SIG_DFL);
+      return 130;
     }
-    progress.finish();
-    const double seconds = progress.seconds();
-    std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(args.epochs) + " train loss " +
-                          format(train_loss.value());
+    std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(args.epochs) +
+                          " train loss " + format(result.mean_loss);
     std::vector<std::pair<std::string, double>> row{{"epoch", static_cast<double>(epoch + 1)},
                                                     {"step", static_cast<double>(session.step())},
-                                                    {"train_loss", train_loss.value()}};
-    if (has_validation) {
-      const Averages val = evaluate(session, val_data, eval_batch);
+                                                    {"train_loss", result.mean_loss}};
+    if (choices.has_validation) {
+      const Averages val = evaluate(session, prepared.val, eval_batch);
       summary += " " + describe_averages("val", val);
       row.emplace_back("val_loss", val.loss);
       for (const auto& [name, value] : val.metrics) row.emplace_back("val_" + name, value);
-      if (!stopping.watched.empty()) {
-        const double value = watched_value(stopping, val);
-        const bool better = std::isnan(stopping.best) ||
-                            (stopping.higher_is_better ? value > stopping.best + args.min_delta
-                                                       : value < stopping.best - args.min_delta);
-        if (better) {
-          stopping.best = value, stopping.best_epoch = epoch, stopping.bad_epochs = 0;
-          stopping.best_parameters = session.parameters();  // shares buffers: updates make new tensors
-        } else if (++stopping.bad_epochs >= args.patience) {
-          stopped_early = true;
-        }
-      }
+      if (!stopping.watched.empty()) stopped_early = should_stop(stopping, session, val, args, epoch);
     }
-    const double rate = seconds > 0 ? static_cast<double>(progress.samples()) / seconds : 0.0;
+    const double rate = result.seconds > 0 ? static_cast<double>(result.samples) / result.seconds : 0.0;
     std::ostringstream timing;
     timing.setf(std::ios::fixed);
     timing.precision(1);
-    timing << " " << seconds << "s ";
+    timing << " " << result.seconds << "s ";
     timing.precision(0);
     timing << rate << " samples/s";
     std::cout << summary << timing.str() << std::endl;
     row.emplace_back("lr", session.learning_rate());
-    row.emplace_back("seconds", seconds);
+    row.emplace_back("seconds", result.seconds);
     row.emplace_back("samples_per_s", rate);
     log.write(row);
     if (!args.checkpoint_dir.empty()) {
@@ -341,10 +396,11 @@ int train(TrainArgs args) {
     }
   }
   std::signal(SIGINT, SIG_DFL);
-  if (!stopping.best_parameters.empty()) {
-    for (const auto& [name, value] : stopping.best_parameters) session.set_parameter(name, value);
+  // With early stopping the best epoch's parameters (and running statistics) are the result.
+  for (const auto& [name, value] : stopping.best_parameters) session.set_parameter(name, value);
+  if (!args.test.empty()) {
+    std::cout << describe_averages("test", evaluate(session, prepared.test, eval_batch)) << std::endl;
   }
-  if (!args.test.empty()) std::cout << describe_averages("test", evaluate(session, test_data, eval_batch)) << std::endl;
   session.export_inference_model(out_path);
   std::cout << "wrote " << out_path.string() << std::endl;
   return 0;

@@ -247,6 +247,12 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path, npz_data):
     # Nothing improves by 100: the first epoch is the best, two more and it stops.
     assert len(open(log).readlines()) == 3
     assert "early stopping: val_loss has not improved for 2 epochs; keeping epoch 1" in proc.stdout
+    # The written model is epoch 1's: the same weights as a run of one epoch.
+    one = run_onyx(*train_args(linear_model(tmp_path / "m.onnx"), train, tmp_path / "one.onnx", "--epochs", "1"))
+    assert one.returncode == 0, one.stderr
+    best = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "o.onnx")).graph.initializer}
+    for t in onnx.load(str(tmp_path / "one.onnx")).graph.initializer:
+        np.testing.assert_array_equal(best[t.name], numpy_helper.to_array(t))
 
 
 def test_resume_continues_to_the_same_result(tmp_path, npz_data):
@@ -453,3 +459,29 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise(tmp_path, npz_data):
     progress = [line for line in lines.stdout.splitlines() if " step " in line]
     assert progress and all(" loss " in line and "samples/s" in line and "\r" not in line for line in progress)
     assert progress[-1].startswith("epoch 2/2 step 10/10 ")
+
+
+def test_early_stopping_restores_batchnorm_running_statistics(tmp_path, npz_data):
+    """The best epoch's BatchNormalization running mean/var come back with its weights."""
+    train, val, _ = npz_data
+    inits = [numpy_helper.from_array(np.zeros((FEATURES, CLASSES), np.float32), "W"),
+             numpy_helper.from_array(np.zeros(CLASSES, np.float32), "B"),
+             numpy_helper.from_array(np.ones(FEATURES, np.float32), "scale"),
+             numpy_helper.from_array(np.zeros(FEATURES, np.float32), "bias"),
+             numpy_helper.from_array(np.zeros(FEATURES, np.float32), "mean"),
+             numpy_helper.from_array(np.ones(FEATURES, np.float32), "var")]
+    model = make_model([helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["n"]),
+                        helper.make_node("Gemm", ["n", "W", "B"], ["logits"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
+                       [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", CLASSES])], inits)
+    path = save_model(model, tmp_path / "bn.onnx")
+    stopped = run_onyx(*train_args(path, train, tmp_path / "o.onnx", "--val", val, "--epochs", "6",
+                                   "--early-stopping", "val_loss", "--patience", "2", "--min-delta", "100"))
+    assert stopped.returncode == 0, stopped.stderr
+    one = run_onyx(*train_args(path, train, tmp_path / "one.onnx", "--epochs", "1"))
+    assert one.returncode == 0, one.stderr
+    best = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "o.onnx")).graph.initializer}
+    first = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "one.onnx")).graph.initializer}
+    assert not np.array_equal(first["mean"], np.zeros(FEATURES, np.float32))  # training moved them
+    for name in ["W", "B", "scale", "bias", "mean", "var"]:
+        np.testing.assert_array_equal(best[name], first[name], err_msg=name)
