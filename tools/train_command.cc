@@ -8,7 +8,11 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "runtime/ir/model_loader.h"
 #include "tools/commands.h"
