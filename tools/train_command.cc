@@ -364,8 +364,9 @@ int train(const TrainArgs& args) {
       std::signal(SIGINT, SIG_DFL);
       return 130;
     }
-    std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(args.epochs) +
-                          " train loss " + format(result.mean_loss);
+    std::ostringstream epoch_line;
+    epoch_line << "epoch " << epoch + 1 << "/" << args.epochs << " train loss " << format(result.mean_loss);
+    std::string summary = epoch_line.str();
     std::vector<std::pair<std::string, double>> row{{"epoch", static_cast<double>(epoch + 1)},
                                                     {"step", static_cast<double>(session.step())},
                                                     {"train_loss", result.mean_loss}};

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "runtime/common/error.h"
 #include "training/data/dataset_formats.h"
@@ -64,15 +65,27 @@ void convert_into(const Tensor& from, Tensor& to) {
 
 std::string describe_dims(const std::optional<std::vector<Dim>>& dims) {
   if (!dims) return "any shape";
-  std::string text = "[batch";
-  for (const Dim& dim : *dims) text += "," + (dim.is_known() ? std::to_string(dim.value) : dim.symbol.empty() ? "?" : dim.symbol);
-  return text + "]";
+  std::ostringstream text;
+  text << "[batch";
+  for (const Dim& dim : *dims) {
+    text << ",";
+    if (dim.is_known()) {
+      text << dim.value;
+    } else {
+      text << (dim.symbol.empty() ? "?" : dim.symbol);
+    }
+  }
+  text << "]";
+  return text.str();
 }
 
+// "[60000 samples,28,28]" (ostringstream: GCC 12 warns falsely on chains of string +).
 std::string describe_sample_shape(const Shape& shape) {
-  std::string text = "[" + std::to_string(shape[0]) + " samples";
-  for (size_t i = 1; i < shape.size(); ++i) text += "," + std::to_string(shape[i]);
-  return text + "]";
+  std::ostringstream text;
+  text << "[" << shape[0] << " samples";
+  for (size_t i = 1; i < shape.size(); ++i) text << "," << shape[i];
+  text << "]";
+  return text.str();
 }
 
 }  // namespace
