@@ -8,6 +8,9 @@ APT_PACKAGES=(
   build-essential cmake ccache git python3 python3-venv
   libprotobuf-dev protobuf-compiler libdnnl-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libonnx-testdata
+  zlib1g-dev  # gzip IDX files and deflated .npz archives (onyx train)
+  dataset-fashion-mnist  # the shipped training default (README) and the accuracy tests
+  libopenblas0-openmp  # an optimized BLAS for Debian's PyTorch (else the reference BLAS: torch's Linear ~20x slower), which scripts/bench_train_vs_torch.py compares with
   libjpeg-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev pkg-config
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
   python3-torchvision  # with python3-torch: scripts/export_architectures.py (tests/python/test_architectures.py)

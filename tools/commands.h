@@ -15,5 +15,6 @@ Command add_inspect_command(CLI::App& app);
 Command add_test_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_gradient_command(CLI::App& app);
+Command add_train_command(CLI::App& app);
 
 }  // namespace onyx::cli

@@ -5,7 +5,7 @@
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"onyx: run, inspect, test and benchmark ONNX models, and build their gradient graphs"};
+  CLI::App app{"onyx: run, inspect, test, benchmark and train ONNX models, and build their gradient graphs"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, onyx::cli::Command>> commands;
   auto add = [&](onyx::cli::Command (*adder)(CLI::App&)) {
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_test_command);
   add(onyx::cli::add_bench_command);
   add(onyx::cli::add_gradient_command);
+  add(onyx::cli::add_train_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

@@ -284,9 +284,11 @@ EvalResult TrainingSession::eval_step(const Feeds& feeds) const {
 }
 
 void TrainingSession::set_parameter(const std::string& name, const Tensor& value) {
-  auto found = params_.find(name);
-  ONYX_CHECK(found != params_.end(), ErrorCode::kInvalidArgument, "set_parameter: '", name,
-             "' is not a trainable parameter");
+  // Buffers (running statistics) too, like a state_dict.
+  std::map<std::string, Tensor>& values = params_.count(name) ? params_ : buffers_;
+  auto found = values.find(name);
+  ONYX_CHECK(found != values.end(), ErrorCode::kInvalidArgument, "set_parameter: '", name,
+             "' is not a trainable parameter or buffer");
   ONYX_CHECK(found->second.dtype() == value.dtype() && found->second.shape() == value.shape(),
              ErrorCode::kInvalidArgument, "set_parameter: '", name, "' is ", dtype_name(found->second.dtype()),
              shape_to_string(found->second.shape()), ", got ", dtype_name(value.dtype()), shape_to_string(value.shape()));

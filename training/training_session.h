@@ -96,6 +96,7 @@ class TrainingSession {
   const std::map<std::string, Tensor>& parameters() const { return params_; }
   // Non-trainable state updated by training-mode steps (BatchNormalization running statistics).
   const std::map<std::string, Tensor>& buffers() const { return buffers_; }
+  // A trainable parameter or a buffer (restoring a snapshot of parameters() and buffers()).
   void set_parameter(const std::string& name, const Tensor& value);
   double learning_rate(size_t group = 0) const { return optimizer_->learning_rate(group); }
   void set_learning_rate(double lr, std::optional<size_t> group = std::nullopt) {

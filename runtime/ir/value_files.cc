@@ -97,10 +97,9 @@ Proto parse_proto(const std::string& bytes, const fs::path& path, const char* wh
 
 }  // namespace
 
-Tensor read_npy(const fs::path& path) {
-  std::string bytes = read_file_bytes(path);
+Tensor parse_npy(const std::string& bytes, const std::string& source) {
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) {
-    throw_error(ErrorCode::kInvalidArgument, path.string(), " is not a .npy file");
+    throw_error(ErrorCode::kInvalidArgument, source, " is not a .npy file");
   }
   int major = static_cast<unsigned char>(bytes[6]);
   size_t header_length = 0;
@@ -109,34 +108,34 @@ Tensor read_npy(const fs::path& path) {
     header_length = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
     header_start = 10;
   } else {
-    if (bytes.size() < 12) throw_error(ErrorCode::kInvalidArgument, path.string(), ": truncated .npy header");
+    if (bytes.size() < 12) throw_error(ErrorCode::kInvalidArgument, source, ": truncated .npy header");
     uint32_t length = 0;
     std::memcpy(&length, bytes.data() + 8, 4);
     header_length = length;
     header_start = 12;
   }
   if (header_start + header_length > bytes.size()) {
-    throw_error(ErrorCode::kInvalidArgument, path.string(), ": truncated .npy header");
+    throw_error(ErrorCode::kInvalidArgument, source, ": truncated .npy header");
   }
   std::string header = bytes.substr(header_start, header_length);
   std::smatch match;
   if (!std::regex_search(header, match, std::regex("'descr':\\s*'([<>|=])([a-z][0-9]+)'"))) {
-    throw_error(ErrorCode::kInvalidArgument, path.string(), ": .npy header has no dtype");
+    throw_error(ErrorCode::kInvalidArgument, source, ": .npy header has no dtype");
   }
-  if (match[1] == ">") throw_error(ErrorCode::kNotImplemented, path.string(), ": big-endian .npy arrays");
+  if (match[1] == ">") throw_error(ErrorCode::kNotImplemented, source, ": big-endian .npy arrays");
   std::string code = match[2];
   DataType dtype = DataType::kUndefined;
   for (const NpyType& type : kNpyTypes) {
     if (code == type.code) dtype = type.dtype;
   }
   if (dtype == DataType::kUndefined) {
-    throw_error(ErrorCode::kNotImplemented, path.string(), ": .npy dtype '", code, "' is not supported");
+    throw_error(ErrorCode::kNotImplemented, source, ": .npy dtype '", code, "' is not supported");
   }
   if (std::regex_search(header, std::regex("'fortran_order':\\s*True"))) {
-    throw_error(ErrorCode::kNotImplemented, path.string(), ": Fortran-ordered .npy arrays");
+    throw_error(ErrorCode::kNotImplemented, source, ": Fortran-ordered .npy arrays");
   }
   if (!std::regex_search(header, match, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
-    throw_error(ErrorCode::kInvalidArgument, path.string(), ": .npy header has no shape");
+    throw_error(ErrorCode::kInvalidArgument, source, ": .npy header has no shape");
   }
   Shape shape;
   std::string dims = match[1];
@@ -147,12 +146,14 @@ Tensor read_npy(const fs::path& path) {
   Tensor tensor(dtype, shape);
   size_t data_start = header_start + header_length;
   if (bytes.size() - data_start != tensor.byte_size()) {
-    throw_error(ErrorCode::kInvalidArgument, path.string(), ": .npy data has ", bytes.size() - data_start,
+    throw_error(ErrorCode::kInvalidArgument, source, ": .npy data has ", bytes.size() - data_start,
                 " bytes, shape ", shape_to_string(shape), " needs ", tensor.byte_size());
   }
   if (tensor.byte_size()) std::memcpy(tensor.mutable_raw_data(), bytes.data() + data_start, tensor.byte_size());
   return tensor;
 }
+
+Tensor read_npy(const fs::path& path) { return parse_npy(read_file_bytes(path), path.string()); }
 
 void write_npy(const fs::path& path, const Tensor& tensor) {
   const char* code = nullptr;

@@ -19,6 +19,8 @@ struct NamedFileValue {
 // says whether to parse a TensorProto, SequenceProto or OptionalProto.
 NamedFileValue read_value_file(const std::filesystem::path& path, const TypeInfo& expected = {});
 Tensor read_npy(const std::filesystem::path& path);
+// The bytes of a .npy file (e.g. an entry of an .npz archive); `source` names it in errors.
+Tensor parse_npy(const std::string& bytes, const std::string& source);
 
 void write_tensor_pb(const std::filesystem::path& path, const Tensor& tensor, const std::string& name);
 void write_value_pb(const std::filesystem::path& path, const Value& value, const std::string& name,

@@ -179,22 +179,24 @@ class PoolKernel final : public Kernel {
             } else if (is_max) {
               A best = std::numeric_limits<A>::lowest();
               if constexpr (std::is_floating_point_v<A>) best = -std::numeric_limits<A>::infinity();
-              int64_t best_h = -1, best_w = 0;
+              // The first maximum in window order wins; selects instead of branches (random
+              // data mispredicts a branch about every other tap).
+              int64_t best_offset = -1;
               for (int64_t kh = hlo; kh < hhi; ++kh) {
-                const int64_t h = hs + kh * dh;
-                const T* row = in + h * width + ws;
+                const int64_t row_offset = (hs + kh * dh) * width + ws;
+                const T* row = in + row_offset;
                 for (int64_t kw = wlo; kw < whi; ++kw) {
                   const A v = static_cast<A>(load(row[kw * dw]));
-                  if (best_h < 0 || v > best) {
-                    best = v;
-                    best_h = h;
-                    best_w = ws + kw * dw;
-                  }
+                  const bool take = (best_offset < 0) | (v > best);
+                  best = take ? v : best;
+                  best_offset = take ? row_offset + kw * dw : best_offset;
                 }
               }
               out[oh * ow_count + ow] = convert_to<T>(best);
               if (pi) {
-                int64_t index = best_h < 0 ? 0 : (storage_order_ == 1 ? best_w * height + best_h : best_h * width + best_w);
+                const int64_t index = best_offset < 0                ? 0
+                                      : storage_order_ == 1 ? (best_offset % width) * height + best_offset / width
+                                                            : best_offset;
                 pi[plane * out_size + oh * ow_count + ow] = plane * in_size + index;
               }
             } else {

@@ -1,0 +1,492 @@
+// `onyx train MODEL --data TRAIN --label NAME --loss KIND --optimizer KIND --lr X --out FILE`:
+// trains an exported model on a data set and writes the trained model. Everything is checked
+// (flags, data against the model's declared inputs, the checkpoint to resume) before the first
+// step, so a mistake costs one error line and leaves no file behind; files are written
+// atomically. Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "runtime/ir/model_loader.h"
+#include "tools/commands.h"
+#include "tools/custom_ops_option.h"
+#include "tools/train_log.h"
+#include "tools/train_progress.h"
+#include "training/checkpoint.h"
+#include "training/data/dataset.h"
+#include "training/training_session.h"
+
+namespace onyx::cli {
+
+namespace fs = std::filesystem;
+using training::data::Dataset;
+
+namespace {
+
+struct TrainArgs {
+  std::string model, data, val, test, label, loss, optimizer, out;
+  double val_split = 0;
+  double lr = 0;
+  std::optional<double> momentum, weight_decay, max_grad_norm;
+  std::string schedule;
+  int64_t epochs = 1;
+  int64_t batch_size = 32;
+  std::vector<std::string> metrics, trainable, freeze, custom_ops;
+  std::string prediction;
+  std::string checkpoint_dir;
+  int64_t keep_checkpoints = 3;
+  bool resume = false;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string log;
+  std::string early_stopping;
+  int64_t patience = 3;
+  double min_delta = 0;
+  std::string progress = "auto";
+};
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_interrupt(int) {
+  interrupted = 1;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+bool is_class_loss(training::LossKind kind) {
+  return kind == training::LossKind::kCrossEntropy || kind == training::LossKind::kNll;
+}
+
+std::string format(double value) {
+  std::ostringstream text;
+  text.setf(std::ios::fixed);
+  text.precision(4);
+  text << value;
+  return text.str();
+}
+
+// Exporters often fix the batch dim (torch.onnx.export without dynamic_axes); training feeds
+// batches of --batch-size and a smaller last one, so dim 0 of the data inputs and the outputs
+// becomes symbolic.
+void make_batch_dim_symbolic(Model& model, const std::set<std::string>& data_inputs) {
+  for (ValueInfo& input : model.graph.inputs) {
+    if (data_inputs.count(input.name) && input.type.shape && !input.type.shape->empty()) {
+      (*input.type.shape)[0] = Dim::named("batch");
+    }
+  }
+  for (ValueInfo& output : model.graph.outputs) {
+    if (output.type.shape && !output.type.shape->empty()) (*output.type.shape)[0] = Dim::named("batch");
+  }
+}
+
+std::optional<std::vector<Dim>> dims_after(const TypeInfo& type, size_t skip) {
+  if (!type.shape || type.shape->size() < skip) return std::nullopt;
+  return std::vector<Dim>(type.shape->begin() + static_cast<std::ptrdiff_t>(skip), type.shape->end());
+}
+
+struct Averages {
+  double loss = 0;
+  std::map<std::string, double> metrics;
+};
+
+Averages evaluate(const training::TrainingSession& session, const Dataset& dataset, int64_t batch_size) {
+  training::MetricAverage loss;
+  std::map<std::string, training::MetricAverage> metrics;
+  std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  for (int64_t begin = 0; begin < dataset.size(); begin += batch_size) {
+    const int64_t end = std::min(dataset.size(), begin + batch_size);
+    training::EvalResult result = session.eval_step(training::data::make_batch(dataset, order, begin, end));
+    loss.add(result.loss, end - begin);
+    for (const auto& [name, value] : result.metrics) metrics[name].add(value, end - begin);
+  }
+  Averages averages{loss.value(), {}};
+  for (const auto& [name, average] : metrics) averages.metrics[name] = average.value();
+  return averages;
+}
+
+std::string describe_averages(const std::string& prefix, const Averages& averages) {
+  std::string text = prefix + " loss " + format(averages.loss);
+  for (const auto& [name, value] : averages.metrics) text += " " + prefix + " " + name + " " + format(value);
+  return text;
+}
+
+// Early stopping: watches "val_loss" or "val_<metric>" (losses and errors fall, accuracies rise).
+struct EarlyStopping {
+  std::string watched;
+  bool higher_is_better = false;
+  double best = std::numeric_limits<double>::quiet_NaN();
+  int64_t best_epoch = -1;
+  int64_t bad_epochs = 0;
+  std::map<std::string, Tensor> best_parameters;
+};
+
+double watched_value(const EarlyStopping& stopping, const Averages& val) {
+  if (stopping.watched == "val_loss") return val.loss;
+  auto found = val.metrics.find(stopping.watched.substr(4));
+  ONYX_CHECK(found != val.metrics.end(), ErrorCode::kInvalidArgument, "--early-stopping ", stopping.watched,
+             ": no such validation metric");
+  return found->second;
+}
+
+// The choices the flags make, all checked before anything is loaded.
+struct Choices {
+  training::LossKind loss_kind = training::LossKind::kMse;
+  training::OptimizerConfig optimizer;
+  std::vector<training::MetricSpec> metrics;
+  ProgressStyle progress = ProgressStyle::kNone;
+  EarlyStopping stopping;
+  bool has_validation = false;
+};
+
+Choices check_flags(const TrainArgs& args) {
+  Choices choices;
+  choices.loss_kind = training::parse_loss_kind(args.loss);
+  choices.optimizer = training::optimizer_from_name(args.optimizer, args.lr);
+  if (args.momentum) training::set_default_hyperparameter(choices.optimizer, "momentum", *args.momentum);
+  if (args.weight_decay) training::set_default_hyperparameter(choices.optimizer, "weight_decay", *args.weight_decay);
+  if (!args.schedule.empty()) {
+    choices.optimizer.schedules = {{"lr", training::parse_schedule(args.schedule), std::nullopt}};
+  }
+  choices.optimizer.max_grad_norm = args.max_grad_norm;
+  if (args.metrics != std::vector<std::string>{"none"}) {
+    for (const std::string& name : args.metrics) choices.metrics.push_back(training::parse_metric(name));
+  }
+  if (args.metrics.empty() && is_class_loss(choices.loss_kind)) {
+    choices.metrics.push_back(training::parse_metric("accuracy"));
+  }
+  choices.progress = parse_progress_style(args.progress);
+  ONYX_CHECK(args.resume ? !args.checkpoint_dir.empty() : true, ErrorCode::kInvalidArgument,
+             "--resume needs --checkpoint-dir (the folder to resume from)");
+  const fs::path out_path(args.out);
+  const fs::path out_folder = out_path.parent_path().empty() ? fs::path(".") : out_path.parent_path();
+  ONYX_CHECK(fs::is_directory(out_folder), ErrorCode::kInvalidArgument, "--out ", args.out, ": folder ",
+             out_folder.string(), " does not exist");
+  ONYX_CHECK(!fs::is_directory(out_path), ErrorCode::kInvalidArgument, "--out ", args.out, " is a folder");
+  choices.has_validation = !args.val.empty() || args.val_split > 0;
+  if (!args.early_stopping.empty()) {
+    EarlyStopping& stopping = choices.stopping;
+    ONYX_CHECK(choices.has_validation, ErrorCode::kInvalidArgument,
+               "--early-stopping needs validation data (--val or --val-split)");
+    stopping.watched = args.early_stopping;
+    ONYX_CHECK(stopping.watched.rfind("val_", 0) == 0, ErrorCode::kInvalidArgument, "--early-stopping ",
+               stopping.watched, ": expected val_loss or val_<metric> (e.g. val_accuracy)");
+    if (stopping.watched != "val_loss") {
+      const training::MetricSpec watched = training::parse_metric(stopping.watched.substr(4));
+      stopping.higher_is_better = watched.kind == training::MetricKind::kAccuracy ||
+                                  watched.kind == training::MetricKind::kTopKAccuracy;
+      bool listed = false;
+      for (const auto& spec : choices.metrics) {
+        listed = listed || training::metric_name(spec) == training::metric_name(watched);
+      }
+      if (!listed) choices.metrics.push_back(watched);
+    }
+  }
+  return choices;
+}
+
+// The model, what the loss reads, and the data sets checked and converted against it.
+struct Prepared {
+  Model model;
+  std::string prediction;
+  std::set<std::string> data_inputs;
+  Dataset train, val, test;
+};
+
+Prepared prepare_model_and_data(const TrainArgs& args, const Choices& choices) {
+  Prepared prepared{load_model(args.model), {}, {}, {}, {}, {}};
+  const Graph& graph = prepared.model.graph;
+  std::vector<const ValueInfo*> data_inputs;
+  for (const ValueInfo& input : graph.inputs) {
+    if (!graph.initializers.count(input.name)) data_inputs.push_back(&input), prepared.data_inputs.insert(input.name);
+  }
+  ONYX_CHECK(!graph.outputs.empty(), ErrorCode::kInvalidModel, args.model, " has no outputs");
+  bool has_float_initializer = false;
+  for (const auto& [name, value] : graph.initializers) has_float_initializer |= dtype_is_float(value.dtype());
+  ONYX_CHECK(has_float_initializer, ErrorCode::kInvalidArgument, args.model,
+             " has no float initializers to train (its weights are inputs or constants)");
+  const ValueInfo* prediction = &graph.outputs.front();
+  if (!args.prediction.empty()) {
+    prediction = nullptr;
+    for (const ValueInfo& output : graph.outputs) {
+      if (output.name == args.prediction) prediction = &output;
+    }
+    ONYX_CHECK(prediction != nullptr, ErrorCode::kInvalidArgument, args.model, " has no output '", args.prediction, "'");
+  }
+  prepared.prediction = prediction->name;
+  bool label_clashes = prepared.data_inputs.count(args.label) || graph.initializers.count(args.label);
+  for (const ValueInfo& output : graph.outputs) label_clashes = label_clashes || output.name == args.label;
+  ONYX_CHECK(!label_clashes, ErrorCode::kInvalidArgument, "--label '", args.label,
+             "' is also the name of one of the model's inputs, outputs or initializers; the label must be a "
+             "separate array");
+
+  training::data::LoadOptions load_options;
+  load_options.label = args.label;
+  if (data_inputs.size() == 1) load_options.features = data_inputs.front()->name;
+  std::vector<training::data::ArrayRequirement> requirements;
+  for (const ValueInfo* input : data_inputs) {
+    requirements.push_back({input->name, input->type.elem_type, dims_after(input->type, 1), "model input"});
+  }
+  training::data::ArrayRequirement label{args.label, prediction->type.elem_type, dims_after(prediction->type, 1),
+                                         "label for " + args.loss};
+  if (is_class_loss(choices.loss_kind)) {
+    label.dtype = DataType::kInt64, label.sample_dims = dims_after(prediction->type, 2);
+  }
+  requirements.push_back(label);
+  auto load = [&](const std::string& spec) {
+    Dataset dataset = training::data::load_dataset(spec, load_options);
+    training::data::conform_dataset(dataset, requirements);
+    return dataset;
+  };
+  prepared.train = load(args.data);
+  if (!args.val.empty()) {
+    prepared.val = load(args.val);
+  } else if (args.val_split > 0) {
+    std::tie(prepared.train, prepared.val) = training::data::split_dataset(prepared.train, args.val_split, args.seed);
+  }
+  if (!args.test.empty()) prepared.test = load(args.test);
+  make_batch_dim_symbolic(prepared.model, prepared.data_inputs);
+  return prepared;
+}
+
+struct EpochResult {
+  double mean_loss = 0;
+  double seconds = 0;
+  int64_t samples = 0;
+  bool interrupted = false;
+};
+
+// Trains the rest of `epoch` (from the step the session is at). Stops after the step during
+// which Ctrl-C came.
+EpochResult train_epoch(training::TrainingSession& session, const Dataset& data, const TrainArgs& args,
+                        const Choices& choices, int64_t epoch, int64_t steps_per_epoch) {
+  const std::vector<int64_t> order = training::data::epoch_order(data.size(), args.seed, epoch);
+  const int64_t first_step = session.step() - epoch * steps_per_epoch;
+  const std::string metric_shown = choices.metrics.empty() ? std::string() : training::metric_name(choices.metrics.front());
+  EpochProgress progress(choices.progress, epoch, args.epochs, steps_per_epoch, first_step);
+  training::MetricAverage train_loss;
+  training::MetricAverage train_metric;
+  EpochResult result;
+  for (int64_t step = first_step; step < steps_per_epoch && !result.interrupted; ++step) {
+    const int64_t begin = step * args.batch_size;
+    const int64_t end = std::min(data.size(), begin + args.batch_size);
+    training::Feeds batch = training::data::make_batch(data, order, begin, end);
+    const double loss = session.train_step(batch);
+    ONYX_CHECK(std::isfinite(loss), ErrorCode::kRuntimeFailure, "the loss became ", loss, " at epoch ", epoch + 1,
+               " step ", step + 1, " (lower --lr, or --max-grad-norm)");
+    train_loss.add(loss, end - begin);
+    // The bar's metric: every 20th batch, re-evaluated after its update (a cheap running estimate).
+    if (!metric_shown.empty() && step % 20 == 0) {
+      train_metric.add(session.eval_step(batch).metrics.at(metric_shown), end - begin);
+    }
+    progress.update(step + 1, end - begin, train_loss.value(), metric_shown,
+                    train_metric.count() ? std::optional<double>(train_metric.value()) : std::nullopt);
+    result.interrupted = interrupted != 0;
+  }
+  progress.finish();
+  result.mean_loss = train_loss.value();
+  result.seconds = progress.seconds();
+  result.samples = progress.samples();
+  return result;
+}
+
+// Updates the early-stopping state from this epoch's validation; true when training should stop.
+bool should_stop(EarlyStopping& stopping, const training::TrainingSession& session, const Averages& val,
+                 const TrainArgs& args, int64_t epoch) {
+  const double value = watched_value(stopping, val);
+  const bool better = std::isnan(stopping.best) || (stopping.higher_is_better ? value > stopping.best + args.min_delta
+                                                                              : value < stopping.best - args.min_delta);
+  if (better) {
+    stopping.best = value, stopping.best_epoch = epoch, stopping.bad_epochs = 0;
+    // Shares the tensors (updates make new ones, never write in place): costs nothing.
+    stopping.best_parameters = session.parameters();
+    stopping.best_parameters.insert(session.buffers().begin(), session.buffers().end());
+    return false;
+  }
+  return ++stopping.bad_epochs >= args.patience;
+}
+
+int train(const TrainArgs& args) {
+  Choices choices = check_flags(args);
+  load_custom_op_libraries(args.custom_ops);
+  Prepared prepared = prepare_model_and_data(args, choices);
+
+  training::TrainingOptions options;
+  training::LossSpec loss;
+  loss.kind = choices.loss_kind;
+  loss.prediction = prepared.prediction;
+  loss.target = args.label;
+  options.loss = loss;
+  options.optimizer = choices.optimizer;
+  options.metrics = choices.metrics;
+  options.trainable = args.trainable;
+  options.frozen = args.freeze;
+  options.seed = args.seed;
+  options.session.intra_op_threads = args.threads;
+  training::TrainingSession session(std::move(prepared.model), options);
+  if (args.resume) {
+    std::optional<fs::path> latest = training::latest_checkpoint(args.checkpoint_dir);
+    ONYX_CHECK(latest.has_value(), ErrorCode::kInvalidArgument, "--resume: no checkpoint-<step>.onnx in ",
+               args.checkpoint_dir);
+    session.load_checkpoint(*latest);
+    std::cout << "resumed from " << latest->string() << " (step " << session.step() << ")" << std::endl;
+  }
+  TrainLog log(args.log);
+
+  const Dataset& train_data = prepared.train;
+  const int64_t steps_per_epoch = (train_data.size() + args.batch_size - 1) / args.batch_size;
+  const int64_t eval_batch = std::max<int64_t>(args.batch_size, 256);
+  std::cout << "training " << session.trainable_names().size() << " parameters on " << train_data.size()
+            << " samples"
+            << (choices.has_validation ? ", validating on " + std::to_string(prepared.val.size()) : std::string())
+            << ", " << steps_per_epoch << " steps per epoch" << std::endl;
+  const fs::path out_path(args.out);
+  const fs::path interrupt_dir =
+      args.checkpoint_dir.empty() ? fs::path(out_path.string() + ".checkpoints") : fs::path(args.checkpoint_dir);
+  EarlyStopping& stopping = choices.stopping;
+  interrupted = 0;
+  std::signal(SIGINT, on_interrupt);
+  bool stopped_early = false;
+  for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
+    const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
+    if (result.interrupted) {
+      fs::create_directories(interrupt_dir);
+      const fs::path saved = training::checkpoint_path(interrupt_dir, session.step());
+      session.save_checkpoint(saved);
+      std::cout << "interrupted at epoch " << epoch + 1 << " step " << session.step() - epoch * steps_per_epoch
+                << ": saved " << saved.string() << "; continue with --resume --checkpoint-dir "
+                << interrupt_dir.string() << std::endl;
+      std::signal(SIGINT, SIG_DFL);
+      return 130;
+    }
+    std::ostringstream epoch_line;
+    epoch_line << "epoch " << epoch + 1 << "/" << args.epochs << " train loss " << format(result.mean_loss);
+    std::string summary = epoch_line.str();
+    std::vector<std::pair<std::string, double>> row{{"epoch", static_cast<double>(epoch + 1)},
+                                                    {"step", static_cast<double>(session.step())},
+                                                    {"train_loss", result.mean_loss}};
+    if (choices.has_validation) {
+      const Averages val = evaluate(session, prepared.val, eval_batch);
+      summary += " " + describe_averages("val", val);
+      row.emplace_back("val_loss", val.loss);
+      for (const auto& [name, value] : val.metrics) row.emplace_back("val_" + name, value);
+      if (!stopping.watched.empty()) stopped_early = should_stop(stopping, session, val, args, epoch);
+    }
+    const double rate = result.seconds > 0 ? static_cast<double>(result.samples) / result.seconds : 0.0;
+    std::ostringstream timing;
+    timing.setf(std::ios::fixed);
+    timing.precision(1);
+    timing << " " << result.seconds << "s ";
+    timing.precision(0);
+    timing << rate << " samples/s";
+    std::cout << summary << timing.str() << std::endl;
+    row.emplace_back("lr", session.learning_rate());
+    row.emplace_back("seconds", result.seconds);
+    row.emplace_back("samples_per_s", rate);
+    log.write(row);
+    if (!args.checkpoint_dir.empty()) {
+      fs::create_directories(args.checkpoint_dir);
+      session.save_checkpoint(training::checkpoint_path(args.checkpoint_dir, session.step()));
+      training::prune_checkpoints(args.checkpoint_dir, static_cast<size_t>(args.keep_checkpoints));
+    }
+    if (stopped_early) {
+      std::cout << "early stopping: " << stopping.watched << " has not improved for " << args.patience
+                << " epochs; keeping epoch " << stopping.best_epoch + 1 << " (" << stopping.watched << " "
+                << format(stopping.best) << ")" << std::endl;
+    }
+  }
+  std::signal(SIGINT, SIG_DFL);
+  // With early stopping the best epoch's parameters (and running statistics) are the result.
+  for (const auto& [name, value] : stopping.best_parameters) session.set_parameter(name, value);
+  if (!args.test.empty()) {
+    std::cout << describe_averages("test", evaluate(session, prepared.test, eval_batch)) << std::endl;
+  }
+  session.export_inference_model(out_path);
+  std::cout << "wrote " << out_path.string() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* command = app.add_subcommand(
+      "train",
+      "Train a model (as exported by PyTorch or any exporter) on a data set and write the trained model.\n"
+      "Data formats: FILE.npz (arrays named after the model's inputs and --label), X.npy,Y.npy (features, labels)\n"
+      "or NAME=FILE.npy,..., FILE.csv (a header row; the --label column, the other columns are features), or a\n"
+      "folder of IDX files (MNIST's format; DIR takes its 'train' set, DIR/t10k names one; pixels scaled to [0,1]).\n"
+      "Data is checked against the model's declared input types and shapes before training starts.");
+  command->add_option("model", args->model, "the .onnx model to train (its float initializers are the parameters)")
+      ->required();
+  command->add_option("--data", args->data, "TRAIN: the training data (see the formats above)")->required();
+  auto* val = command->add_option("--val", args->val, "VAL: validation data, evaluated after each epoch");
+  command->add_option("--val-split", args->val_split,
+                      "F: hold out a seeded random fraction F (0 < F < 1) of the training data for validation")
+      ->excludes(val);
+  command->add_option("--test", args->test, "TEST: data evaluated once after training (prints test loss and metrics)");
+  command->add_option("--label", args->label,
+                      "NAME: the label array (.npz key, CSV column; for IDX and X.npy,Y.npy data it names the labels)")
+      ->required();
+  command->add_option("--loss", args->loss,
+                      "KIND: mse, l1, huber, cross_entropy (logits vs integer class labels), nll (log-probabilities vs "
+                      "class labels) or bce_with_logits")
+      ->required();
+  command->add_option("--output", args->prediction, "NAME: the model output the loss reads (default: the first)");
+  command->add_option("--optimizer", args->optimizer, "KIND: sgd, momentum (SGD, momentum 0.9), adam or adamw")
+      ->required();
+  command->add_option("--lr", args->lr, "X: the learning rate")->required()->check(CLI::PositiveNumber);
+  command->add_option("--momentum", args->momentum, "X: SGD momentum (overrides the optimizer's default)");
+  command->add_option("--weight-decay", args->weight_decay, "X: weight decay (adamw's default is 0.01, others 0)");
+  command->add_option("--lr-schedule", args->schedule,
+                      "SPEC: step:SIZE:GAMMA, cosine:STEPS[:MIN], linear:START:END:STEPS, warmup:STEPS[:START], or "
+                      "several joined by commas (warmup:100,cosine:900); counted in steps");
+  command->add_option("--max-grad-norm", args->max_grad_norm, "X: clip the gradients' global L2 norm to X");
+  command->add_option("--epochs", args->epochs, "N: passes over the training data (default 1)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--batch-size", args->batch_size, "B: samples per step (default 32; the last batch may be smaller)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--metrics", args->metrics,
+                      "NAMES: comma-separated validation metrics: accuracy, top<k>_accuracy (top5_accuracy), mae, mse "
+                      "(default: accuracy for cross_entropy and nll; none: no metrics)")
+      ->delimiter(',');
+  auto* trainable = command->add_option("--trainable", args->trainable,
+                                        "NAMES: comma-separated initializer names or patterns (encoder.*, *.bias) to "
+                                        "train; the others stay fixed (default: every float initializer the loss uses)")
+                        ->delimiter(',');
+  command->add_option("--freeze", args->freeze, "NAMES: comma-separated initializer names or patterns to keep fixed")
+      ->delimiter(',')
+      ->excludes(trainable);
+  command->add_option("--checkpoint-dir", args->checkpoint_dir,
+                      "DIR: save checkpoint-<step>.onnx here after every epoch (and on Ctrl-C)");
+  command->add_option("--keep-checkpoints", args->keep_checkpoints, "N: newest checkpoints kept in DIR (default 3)")
+      ->check(CLI::PositiveNumber);
+  command->add_flag("--resume", args->resume,
+                    "continue from the newest checkpoint in --checkpoint-dir (parameters, optimizer state, step, "
+                    "random state; mid-epoch too)");
+  command->add_option("--seed", args->seed, "S: seeds shuffling, --val-split and dropout (default 0)");
+  add_custom_ops_option(*command, args->custom_ops);
+  command->add_option("--threads", args->threads, "N: intra-op threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--log", args->log,
+                      "FILE: one row per epoch (epoch, step, train_loss, val_loss, val_<metric>, lr, seconds, "
+                      "samples_per_s) as CSV (FILE.csv) or JSON lines (any other name)");
+  command->add_option("--early-stopping", args->early_stopping,
+                      "METRIC: stop when val_loss or val_<metric> (val_accuracy) has not improved for --patience "
+                      "epochs, and keep the best epoch's parameters");
+  command->add_option("--patience", args->patience, "N: epochs without improvement before stopping (default 3)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--min-delta", args->min_delta, "X: the smallest change that counts as an improvement");
+  command->add_option("--progress", args->progress,
+                      "auto|bar|lines|none: a progress bar on a terminal, plain lines otherwise (default auto)");
+  command->add_option("--out", args->out, "TRAINED.onnx: where to write the trained model (written at the end)")
+      ->required();
+  return [args] { return train(*args); };
+}
+
+}  // namespace onyx::cli
