@@ -91,8 +91,25 @@ class WhereKernel final : public Kernel {
                        const T* ar = a + in[1];
                        const T* br = b + in[2];
                        T* orow = o + off;
+                       // Both sides loaded before the select so the loop vectorizes into
+                       // blends instead of branching on the (often random) condition.
                        if (sc && sa && sb) {
-                         for (int64_t i = 0; i < run; ++i) orow[i] = cr[i] ? ar[i] : br[i];
+                         for (int64_t i = 0; i < run; ++i) {
+                           const T av = ar[i], bv = br[i];
+                           orow[i] = cr[i] ? av : bv;
+                         }
+                       } else if (sc && sa) {  // Y a scalar: a gradient masked with 0 (Relu's)
+                         const T bv = br[0];
+                         for (int64_t i = 0; i < run; ++i) {
+                           const T av = ar[i];
+                           orow[i] = cr[i] ? av : bv;
+                         }
+                       } else if (sc && sb) {
+                         const T av = ar[0];
+                         for (int64_t i = 0; i < run; ++i) {
+                           const T bv = br[i];
+                           orow[i] = cr[i] ? av : bv;
+                         }
                        } else {
                          for (int64_t i = 0; i < run; ++i) {
                            orow[i] = cr[i * sc] ? ar[i * sa] : br[i * sb];
