@@ -88,6 +88,7 @@ class PassRuleContext final : public GradientRuleContext {
 
   const Node& node() const override { return view_; }
   int64_t opset() const override;
+  bool onyx_ops() const override;
   const TypeInfo& type_of(const std::string& value_name) const override;
   const Tensor* constant_value(const std::string& value_name) const override;
   std::string forward_output(size_t i) override;
@@ -177,6 +178,8 @@ class BackwardPassRun {
   std::map<std::string, std::vector<std::string>> contributions_;
   std::vector<Node> pending_;  // backward nodes; appended after the walk so node refs stay valid
 };
+
+bool PassRuleContext::onyx_ops() const { return run_.context().onyx_ops; }
 
 int64_t PassRuleContext::opset() const {
   return run_.model().opset_for(view_.domain).value_or(0);

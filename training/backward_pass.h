@@ -58,6 +58,7 @@ struct BackwardContext {
   std::function<const Tensor*(const std::string&)> outer_constant;
   // Where gradient and shape rules come from: a session's registry sees its custom ops.
   const OpRegistry* ops = &OpRegistry::global();
+  bool onyx_ops = false;  // GradientGraphOptions::onyx_ops
 };
 
 // What is known about a model before it runs: its types inferred after constant folding (so

@@ -8,6 +8,7 @@
 #include "runtime/session/graph_checks.h"
 #include "runtime/session/type_inference.h"
 #include "training/backward_pass.h"
+#include "training/conv_weight_gradient.h"
 #include "training/training_mode.h"
 
 namespace onyx::training {
@@ -69,6 +70,7 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   Graph& graph = model.graph;
   NameSource names(graph);
   raise_opset_for_scatter_add(model);
+  if (options.onyx_ops) model.opsets[kTrainingDomain] = 1;  // rules may emit ConvWeightGrad
   validate_and_sort_graph(graph);
   const OpRegistry& ops = options.ops ? *options.ops : OpRegistry::global();
   if (options.training_mode) {
@@ -131,7 +133,7 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
                             auto it = facts.constants.find(name);
                             return it == facts.constants.end() ? nullptr : &it->second;
                           },
-                          &ops};
+                          &ops, options.onyx_ops};
   std::map<std::string, std::string> gradients = append_backward(graph, types, request, context);
 
   bool loss_is_output = std::any_of(graph.outputs.begin(), graph.outputs.end(),

@@ -28,6 +28,10 @@ struct GradientGraphOptions {
   // Where gradient and shape rules come from; null: the global registry (built-in ops and
   // globally registered custom ops). A session's ops() adds its own custom ops.
   const OpRegistry* ops = nullptr;
+  // Whether rules may emit onyx's own training ops (com.onyx.training::ConvWeightGrad) where
+  // the portable composition is slow. Only onyx runs such a graph: TrainingSession sets it;
+  // `onyx gradient`, whose models other runtimes load, does not.
+  bool onyx_ops = false;
 };
 
 struct GradientGraph {

@@ -25,6 +25,8 @@ class GradientRuleContext {
   virtual const Node& node() const = 0;
   // Opset of the node's domain in the model being differentiated.
   virtual int64_t opset() const = 0;
+  // Whether the rule may emit onyx's own training ops (GradientGraphOptions::onyx_ops).
+  virtual bool onyx_ops() const { return false; }
   // Static type of a forward value (inputs and outputs of node()), unknown when not inferred.
   virtual const TypeInfo& type_of(const std::string& value_name) const = 0;
   // The value of a forward value fixed before any run (an initializer that is not trained, a

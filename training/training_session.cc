@@ -131,7 +131,7 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
     if (!forward_.graph.initializers.count(name)) frozen.push_back(name);
   }
   GradientGraph gradient =
-      build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true, ops_.get()});
+      build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true, ops_.get(), /*onyx_ops=*/true});
   for (const auto& [param, gradient_name] : gradient.gradients) trainable_.push_back(param);
   ONYX_CHECK(!trainable_.empty(), ErrorCode::kInvalidArgument, "the loss depends on no trainable parameter");
   training_graph->model = std::move(gradient.model);
@@ -172,7 +172,7 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
     graph->model = with_loss_;
     set_training_mode(graph->model, false);
     GradientGraph gradient =
-        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false, ops_.get()});
+        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false, ops_.get(), /*onyx_ops=*/true});
     graph->model = std::move(gradient.model);
     graph->gradients = std::move(gradient.gradients);
     prepare_inputs(graph->model);

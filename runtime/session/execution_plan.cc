@@ -87,6 +87,10 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     if (provider->device().is_cpu()) host_provider_ = provider;
   }
   if (host_provider_ == nullptr) throw_error(ErrorCode::kInvalidArgument, "the CPU provider is required");
+  // oneDNN fixes a primitive's thread count when the kernel creates it, here for static shapes:
+  // created under the default (one per core) a session of fewer threads would run its
+  // convolutions with extra OpenMP threads that then spin between them.
+  omp_set_num_threads(threads_);
 
   for (const auto& input : graph.inputs) {
     input_names_.push_back(input.name);

@@ -89,7 +89,7 @@ Model with_weighted_loss(Model model, const std::map<std::string, Value>& feeds,
 }
 
 void run_check(Model model, const std::vector<InputSpec>& inputs, DataType dtype, double tolerance,
-               bool training_mode) {
+               bool training_mode, bool onyx_ops = false) {
   if (tolerance == 0) tolerance = dtype == DataType::kDouble ? 1e-6 : 2e-2;
   const double eps = dtype == DataType::kDouble ? 1e-6 : 1e-2;
 
@@ -108,7 +108,7 @@ void run_check(Model model, const std::vector<InputSpec>& inputs, DataType dtype
   }
   Model forward = with_weighted_loss(std::move(model), feeds, dtype);
   training::GradientGraph gradient =
-      training::build_gradient_graph(forward, {.loss = "loss", .trainable = trainable, .training_mode = training_mode});
+      training::build_gradient_graph(forward, {.loss = "loss", .trainable = trainable, .training_mode = training_mode, .onyx_ops = onyx_ops});
 
   // The gradient model must survive saving: run the reloaded copy.
   std::string bytes = serialize_model(gradient.model);
@@ -189,7 +189,7 @@ void check_op_gradient(const OpGradientCase& c) {
   for (const InputSpec& input : c.inputs) {
     if (input.differentiable) fed.push_back(input);
   }
-  run_check(std::move(model), fed, c.dtype, c.tolerance, c.training_mode);
+  run_check(std::move(model), fed, c.dtype, c.tolerance, c.training_mode, c.onyx_ops);
 }
 
 void check_graph_gradient(const GraphGradientCase& c) {

@@ -32,6 +32,7 @@ struct OpGradientCase {
   DataType dtype = DataType::kDouble;
   double tolerance = 0;  // 0: 1e-6 for double, 2e-2 for float
   bool training_mode = true;  // GradientGraphOptions::training_mode
+  bool onyx_ops = false;      // GradientGraphOptions::onyx_ops (TrainingSession's graphs)
 };
 
 struct GraphGradientCase {

@@ -2,8 +2,11 @@
 // gradient rules (double precision).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "runtime/ir/attribute_builders.h"
 #include "tests/training/gradient_check.h"
+#include "training/gradient_builder.h"
 
 namespace onyx::testing {
 namespace {
@@ -67,7 +70,35 @@ TEST(GradientRulesConv, Conv2dStridesPadsDilationsGroups) {
     SCOPED_TRACE(shape_to_string(c.x) + " * " + shape_to_string(c.w));
     check_op_gradient({.op = "Conv", .inputs = {in("x", c.x), in("w", c.w), in("b", {c.w[0]})},
                        .attributes = c.attributes});
+    // TrainingSession's form: the weight gradient is com.onyx.training::ConvWeightGrad, its
+    // reference loop in double and its oneDNN backward-weights primitive in float.
+    for (DataType dtype : {DataType::kDouble, DataType::kFloat}) {
+      SCOPED_TRACE("ConvWeightGrad " + std::string(dtype_name(dtype)));
+      check_op_gradient({.op = "Conv", .inputs = {in("x", c.x), in("w", c.w), in("b", {c.w[0]})},
+                         .attributes = c.attributes, .dtype = dtype, .onyx_ops = true});
+    }
   }
+}
+
+// The gradient graph TrainingSession builds uses ConvWeightGrad; `onyx gradient`'s (portable,
+// for other runtimes) does not.
+TEST(GradientRulesConv, ConvWeightGradOnlyInOnyxGraphs) {
+  Model model;
+  model.opsets[""] = 18;
+  Graph& g = model.graph;
+  g.inputs = {{"x", TypeInfo::tensor_of_shape(DataType::kFloat, Shape{1, 2, 5, 5}), ""},
+              {"w", TypeInfo::tensor_of_shape(DataType::kFloat, Shape{3, 2, 3, 3}), ""}};
+  g.nodes.push_back(Node{"conv", "Conv", "", {"x", "w"}, {"y"}, {}, ""});
+  g.nodes.push_back(Node{"sum", "ReduceSum", "", {"y"}, {"loss"}, {one("keepdims", 0)}, ""});
+  g.outputs = {{"loss", TypeInfo::tensor_of_shape(DataType::kFloat, Shape{}), ""}};
+  auto count = [](const Model& m) {
+    return std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(),
+                         [](const Node& n) { return n.op_type == "ConvWeightGrad" && n.domain == "com.onyx.training"; });
+  };
+  EXPECT_EQ(count(training::build_gradient_graph(model, {.loss = "loss", .trainable = {"w"}}).model), 0);
+  training::GradientGraph onyx = training::build_gradient_graph(model, {.loss = "loss", .trainable = {"w"}, .onyx_ops = true});
+  EXPECT_EQ(count(onyx.model), 1);
+  EXPECT_EQ(onyx.model.opsets.at("com.onyx.training"), 1);
 }
 
 TEST(GradientRulesConv, ConvTranspose) {

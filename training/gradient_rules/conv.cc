@@ -6,6 +6,7 @@
 
 #include "onnx_ops/nn_geometry.h"
 #include "runtime/ir/attribute_builders.h"
+#include "training/conv_weight_gradient.h"
 #include "training/gradient_rules/rule_helpers.h"
 
 namespace onyx::training {
@@ -143,6 +144,9 @@ void conv_rule(Ctx& ctx) {
     return ctx.add("ConvTranspose", {dy, ctx.input(1)}, attrs);
   });
   set_if_wanted(ctx, 1, [&] {
+    if (ctx.onyx_ops()) {  // one oneDNN backward-weights primitive instead of transposes and a Conv
+      return ctx.add(kConvWeightGradOp, {ctx.input(0), dy, ctx.input(1)}, ctx.node().attributes, kTrainingDomain);
+    }
     return correlation_weight_gradient(ctx, ctx.input(0), dy, group, known_dim(ctx, ctx.input(1), 1),
                                        g.kernel, g.strides, g.dilations, g.pads);
   });

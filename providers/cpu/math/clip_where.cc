@@ -1,5 +1,6 @@
 // Clip (bounds as attributes before opset 11, optional scalar inputs after) and Where (a
 // broadcast select of three inputs).
+#include <bit>
 #include <limits>
 #include <string>
 
@@ -81,6 +82,28 @@ class WhereKernel final : public Kernel {
       const T* a = x.data<T>();
       const T* b = y.data<T>();
       T* o = out.mutable_data<T>();
+      // A full condition and branch with a one-element other branch (Relu's gradient masks
+      // with 0): one flat loop; the broadcast plan would walk it in rows of the last dim.
+      const int64_t count = out.element_count();
+      const bool flat_cond = cond.element_count() == count;
+      if (flat_cond && (x.element_count() == count || x.element_count() == 1) &&
+          (y.element_count() == count || y.element_count() == 1) && count > 1) {
+        const int64_t sa = x.element_count() == count ? 1 : 0, sb = y.element_count() == count ? 1 : 0;
+        parallel_for(count, kElementwiseGrain, ctx.threads(), [&](int64_t begin, int64_t end) {
+          if constexpr (std::is_arithmetic_v<T> && (sizeof(T) == 4 || sizeof(T) == 8)) {
+            // Bit masks: a ?: here compiles to a branch that a random condition mispredicts.
+            using Bits = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
+            for (int64_t i = begin; i < end; ++i) {
+              const Bits mask = static_cast<Bits>(0) - static_cast<Bits>(c[i] ? 1 : 0);
+              o[i] = std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a[i * sa]) & mask) |
+                                                        (std::bit_cast<Bits>(b[i * sb]) & ~mask)));
+            }
+          } else {
+            for (int64_t i = begin; i < end; ++i) o[i] = c[i] ? a[i * sa] : b[i * sb];
+          }
+        });
+        return;
+      }
       BroadcastPlan plan(std::span<const Shape>(shapes, 3), shape);
       const int64_t run = plan.run_length();
       const int64_t sc = plan.inner_stride(0), sa = plan.inner_stride(1), sb = plan.inner_stride(2);

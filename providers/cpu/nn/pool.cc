@@ -2,6 +2,7 @@
 // of spatial dims; and the channels-last com.onyx forms of MaxPool and AveragePool. Each window is clipped to the input once per output position, so the inner
 // loops run over contiguous input rows without per-element bounds checks.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -214,11 +215,13 @@ class PoolKernel final : public Kernel {
     });
   }
 
-  // 2-D max pooling without indices, tap by tap: for each kernel tap, one pass over an output
-  // row updates every position the tap reaches inside the image, so the inner loop is a plain
-  // strided max with no per-element bounds checks or window bookkeeping.
-  template <typename T>
-  void max_pool_2d_by_taps(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+  // 2-D max pooling tap by tap: for each kernel tap, one pass over an output row updates every
+  // position the tap reaches inside the image, so the inner loop is a plain strided max with no
+  // per-element bounds checks or window bookkeeping. With indices (row-major storage order) it
+  // also keeps each output's argmax; taps come in window order and only a strictly larger value
+  // (or the first tap) takes over, so the first maximum wins as in pool_2d.
+  template <typename T, bool kIndices>
+  void max_pool_2d_by_taps(const Tensor& x, const WindowGeometry& g, Tensor& y, int64_t* pi, int threads) const {
     using A = std::conditional_t<std::is_same_v<T, double>, double, ComputeType<T>>;
     const int64_t height = g.input[0], width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
     const int64_t sh = g.strides[0], sw = g.strides[1], dh = g.dilations[0], dw = g.dilations[1];
@@ -233,16 +236,23 @@ class PoolKernel final : public Kernel {
       ow_begin[static_cast<size_t>(kw)] = std::min(first, ow_count);
       ow_end[static_cast<size_t>(kw)] = std::max(ow_begin[static_cast<size_t>(kw)], std::min(last + 1, ow_count));
     }
+    // Offset of each kernel tap from its window's origin, to turn a tap number into an index.
+    std::vector<int64_t> tap_offset;
+    for (int64_t kh = 0; kIndices && kh < g.kernel[0]; ++kh) {
+      for (int64_t kw = 0; kw < g.kernel[1]; ++kw) tap_offset.push_back(kh * dh * width + kw * dw);
+    }
     const T* px = x.data<T>();
     T* py = y.mutable_data<T>();
     const int64_t work = std::max<int64_t>(1, out_size * g.kernel_count());
     parallel_for(planes, std::max<int64_t>(1, 16384 / work), threads, [&](int64_t begin, int64_t end) {
       std::vector<A> best(static_cast<size_t>(ow_count));
+      std::vector<int32_t> best_tap(kIndices ? static_cast<size_t>(ow_count) : 0);
       for (int64_t plane = begin; plane < end; ++plane) {
         const T* in = px + plane * in_size;
         T* out = py + plane * out_size;
         for (int64_t oh = 0; oh < oh_count; ++oh) {
           std::fill(best.begin(), best.end(), -std::numeric_limits<A>::infinity());
+          if constexpr (kIndices) std::fill(best_tap.begin(), best_tap.end(), -1);
           for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
             const int64_t h = oh * sh - ph + kh * dh;
             if (h < 0 || h >= height) continue;
@@ -250,13 +260,39 @@ class PoolKernel final : public Kernel {
             for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
               const int64_t offset = kw * dw - pw;  // input column of output column 0
               A* b = best.data();
-              for (int64_t ow = ow_begin[static_cast<size_t>(kw)]; ow < ow_end[static_cast<size_t>(kw)]; ++ow) {
-                const A v = static_cast<A>(load(row[ow * sw + offset]));
-                b[ow] = v > b[ow] ? v : b[ow];
+              const int64_t first = ow_begin[static_cast<size_t>(kw)], last = ow_end[static_cast<size_t>(kw)];
+              if constexpr (kIndices) {
+                // The winning tap's number, not its offset: the same width as a float and loop
+                // invariant, so the select vectorizes; offsets are rebuilt once per row below.
+                int32_t* bt = best_tap.data();
+                const int32_t tap = static_cast<int32_t>(kh * g.kernel[1] + kw);
+                for (int64_t ow = first; ow < last; ++ow) {
+                  const A v = static_cast<A>(load(row[ow * sw + offset]));
+                  const A current = b[ow];
+                  const int32_t current_tap = bt[ow];
+                  const bool take = (current_tap < 0) | (v > current);
+                  b[ow] = take ? v : current;
+                  bt[ow] = take ? tap : current_tap;
+                }
+              } else {
+                for (int64_t ow = first; ow < last; ++ow) {
+                  const A v = static_cast<A>(load(row[ow * sw + offset]));
+                  b[ow] = v > b[ow] ? v : b[ow];
+                }
               }
             }
           }
           for (int64_t ow = 0; ow < ow_count; ++ow) out[oh * ow_count + ow] = convert_to<T>(best[static_cast<size_t>(ow)]);
+          if constexpr (kIndices) {
+            // A window wholly in the padding has no argmax: index 0 of the plane, as pool_2d.
+            int64_t* indices_row = pi + plane * out_size + oh * ow_count;
+            const int64_t window_origin = (oh * sh - ph) * width - pw;
+            for (int64_t ow = 0; ow < ow_count; ++ow) {
+              const int32_t tap = best_tap[static_cast<size_t>(ow)];
+              const int64_t offset = window_origin + ow * sw + tap_offset[static_cast<size_t>(std::max(tap, 0))];
+              indices_row[ow] = plane * in_size + (tap < 0 ? 0 : offset);
+            }
+          }
         }
       }
     });
@@ -266,7 +302,11 @@ class PoolKernel final : public Kernel {
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
     if constexpr (std::is_floating_point_v<T>) {
       if (g.rank() == 2 && kind_ == PoolKind::kMax && indices == nullptr) {
-        return max_pool_2d_by_taps<T>(x, g, y, threads);
+        return max_pool_2d_by_taps<T, false>(x, g, y, nullptr, threads);
+      }
+      if (g.rank() == 2 && kind_ == PoolKind::kMax && storage_order_ == 0 &&
+          g.kernel_count() <= std::numeric_limits<int32_t>::max()) {
+        return max_pool_2d_by_taps<T, true>(x, g, y, indices->mutable_data<int64_t>(), threads);
       }
     }
     if (g.rank() == 2 && kind_ != PoolKind::kLp) return pool_2d<T>(x, g, y, indices, threads);

@@ -32,7 +32,13 @@ void apply_updates(Tensor& out, const Tensor& updates, Reduction reduction, cons
     dispatch_by_width(out.dtype(), op, [&]<typename T>() {
       T* dst = static_cast<T*>(out.mutable_raw_data());
       const T* src = static_cast<const T*>(updates.raw_data());
-      visit([&](int64_t d, int64_t s, int64_t n) { copy_elements(src + s, dst + d, n); });
+      visit([&](int64_t d, int64_t s, int64_t n) {
+        if (n == 1) {
+          dst[d] = src[s];  // single elements (ScatterElements): no memcpy call per element
+        } else {
+          copy_elements(src + s, dst + d, n);
+        }
+      });
     });
     return;
   }
@@ -63,6 +69,56 @@ void apply_updates(Tensor& out, const Tensor& updates, Reduction reduction, cons
   });
 }
 
+// Destination offset of every update element of ScatterElements, all checked before anything
+// is written. When the indices match data on every dim but the axis (MaxPool's gradient
+// scatters a flat rank-1 tensor), the offsets are (outer * dim + index) * inner + r, one
+// multiply-add per element; otherwise an odometer walks the indices' shape.
+std::vector<int64_t> destination_offsets(const Shape& data_shape, const Tensor& indices_tensor, int64_t axis) {
+  const int64_t rank = static_cast<int64_t>(data_shape.size());
+  const int64_t dim = data_shape[static_cast<size_t>(axis)];
+  std::vector<int64_t> offsets = indices_tensor.to_int64_vector();
+  auto check = [&](int64_t i) {
+    if (i < -dim || i >= dim) {
+      throw_error(ErrorCode::kInvalidArgument, "ScatterElements: index ", i, " is out of range for axis ", axis,
+                  " of size ", dim, " (expected [", -dim, ", ", dim - 1, "])");
+    }
+    return i < 0 ? i + dim : i;
+  };
+  const Shape& shape = indices_tensor.shape();
+  bool same_rows = true;  // indices match data on every dim but the axis
+  int64_t inner = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    same_rows = same_rows && (d == axis || shape[static_cast<size_t>(d)] == data_shape[static_cast<size_t>(d)]);
+    if (d > axis) inner *= data_shape[static_cast<size_t>(d)];
+  }
+  if (same_rows) {
+    const int64_t rows = shape[static_cast<size_t>(axis)];
+    const int64_t count = static_cast<int64_t>(offsets.size());
+    for (int64_t e = 0, outer = 0; e < count; ++outer) {
+      for (int64_t j = 0; j < rows; ++j) {
+        for (int64_t r = 0; r < inner; ++r, ++e) {
+          int64_t& o = offsets[static_cast<size_t>(e)];
+          o = (outer * dim + check(o)) * inner + r;
+        }
+      }
+    }
+    return offsets;
+  }
+  std::vector<int64_t> strides = contiguous_strides(data_shape);
+  std::vector<int64_t> index(shape.size(), 0);
+  for (size_t e = 0; e < offsets.size(); ++e) {
+    const int64_t i = check(offsets[e]);
+    int64_t off = 0;
+    for (int64_t d = 0; d < rank; ++d) off += (d == axis ? i : index[static_cast<size_t>(d)]) * strides[static_cast<size_t>(d)];
+    offsets[e] = off;
+    for (int64_t d = rank; d-- > 0;) {
+      if (++index[static_cast<size_t>(d)] < shape[static_cast<size_t>(d)]) break;
+      index[static_cast<size_t>(d)] = 0;
+    }
+  }
+  return offsets;
+}
+
 class ScatterElementsKernel final : public Kernel {
  public:
   explicit ScatterElementsKernel(const KernelInfo& info)
@@ -86,28 +142,7 @@ class ScatterElementsKernel final : public Kernel {
                  "ScatterElements: indices ", shape_to_string(indices_tensor.shape()),
                  " exceed data ", shape_to_string(data.shape()), " at axis ", d);
     }
-    std::vector<int64_t> indices = indices_tensor.to_int64_vector();
-    const int64_t dim = data.dim(axis);
-    std::vector<int64_t> strides = contiguous_strides(data.shape());
-    // Destination offset of every update element, checked before anything is written.
-    std::vector<int64_t> offsets(indices.size());
-    const Shape& shape = indices_tensor.shape();
-    std::vector<int64_t> index(shape.size(), 0);
-    for (size_t e = 0; e < indices.size(); ++e) {
-      int64_t i = indices[e];
-      if (i < -dim || i >= dim) {
-        throw_error(ErrorCode::kInvalidArgument, "ScatterElements: index ", i,
-                    " is out of range for axis ", axis, " of size ", dim, " (expected [", -dim,
-                    ", ", dim - 1, "])");
-      }
-      int64_t off = 0;
-      for (int64_t d = 0; d < rank; ++d) off += (d == axis ? (i < 0 ? i + dim : i) : index[d]) * strides[d];
-      offsets[e] = off;
-      for (int64_t d = rank; d-- > 0;) {
-        if (++index[d] < shape[d]) break;
-        index[d] = 0;
-      }
-    }
+    std::vector<int64_t> offsets = destination_offsets(data.shape(), indices_tensor, axis);
     Tensor& out = ctx.output(0, data.dtype(), data.shape());
     copy_tensor_data(data, out);
     apply_updates(out, updates, reduction_, "ScatterElements", [&](const auto& apply) {
