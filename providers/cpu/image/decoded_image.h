@@ -30,10 +30,10 @@ DecodedImage decode_pnm(EncodedBytes data);
 // Picks the codec from the leading magic bytes.
 DecodedImage decode_any(EncodedBytes data);
 
+// The largest image decoded: 256 Mpixel, 768 MiB of RGB.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
+
 // Refuses sizes that are empty or too large to allocate (a hostile header can claim anything).
 void check_dimensions(int64_t width, int64_t height, const char* format);
-
-// Keeps the RGB channels of interleaved RGBA (or other 4-channel) rows.
-std::vector<uint8_t> drop_alpha(const uint8_t* rgba, int64_t pixel_count);
 
 }  // namespace onyx::image

@@ -30,21 +30,10 @@ DecodedImage decode_any(EncodedBytes data) {
 }
 
 void check_dimensions(int64_t width, int64_t height, const char* format) {
-  constexpr int64_t kMaxPixels = int64_t{1} << 28;  // 256 Mpixel: 768 MiB of RGB
-  if (width <= 0 || height <= 0 || width > kMaxPixels / height) {
+  if (width <= 0 || height <= 0 || width > kMaxImagePixels / height) {
     throw_error(ErrorCode::kInvalidArgument, "ImageDecoder: ", format, " image has unsupported size ",
                 width, "x", height);
   }
-}
-
-std::vector<uint8_t> drop_alpha(const uint8_t* rgba, int64_t pixel_count) {
-  std::vector<uint8_t> rgb(static_cast<size_t>(pixel_count) * 3);
-  for (int64_t i = 0; i < pixel_count; ++i) {
-    rgb[static_cast<size_t>(i) * 3 + 0] = rgba[i * 4 + 0];
-    rgb[static_cast<size_t>(i) * 3 + 1] = rgba[i * 4 + 1];
-    rgb[static_cast<size_t>(i) * 3 + 2] = rgba[i * 4 + 2];
-  }
-  return rgb;
 }
 
 }  // namespace onyx::image

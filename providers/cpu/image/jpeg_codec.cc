@@ -54,7 +54,8 @@ DecodedImage decode_jpeg(EncodedBytes data) {
     std::longjmp(state->on_error, 1);
   }
   d.out_color_space = d.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  if (static_cast<uint64_t>(d.image_width) * d.image_height > (uint64_t{1} << 28)) {
+  // check_dimensions would throw past jpeg_destroy_decompress; this frame reports by longjmp.
+  if (static_cast<int64_t>(d.image_width) * d.image_height > kMaxImagePixels) {
     std::snprintf(state->message, sizeof(state->message), "image of %ux%u is too large", d.image_width,
                   d.image_height);
     std::longjmp(state->on_error, 1);
