@@ -70,16 +70,33 @@ TEST(Cast, Float8SaturatesOrOverflows) {
   EXPECT_TRUE(std::isinf(wide_back.data<float>()[2]) && wide_back.data<float>()[2] < 0);
 }
 
-TEST(Cast, PacksInt4LowNibbleFirstAndWraps) {
-  Tensor x = Tensor::from_vector<float>({3}, {-9.0f, 1.0f, 7.0f});
+TEST(Cast, PacksInt4LowNibbleFirst) {
+  Tensor x = Tensor::from_vector<float>({3}, {-8.0f, 1.0f, 7.0f});
   Tensor y = cast(x, DataType::kInt4);
   ASSERT_EQ(y.byte_size(), 2u);
   const auto* bytes = static_cast<const uint8_t*>(y.raw_data());
-  EXPECT_EQ(bytes[0], 0x17);
+  EXPECT_EQ(bytes[0], 0x18);  // element 0 (-8 = 0b1000) in the low nibble, element 1 above it
   EXPECT_EQ(bytes[1] & 0x0F, 0x07);
   Tensor back = cast(y, DataType::kInt8);
-  EXPECT_EQ(back.data<int8_t>()[0], 7);
+  EXPECT_EQ(back.data<int8_t>()[0], -8);
+  EXPECT_EQ(back.data<int8_t>()[1], 1);
   EXPECT_EQ(back.data<int8_t>()[2], 7);
+}
+
+// The Cast spec leaves a float outside a fixed-point type's range undefined. onyx keeps the low
+// bits, as the spec's integer-to-integer rule does and as onnxruntime 1.32 does for these types
+// (its outputs: -9 -> 7, 8 -> -8, 15 -> -1 for INT4; -3 -> 1, 2 -> -2 for INT2); the pytest
+// test_cast_low_bit_matches_onnxruntime checks the same against onnxruntime itself.
+TEST(Cast, OutOfRangeFloatsKeepTheLowBitsOfTheInteger) {
+  Tensor x = Tensor::from_vector<float>({4}, {-9.0f, 8.0f, 15.0f, 16.0f});
+  Tensor as_int4 = cast(cast(x, DataType::kInt4), DataType::kInt8);
+  EXPECT_EQ(as_int4.data<int8_t>()[0], 7);
+  EXPECT_EQ(as_int4.data<int8_t>()[1], -8);
+  EXPECT_EQ(as_int4.data<int8_t>()[2], -1);
+  EXPECT_EQ(as_int4.data<int8_t>()[3], 0);
+  Tensor as_int2 = cast(cast(Tensor::from_vector<float>({2}, {-3.0f, 2.0f}), DataType::kInt2), DataType::kInt8);
+  EXPECT_EQ(as_int2.data<int8_t>()[0], 1);
+  EXPECT_EQ(as_int2.data<int8_t>()[1], -2);
 }
 
 TEST(Cast, E8M0RoundsUpByDefault) {
