@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Runs every onyx test: setup (idempotent: installs, configures, builds), the GoogleTest suites
-# through ctest, the ONNX conformance suites against their expected-failure lists, and the
-# pytest checks of the CLI. Every part runs even when an earlier one failed (except setup), a
-# summary line per part closes the output, and the exit status is nonzero if any part failed.
+# Runs every onyx test: setup (`scripts/setup.sh --tests`: idempotent, installs, configures,
+# builds every target), the GoogleTest suites through ctest, the ONNX conformance suites against
+# their expected-failure lists, and the pytest checks. Every part runs even when an earlier one
+# failed (except setup), a summary line per part closes the output, then the tally
+# (scripts/test_tally.py: a skipped test fails the run unless it names a missing GPU); the exit
+# status is nonzero if any part failed.
 #
-# Environment:
-#   ONYX_SKIP_SETUP=1        skip scripts/setup.sh (.ci/run sets it right after running setup)
-#   ONYX_CONFORMANCE_ARGS    extra arguments for scripts/conformance.py (e.g. "--suite onnx-node")
-#   ONYX_SKIP_CONFORMANCE=1  leave the conformance suites out (a quick local run)
+# Environment (for quick local runs; under CI, with CI set, the last three are refused):
+#   ONYX_SKIP_SETUP=1        skip scripts/setup.sh --tests
 #   ONYX_BUILD_DIR=DIR       test another build folder than build/ (with ONYX_SKIP_SETUP=1:
 #                            setup always builds build/)
+#   ONYX_CONFORMANCE_ARGS    extra arguments for scripts/conformance.py (e.g. "--suite onnx-node")
+#   ONYX_SKIP_CONFORMANCE=1  leave the conformance suites out
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +20,15 @@ JOBS=$(nproc)
 BUILD=$(realpath -m "${ONYX_BUILD_DIR:-build}")
 REPORTS=$BUILD/test-reports
 export ONYX_BIN=$BUILD/onyx  # what conformance.py and the pytest checks run
+
+if [ -n "${CI:-}" ]; then
+  for switch in ONYX_SKIP_CONFORMANCE ONYX_CONFORMANCE_ARGS ONYX_BUILD_DIR; do
+    if [ -n "${!switch:-}" ]; then
+      echo "test.sh: $switch is refused under CI: CI runs every test of the build it makes" >&2
+      exit 2
+    fi
+  done
+fi
 
 declare -a SUMMARY=()
 declare -a FAILED_PARTS=()
@@ -45,7 +56,7 @@ run_part() {
 }
 
 if [ "${ONYX_SKIP_SETUP:-0}" != 1 ]; then
-  if ! run_part setup bash scripts/setup.sh; then
+  if ! run_part setup bash scripts/setup.sh --tests; then
     echo "test.sh: setup failed; nothing to test"
     exit 1
   fi
@@ -81,43 +92,8 @@ run_part pytest run_pytest
 echo
 echo "=== summary"
 for line in "${SUMMARY[@]}"; do echo "$line"; done
-# One closing count over every test case that ran: GoogleTest cases, pytest cases, and each
-# conformance suite as one check (it passes when it matches its expected-failure list).
-# A part that failed without reporting a failed case (it crashed, or its report is missing)
-# counts as one failure.
-"$PYTHON" - "$REPORTS" "${FAILED_PARTS[@]}" <<'EOF' || true
-import json, os, sys
-import xml.etree.ElementTree as ET
-reports, failed_parts = sys.argv[1], set(sys.argv[2:])
-passed = failed = skipped = 0
-for part, name in (("ctest", "ctest.xml"), ("pytest", "pytest.xml")):
-    path = os.path.join(reports, name)
-    part_failed = 0
-    if os.path.exists(path):
-        try:
-            root = ET.parse(path).getroot()
-        except ET.ParseError:
-            root = ET.Element("testsuites")
-        for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
-            tests = int(suite.get("tests", 0))
-            bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-            skip = int(suite.get("skipped", 0)) + int(suite.get("disabled", 0))
-            passed += tests - bad - skip
-            part_failed += bad
-            skipped += skip
-    failed += part_failed or (1 if part in failed_parts else 0)
-path = os.path.join(reports, "conformance.json")
-conformance_failed = 0
-if os.path.exists(path):
-    for suite in json.load(open(path))["suites"].values():
-        if suite["ok"]:
-            passed += 1
-        else:
-            conformance_failed += 1
-failed += conformance_failed or (1 if "conformance" in failed_parts else 0)
-line = f"{passed} passed, {failed} failed, {skipped} skipped"
-print(line)
-with open(os.path.join(reports, "tally.txt"), "w") as f:
-    f.write(line + "\n")
-EOF
+# One closing count over every test case that ran, and the skip rule (scripts/test_tally.py).
+LEFT_OUT=()
+[ "${ONYX_SKIP_CONFORMANCE:-0}" = 1 ] && LEFT_OUT=(--left-out conformance)
+python3 scripts/test_tally.py "$REPORTS" "${LEFT_OUT[@]}" "${FAILED_PARTS[@]}" || FAILED=1
 exit "$FAILED"

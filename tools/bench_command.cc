@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/session/inference_session.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
@@ -114,9 +115,9 @@ Command add_bench_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("bench", "Time a model: session creation and repeated runs");
   command->add_option("model", options->model, "the .onnx model")->required();
   command->add_option("--input,-i", options->inputs, "NAME=FILE inputs (others get random data)");
-  command->add_option("--iterations,-n", options->iterations, "timed runs")->check(CLI::PositiveNumber);
-  command->add_option("--warmup", options->warmup, "untimed runs first")->check(CLI::NonNegativeNumber);
-  command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  command->add_option("--iterations,-n", options->iterations, "timed runs")->check(positive());
+  command->add_option("--warmup", options->warmup, "untimed runs first")->check(non_negative());
+  command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(non_negative());
   command->add_option("--optimization-level", options->optimization_level,
                       "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
       ->check(CLI::Range(0, 2));

@@ -1,5 +1,6 @@
 // Entry point of the `onyx` CLI: parses the verb, runs it, and reports failures as one line.
 #include <iostream>
+#include <string>
 
 #include "runtime/common/error.h"
 #include "tools/commands.h"
@@ -19,6 +20,17 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_bench_command);
   add(onyx::cli::add_gradient_command);
   add(onyx::cli::add_train_command);
+  // CLI11 reports an unknown verb as "A subcommand is required"; name the word instead.
+  std::string known;
+  bool is_known = false;
+  for (const auto& [subcommand, command] : commands) {
+    known += (known.empty() ? "" : ", ") + subcommand->get_name();
+    is_known = is_known || (argc > 1 && subcommand->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !is_known) {
+    std::cerr << "onyx: error: unknown command '" << argv[1] << "' (commands: " << known << ")\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

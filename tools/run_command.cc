@@ -5,6 +5,7 @@
 
 #include "runtime/ir/value_files.h"
 #include "runtime/session/inference_session.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
@@ -50,7 +51,7 @@ Command add_run_command(CLI::App& app) {
   command->add_option("model", options->model, "the .onnx model")->required();
   command->add_option("--input,-i", options->inputs, "NAME=FILE: an input as .pb (TensorProto) or .npy; repeatable");
   command->add_option("--output-dir,-o", options->output_dir, "write each output as output_<k>.pb here");
-  command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(non_negative());
   command->add_option("--optimization-level", options->optimization_level,
                       "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
       ->check(CLI::Range(0, 2));

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/ir/model_saver.h"
+#include "tools/cli_checks.h"
 #include "tools/backend_test.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
@@ -190,9 +191,9 @@ Command add_test_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("test", "Run ONNX backend-test folders (model.onnx + test_data_set_*)");
   command->add_option("folders", options->folders, "test folders, or folders of test folders")->required();
   command->add_option("--json", options->json_path, "also write the results as JSON here");
-  command->add_option("--jobs,-j", options->jobs, "tests run at once, each in its own process")->check(CLI::PositiveNumber);
+  command->add_option("--jobs,-j", options->jobs, "tests run at once, each in its own process")->check(positive());
   command->add_option("--timeout", options->timeout_seconds, "seconds before a test is stopped and reported as ERROR")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   add_custom_ops_option(*command, options->custom_ops);
   return [options] { return run_tests(*options); };
 }

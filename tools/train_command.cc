@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/ir/model_loader.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/train_log.h"
@@ -440,7 +441,7 @@ Command add_train_command(CLI::App& app) {
   command->add_option("--output", args->prediction, "NAME: the model output the loss reads (default: the first)");
   command->add_option("--optimizer", args->optimizer, "KIND: sgd, momentum (SGD, momentum 0.9), adam or adamw")
       ->required();
-  command->add_option("--lr", args->lr, "X: the learning rate")->required()->check(CLI::PositiveNumber);
+  command->add_option("--lr", args->lr, "X: the learning rate")->required()->check(positive());
   command->add_option("--momentum", args->momentum, "X: SGD momentum (overrides the optimizer's default)");
   command->add_option("--weight-decay", args->weight_decay, "X: weight decay (adamw's default is 0.01, others 0)");
   command->add_option("--lr-schedule", args->schedule,
@@ -448,9 +449,9 @@ Command add_train_command(CLI::App& app) {
                       "several joined by commas (warmup:100,cosine:900); counted in steps");
   command->add_option("--max-grad-norm", args->max_grad_norm, "X: clip the gradients' global L2 norm to X");
   command->add_option("--epochs", args->epochs, "N: passes over the training data (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   command->add_option("--batch-size", args->batch_size, "B: samples per step (default 32; the last batch may be smaller)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   command->add_option("--metrics", args->metrics,
                       "NAMES: comma-separated validation metrics: accuracy, top<k>_accuracy (top5_accuracy), mae, mse "
                       "(default: accuracy for cross_entropy and nll; none: no metrics)")
@@ -465,14 +466,14 @@ Command add_train_command(CLI::App& app) {
   command->add_option("--checkpoint-dir", args->checkpoint_dir,
                       "DIR: save checkpoint-<step>.onnx here after every epoch (and on Ctrl-C)");
   command->add_option("--keep-checkpoints", args->keep_checkpoints, "N: newest checkpoints kept in DIR (default 3)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   command->add_flag("--resume", args->resume,
                     "continue from the newest checkpoint in --checkpoint-dir (parameters, optimizer state, step, "
                     "random state; mid-epoch too)");
   command->add_option("--seed", args->seed, "S: seeds shuffling, --val-split and dropout (default 0)");
   add_custom_ops_option(*command, args->custom_ops);
   command->add_option("--threads", args->threads, "N: intra-op threads (default: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   command->add_option("--log", args->log,
                       "FILE: one row per epoch (epoch, step, train_loss, val_loss, val_<metric>, lr, seconds, "
                       "samples_per_s) as CSV (FILE.csv) or JSON lines (any other name)");
@@ -480,7 +481,7 @@ Command add_train_command(CLI::App& app) {
                       "METRIC: stop when val_loss or val_<metric> (val_accuracy) has not improved for --patience "
                       "epochs, and keep the best epoch's parameters");
   command->add_option("--patience", args->patience, "N: epochs without improvement before stopping (default 3)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   command->add_option("--min-delta", args->min_delta, "X: the smallest change that counts as an improvement");
   command->add_option("--progress", args->progress,
                       "auto|bar|lines|none: a progress bar on a terminal, plain lines otherwise (default auto)");

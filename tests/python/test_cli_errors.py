@@ -31,16 +31,18 @@ def test_truncated_model(tmp_path, mlp_path, keep):
     data = mlp_path.read_bytes()
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(data[:int(len(data) * keep)])
-    assert_one_error_line(run_onyx("run", truncated, "--random"))
-    assert_one_error_line(run_onyx("inspect", truncated))
+    for verb in (["run", truncated, "--random"], ["inspect", truncated]):
+        line = assert_one_error_line(run_onyx(*verb), "truncated.onnx", "not a valid ONNX model")
+        assert f"({int(len(data) * keep)} bytes;" in line, line
 
 
 @pytest.mark.parametrize("content", [b"this is not an ONNX model\n", bytes(range(256)) * 4, b""])
 def test_not_an_onnx_file(tmp_path, content):
     path = tmp_path / "garbage.onnx"
     path.write_bytes(content)
-    assert_one_error_line(run_onyx("run", path, "--random"))
-    assert_one_error_line(run_onyx("inspect", path))
+    for verb in (["run", path, "--random"], ["inspect", path]):
+        assert_one_error_line(run_onyx(*verb), "garbage.onnx", "not a valid ONNX model",
+                              f"({len(content)} bytes;")
 
 
 def test_node_reads_an_undefined_value(tmp_path):
@@ -101,7 +103,11 @@ def test_missing_input_file(tmp_path, mlp_path):
 def test_corrupt_input_file(tmp_path, mlp_path):
     path = tmp_path / "corrupt.npy"
     path.write_bytes(b"\x93NUMPY garbage")
-    assert_one_error_line(run_onyx("run", mlp_path, "--input", f"features={path}"))
+    assert_one_error_line(run_onyx("run", mlp_path, "--input", f"features={path}"), "corrupt.npy", CORRUPT_NPY)
+
+
+# What `onyx run` says of a .npy file whose header is cut off (checked in test_corrupt_input_file).
+CORRUPT_NPY = "truncated .npy header"
 
 
 def external_data_model(location):
@@ -129,7 +135,9 @@ def test_external_data_escaping_the_model_folder(tmp_path, location):
     model_dir = tmp_path / "model"
     (model_dir / "sub").mkdir(parents=True)
     path = save_model(external_data_model(location), model_dir / "model.onnx", check=False)
-    assert_one_error_line(run_onyx("run", path, "--random"))
+    expected = ("must be a path relative to the model's folder" if location == str(target)
+                else "leaves the model's folder")
+    assert_one_error_line(run_onyx("run", path, "--random"), "external data location", location, expected)
 
 
 def test_external_data_inside_the_model_folder_loads(tmp_path, rng):
@@ -150,13 +158,18 @@ def test_external_data_inside_the_model_folder_loads(tmp_path, rng):
 
 def test_missing_external_data_file(tmp_path):
     path = save_model(external_data_model("missing.bin"), tmp_path / "model.onnx", check=False)
-    assert_one_error_line(run_onyx("run", path, "--random"), "missing.bin")
+    assert_one_error_line(run_onyx("run", path, "--random"), "cannot open external data file", "missing.bin",
+                          "'W'")
 
 
-@pytest.mark.parametrize("args", [["frobnicate"], ["run", "--no-such-option"]])
-def test_usage_errors_exit_nonzero(mlp_path, args):
+@pytest.mark.parametrize("args,named", [(["frobnicate"], "unknown command 'frobnicate'"),
+                                        (["run", "--no-such-option"], "--no-such-option")])
+def test_usage_errors_exit_2_with_one_line_naming_the_mistake(mlp_path, args, named):
     proc = run_onyx(args[0], mlp_path, *args[1:])
-    assert proc.returncode > 0, (proc.returncode, proc.stderr)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("onyx: error:"), proc.stderr
+    assert named in lines[0], proc.stderr
 
 
 def _read_tensor(path):
@@ -166,8 +179,10 @@ def _read_tensor(path):
 
 
 def test_usage_mistakes_give_one_line_and_exit_status_2():
-    for args in (["run"], ["frobnicate"], ["run", "m.onnx", "--threads", "-3"]):
+    for args, named in ((["run"], "model"), (["frobnicate"], "frobnicate"),
+                        (["run", "m.onnx", "--threads", "-3"], "--threads")):
         proc = run_onyx(*args)
         assert proc.returncode == 2, (args, proc.returncode)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("onyx: error:"), (args, proc.stderr)
+        assert named in lines[0], (args, proc.stderr)
