@@ -8,15 +8,15 @@ namespace onyx {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) {
+[[noreturn]] void bad_attention_shape(const std::string& what) {
   throw_error(ErrorCode::kInvalidArgument, "Attention: ", what);
 }
 
 // Splits hidden = heads * head_size, naming the input when it does not divide.
 int64_t head_size_of(int64_t hidden, int64_t heads, const char* input, const char* attribute) {
-  if (heads <= 0) bad(std::string("3-D inputs need a positive ") + attribute + " attribute");
+  if (heads <= 0) bad_attention_shape(std::string("3-D inputs need a positive ") + attribute + " attribute");
   if (hidden % heads != 0) {
-    bad(std::string(input) + " hidden size " + std::to_string(hidden) + " is not divisible by " +
+    bad_attention_shape(std::string(input) + " hidden size " + std::to_string(hidden) + " is not divisible by " +
         attribute + "=" + std::to_string(heads));
   }
   return hidden / heads;
@@ -29,13 +29,13 @@ AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v,
                                int64_t q_num_heads, int64_t kv_num_heads) {
   AttentionShape s;
   if (q.size() != k.size() || q.size() != v.size() || (q.size() != 3 && q.size() != 4)) {
-    bad("Q, K and V must all be 3-D or all 4-D, got Q " + shape_to_string(q) + ", K " +
+    bad_attention_shape("Q, K and V must all be 3-D or all 4-D, got Q " + shape_to_string(q) + ", K " +
         shape_to_string(k) + ", V " + shape_to_string(v));
   }
   s.input_3d = q.size() == 3;
   s.batch = q[0];
   if (k[0] != s.batch || v[0] != s.batch) {
-    bad("batch sizes differ: Q " + shape_to_string(q) + ", K " + shape_to_string(k) + ", V " +
+    bad_attention_shape("batch sizes differ: Q " + shape_to_string(q) + ", K " + shape_to_string(k) + ", V " +
         shape_to_string(v));
   }
   if (s.input_3d) {
@@ -47,10 +47,10 @@ AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v,
     int64_t k_head = head_size_of(k[2], kv_num_heads, "K", "kv_num_heads");
     s.v_head_size = head_size_of(v[2], kv_num_heads, "V", "kv_num_heads");
     if (k_head != s.head_size) {
-      bad("Q head size " + std::to_string(s.head_size) + " differs from K head size " +
+      bad_attention_shape("Q head size " + std::to_string(s.head_size) + " differs from K head size " +
           std::to_string(k_head));
     }
-    if (v[1] != s.kv_seq) bad("K and V sequence lengths differ");
+    if (v[1] != s.kv_seq) bad_attention_shape("K and V sequence lengths differ");
   } else {
     s.q_heads = q[1];
     s.kv_heads = k[1];
@@ -59,28 +59,28 @@ AttentionShape attention_shape(const Shape& q, const Shape& k, const Shape& v,
     s.head_size = q[3];
     s.v_head_size = v[3];
     if (k[3] != s.head_size) {
-      bad("Q " + shape_to_string(q) + " and K " + shape_to_string(k) + " head sizes differ");
+      bad_attention_shape("Q " + shape_to_string(q) + " and K " + shape_to_string(k) + " head sizes differ");
     }
     if (v[1] != s.kv_heads || v[2] != s.kv_seq) {
-      bad("K " + shape_to_string(k) + " and V " + shape_to_string(v) + " disagree");
+      bad_attention_shape("K " + shape_to_string(k) + " and V " + shape_to_string(v) + " disagree");
     }
   }
   if (s.kv_heads <= 0 || s.q_heads <= 0 || s.q_heads % s.kv_heads != 0) {
-    bad("q_num_heads (" + std::to_string(s.q_heads) + ") must be a multiple of kv_num_heads (" +
+    bad_attention_shape("q_num_heads (" + std::to_string(s.q_heads) + ") must be a multiple of kv_num_heads (" +
         std::to_string(s.kv_heads) + ")");
   }
   if ((past_key == nullptr) != (past_value == nullptr)) {
-    bad("past_key and past_value must be given together");
+    bad_attention_shape("past_key and past_value must be given together");
   }
   if (past_key) {
     const Shape& pk = *past_key;
     const Shape& pv = *past_value;
     if (pk.size() != 4 || pk[0] != s.batch || pk[1] != s.kv_heads || pk[3] != s.head_size) {
-      bad("past_key " + shape_to_string(pk) + " must be [batch, kv_heads, past, head_size]");
+      bad_attention_shape("past_key " + shape_to_string(pk) + " must be [batch, kv_heads, past, head_size]");
     }
     if (pv.size() != 4 || pv[0] != s.batch || pv[1] != s.kv_heads || pv[2] != pk[2] ||
         pv[3] != s.v_head_size) {
-      bad("past_value " + shape_to_string(pv) + " does not match past_key " +
+      bad_attention_shape("past_value " + shape_to_string(pv) + " does not match past_key " +
           shape_to_string(pk));
     }
     s.past_seq = pk[2];

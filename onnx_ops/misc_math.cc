@@ -5,10 +5,6 @@
 namespace onyx {
 namespace {
 
-void same_as_input_0(InferenceContext& ctx) {
-  const TypeInfo& in = ctx.input_type(0);
-  if (in.is_tensor()) ctx.set_output_type(0, in);
-}
 
 void det_rule(InferenceContext& ctx) {
   const TypeInfo& in = ctx.input_type(0);
@@ -51,8 +47,8 @@ void multinomial_rule(InferenceContext& ctx) {
 }  // namespace
 
 ONYX_REGISTER_SHAPE_RULE("", "Det", det_rule);
-ONYX_REGISTER_SHAPE_RULE("", "MeanVarianceNormalization", same_as_input_0);
-ONYX_REGISTER_SHAPE_RULE("", "SwiGLU", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "MeanVarianceNormalization", copy_input_0_type);
+ONYX_REGISTER_SHAPE_RULE("", "SwiGLU", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "RandomUniform", random_rule);
 ONYX_REGISTER_SHAPE_RULE("", "RandomNormal", random_rule);
 ONYX_REGISTER_SHAPE_RULE("", "RandomUniformLike", random_like_rule);

@@ -21,9 +21,6 @@ namespace {
 
 using tensor_rules::Dims;
 
-void same_as_input_rule(InferenceContext& ctx) {
-  tensor_rules::set_tensor(ctx, 0, tensor_rules::elem_of(ctx, 0), tensor_rules::dims_of(ctx, 0));
-}
 
 void label_encoder_rule(InferenceContext& ctx) {
   if (ctx.opset() < 2) {
@@ -96,8 +93,8 @@ void tree_ensemble_classifier_rule(InferenceContext& ctx) {
   }
 }
 
-ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Binarizer", same_as_input_rule);
-ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Imputer", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Binarizer", tensor_rules::same_tensor_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Imputer", tensor_rules::same_tensor_as_input_0);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Scaler", float_like_input_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "Normalizer", float_like_input_rule);
 ONYX_REGISTER_SHAPE_RULE("ai.onnx.ml", "OneHotEncoder", one_hot_encoder_rule);

@@ -10,15 +10,7 @@ namespace onyx {
 
 namespace {
 
-const TypeInfo* tensor_input(const InferenceContext& ctx, size_t i) {
-  if (!ctx.has_input(i)) return nullptr;
-  const TypeInfo& type = ctx.input_type(i);
-  return type.is_tensor() ? &type : nullptr;
-}
 
-void same_as_input_0(InferenceContext& ctx) {
-  if (const TypeInfo* x = tensor_input(ctx, 0)) ctx.set_output_type(0, *x);
-}
 
 Dim dim_or_unknown(const TypeInfo& type, size_t i) {
   if (!type.shape || i >= type.shape->size()) return Dim{};
@@ -59,8 +51,8 @@ TypeInfo conv_output(const TypeInfo& x, const TypeInfo* w, const NodeAttributes&
 }
 
 void conv_rule(InferenceContext& ctx) {
-  if (const TypeInfo* x = tensor_input(ctx, 0)) {
-    ctx.set_output_type(0, conv_output(*x, tensor_input(ctx, 1), ctx.attributes()));
+  if (const TypeInfo* x = ctx.tensor_input_type(0)) {
+    ctx.set_output_type(0, conv_output(*x, ctx.tensor_input_type(1), ctx.attributes()));
   }
 }
 
@@ -68,7 +60,7 @@ void conv_rule(InferenceContext& ctx) {
 // runtime/optimizer/channels_last.h): X and Y are [N, spatial..., C]. `rule` gives the output
 // of the channels-first op for a channels-first X.
 void channels_last_rule(InferenceContext& ctx, const std::function<TypeInfo(const TypeInfo&)>& rule) {
-  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x || !x->shape || x->shape->size() < 3) {
     if (x) ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
     return;
@@ -85,12 +77,12 @@ void channels_last_rule(InferenceContext& ctx, const std::function<TypeInfo(cons
 }
 
 void nhwc_conv_rule(InferenceContext& ctx) {
-  channels_last_rule(ctx, [&](const TypeInfo& x) { return conv_output(x, tensor_input(ctx, 1), ctx.attributes()); });
+  channels_last_rule(ctx, [&](const TypeInfo& x) { return conv_output(x, ctx.tensor_input_type(1), ctx.attributes()); });
 }
 
 void conv_transpose_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  const TypeInfo* w = tensor_input(ctx, 1);
+  const TypeInfo* x = ctx.tensor_input_type(0);
+  const TypeInfo* w = ctx.tensor_input_type(1);
   if (!x) return;
   WindowAttributes attrs = WindowAttributes::read(ctx.attributes());
   int64_t group = ctx.attributes().get_int("group", 1);
@@ -127,7 +119,7 @@ TypeInfo pool_output(const TypeInfo& x, const NodeAttributes& attributes, const 
 }
 
 void pool_rule(InferenceContext& ctx, const char* op) {
-  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x) return;
   TypeInfo y = pool_output(*x, ctx.attributes(), op);
   ctx.set_output_type(0, y);
@@ -145,13 +137,13 @@ TypeInfo global_pool_output(const TypeInfo& x) {
 }
 
 void global_pool_rule(InferenceContext& ctx) {
-  if (const TypeInfo* x = tensor_input(ctx, 0)) ctx.set_output_type(0, global_pool_output(*x));
+  if (const TypeInfo* x = ctx.tensor_input_type(0)) ctx.set_output_type(0, global_pool_output(*x));
 }
 
 void batch_norm_rule(InferenceContext& ctx) {
-  same_as_input_0(ctx);
-  const TypeInfo* x = tensor_input(ctx, 0);
-  const TypeInfo* mean = tensor_input(ctx, 3);
+  copy_input_0_type(ctx);
+  const TypeInfo* x = ctx.tensor_input_type(0);
+  const TypeInfo* mean = ctx.tensor_input_type(3);
   if (!x) return;
   // Extra outputs (running or saved statistics) are per channel.
   DataType stat_type = mean ? mean->elem_type : x->elem_type;
@@ -162,8 +154,8 @@ void batch_norm_rule(InferenceContext& ctx) {
 }
 
 void layer_norm_rule(InferenceContext& ctx) {
-  same_as_input_0(ctx);
-  const TypeInfo* x = tensor_input(ctx, 0);
+  copy_input_0_type(ctx);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x || ctx.output_count() < 2) return;
   int64_t stash = ctx.attributes().get_int("stash_type", 1);
   DataType stat_type = stash == 1 ? DataType::kFloat : dtype_from_code(static_cast<int32_t>(stash));
@@ -184,8 +176,8 @@ void layer_norm_rule(InferenceContext& ctx) {
 }
 
 void dropout_rule(InferenceContext& ctx) {
-  same_as_input_0(ctx);
-  const TypeInfo* x = tensor_input(ctx, 0);
+  copy_input_0_type(ctx);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x || ctx.output_count() < 2) return;
   TypeInfo mask = *x;
   if (ctx.opset() >= 10) mask.elem_type = DataType::kBool;
@@ -231,11 +223,11 @@ ONYX_REGISTER_SHAPE_RULE("", "GlobalAveragePool", global_pool_rule);
 ONYX_REGISTER_SHAPE_RULE("", "GlobalMaxPool", global_pool_rule);
 ONYX_REGISTER_SHAPE_RULE("", "GlobalLpPool", global_pool_rule);
 ONYX_REGISTER_SHAPE_RULE("", "BatchNormalization", batch_norm_rule);
-ONYX_REGISTER_SHAPE_RULE("", "InstanceNormalization", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "InstanceNormalization", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "LayerNormalization", layer_norm_rule);
-ONYX_REGISTER_SHAPE_RULE("", "GroupNormalization", same_as_input_0);
-ONYX_REGISTER_SHAPE_RULE("", "RMSNormalization", same_as_input_0);
-ONYX_REGISTER_SHAPE_RULE("", "LRN", same_as_input_0);
+ONYX_REGISTER_SHAPE_RULE("", "GroupNormalization", copy_input_0_type);
+ONYX_REGISTER_SHAPE_RULE("", "RMSNormalization", copy_input_0_type);
+ONYX_REGISTER_SHAPE_RULE("", "LRN", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "Dropout", dropout_rule);
 
 }  // namespace onyx

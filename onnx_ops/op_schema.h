@@ -21,6 +21,7 @@ constexpr int64_t kLatestTrainingOpset = 1;
 // onyx's own ops, which only its optimizer writes into a graph (NhwcConv, by the channels-last
 // pass); version 1.
 inline constexpr const char* kOnyxDomain = "com.onyx";
+inline constexpr const char* kMlDomain = "ai.onnx.ml";
 
 // What a shape rule sees of a node: its attributes, input types and any input whose value is
 // known before running (initializers, folded constants).
@@ -39,6 +40,12 @@ class InferenceContext {
   bool has_input(size_t i) const { return i < input_types_.size() && input_types_[i] != nullptr; }
   // Type of input i; an unknown type for a missing or untyped input.
   const TypeInfo& input_type(size_t i) const;
+  // Input i's type when it is a known tensor type, else nullptr.
+  const TypeInfo* tensor_input_type(size_t i) const {
+    if (!has_input(i)) return nullptr;
+    const TypeInfo& type = input_type(i);
+    return type.is_tensor() ? &type : nullptr;
+  }
   // The input's value when known at session creation, else nullptr.
   const Tensor* input_constant(size_t i) const {
     return i < input_constants_.size() ? input_constants_[i] : nullptr;
@@ -58,6 +65,11 @@ class InferenceContext {
 };
 
 using ShapeRule = std::function<void(InferenceContext&)>;
+
+// The rule of ops whose output 0 is input 0's type and shape (when input 0 is a known tensor).
+inline void copy_input_0_type(InferenceContext& ctx) {
+  if (const TypeInfo* x = ctx.tensor_input_type(0)) ctx.set_output_type(0, *x);
+}
 
 // Shape rules by (domain, op). One rule per op covers all its versions and reads ctx.opset()
 // where the meaning changed; ops without a rule get outputs of unknown type and shape, which

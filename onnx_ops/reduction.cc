@@ -138,10 +138,6 @@ void arg_reduce_rule(InferenceContext& ctx) {
   ctx.set_output_type(0, std::move(out));
 }
 
-void same_as_input_rule(InferenceContext& ctx) {
-  const TypeInfo& in = ctx.input_type(0);
-  if (in.is_tensor()) ctx.set_output_type(0, in);
-}
 
 void top_k_rule(InferenceContext& ctx) {
   const TypeInfo& in = ctx.input_type(0);
@@ -180,9 +176,9 @@ ONYX_REGISTER_SHAPE_RULE("", "ReduceLogSumExp", reduce_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ReduceSumSquare", reduce_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ArgMax", arg_reduce_rule);
 ONYX_REGISTER_SHAPE_RULE("", "ArgMin", arg_reduce_rule);
-ONYX_REGISTER_SHAPE_RULE("", "CumSum", same_as_input_rule);
-ONYX_REGISTER_SHAPE_RULE("", "CumProd", same_as_input_rule);
-ONYX_REGISTER_SHAPE_RULE("", "LpNormalization", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("", "CumSum", copy_input_0_type);
+ONYX_REGISTER_SHAPE_RULE("", "CumProd", copy_input_0_type);
+ONYX_REGISTER_SHAPE_RULE("", "LpNormalization", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "TopK", top_k_rule);
 
 }  // namespace

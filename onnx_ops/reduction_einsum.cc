@@ -10,7 +10,7 @@ namespace {
 
 constexpr int64_t kLetters = 52;  // a-z then A-Z; ellipsis dims take ids from kLetters on
 
-[[noreturn]] void bad(const std::string& equation, const std::string& why) {
+[[noreturn]] void bad_einsum(const std::string& equation, const std::string& why) {
   throw_error(ErrorCode::kInvalidArgument, "Einsum '", equation, "': ", why);
 }
 
@@ -26,13 +26,13 @@ std::vector<int64_t> parse_term(const std::string& term, const std::string& equa
   bool ellipsis = false;
   for (size_t i = 0; i < term.size(); ++i) {
     if (term[i] == '.') {
-      if (ellipsis || term.compare(i, 3, "...") != 0) bad(equation, "malformed ellipsis");
+      if (ellipsis || term.compare(i, 3, "...") != 0) bad_einsum(equation, "malformed ellipsis");
       ellipsis = true;
       labels.push_back(-1);
       i += 2;
     } else {
       const int64_t id = letter_id(term[i]);
-      if (id < 0) bad(equation, std::string("invalid character '") + term[i] + "'");
+      if (id < 0) bad_einsum(equation, std::string("invalid character '") + term[i] + "'");
       labels.push_back(id);
     }
   }
@@ -56,7 +56,7 @@ EinsumPlan plan_einsum(const std::string& raw_equation, const std::vector<Shape>
     start = comma + 1;
   }
   if (terms.size() != input_shapes.size()) {
-    bad(raw_equation, std::to_string(terms.size()) + " terms for " +
+    bad_einsum(raw_equation, std::to_string(terms.size()) + " terms for " +
                           std::to_string(input_shapes.size()) + " inputs");
   }
   // Ellipsis rank: the most dims any operand's ellipsis covers.
@@ -67,7 +67,7 @@ EinsumPlan plan_einsum(const std::string& raw_equation, const std::vector<Shape>
     const bool has_ellipsis = letters != static_cast<int64_t>(terms[k].size());
     const int64_t rank = static_cast<int64_t>(input_shapes[k].size());
     if (has_ellipsis ? rank < letters : rank != letters) {
-      bad(raw_equation, "term " + std::to_string(k) + " does not match input rank " + std::to_string(rank));
+      bad_einsum(raw_equation, "term " + std::to_string(k) + " does not match input rank " + std::to_string(rank));
     }
     operand_ellipsis[k] = rank - letters;
     ellipsis_rank = std::max(ellipsis_rank, operand_ellipsis[k]);
@@ -100,7 +100,7 @@ EinsumPlan plan_einsum(const std::string& raw_equation, const std::vector<Shape>
       } else if (l >= kLetters && (known == 1 || size == 1)) {
         known = std::max(known, size);  // ellipsis dims broadcast
       } else {
-        bad(raw_equation, "dims " + std::to_string(size) + " and " + std::to_string(known) +
+        bad_einsum(raw_equation, "dims " + std::to_string(size) + " and " + std::to_string(known) +
                               " of one label disagree");
       }
       if (size != 1) plan.strides[k][l] += stride;  // size-1 dims broadcast with stride 0
@@ -123,9 +123,9 @@ EinsumPlan plan_einsum(const std::string& raw_equation, const std::vector<Shape>
       if (l < 0) {
         for (int64_t e = 0; e < ellipsis_rank; ++e) plan.output_labels.push_back(kLetters + e);
       } else {
-        if (plan.label_sizes[l] < 0) bad(raw_equation, "output label not in any input");
+        if (plan.label_sizes[l] < 0) bad_einsum(raw_equation, "output label not in any input");
         if (std::count(plan.output_labels.begin(), plan.output_labels.end(), l)) {
-          bad(raw_equation, "output label repeated");
+          bad_einsum(raw_equation, "output label repeated");
         }
         plan.output_labels.push_back(l);
       }

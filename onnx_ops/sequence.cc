@@ -82,7 +82,7 @@ TypeInfo sequence_of(TypeInfo element) {
 }
 
 // Input i as a tensor type (constants included).
-TypeInfo tensor_input(const InferenceContext& ctx, size_t i) {
+TypeInfo tensor_type_with_constants(const InferenceContext& ctx, size_t i) {
   if (const Tensor* value = ctx.input_constant(i)) {
     return TypeInfo::tensor_of_shape(value->dtype(), value->shape());
   }
@@ -105,9 +105,9 @@ void sequence_construct_rule(InferenceContext& ctx) {
   if (ctx.input_count() == 0) {
     throw_error(ErrorCode::kInvalidModel, "SequenceConstruct: needs at least one input");
   }
-  TypeInfo element = tensor_input(ctx, 0);
+  TypeInfo element = tensor_type_with_constants(ctx, 0);
   for (size_t i = 1; i < ctx.input_count(); ++i) {
-    TypeInfo next = tensor_input(ctx, i);
+    TypeInfo next = tensor_type_with_constants(ctx, i);
     if (element.elem_type != DataType::kUndefined && next.elem_type != DataType::kUndefined &&
         element.elem_type != next.elem_type) {
       throw_error(ErrorCode::kInvalidModel, "SequenceConstruct: input ", i, " is ",
@@ -121,7 +121,7 @@ void sequence_construct_rule(InferenceContext& ctx) {
 
 void sequence_insert_rule(InferenceContext& ctx) {
   TypeInfo element = sequence_element(ctx, 0);
-  TypeInfo tensor = tensor_input(ctx, 1);
+  TypeInfo tensor = tensor_type_with_constants(ctx, 1);
   if (element.is_tensor() && tensor.is_tensor() && element.elem_type != DataType::kUndefined &&
       tensor.elem_type != DataType::kUndefined && element.elem_type != tensor.elem_type) {
     throw_error(ErrorCode::kInvalidModel, "SequenceInsert: tensor is ",
@@ -147,7 +147,7 @@ void sequence_length_rule(InferenceContext& ctx) {
 }
 
 void split_to_sequence_rule(InferenceContext& ctx) {
-  TypeInfo input = tensor_input(ctx, 0);
+  TypeInfo input = tensor_type_with_constants(ctx, 0);
   TypeInfo element = TypeInfo::tensor(input.elem_type);
   if (input.is_tensor() && input.shape) {
     Dims dims = *input.shape;
@@ -207,7 +207,7 @@ void sequence_map_rule(InferenceContext& ctx) {
 
 void optional_rule(InferenceContext& ctx) {
   if (ctx.has_input(0)) {
-    ctx.set_output_type(0, TypeInfo::wrapping(TypeInfo::Kind::kOptional, tensor_input(ctx, 0)));
+    ctx.set_output_type(0, TypeInfo::wrapping(TypeInfo::Kind::kOptional, tensor_type_with_constants(ctx, 0)));
     return;
   }
   const Attribute* type = ctx.attributes().find("type");
@@ -227,7 +227,7 @@ void optional_get_element_rule(InferenceContext& ctx) {
   if (input.kind == TypeInfo::Kind::kOptional) {
     if (input.element) ctx.set_output_type(0, *input.element);
   } else {
-    ctx.set_output_type(0, tensor_input(ctx, 0));
+    ctx.set_output_type(0, tensor_type_with_constants(ctx, 0));
   }
 }
 

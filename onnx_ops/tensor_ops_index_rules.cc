@@ -16,9 +16,6 @@ Dim dim_div(const Dim& d, int64_t k) {
   return d.is_known() && k > 0 ? Dim::known(d.value / k) : Dim{};
 }
 
-void same_as_input_rule(InferenceContext& ctx) {
-  set_tensor(ctx, 0, elem_of(ctx, 0), dims_of(ctx, 0));
-}
 
 void transpose_rule(InferenceContext& ctx) {
   std::optional<Dims> in = dims_of(ctx, 0);
@@ -242,7 +239,7 @@ void tile_rule(InferenceContext& ctx) {
   set_tensor(ctx, 0, dtype, out);
 }
 
-void scatter_rule(InferenceContext& ctx) { same_as_input_rule(ctx); }
+void scatter_rule(InferenceContext& ctx) { tensor_rules::same_tensor_as_input_0(ctx); }
 
 void one_hot_rule(InferenceContext& ctx) {
   std::optional<Dims> indices = dims_of(ctx, 0);
@@ -320,10 +317,10 @@ ONYX_REGISTER_SHAPE_RULE("", "Pad", pad_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Expand", expand_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Tile", tile_rule);
 ONYX_REGISTER_SHAPE_RULE("", "CenterCropPad", center_crop_pad_rule);
-ONYX_REGISTER_SHAPE_RULE("", "Trilu", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("", "Trilu", tensor_rules::same_tensor_as_input_0);
 ONYX_REGISTER_SHAPE_RULE("", "OneHot", one_hot_rule);
 ONYX_REGISTER_SHAPE_RULE("", "NonZero", non_zero_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Compress", compress_rule);
-ONYX_REGISTER_SHAPE_RULE("", "ReverseSequence", same_as_input_rule);
+ONYX_REGISTER_SHAPE_RULE("", "ReverseSequence", tensor_rules::same_tensor_as_input_0);
 
 }  // namespace onyx::tensor_rules

@@ -34,6 +34,8 @@ void set_tensor(InferenceContext& ctx, size_t output, DataType dtype, std::optio
   ctx.set_output_type(output, TypeInfo::tensor(dtype, std::move(dims)));
 }
 
+void same_tensor_as_input_0(InferenceContext& ctx) { set_tensor(ctx, 0, elem_of(ctx, 0), dims_of(ctx, 0)); }
+
 Dims unknown_dims(size_t rank) { return Dims(rank); }
 
 Dim dim_product(const Dim* begin, const Dim* end) {

@@ -17,6 +17,8 @@ DataType elem_of(const InferenceContext& ctx, size_t i);
 // Input i's value as int64s when it is a known constant.
 std::optional<std::vector<int64_t>> constant_ints(const InferenceContext& ctx, size_t i);
 void set_tensor(InferenceContext& ctx, size_t output, DataType dtype, std::optional<Dims> dims);
+// Output 0 a tensor of input 0's element type and dims (each unknown where input 0's is).
+void same_tensor_as_input_0(InferenceContext& ctx);
 // `rank` unknown dims.
 Dims unknown_dims(size_t rank);
 // Product of dims: known when every factor is known or one is a known 0.

@@ -187,11 +187,6 @@ double resize_source_coordinate(CoordinateTransform transform, double x, double 
 
 namespace {
 
-const TypeInfo* tensor_input(const InferenceContext& ctx, size_t i) {
-  if (!ctx.has_input(i)) return nullptr;
-  const TypeInfo& type = ctx.input_type(i);
-  return type.is_tensor() ? &type : nullptr;
-}
 
 std::vector<double> doubles_of(const Tensor& t) {
   std::vector<double> v(static_cast<size_t>(t.element_count()));
@@ -201,7 +196,7 @@ std::vector<double> doubles_of(const Tensor& t) {
 
 // Resize and Upsample: the input's dtype and rank; dims when scales/sizes are constants.
 void resize_rule(InferenceContext& ctx, const std::string& op) {
-  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x) return;
   if (!x->shape) {
     ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
@@ -271,8 +266,8 @@ Dim dim_of(const TypeInfo& t, size_t i) {
 
 // GridSample: [N, C, grid spatial dims...] from X [N, C, ...] and grid [N, D1.., r].
 void grid_sample_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  const TypeInfo* grid = tensor_input(ctx, 1);
+  const TypeInfo* x = ctx.tensor_input_type(0);
+  const TypeInfo* grid = ctx.tensor_input_type(1);
   if (!x) return;
   if (!grid || !grid->shape) {
     ctx.set_output_type(0, TypeInfo::tensor(x->elem_type));
@@ -285,8 +280,8 @@ void grid_sample_rule(InferenceContext& ctx) {
 
 // RoiAlign: [num_rois, C, output_height, output_width].
 void roi_align_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
-  const TypeInfo* rois = tensor_input(ctx, 1);
+  const TypeInfo* x = ctx.tensor_input_type(0);
+  const TypeInfo* rois = ctx.tensor_input_type(1);
   if (!x) return;
   std::vector<Dim> dims{rois ? dim_of(*rois, 0) : Dim{}, dim_of(*x, 1),
                         Dim::known(ctx.attributes().get_int("output_height", 1)),
@@ -300,7 +295,7 @@ void nms_rule(InferenceContext& ctx) {
 
 // MaxUnpool: output_shape input when constant, else (in - 1) * stride - pads + kernel.
 void max_unpool_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x) return;
   if (ctx.has_input(2)) {
     if (const Tensor* s = ctx.input_constant(2)) {
@@ -335,7 +330,7 @@ void max_unpool_rule(InferenceContext& ctx) {
 
 // AffineGrid: [N, (D,) H, W, nd] from a constant size.
 void affine_grid_rule(InferenceContext& ctx) {
-  const TypeInfo* theta = tensor_input(ctx, 0);
+  const TypeInfo* theta = ctx.tensor_input_type(0);
   if (!theta) return;
   const Tensor* size = ctx.input_constant(1);
   if (!size) {
@@ -353,7 +348,7 @@ void affine_grid_rule(InferenceContext& ctx) {
 
 // Col2Im: [N, C, image_shape...] with C = input dim 1 / prod(block_shape).
 void col2im_rule(InferenceContext& ctx) {
-  const TypeInfo* x = tensor_input(ctx, 0);
+  const TypeInfo* x = ctx.tensor_input_type(0);
   if (!x) return;
   const Tensor* image = ctx.input_constant(1);
   const Tensor* block = ctx.input_constant(2);

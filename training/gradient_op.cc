@@ -17,10 +17,10 @@
 namespace onyx::training {
 namespace {
 
-constexpr const char* kTrainingDomain = "ai.onnx.preview.training";
+constexpr const char* kPreviewTrainingDomain = "ai.onnx.preview.training";
 
 bool is_gradient_node(const Node& node) {
-  return node.op_type == "Gradient" && node.domain == kTrainingDomain;
+  return node.op_type == "Gradient" && node.domain == kPreviewTrainingDomain;
 }
 
 Node make_node(std::string name, std::string op, std::vector<std::string> inputs,

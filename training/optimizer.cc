@@ -8,7 +8,7 @@ namespace onyx::training {
 
 namespace {
 
-Tensor zeros(DataType dtype, const Shape& shape) {
+Tensor zero_tensor(DataType dtype, const Shape& shape) {
   Tensor tensor(dtype, shape);
   std::memset(tensor.mutable_raw_data(), 0, tensor.byte_size());
   return tensor;
@@ -23,7 +23,7 @@ Optimizer::Optimizer(const std::vector<OptimizerParameter>& params, OptimizerCon
   for (const auto& scheduled : config_.schedules) set_schedule(scheduled.hyperparameter, scheduled.schedule, scheduled.group);
   for (const auto& param : graph_.params) {
     for (const std::string& state : graph_.state_names) {
-      state_[state_value_name(state, param.name)] = zeros(param.dtype, param.shape);
+      state_[state_value_name(state, param.name)] = zero_tensor(param.dtype, param.shape);
     }
   }
   session_ = std::make_unique<InferenceSession>(graph_.model, std::move(options));

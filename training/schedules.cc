@@ -21,7 +21,7 @@ class StepSchedule final : public Schedule {
     return base * std::pow(gamma_, static_cast<double>(step / step_size_));
   }
   std::string describe() const override {
-    return detail::concat("step(step_size=", step_size_, ", gamma=", gamma_, ")");
+    return ::onyx::detail::concat("step(step_size=", step_size_, ", gamma=", gamma_, ")");
   }
 
  private:
@@ -41,7 +41,7 @@ class CosineSchedule final : public Schedule {
     return min_value_ + (base - min_value_) * (1.0 + std::cos(std::numbers::pi * progress)) / 2.0;
   }
   std::string describe() const override {
-    return detail::concat("cosine(total_steps=", total_steps_, ", min_value=", min_value_, ")");
+    return ::onyx::detail::concat("cosine(total_steps=", total_steps_, ", min_value=", min_value_, ")");
   }
 
  private:
@@ -59,7 +59,7 @@ class LinearSchedule final : public Schedule {
     return base * (start_ + (end_ - start_) * progress);
   }
   std::string describe() const override {
-    return detail::concat("linear(start_factor=", start_, ", end_factor=", end_, ", steps=", steps_, ")");
+    return ::onyx::detail::concat("linear(start_factor=", start_, ", end_factor=", end_, ", steps=", steps_, ")");
   }
 
  private:

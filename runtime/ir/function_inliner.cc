@@ -9,7 +9,7 @@ namespace onyx {
 
 namespace {
 
-struct Function {
+struct ModelFunction {
   std::string domain;
   std::string name;
   std::vector<std::string> inputs;
@@ -18,7 +18,7 @@ struct Function {
   std::vector<Node> body;
 };
 
-using FunctionTable = std::map<std::pair<std::string, std::string>, Function>;
+using FunctionTable = std::map<std::pair<std::string, std::string>, ModelFunction>;
 
 class Inliner {
  public:
@@ -48,7 +48,7 @@ class Inliner {
   }
 
  private:
-  std::vector<Node> instantiate(const Function& function, const Node& call) {
+  std::vector<Node> instantiate(const ModelFunction& function, const Node& call) {
     std::map<std::string, std::string> renamed;
     for (size_t i = 0; i < function.inputs.size(); ++i) {
       renamed[function.inputs[i]] = i < call.inputs.size() ? call.inputs[i] : "";
@@ -103,7 +103,7 @@ void inline_model_functions(const onnx::ModelProto& proto, const std::filesystem
                             Model& model) {
   FunctionTable functions;
   for (const auto& f : proto.functions()) {
-    Function function;
+    ModelFunction function;
     function.domain = canonical_domain(f.domain());
     function.name = f.name();
     function.inputs.assign(f.input().begin(), f.input().end());

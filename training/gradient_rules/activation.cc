@@ -27,19 +27,9 @@ namespace {
 
 using Ctx = GradientRuleContext;
 
-std::string dy(Ctx& ctx) { return ctx.output_gradient(0); }
-std::string x(Ctx& ctx) { return ctx.input(0); }
-std::string y(Ctx& ctx) { return ctx.output(0); }
-std::string c(Ctx& ctx, double value) { return scalar_like(ctx, value, ctx.output(0)); }
-std::string mul(Ctx& ctx, const std::string& a, const std::string& b) { return ctx.add("Mul", {a, b}); }
 std::string positive(Ctx& ctx) { return ctx.add("Greater", {x(ctx), c(ctx, 0.0)}); }
 float attr(Ctx& ctx, const char* name, float fallback) {
   return NodeAttributes(ctx.node()).get_float(name, fallback);
-}
-
-template <typename Derivative>
-void unary(Ctx& ctx, Derivative derivative) {
-  set_if_wanted(ctx, 0, [&] { return mul(ctx, dy(ctx), derivative()); });
 }
 
 void relu_rule(Ctx& ctx) {

@@ -10,7 +10,7 @@ namespace {
 
 using Ctx = GradientRuleContext;
 
-struct Reduction {
+struct ReducedAxes {
   std::vector<int64_t> axes;  // normalized, sorted; empty: nothing reduced
   std::string axes_input;     // axes known only at run time (then `axes` is unused)
   bool noop = false;          // noop_with_empty_axes
@@ -19,18 +19,18 @@ struct Reduction {
 };
 
 // ReduceSum of v over the reduction's axes, keeping them.
-std::string sum_over_reduced(Ctx& ctx, const Reduction& r, const std::string& v) {
+std::string sum_over_reduced(Ctx& ctx, const ReducedAxes& r, const std::string& v) {
   if (r.axes_input.empty()) return reduce_sum(ctx, v, r.axes, true);
   return ctx.add("ReduceSum", {v, r.axes_input},
                  {make_attribute("keepdims", int64_t{1}), make_attribute("noop_with_empty_axes", int64_t{r.noop ? 1 : 0})});
 }
 
-Reduction read_reduction(Ctx& ctx) {
+ReducedAxes read_reduction(Ctx& ctx) {
   NodeAttributes attributes(ctx.node());
   const int64_t rank = rank_of(ctx, ctx.input(0));
   std::vector<int64_t> axes;
   bool noop = false;
-  Reduction r;
+  ReducedAxes r;
   if (reduce_axes_from_input(ctx.node().op_type, ctx.opset())) {
     noop = attributes.get_int("noop_with_empty_axes", 0) != 0;
     if (ctx.node().has_input(1)) {
@@ -61,9 +61,6 @@ Reduction read_reduction(Ctx& ctx) {
   return r;
 }
 
-std::string x(Ctx& ctx) { return ctx.input(0); }
-std::string c(Ctx& ctx, double value) { return scalar_like(ctx, value, ctx.input(0)); }
-std::string mul(Ctx& ctx, const std::string& a, const std::string& b) { return ctx.add("Mul", {a, b}); }
 
 // Registers a rule computing dx from the kept-dims reduction.
 template <typename Make>
@@ -73,38 +70,38 @@ GradientRule reduce_rule(Make make) {
   };
 }
 
-std::string sum_gradient(Ctx& ctx, const Reduction& r) { return expand_like(ctx, r.dy, x(ctx)); }
+std::string sum_gradient(Ctx& ctx, const ReducedAxes& r) { return expand_like(ctx, r.dy, x(ctx)); }
 
-std::string mean_gradient(Ctx& ctx, const Reduction& r) {
+std::string mean_gradient(Ctx& ctx, const ReducedAxes& r) {
   std::string count = size_ratio(ctx, x(ctx), ctx.output(0), elem_type_of(ctx, x(ctx)));
   return expand_like(ctx, ctx.add("Div", {r.dy, count}), x(ctx));
 }
 
-std::string extreme_gradient(Ctx& ctx, const Reduction& r) {
+std::string extreme_gradient(Ctx& ctx, const ReducedAxes& r) {
   std::string mask = cast_to(ctx, ctx.add("Equal", {x(ctx), r.y}), elem_type_of(ctx, x(ctx)));
   std::string ties = sum_over_reduced(ctx, r, mask);
   return mul(ctx, mask, ctx.add("Div", {r.dy, ties}));
 }
 
-std::string prod_gradient(Ctx& ctx, const Reduction& r) {  // y / x (inputs must be non-zero)
+std::string prod_gradient(Ctx& ctx, const ReducedAxes& r) {  // y / x (inputs must be non-zero)
   return ctx.add("Div", {mul(ctx, r.dy, r.y), x(ctx)});
 }
 
-std::string l1_gradient(Ctx& ctx, const Reduction& r) { return mul(ctx, ctx.add("Sign", {x(ctx)}), r.dy); }
+std::string l1_gradient(Ctx& ctx, const ReducedAxes& r) { return mul(ctx, ctx.add("Sign", {x(ctx)}), r.dy); }
 
-std::string l2_gradient(Ctx& ctx, const Reduction& r) {
+std::string l2_gradient(Ctx& ctx, const ReducedAxes& r) {
   return mul(ctx, x(ctx), ctx.add("Div", {r.dy, r.y}));
 }
 
-std::string sum_square_gradient(Ctx& ctx, const Reduction& r) {
+std::string sum_square_gradient(Ctx& ctx, const ReducedAxes& r) {
   return mul(ctx, mul(ctx, x(ctx), c(ctx, 2.0)), r.dy);
 }
 
-std::string log_sum_exp_gradient(Ctx& ctx, const Reduction& r) {
+std::string log_sum_exp_gradient(Ctx& ctx, const ReducedAxes& r) {
   return mul(ctx, ctx.add("Exp", {ctx.add("Sub", {x(ctx), r.y})}), r.dy);
 }
 
-std::string log_sum_gradient(Ctx& ctx, const Reduction& r) {  // dy / sum
+std::string log_sum_gradient(Ctx& ctx, const ReducedAxes& r) {  // dy / sum
   return expand_like(ctx, ctx.add("Div", {r.dy, ctx.add("Exp", {r.y})}), x(ctx));
 }
 

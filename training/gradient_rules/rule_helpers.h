@@ -65,6 +65,22 @@ void set_if_wanted(GradientRuleContext& ctx, size_t input_index, Make make) {
   }
 }
 
+// Short names for the values most rules read, so that a rule reads like its formula:
+// dy = the gradient of output 0, x = input 0, y = output 0, c(ctx, 2.0) = a scalar of the output's
+// element type.
+inline std::string dy(GradientRuleContext& ctx) { return ctx.output_gradient(0); }
+inline std::string x(GradientRuleContext& ctx) { return ctx.input(0); }
+inline std::string y(GradientRuleContext& ctx) { return ctx.output(0); }
+inline std::string c(GradientRuleContext& ctx, double value) { return scalar_like(ctx, value, ctx.output(0)); }
+inline std::string mul(GradientRuleContext& ctx, const std::string& a, const std::string& b) {
+  return ctx.add("Mul", {a, b});
+}
+// The rule of y = f(x): dx = dy * derivative().
+template <typename Derivative>
+void unary(GradientRuleContext& ctx, Derivative derivative) {
+  set_if_wanted(ctx, 0, [&] { return mul(ctx, dy(ctx), derivative()); });
+}
+
 // A rule error that names the node: "gradient of node 'x' (Op, domain ai.onnx): <what>".
 [[noreturn]] void rule_error(GradientRuleContext& ctx, const std::string& what);
 

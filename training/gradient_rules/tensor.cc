@@ -16,7 +16,6 @@ namespace {
 using Ctx = GradientRuleContext;
 constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();
 
-std::string dy(Ctx& ctx) { return ctx.output_gradient(0); }
 
 void reshape_rule(Ctx& ctx) {  // Reshape, Flatten, Squeeze, Unsqueeze
   set_if_wanted(ctx, 0, [&] { return reshape_like(ctx, dy(ctx), ctx.input(0)); });

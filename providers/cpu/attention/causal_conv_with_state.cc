@@ -11,7 +11,7 @@ namespace onyx {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) {
+[[noreturn]] void bad_causal_conv(const std::string& what) {
   throw_error(ErrorCode::kInvalidArgument, "CausalConvWithState: ", what);
 }
 
@@ -30,11 +30,11 @@ class CausalConvWithStateKernel : public Kernel {
     const Tensor& input = ctx.input(0);
     const Tensor& weight = ctx.input(1);
     check_attention_float_type(input, "CausalConvWithState", "input");
-    if (weight.dtype() != input.dtype()) bad("weight type differs from input");
-    if (input.rank() != 3) bad("input must be [batch, channels, length], got " + shape_to_string(input.shape()));
+    if (weight.dtype() != input.dtype()) bad_causal_conv("weight type differs from input");
+    if (input.rank() != 3) bad_causal_conv("input must be [batch, channels, length], got " + shape_to_string(input.shape()));
     const int64_t B = input.dim(0), C = input.dim(1), L = input.dim(2);
     if (weight.rank() != 3 || weight.dim(0) != C || weight.dim(1) != 1 || weight.dim(2) < 1) {
-      bad("weight " + shape_to_string(weight.shape()) + " must be [channels=" +
+      bad_causal_conv("weight " + shape_to_string(weight.shape()) + " must be [channels=" +
           std::to_string(C) + ", 1, k]");
     }
     const int64_t K = weight.dim(2), P = K - 1, W = P + L;  // W: padded length
@@ -43,7 +43,7 @@ class CausalConvWithStateKernel : public Kernel {
     if (ctx.has_input(2)) {
       const Tensor& b = ctx.input(2);
       if (b.dtype() != input.dtype() || b.shape() != Shape{C}) {
-        bad("bias " + shape_to_string(b.shape()) + " must be [" + std::to_string(C) + "]");
+        bad_causal_conv("bias " + shape_to_string(b.shape()) + " must be [" + std::to_string(C) + "]");
       }
       bias = to_float_vector(b);
     }
@@ -51,7 +51,7 @@ class CausalConvWithStateKernel : public Kernel {
     if (ctx.has_input(3)) {
       const Tensor& s = ctx.input(3);
       if (s.dtype() != input.dtype() || s.shape() != Shape{B, C, P}) {
-        bad("past_state " + shape_to_string(s.shape()) + " must be " +
+        bad_causal_conv("past_state " + shape_to_string(s.shape()) + " must be " +
             shape_to_string({B, C, P}));
       }
       past = to_float_vector(s);

@@ -18,12 +18,12 @@ namespace onyx {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) {
+[[noreturn]] void bad_flex_attention(const std::string& what) {
   throw_error(ErrorCode::kInvalidArgument, "FlexAttention: ", what);
 }
 
 template <typename C>
-using Mat = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using FlexMat = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 class FlexAttentionKernel : public Kernel {
  public:
@@ -40,19 +40,19 @@ class FlexAttentionKernel : public Kernel {
     const Tensor& q = ctx.input(0);
     const Tensor& k = ctx.input(1);
     const Tensor& v = ctx.input(2);
-    if (k.dtype() != q.dtype() || v.dtype() != q.dtype()) bad("Q, K and V types differ");
+    if (k.dtype() != q.dtype() || v.dtype() != q.dtype()) bad_flex_attention("Q, K and V types differ");
     if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-      bad("Q, K and V must be 4-D, got " + shape_to_string(q.shape()) + ", " +
+      bad_flex_attention("Q, K and V must be 4-D, got " + shape_to_string(q.shape()) + ", " +
           shape_to_string(k.shape()) + ", " + shape_to_string(v.shape()));
     }
     const int64_t B = q.dim(0), QH = q.dim(1), L = q.dim(2), E = q.dim(3);
     const int64_t KH = k.dim(1), S = k.dim(2), EV = v.dim(3);
     if (k.dim(0) != B || v.dim(0) != B || v.dim(1) != KH || v.dim(2) != S || k.dim(3) != E) {
-      bad("shapes disagree: Q " + shape_to_string(q.shape()) + ", K " + shape_to_string(k.shape()) +
+      bad_flex_attention("shapes disagree: Q " + shape_to_string(q.shape()) + ", K " + shape_to_string(k.shape()) +
           ", V " + shape_to_string(v.shape()));
     }
     if (KH <= 0 || QH % KH != 0) {
-      bad("q heads (" + std::to_string(QH) + ") must be a multiple of kv heads (" +
+      bad_flex_attention("q heads (" + std::to_string(QH) + ") must be a multiple of kv heads (" +
           std::to_string(KH) + ")");
     }
     bool use_double = softmax_precision_ == static_cast<int64_t>(DataType::kDouble) ||
@@ -96,11 +96,11 @@ class FlexAttentionKernel : public Kernel {
     const DataType ctype = std::is_same_v<C, double> ? DataType::kDouble : DataType::kFloat;
     Tensor scores(ctype, {B, QH, L, S});
     C* sd = scores.mutable_data<C>();
-    using Map = Eigen::Map<const Mat<C>>;
+    using Map = Eigen::Map<const FlexMat<C>>;
     parallel_for(B * QH, 1, ctx.threads(), [&](int64_t begin, int64_t end) {
       for (int64_t pair = begin; pair < end; ++pair) {
         const int64_t b = pair / QH, kh = (pair % QH) / group;
-        Eigen::Map<Mat<C>> out(sd + pair * L * S, L, S);
+        Eigen::Map<FlexMat<C>> out(sd + pair * L * S, L, S);
         out.noalias() = Map(qs.data() + pair * L * E, L, E) *
                         Map(ks.data() + (b * KH + kh) * S * E, S, E).transpose();
         // The product is formed in T before the cast to the softmax type.
@@ -126,7 +126,7 @@ class FlexAttentionKernel : public Kernel {
     parallel_for(B * QH, 1, ctx.threads(), [&](int64_t begin, int64_t end) {
       for (int64_t pair = begin; pair < end; ++pair) {
         const int64_t b = pair / QH, kh = (pair % QH) / group;
-        Eigen::Map<Mat<C>> y(out.data() + pair * L * EV, L, EV);
+        Eigen::Map<FlexMat<C>> y(out.data() + pair * L * EV, L, EV);
         y.noalias() = Map(probs + pair * L * S, L, S) * Map(vs.data() + (b * KH + kh) * S * EV, S, EV);
       }
     });
@@ -151,7 +151,7 @@ class FlexAttentionKernel : public Kernel {
     if (outputs.size() != 1 || !outputs[0].is_tensor() ||
         outputs[0].tensor().shape() != input.shape() ||
         outputs[0].tensor().dtype() != input.dtype()) {
-      bad(std::string(name) + " must return one tensor of the shape and type of its input " +
+      bad_flex_attention(std::string(name) + " must return one tensor of the shape and type of its input " +
           shape_to_string(input.shape()));
     }
     // Own the result: the subgraph's frame (and any arena behind it) ends here.

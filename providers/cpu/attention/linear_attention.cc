@@ -12,7 +12,7 @@ namespace onyx {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) {
+[[noreturn]] void bad_linear_attention(const std::string& what) {
   throw_error(ErrorCode::kInvalidArgument, "LinearAttention: ", what);
 }
 
@@ -42,27 +42,27 @@ class LinearAttentionKernel : public Kernel {
     const Tensor& value = ctx.input(2);
     for (const Tensor* t : {&query, &key, &value}) {
       check_attention_float_type(*t, "LinearAttention", "query/key/value");
-      if (t->rank() != 3) bad("query, key and value must be 3-D, got " + shape_to_string(t->shape()));
+      if (t->rank() != 3) bad_linear_attention("query, key and value must be 3-D, got " + shape_to_string(t->shape()));
     }
     const int64_t B = query.dim(0), T = query.dim(1);
     if (key.dim(0) != B || value.dim(0) != B || key.dim(1) != T || value.dim(1) != T) {
-      bad("query " + shape_to_string(query.shape()) + ", key " + shape_to_string(key.shape()) +
+      bad_linear_attention("query " + shape_to_string(query.shape()) + ", key " + shape_to_string(key.shape()) +
           " and value " + shape_to_string(value.shape()) + " disagree on batch or length");
     }
     if (query.dim(2) % q_heads_ != 0 || key.dim(2) % kv_heads_ != 0 ||
         value.dim(2) % kv_heads_ != 0) {
-      bad("hidden sizes of query " + shape_to_string(query.shape()) + ", key " +
+      bad_linear_attention("hidden sizes of query " + shape_to_string(query.shape()) + ", key " +
           shape_to_string(key.shape()) + ", value " + shape_to_string(value.shape()) +
           " do not divide into q_num_heads=" + std::to_string(q_heads_) +
           " / kv_num_heads=" + std::to_string(kv_heads_));
     }
     const int64_t DK = query.dim(2) / q_heads_, DV = value.dim(2) / kv_heads_;
     const int64_t QH = q_heads_, KH = kv_heads_, group = QH / KH;
-    if (key.dim(2) / kv_heads_ != DK) bad("query and key head sizes differ");
+    if (key.dim(2) / kv_heads_ != DK) bad_linear_attention("query and key head sizes differ");
 
     bool has_decay = ctx.has_input(4), has_beta = ctx.has_input(5);
-    if (has_decay != gated_) bad(gated_ ? "this update_rule needs decay" : "this update_rule forbids decay");
-    if (has_beta != delta_) bad(delta_ ? "this update_rule needs beta" : "this update_rule forbids beta");
+    if (has_decay != gated_) bad_linear_attention(gated_ ? "this update_rule needs decay" : "this update_rule forbids decay");
+    if (has_beta != delta_) bad_linear_attention(delta_ ? "this update_rule needs beta" : "this update_rule forbids beta");
 
     std::vector<float> q = to_float_vector(query), k = to_float_vector(key),
                        v = to_float_vector(value);
@@ -73,7 +73,7 @@ class LinearAttentionKernel : public Kernel {
       check_attention_float_type(d, "LinearAttention", "decay");
       if (d.rank() != 3 || d.dim(0) != B || d.dim(1) != T ||
           (d.dim(2) != KH && d.dim(2) != KH * DK)) {
-        bad("decay " + shape_to_string(d.shape()) + " must be [B, T, kv_heads] or [B, T, kv_heads*d_k]");
+        bad_linear_attention("decay " + shape_to_string(d.shape()) + " must be [B, T, kv_heads] or [B, T, kv_heads*d_k]");
       }
       decay = to_float_vector(d);
       decay_width = d.dim(2);
@@ -82,7 +82,7 @@ class LinearAttentionKernel : public Kernel {
       const Tensor& b = ctx.input(5);
       check_attention_float_type(b, "LinearAttention", "beta");
       if (b.rank() != 3 || b.dim(0) != B || b.dim(1) != T || (b.dim(2) != KH && b.dim(2) != 1)) {
-        bad("beta " + shape_to_string(b.shape()) + " must be [B, T, kv_heads] or [B, T, 1]");
+        bad_linear_attention("beta " + shape_to_string(b.shape()) + " must be [B, T, kv_heads] or [B, T, 1]");
       }
       beta = to_float_vector(b);
       beta_width = b.dim(2);
@@ -94,7 +94,7 @@ class LinearAttentionKernel : public Kernel {
       const Tensor& past = ctx.input(3);
       check_attention_float_type(past, "LinearAttention", "past_state");
       if (past.shape() != state_shape) {
-        bad("past_state " + shape_to_string(past.shape()) + " must be " +
+        bad_linear_attention("past_state " + shape_to_string(past.shape()) + " must be " +
             shape_to_string(state_shape));
       }
       state = to_float_vector(past);

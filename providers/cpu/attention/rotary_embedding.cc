@@ -12,7 +12,7 @@ namespace onyx {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& what) {
+[[noreturn]] void bad_rotary_embedding(const std::string& what) {
   throw_error(ErrorCode::kInvalidArgument, "RotaryEmbedding: ", what);
 }
 
@@ -36,7 +36,7 @@ class RotaryEmbeddingKernel : public Kernel {
     const Tensor& cos = ctx.input(1);
     const Tensor& sin = ctx.input(2);
     if (cos.dtype() != x.dtype() || sin.dtype() != x.dtype()) {
-      bad("cos_cache and sin_cache must have the type of X");
+      bad_rotary_embedding("cos_cache and sin_cache must have the type of X");
     }
     const Shape& xs = x.shape();
     int64_t batch, seq, heads, head_size;
@@ -47,24 +47,24 @@ class RotaryEmbeddingKernel : public Kernel {
       batch_stride = heads * seq * head_size, seq_stride = head_size,
       head_stride = seq * head_size;
     } else if (xs.size() == 3) {
-      if (num_heads_ <= 0) bad("3-D input needs a positive num_heads attribute");
+      if (num_heads_ <= 0) bad_rotary_embedding("3-D input needs a positive num_heads attribute");
       if (xs[2] % num_heads_ != 0) {
-        bad("hidden size " + std::to_string(xs[2]) + " is not divisible by num_heads=" +
+        bad_rotary_embedding("hidden size " + std::to_string(xs[2]) + " is not divisible by num_heads=" +
             std::to_string(num_heads_));
       }
       batch = xs[0], seq = xs[1], heads = num_heads_, head_size = xs[2] / num_heads_;
       batch_stride = seq * xs[2], seq_stride = xs[2], head_stride = head_size;
     } else {
-      bad("X must be 3-D or 4-D, got " + shape_to_string(xs));
+      bad_rotary_embedding("X must be 3-D or 4-D, got " + shape_to_string(xs));
     }
     int64_t rotary = rotary_dim_ == 0 ? head_size : rotary_dim_;
     if (rotary > head_size || rotary % 2 != 0) {
-      bad("rotary_embedding_dim " + std::to_string(rotary) + " must be even and at most the head "
+      bad_rotary_embedding("rotary_embedding_dim " + std::to_string(rotary) + " must be even and at most the head "
           "size " + std::to_string(head_size));
     }
     const int64_t half = rotary / 2;
     if (cos.shape() != sin.shape() || cos.shape().empty() || cos.shape().back() != half) {
-      bad("cos_cache " + shape_to_string(cos.shape()) + " and sin_cache " +
+      bad_rotary_embedding("cos_cache " + shape_to_string(cos.shape()) + " and sin_cache " +
           shape_to_string(sin.shape()) + " must match and end in rotary_embedding_dim/2 = " +
           std::to_string(half));
     }
@@ -74,13 +74,13 @@ class RotaryEmbeddingKernel : public Kernel {
       const Tensor& ids = ctx.input(3);
       std::vector<int64_t> pos = ids.to_int64_vector();
       if (static_cast<int64_t>(pos.size()) != batch * seq && static_cast<int64_t>(pos.size()) != seq) {
-        bad("position_ids " + shape_to_string(ids.shape()) + " must be [batch, sequence]");
+        bad_rotary_embedding("position_ids " + shape_to_string(ids.shape()) + " must be [batch, sequence]");
       }
-      if (cos.rank() != 2) bad("with position_ids the caches must be 2-D [max_position, dim/2]");
+      if (cos.rank() != 2) bad_rotary_embedding("with position_ids the caches must be 2-D [max_position, dim/2]");
       for (int64_t i = 0; i < batch * seq; ++i) {
         int64_t p = pos[static_cast<int64_t>(pos.size()) == seq ? i % seq : i];
         if (p < 0 || p >= cos.dim(0)) {
-          bad("position id " + std::to_string(p) + " is outside the cache of " +
+          bad_rotary_embedding("position id " + std::to_string(p) + " is outside the cache of " +
               std::to_string(cos.dim(0)) + " positions");
         }
         rows[i] = p;
@@ -91,7 +91,7 @@ class RotaryEmbeddingKernel : public Kernel {
                (cos.rank() == 3 && cos.dim(0) == 1 && cos.dim(1) == seq)) {  // shared by batches
       for (int64_t i = 0; i < batch * seq; ++i) rows[i] = i % seq;
     } else {
-      bad("without position_ids the caches must be [batch, sequence, dim/2], got " +
+      bad_rotary_embedding("without position_ids the caches must be [batch, sequence, dim/2], got " +
           shape_to_string(cos.shape()));
     }
     const T* xd = x.data<T>();

@@ -11,16 +11,16 @@ namespace onyx {
 
 namespace {
 
-struct SumOp {
+struct VariadicSum {
   template <typename T>
   T operator()(T a, T b) const { return a + b; }
 };
 // NaN wins, as in NumPy's maximum/minimum.
-struct MaxOp {
+struct VariadicMax {
   template <typename T>
   T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
 };
-struct MinOp {
+struct VariadicMin {
   template <typename T>
   T operator()(T a, T b) const { return (a < b || a != a) ? a : b; }
 };
@@ -67,10 +67,10 @@ class VariadicKernel final : public Kernel {
   std::string name_;
 };
 
-using SumKernel = VariadicKernel<NumericTypes, SumOp, false>;
-using MeanKernel = VariadicKernel<FloatTypes, SumOp, true>;
-using MaxKernel = VariadicKernel<NumericTypes, MaxOp, false>;
-using MinKernel = VariadicKernel<NumericTypes, MinOp, false>;
+using SumKernel = VariadicKernel<NumericTypes, VariadicSum, false>;
+using MeanKernel = VariadicKernel<FloatTypes, VariadicSum, true>;
+using MaxKernel = VariadicKernel<NumericTypes, VariadicMax, false>;
+using MinKernel = VariadicKernel<NumericTypes, VariadicMin, false>;
 
 }  // namespace
 

@@ -5,12 +5,12 @@
 
 #include "onnx_ops/ml.h"
 #include "providers/cpu/math/elementwise.h"
+#include "onnx_ops/op_schema.h"
 #include "providers/kernel_registry.h"
 
 namespace onyx {
 namespace {
 
-constexpr const char* kMlDomain = "ai.onnx.ml";
 
 class BinarizerKernel final : public Kernel {
  public:

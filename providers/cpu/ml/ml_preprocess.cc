@@ -4,12 +4,12 @@
 #include <unordered_map>
 
 #include "providers/cpu/math/elementwise.h"
+#include "onnx_ops/op_schema.h"
 #include "providers/kernel_registry.h"
 
 namespace onyx {
 namespace {
 
-constexpr const char* kMlDomain = "ai.onnx.ml";
 using MlNumeric = TypeList<float, double, int64_t, int32_t>;
 
 // Rows of the last dim: a [C] input is one row.

@@ -62,9 +62,9 @@ void scan(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool exclus
 }
 
 template <typename Step>
-class ScanKernel : public Kernel {
+class CumulativeKernel : public Kernel {
  public:
-  explicit ScanKernel(const KernelInfo& info) : op_type_(info.node().op_type) {
+  explicit CumulativeKernel(const KernelInfo& info) : op_type_(info.node().op_type) {
     exclusive_ = info.attributes().get_int("exclusive", 0) != 0;
     reverse_ = info.attributes().get_int("reverse", 0) != 0;
   }
@@ -96,8 +96,8 @@ class ScanKernel : public Kernel {
   bool reverse_ = false;
 };
 
-ONYX_REGISTER_KERNEL("CPU", "", "CumSum", 11, kOpsetOpenEnded, ScanKernel<AddStep>);
-ONYX_REGISTER_KERNEL("CPU", "", "CumProd", 26, kOpsetOpenEnded, ScanKernel<MulStep>);
+ONYX_REGISTER_KERNEL("CPU", "", "CumSum", 11, kOpsetOpenEnded, CumulativeKernel<AddStep>);
+ONYX_REGISTER_KERNEL("CPU", "", "CumProd", 26, kOpsetOpenEnded, CumulativeKernel<MulStep>);
 
 }  // namespace
 }  // namespace onyx
