@@ -5,6 +5,7 @@
 // atomically. Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.
 #include <csignal>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -20,6 +21,7 @@
 #include "tools/train_log.h"
 #include "tools/train_progress.h"
 #include "training/checkpoint.h"
+#include "training/data/data_checks.h"
 #include "training/data/dataset.h"
 #include "training/training_session.h"
 
@@ -238,9 +240,20 @@ Prepared prepare_model_and_data(const TrainArgs& args, const Choices& choices) {
     label.dtype = DataType::kInt64, label.sample_dims = dims_after(prediction->type, 2);
   }
   requirements.push_back(label);
+  // Class labels must index dim 1 of the prediction (the class axis, whatever the rank).
+  std::optional<int64_t> classes;
+  if (is_class_loss(choices.loss_kind) && prediction->type.shape && prediction->type.shape->size() >= 2 &&
+      (*prediction->type.shape)[1].is_known()) {
+    classes = (*prediction->type.shape)[1].value;
+  }
   auto load = [&](const std::string& spec) {
     Dataset dataset = training::data::load_dataset(spec, load_options);
     training::data::conform_dataset(dataset, requirements);
+    training::data::check_finite(dataset);
+    if (classes) {
+      training::data::check_class_labels(dataset, args.label, *classes,
+                                         "output '" + prediction->name + "' (" + std::to_string(*classes) + " classes)");
+    }
     return dataset;
   };
   prepared.train = load(args.data);
@@ -259,12 +272,23 @@ struct EpochResult {
   double seconds = 0;
   int64_t samples = 0;
   bool interrupted = false;
+  std::optional<double> bad_loss;  // a NaN or infinite batch loss stopped the epoch at step (its 1-based)
+  int64_t bad_step = 0;
 };
+
+// Test hook: ONYX_TEST_INTERRUPT_AFTER_STEP=N raises SIGINT once step N (counted over the whole
+// run) is done, so tests interrupt at an exact step, mid-epoch included, through Ctrl-C's path.
+std::optional<int64_t> interrupt_after_step() {
+  const char* text = std::getenv("ONYX_TEST_INTERRUPT_AFTER_STEP");
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  return std::stoll(text);
+}
 
 // Trains the rest of `epoch` (from the step the session is at). Stops after the step during
 // which Ctrl-C came.
 EpochResult train_epoch(training::TrainingSession& session, const Dataset& data, const TrainArgs& args,
                         const Choices& choices, int64_t epoch, int64_t steps_per_epoch) {
+  static const std::optional<int64_t> interrupt_after = interrupt_after_step();
   const std::vector<int64_t> order = training::data::epoch_order(data.size(), args.seed, epoch);
   const int64_t first_step = session.step() - epoch * steps_per_epoch;
   const std::string metric_shown = choices.metrics.empty() ? std::string() : training::metric_name(choices.metrics.front());
@@ -277,8 +301,11 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
     const int64_t end = std::min(data.size(), begin + args.batch_size);
     training::Feeds batch = training::data::make_batch(data, order, begin, end);
     const double loss = session.train_step(batch);
-    ONYX_CHECK(std::isfinite(loss), ErrorCode::kRuntimeFailure, "the loss became ", loss, " at epoch ", epoch + 1,
-               " step ", step + 1, " (lower --lr, or --max-grad-norm)");
+    if (!std::isfinite(loss)) {
+      // The update from this batch is already in the parameters: nothing of them may be saved.
+      result.bad_loss = loss, result.bad_step = step + 1;
+      break;
+    }
     train_loss.add(loss, end - begin);
     // The bar's metric: every 20th batch, re-evaluated after its update (a cheap running estimate).
     if (!metric_shown.empty() && step % 20 == 0) {
@@ -286,6 +313,7 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
     }
     progress.update(step + 1, end - begin, train_loss.value(), metric_shown,
                     train_metric.count() ? std::optional<double>(train_metric.value()) : std::nullopt);
+    if (interrupt_after && session.step() == *interrupt_after) std::raise(SIGINT);
     result.interrupted = interrupted != 0;
   }
   progress.finish();
@@ -311,6 +339,26 @@ bool should_stop(EarlyStopping& stopping, const training::TrainingSession& sessi
   return ++stopping.bad_epochs >= args.patience;
 }
 
+std::string last_good_text(const fs::path& last_good) {
+  return last_good.empty() ? std::string("no checkpoint saved") : "the last good checkpoint " + last_good.string() + " kept";
+}
+
+// Every checkpoint written holds finite parameters: a NaN that has not reached the loss yet
+// would otherwise be saved, and every resume would start from it.
+void check_parameters_finite(const training::TrainingSession& session, const fs::path& last_good) {
+  for (const auto* values : {&session.parameters(), &session.buffers()}) {
+    for (const auto& [name, value] : *values) {
+      if (!dtype_is_float(value.dtype())) continue;
+      for (int64_t i = 0; i < value.element_count(); ++i) {
+        const double x = value.element_as_double(i);
+        ONYX_CHECK(std::isfinite(x), ErrorCode::kRuntimeFailure, "parameter '", name, "' became ", x, " by step ",
+                   session.step(), "; stopped without saving a checkpoint, with ", last_good_text(last_good),
+                   " (lower --lr, or clip with --max-grad-norm)");
+      }
+    }
+  }
+}
+
 int train(const TrainArgs& args) {
   Choices choices = check_flags(args);
   load_custom_op_libraries(args.custom_ops);
@@ -329,12 +377,18 @@ int train(const TrainArgs& args) {
   options.seed = args.seed;
   options.session.intra_op_threads = args.threads;
   training::TrainingSession session(std::move(prepared.model), options);
+  fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
   if (args.resume) {
-    std::optional<fs::path> latest = training::latest_checkpoint(args.checkpoint_dir);
-    ONYX_CHECK(latest.has_value(), ErrorCode::kInvalidArgument, "--resume: no checkpoint-<step>.onnx in ",
+    // A damaged newest checkpoint (a crash or a full disk during its write) falls back to the one before.
+    auto resumed = training::load_newest_intact_checkpoint(
+        args.checkpoint_dir, [&](const fs::path& path) { session.load_checkpoint(path); });
+    ONYX_CHECK(resumed.has_value(), ErrorCode::kInvalidArgument, "--resume: no checkpoint-<step>.onnx in ",
                args.checkpoint_dir);
-    session.load_checkpoint(*latest);
-    std::cout << "resumed from " << latest->string() << " (step " << session.step() << ")" << std::endl;
+    for (const std::string& skipped : resumed->skipped) {
+      std::cerr << "onyx: notice: " << skipped << "; resuming from an older checkpoint" << std::endl;
+    }
+    last_good = resumed->path;
+    std::cout << "resumed from " << resumed->path.string() << " (step " << session.step() << ")" << std::endl;
   }
   TrainLog log(args.log);
 
@@ -354,9 +408,15 @@ int train(const TrainArgs& args) {
   bool stopped_early = false;
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
+    if (result.bad_loss) {
+      throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
+                  result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step, " of the run); stopped with ",
+                  last_good_text(last_good), " (lower --lr, or clip with --max-grad-norm)");
+    }
     if (result.interrupted) {
       fs::create_directories(interrupt_dir);
       const fs::path saved = training::checkpoint_path(interrupt_dir, session.step());
+      check_parameters_finite(session, last_good);
       session.save_checkpoint(saved);
       std::cout << "interrupted at epoch " << epoch + 1 << " step " << session.step() - epoch * steps_per_epoch
                 << ": saved " << saved.string() << "; continue with --resume --checkpoint-dir "
@@ -391,7 +451,9 @@ int train(const TrainArgs& args) {
     log.write(row);
     if (!args.checkpoint_dir.empty()) {
       fs::create_directories(args.checkpoint_dir);
-      session.save_checkpoint(training::checkpoint_path(args.checkpoint_dir, session.step()));
+      check_parameters_finite(session, last_good);
+      last_good = training::checkpoint_path(args.checkpoint_dir, session.step());
+      session.save_checkpoint(last_good);
       training::prune_checkpoints(args.checkpoint_dir, static_cast<size_t>(args.keep_checkpoints));
     }
     if (stopped_early) {
