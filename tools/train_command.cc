@@ -339,6 +339,31 @@ bool should_stop(EarlyStopping& stopping, const training::TrainingSession& sessi
   return ++stopping.bad_epochs >= args.patience;
 }
 
+// "'x' [300 samples,4], 'y' [300 samples]": what the data feeds, for errors.
+std::string describe_arrays(const Dataset& data) {
+  std::ostringstream text;
+  for (const auto& [name, array] : data.arrays) {
+    text << (text.tellp() > 0 ? ", '" : "'") << name << "' [" << array.dim(0) << " samples";
+    for (int64_t d = 1; d < static_cast<int64_t>(array.rank()); ++d) text << "," << array.dim(d);
+    text << "]";
+  }
+  return text.str();
+}
+
+// The declared types check what they state; a symbolic dim ([batch, features]) lets data through
+// that the graph cannot take. One evaluation of two samples finds that before the first step
+// (eval mode: it draws nothing from the random generator, so results do not change).
+void check_data_fits(const training::TrainingSession& session, const Dataset& data) {
+  const std::vector<int64_t> order{0, std::min<int64_t>(1, data.size() - 1)};
+  try {
+    session.eval_step(training::data::make_batch(data, order, 0, data.size() > 1 ? 2 : 1));
+  } catch (const Error& error) {
+    throw_error(ErrorCode::kInvalidArgument, "a first batch of ", data.size() > 1 ? 2 : 1,
+                " samples fails in the model, so the data does not fit it: ", error.what(), " (", data.source,
+                " holds ", describe_arrays(data), ")");
+  }
+}
+
 std::string last_good_text(const fs::path& last_good) {
   return last_good.empty() ? std::string("no checkpoint saved") : "the last good checkpoint " + last_good.string() + " kept";
 }
@@ -378,6 +403,7 @@ int train(const TrainArgs& args) {
   options.session.intra_op_threads = args.threads;
   training::TrainingSession session(std::move(prepared.model), options);
   fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
+  check_data_fits(session, prepared.train);
   if (args.resume) {
     // A damaged newest checkpoint (a crash or a full disk during its write) falls back to the one before.
     auto resumed = training::load_newest_intact_checkpoint(
