@@ -18,6 +18,7 @@
 #include "runtime/ir/model_loader.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
+#include "tools/train_checks.h"
 #include "tools/train_log.h"
 #include "tools/train_progress.h"
 #include "training/checkpoint.h"
@@ -36,7 +37,7 @@ struct TrainArgs {
   std::string model, data, val, test, label, loss, optimizer, out;
   double val_split = 0;
   double lr = 0;
-  std::optional<double> momentum, weight_decay, max_grad_norm;
+  std::optional<double> momentum, weight_decay, max_grad_norm, label_smoothing, huber_delta;
   std::string schedule;
   int64_t epochs = 1;
   int64_t batch_size = 32;
@@ -162,6 +163,14 @@ Choices check_flags(const TrainArgs& args) {
   if (args.metrics.empty() && is_class_loss(choices.loss_kind)) {
     choices.metrics.push_back(training::parse_metric("accuracy"));
   }
+  ONYX_CHECK(!args.label_smoothing || choices.loss_kind == training::LossKind::kCrossEntropy,
+             ErrorCode::kInvalidArgument, "--label-smoothing applies to --loss cross_entropy, not ", args.loss);
+  ONYX_CHECK(!args.label_smoothing || (*args.label_smoothing >= 0 && *args.label_smoothing <= 1),
+             ErrorCode::kInvalidArgument, "--label-smoothing must be between 0 and 1, got ", *args.label_smoothing);
+  ONYX_CHECK(!args.huber_delta || choices.loss_kind == training::LossKind::kHuber, ErrorCode::kInvalidArgument,
+             "--huber-delta applies to --loss huber, not ", args.loss);
+  ONYX_CHECK(!args.huber_delta || *args.huber_delta > 0, ErrorCode::kInvalidArgument,
+             "--huber-delta must be positive, got ", *args.huber_delta);
   choices.progress = parse_progress_style(args.progress);
   ONYX_CHECK(args.resume ? !args.checkpoint_dir.empty() : true, ErrorCode::kInvalidArgument,
              "--resume needs --checkpoint-dir (the folder to resume from)");
@@ -339,51 +348,6 @@ bool should_stop(EarlyStopping& stopping, const training::TrainingSession& sessi
   return ++stopping.bad_epochs >= args.patience;
 }
 
-// "'x' [300 samples,4], 'y' [300 samples]": what the data feeds, for errors.
-std::string describe_arrays(const Dataset& data) {
-  std::ostringstream text;
-  for (const auto& [name, array] : data.arrays) {
-    text << (text.tellp() > 0 ? ", '" : "'") << name << "' [" << array.dim(0) << " samples";
-    for (int64_t d = 1; d < static_cast<int64_t>(array.rank()); ++d) text << "," << array.dim(d);
-    text << "]";
-  }
-  return text.str();
-}
-
-// The declared types check what they state; a symbolic dim ([batch, features]) lets data through
-// that the graph cannot take. One evaluation of two samples finds that before the first step
-// (eval mode: it draws nothing from the random generator, so results do not change).
-void check_data_fits(const training::TrainingSession& session, const Dataset& data) {
-  const std::vector<int64_t> order{0, std::min<int64_t>(1, data.size() - 1)};
-  try {
-    session.eval_step(training::data::make_batch(data, order, 0, data.size() > 1 ? 2 : 1));
-  } catch (const Error& error) {
-    throw_error(ErrorCode::kInvalidArgument, "a first batch of ", data.size() > 1 ? 2 : 1,
-                " samples fails in the model, so the data does not fit it: ", error.what(), " (", data.source,
-                " holds ", describe_arrays(data), ")");
-  }
-}
-
-std::string last_good_text(const fs::path& last_good) {
-  return last_good.empty() ? std::string("no checkpoint saved") : "the last good checkpoint " + last_good.string() + " kept";
-}
-
-// Every checkpoint written holds finite parameters: a NaN that has not reached the loss yet
-// would otherwise be saved, and every resume would start from it.
-void check_parameters_finite(const training::TrainingSession& session, const fs::path& last_good) {
-  for (const auto* values : {&session.parameters(), &session.buffers()}) {
-    for (const auto& [name, value] : *values) {
-      if (!dtype_is_float(value.dtype())) continue;
-      for (int64_t i = 0; i < value.element_count(); ++i) {
-        const double x = value.element_as_double(i);
-        ONYX_CHECK(std::isfinite(x), ErrorCode::kRuntimeFailure, "parameter '", name, "' became ", x, " by step ",
-                   session.step(), "; stopped without saving a checkpoint, with ", last_good_text(last_good),
-                   " (lower --lr, or clip with --max-grad-norm)");
-      }
-    }
-  }
-}
-
 int train(const TrainArgs& args) {
   Choices choices = check_flags(args);
   load_custom_op_libraries(args.custom_ops);
@@ -394,6 +358,8 @@ int train(const TrainArgs& args) {
   loss.kind = choices.loss_kind;
   loss.prediction = prepared.prediction;
   loss.target = args.label;
+  if (args.label_smoothing) loss.label_smoothing = static_cast<float>(*args.label_smoothing);
+  if (args.huber_delta) loss.huber_delta = static_cast<float>(*args.huber_delta);
   options.loss = loss;
   options.optimizer = choices.optimizer;
   options.metrics = choices.metrics;
@@ -525,6 +491,9 @@ Command add_train_command(CLI::App& app) {
                       "KIND: mse, l1, huber, cross_entropy (logits vs integer class labels), nll (log-probabilities vs "
                       "class labels) or bce_with_logits")
       ->required();
+  command->add_option("--label-smoothing", args->label_smoothing,
+                      "E: cross_entropy against (1 - E) one-hot + E uniform targets (torch's label_smoothing)");
+  command->add_option("--huber-delta", args->huber_delta, "D: where huber turns from quadratic to linear (default 1)");
   command->add_option("--output", args->prediction, "NAME: the model output the loss reads (default: the first)");
   command->add_option("--optimizer", args->optimizer, "KIND: sgd, momentum (SGD, momentum 0.9), adam or adamw")
       ->required();

@@ -1,6 +1,6 @@
 """`onyx train` flags checked by their results against PyTorch (Debian's /usr/bin/python3 has
 torch 1.13): every loss (l1, huber, bce_with_logits, nll next to cross_entropy and mse), every
-optimizer with its --momentum and --weight-decay, --lr-schedule (torch's StepLR, LinearLR,
+optimizer with its --momentum and --weight-decay, --label-smoothing, --huber-delta, --lr-schedule (torch's StepLR, LinearLR,
 CosineAnnealingLR and SequentialLR), --max-grad-norm (clip_grad_norm_), --freeze and --trainable
 patterns, --output, and the values of the top-k, mse and mae metrics (NumPy).
 
@@ -14,7 +14,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from cli_helpers import make_model, run_onyx, save_model
+from cli_helpers import assert_one_error_line, make_model, run_onyx, save_model
 
 TORCH_PYTHON = "/usr/bin/python3"
 SAMPLES, FEATURES = 24, 4
@@ -46,6 +46,10 @@ CASES = {
                                torch="sgd", lr=0.5, momentum=0.9, max_norm=0.05),
     "cross_entropy_freeze_pattern": dict(loss="cross_entropy", flags=["--optimizer", "adam", "--freeze", "*.bias"],
                                          torch="adam", lr=0.05, trainable=["fc.weight"]),
+    "cross_entropy_label_smoothing": dict(loss="cross_entropy", flags=["--optimizer", "sgd", "--label-smoothing", "0.2"],
+                                          torch="sgd", lr=0.5, label_smoothing=0.2),
+    "huber_delta": dict(loss="huber", flags=["--optimizer", "sgd", "--huber-delta", "0.3"], torch="sgd", lr=0.3,
+                        huber_delta=0.3),
     "huber_trainable_pattern": dict(loss="huber", flags=["--optimizer", "sgd", "--trainable", "fc.b*"], torch="sgd",
                                     lr=0.5, trainable=["fc.bias"]),
 }
@@ -94,7 +98,12 @@ for name, c in cases.items():
         z = x @ p["fc.weight"] + p["fc.bias"]
         if c["loss"] == "nll":
             z = F.log_softmax(z, dim=1)
-        losses[c["loss"]](z, y).backward()
+        options = {}
+        if "label_smoothing" in c:
+            options["label_smoothing"] = c["label_smoothing"]
+        if "huber_delta" in c:
+            options["delta"] = c["huber_delta"]
+        losses[c["loss"]](z, y, **options).backward()
         if "max_norm" in c:
             torch.nn.utils.clip_grad_norm_(train, c["max_norm"])
         opt.step()
@@ -251,3 +260,17 @@ def test_regression_metrics_match_numpy(tmp_path):
     delta = np.abs(err)
     huber = np.where(delta < 1, 0.5 * err ** 2, delta - 0.5).mean()
     assert reported(proc.stdout, "val", "loss") == pytest.approx(huber, rel=1e-4)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--loss", "mse", "--label-smoothing", "0.1"], "--label-smoothing applies to --loss cross_entropy, not mse"),
+    (["--loss", "cross_entropy", "--label-smoothing", "1.5"], "--label-smoothing must be between 0 and 1, got 1.5"),
+    (["--loss", "l1", "--huber-delta", "2"], "--huber-delta applies to --loss huber, not l1"),
+    (["--loss", "huber", "--huber-delta", "0"], "--huber-delta must be positive, got 0")])
+def test_loss_options_for_the_wrong_loss(tmp_path, flags, message):
+    x, y, w, b = case_data("wrong", "mse")
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    proc = run_onyx("train", linear_model(tmp_path / "m.onnx", w, b), "--data", tmp_path / "d.npz", "--label", "y",
+                    "--optimizer", "sgd", "--lr", "0.1", "--out", tmp_path / "o.onnx", *flags)
+    assert_one_error_line(proc, message)
+    assert not (tmp_path / "o.onnx").exists()
