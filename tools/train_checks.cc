@@ -36,7 +36,7 @@ void check_data_fits(const training::TrainingSession& session, const training::d
 }
 
 std::string last_good_text(const std::filesystem::path& last_good) {
-  return last_good.empty() ? std::string("no checkpoint saved") : "the last good checkpoint " + last_good.string() + " kept";
+  return last_good.empty() ? std::string("no checkpoint was saved") : "the last good checkpoint is " + last_good.string();
 }
 
 void check_parameters_finite(const training::TrainingSession& session, const std::filesystem::path& last_good) {
@@ -46,7 +46,7 @@ void check_parameters_finite(const training::TrainingSession& session, const std
       for (int64_t i = 0; i < value.element_count(); ++i) {
         const double x = value.element_as_double(i);
         ONYX_CHECK(std::isfinite(x), ErrorCode::kRuntimeFailure, "parameter '", name, "' became ", x, " by step ",
-                   session.step(), "; stopped without saving a checkpoint, with ", last_good_text(last_good),
+                   session.step(), "; training stopped without saving a checkpoint, ", last_good_text(last_good),
                    " (lower --lr, or clip with --max-grad-norm)");
       }
     }

@@ -17,8 +17,8 @@ namespace onyx::cli {
 // naming the model's error and the data's shapes.
 void check_data_fits(const training::TrainingSession& session, const training::data::Dataset& data);
 
-// "no checkpoint saved" or "the last good checkpoint DIR/checkpoint-N.onnx kept", for errors that
-// stop training.
+// "no checkpoint was saved" or "the last good checkpoint is DIR/checkpoint-N.onnx", for errors
+// that stop training.
 std::string last_good_text(const std::filesystem::path& last_good);
 
 // Throws when a parameter or buffer holds NaN or infinity: called before each checkpoint, since a

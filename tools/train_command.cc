@@ -281,7 +281,8 @@ struct EpochResult {
   double seconds = 0;
   int64_t samples = 0;
   bool interrupted = false;
-  std::optional<double> bad_loss;  // a NaN or infinite batch loss stopped the epoch at step (its 1-based)
+  // Set when a batch loss was NaN or infinite: the loss and its step in the epoch (from 1).
+  std::optional<double> bad_loss;
   int64_t bad_step = 0;
 };
 
@@ -402,7 +403,7 @@ int train(const TrainArgs& args) {
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
     if (result.bad_loss) {
       throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
-                  result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step, " of the run); stopped with ",
+                  result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step, " of the run); training stopped, ",
                   last_good_text(last_good), " (lower --lr, or clip with --max-grad-norm)");
     }
     if (result.interrupted) {

@@ -251,9 +251,31 @@ def test_a_loss_that_becomes_infinite_stops_and_keeps_the_last_good_checkpoint(t
                                 "--lr", "3", "--batch-size", "64", "--epochs", "200", "--checkpoint-dir", checkpoints,
                                 "--keep-checkpoints", "1000", "--progress", "none"))
     line = assert_one_error_line(proc, f"at epoch {diverged} step 1 (step {diverged} of the run)",
-                                 f"the last good checkpoint {checkpoints / f'checkpoint-{diverged - 1}.onnx'} kept")
+                                 f"training stopped, the last good checkpoint is {checkpoints / f'checkpoint-{diverged - 1}.onnx'}",
+                                 "lower --lr")
     assert re.search(r"the loss became (inf|nan|-nan)", line), line
     assert sorted(os.listdir(checkpoints), key=lambda n: int(n[11:-5])) == [
         f"checkpoint-{s}.onnx" for s in range(1, diverged)]
     assert all(checkpoint_is_intact(checkpoints / n) for n in os.listdir(checkpoints))
+    assert not (tmp_path / "o.onnx").exists()
+
+
+def test_a_parameter_that_overflows_is_never_saved(tmp_path):
+    """The loss of step 1 is finite (it is computed before the update), but an absurd learning
+    rate makes the update overflow: the epoch's checkpoint is refused rather than written with
+    inf in it."""
+    x, _ = separable_data(16)
+    np.savez(tmp_path / "d.npz", x=x, t=np.full((16, 1), 100.0, np.float32))
+    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
+                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
+                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
+                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
+    path = save_model(model, tmp_path / "reg.onnx")
+    checkpoints = tmp_path / "ckpt"
+    proc = run_onyx(*train_args(path, tmp_path / "d.npz", tmp_path / "o.onnx", "--label", "t", "--loss", "mse",
+                                "--lr", "1e38", "--batch-size", "16", "--epochs", "3", "--checkpoint-dir", checkpoints))
+    assert_one_error_line(proc, "parameter 'B' became inf by step 1; training stopped without saving a checkpoint, "
+                                "no checkpoint was saved")
+    assert not checkpoints.exists() or os.listdir(checkpoints) == []
     assert not (tmp_path / "o.onnx").exists()
