@@ -36,7 +36,8 @@ void check_data_fits(const training::TrainingSession& session, const training::d
 }
 
 std::string last_good_text(const std::filesystem::path& last_good) {
-  return last_good.empty() ? std::string("no checkpoint was saved") : "the last good checkpoint is " + last_good.string();
+  if (last_good.empty()) return "no checkpoint was saved";
+  return "the last good checkpoint is " + last_good.string();
 }
 
 void check_parameters_finite(const training::TrainingSession& session, const std::filesystem::path& last_good) {

@@ -260,8 +260,8 @@ Prepared prepare_model_and_data(const TrainArgs& args, const Choices& choices) {
     training::data::conform_dataset(dataset, requirements);
     training::data::check_finite(dataset);
     if (classes) {
-      training::data::check_class_labels(dataset, args.label, *classes,
-                                         "output '" + prediction->name + "' (" + std::to_string(*classes) + " classes)");
+      const std::string output = "output '" + prediction->name + "' (" + std::to_string(*classes) + " classes)";
+      training::data::check_class_labels(dataset, args.label, *classes, output);
     }
     return dataset;
   };
@@ -403,8 +403,9 @@ int train(const TrainArgs& args) {
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
     if (result.bad_loss) {
       throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
-                  result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step, " of the run); training stopped, ",
-                  last_good_text(last_good), " (lower --lr, or clip with --max-grad-norm)");
+                  result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step,
+                  " of the run); training stopped, ", last_good_text(last_good),
+                  " (lower --lr, or clip with --max-grad-norm)");
     }
     if (result.interrupted) {
       fs::create_directories(interrupt_dir);

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -42,7 +43,8 @@ std::string fixed_prefix() {
 // damage too, not a different file) and then the payload.
 uint32_t checksum(std::string_view header_before_crc, std::string_view payload) {
   uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(header_before_crc.data()), static_cast<uInt>(header_before_crc.size()));
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(header_before_crc.data()),
+              static_cast<uInt>(header_before_crc.size()));
   // zlib takes uInt lengths: feed a payload over 4 GiB in pieces.
   for (size_t offset = 0; offset < payload.size();) {
     const size_t piece = std::min<size_t>(payload.size() - offset, size_t{1} << 30);
@@ -88,9 +90,10 @@ std::string wrap_checkpoint_payload(const std::string& payload, int64_t version)
 UnwrappedCheckpoint unwrap_checkpoint_file(const std::string& bytes, const std::filesystem::path& path) {
   const std::string prefix = fixed_prefix();
   const std::string_view view(bytes);
-  // A file cut inside its header still starts with part of the prefix: that is damage, not an old file.
+  // A file cut inside its header still starts like one: that is damage, not a format 1 file.
+  const size_t compared = std::min(prefix.size(), bytes.size());
   if (bytes.size() < kHeaderSize && !bytes.empty() &&
-      prefix.compare(0, std::min(prefix.size(), bytes.size()), view.substr(0, std::min(prefix.size(), bytes.size()))) == 0) {
+      view.substr(0, compared) == std::string_view(prefix).substr(0, compared)) {
     throw CheckpointDamaged(path, "it is " + std::to_string(bytes.size()) + " bytes long, shorter than its " +
                                       std::to_string(kHeaderSize) + "-byte header (truncated)");
   }
@@ -112,7 +115,8 @@ UnwrappedCheckpoint unwrap_checkpoint_file(const std::string& bytes, const std::
   }
   const size_t payload_size = bytes.size() - kHeaderSize;
   if (*length != payload_size) {
-    throw CheckpointDamaged(path, "its header promises " + std::to_string(*length) + " bytes after the header, the file has " +
+    throw CheckpointDamaged(path, "its header promises " + std::to_string(*length) +
+                                      " bytes after the header, the file has " +
                                       std::to_string(payload_size) +
                                       (payload_size < *length ? " (truncated)" : " (extra or missing bytes)"));
   }

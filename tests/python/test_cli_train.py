@@ -20,7 +20,8 @@ from cli_helpers import assert_one_error_line, make_model, onyx_path, run_onyx, 
 FEATURES, CLASSES = 4, 3
 FLAGS = ["--data", "--val", "--val-split", "--label", "--loss", "--optimizer", "--lr", "--epochs", "--batch-size",
          "--metrics", "--trainable", "--freeze", "--checkpoint-dir", "--resume", "--seed", "--custom-ops",
-         "--threads", "--out", "--test", "--log", "--early-stopping", "--patience", "--progress"]
+         "--threads", "--out", "--test", "--log", "--early-stopping", "--patience", "--progress", "--label-smoothing",
+         "--huber-delta", "--max-grad-norm", "--lr-schedule", "--weight-decay", "--momentum", "--output"]
 
 
 def linear_model(path, w=None, b=None, batch="batch"):

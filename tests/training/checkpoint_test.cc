@@ -156,7 +156,8 @@ TEST(Checkpoint, WrongMagicOrVersionIsRefused) {
   const size_t at = magic.find("ONYXCKPT");
   ASSERT_NE(at, std::string::npos);
   magic[at + 7] = 'X';
-  EXPECT_NE(load_error(magic, "magic.onnx").find("magic.onnx is damaged: it does not start with the onyx checkpoint header"),
+  EXPECT_NE(load_error(magic, "magic.onnx")
+                .find("magic.onnx is damaged: it does not start with the onyx checkpoint header"),
             std::string::npos);
   // A newer version with a valid checksum: a file this onyx cannot read, not damage.
   const std::string payload = bytes.substr(checkpoint_header_size());
