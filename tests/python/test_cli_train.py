@@ -382,7 +382,7 @@ def test_corrupt_checkpoint(tmp_path, npz_data):
     before = sorted(os.listdir(tmp_path))
     proc = run_onyx(*train_args(model, train, tmp_path / "o.onnx",
                                 "--checkpoint-dir", checkpoints, "--resume"))
-    assert_one_error_line(proc, "checkpoint-10.onnx")
+    assert_one_error_line(proc, "checkpoint-10.onnx is damaged: it does not start with the onyx checkpoint header")
     assert_nothing_written(tmp_path, before)
     assert os.listdir(checkpoints) == ["checkpoint-10.onnx"]
 
