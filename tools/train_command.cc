@@ -5,6 +5,7 @@
 // atomically. Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.
 #include <csignal>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -18,9 +19,11 @@
 #include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
+#include "tools/train_checks.h"
 #include "tools/train_log.h"
 #include "tools/train_progress.h"
 #include "training/checkpoint.h"
+#include "training/data/data_checks.h"
 #include "training/data/dataset.h"
 #include "training/training_session.h"
 
@@ -35,7 +38,7 @@ struct TrainArgs {
   std::string model, data, val, test, label, loss, optimizer, out;
   double val_split = 0;
   double lr = 0;
-  std::optional<double> momentum, weight_decay, max_grad_norm;
+  std::optional<double> momentum, weight_decay, max_grad_norm, label_smoothing, huber_delta;
   std::string schedule;
   int64_t epochs = 1;
   int64_t batch_size = 32;
@@ -161,6 +164,14 @@ Choices check_flags(const TrainArgs& args) {
   if (args.metrics.empty() && is_class_loss(choices.loss_kind)) {
     choices.metrics.push_back(training::parse_metric("accuracy"));
   }
+  ONYX_CHECK(!args.label_smoothing || choices.loss_kind == training::LossKind::kCrossEntropy,
+             ErrorCode::kInvalidArgument, "--label-smoothing applies to --loss cross_entropy, not ", args.loss);
+  ONYX_CHECK(!args.label_smoothing || (*args.label_smoothing >= 0 && *args.label_smoothing <= 1),
+             ErrorCode::kInvalidArgument, "--label-smoothing must be between 0 and 1, got ", *args.label_smoothing);
+  ONYX_CHECK(!args.huber_delta || choices.loss_kind == training::LossKind::kHuber, ErrorCode::kInvalidArgument,
+             "--huber-delta applies to --loss huber, not ", args.loss);
+  ONYX_CHECK(!args.huber_delta || *args.huber_delta > 0, ErrorCode::kInvalidArgument,
+             "--huber-delta must be positive, got ", *args.huber_delta);
   choices.progress = parse_progress_style(args.progress);
   ONYX_CHECK(args.resume ? !args.checkpoint_dir.empty() : true, ErrorCode::kInvalidArgument,
              "--resume needs --checkpoint-dir (the folder to resume from)");
@@ -239,9 +250,20 @@ Prepared prepare_model_and_data(const TrainArgs& args, const Choices& choices) {
     label.dtype = DataType::kInt64, label.sample_dims = dims_after(prediction->type, 2);
   }
   requirements.push_back(label);
+  // Class labels must index dim 1 of the prediction (the class axis, whatever the rank).
+  std::optional<int64_t> classes;
+  if (is_class_loss(choices.loss_kind) && prediction->type.shape && prediction->type.shape->size() >= 2 &&
+      (*prediction->type.shape)[1].is_known()) {
+    classes = (*prediction->type.shape)[1].value;
+  }
   auto load = [&](const std::string& spec) {
     Dataset dataset = training::data::load_dataset(spec, load_options);
     training::data::conform_dataset(dataset, requirements);
+    training::data::check_finite(dataset);
+    if (classes) {
+      const std::string output = "output '" + prediction->name + "' (" + std::to_string(*classes) + " classes)";
+      training::data::check_class_labels(dataset, args.label, *classes, output);
+    }
     return dataset;
   };
   prepared.train = load(args.data);
@@ -260,12 +282,24 @@ struct EpochResult {
   double seconds = 0;
   int64_t samples = 0;
   bool interrupted = false;
+  // Set when a batch loss was NaN or infinite: the loss and its step in the epoch (from 1).
+  std::optional<double> bad_loss;
+  int64_t bad_step = 0;
 };
+
+// Test hook: ONYX_TEST_INTERRUPT_AFTER_STEP=N raises SIGINT once step N (counted over the whole
+// run) is done, so tests interrupt at an exact step, mid-epoch included, through Ctrl-C's path.
+std::optional<int64_t> interrupt_after_step() {
+  const char* text = std::getenv("ONYX_TEST_INTERRUPT_AFTER_STEP");
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  return std::stoll(text);
+}
 
 // Trains the rest of `epoch` (from the step the session is at). Stops after the step during
 // which Ctrl-C came.
 EpochResult train_epoch(training::TrainingSession& session, const Dataset& data, const TrainArgs& args,
                         const Choices& choices, int64_t epoch, int64_t steps_per_epoch) {
+  static const std::optional<int64_t> interrupt_after = interrupt_after_step();
   const std::vector<int64_t> order = training::data::epoch_order(data.size(), args.seed, epoch);
   const int64_t first_step = session.step() - epoch * steps_per_epoch;
   const std::string metric_shown = choices.metrics.empty() ? std::string() : training::metric_name(choices.metrics.front());
@@ -278,8 +312,11 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
     const int64_t end = std::min(data.size(), begin + args.batch_size);
     training::Feeds batch = training::data::make_batch(data, order, begin, end);
     const double loss = session.train_step(batch);
-    ONYX_CHECK(std::isfinite(loss), ErrorCode::kRuntimeFailure, "the loss became ", loss, " at epoch ", epoch + 1,
-               " step ", step + 1, " (lower --lr, or --max-grad-norm)");
+    if (!std::isfinite(loss)) {
+      // The update from this batch is already in the parameters: nothing of them may be saved.
+      result.bad_loss = loss, result.bad_step = step + 1;
+      break;
+    }
     train_loss.add(loss, end - begin);
     // The bar's metric: every 20th batch, re-evaluated after its update (a cheap running estimate).
     if (!metric_shown.empty() && step % 20 == 0) {
@@ -287,6 +324,7 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
     }
     progress.update(step + 1, end - begin, train_loss.value(), metric_shown,
                     train_metric.count() ? std::optional<double>(train_metric.value()) : std::nullopt);
+    if (interrupt_after && session.step() == *interrupt_after) std::raise(SIGINT);
     result.interrupted = interrupted != 0;
   }
   progress.finish();
@@ -322,6 +360,8 @@ int train(const TrainArgs& args) {
   loss.kind = choices.loss_kind;
   loss.prediction = prepared.prediction;
   loss.target = args.label;
+  if (args.label_smoothing) loss.label_smoothing = static_cast<float>(*args.label_smoothing);
+  if (args.huber_delta) loss.huber_delta = static_cast<float>(*args.huber_delta);
   options.loss = loss;
   options.optimizer = choices.optimizer;
   options.metrics = choices.metrics;
@@ -330,12 +370,19 @@ int train(const TrainArgs& args) {
   options.seed = args.seed;
   options.session.intra_op_threads = args.threads;
   training::TrainingSession session(std::move(prepared.model), options);
+  fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
+  check_data_fits(session, prepared.train);
   if (args.resume) {
-    std::optional<fs::path> latest = training::latest_checkpoint(args.checkpoint_dir);
-    ONYX_CHECK(latest.has_value(), ErrorCode::kInvalidArgument, "--resume: no checkpoint-<step>.onnx in ",
+    // A damaged newest checkpoint (a crash or a full disk during its write) falls back to the one before.
+    auto resumed = training::load_newest_intact_checkpoint(
+        args.checkpoint_dir, [&](const fs::path& path) { session.load_checkpoint(path); });
+    ONYX_CHECK(resumed.has_value(), ErrorCode::kInvalidArgument, "--resume: no checkpoint-<step>.onnx in ",
                args.checkpoint_dir);
-    session.load_checkpoint(*latest);
-    std::cout << "resumed from " << latest->string() << " (step " << session.step() << ")" << std::endl;
+    for (const std::string& skipped : resumed->skipped) {
+      std::cerr << "onyx: notice: " << skipped << "; resuming from an older checkpoint" << std::endl;
+    }
+    last_good = resumed->path;
+    std::cout << "resumed from " << resumed->path.string() << " (step " << session.step() << ")" << std::endl;
   }
   TrainLog log(args.log);
 
@@ -355,9 +402,16 @@ int train(const TrainArgs& args) {
   bool stopped_early = false;
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
+    if (result.bad_loss) {
+      throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
+                  result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step,
+                  " of the run); training stopped, ", last_good_text(last_good),
+                  " (lower --lr, or clip with --max-grad-norm)");
+    }
     if (result.interrupted) {
       fs::create_directories(interrupt_dir);
       const fs::path saved = training::checkpoint_path(interrupt_dir, session.step());
+      check_parameters_finite(session, last_good);
       session.save_checkpoint(saved);
       std::cout << "interrupted at epoch " << epoch + 1 << " step " << session.step() - epoch * steps_per_epoch
                 << ": saved " << saved.string() << "; continue with --resume --checkpoint-dir "
@@ -392,7 +446,9 @@ int train(const TrainArgs& args) {
     log.write(row);
     if (!args.checkpoint_dir.empty()) {
       fs::create_directories(args.checkpoint_dir);
-      session.save_checkpoint(training::checkpoint_path(args.checkpoint_dir, session.step()));
+      check_parameters_finite(session, last_good);
+      last_good = training::checkpoint_path(args.checkpoint_dir, session.step());
+      session.save_checkpoint(last_good);
       training::prune_checkpoints(args.checkpoint_dir, static_cast<size_t>(args.keep_checkpoints));
     }
     if (stopped_early) {
@@ -438,6 +494,9 @@ Command add_train_command(CLI::App& app) {
                       "KIND: mse, l1, huber, cross_entropy (logits vs integer class labels), nll (log-probabilities vs "
                       "class labels) or bce_with_logits")
       ->required();
+  command->add_option("--label-smoothing", args->label_smoothing,
+                      "E: cross_entropy against (1 - E) one-hot + E uniform targets (torch's label_smoothing)");
+  command->add_option("--huber-delta", args->huber_delta, "D: where huber turns from quadratic to linear (default 1)");
   command->add_option("--output", args->prediction, "NAME: the model output the loss reads (default: the first)");
   command->add_option("--optimizer", args->optimizer, "KIND: sgd, momentum (SGD, momentum 0.9), adam or adamw")
       ->required();

@@ -10,6 +10,7 @@
 #include "runtime/ir/model_loader.h"
 #include "runtime/ir/model_saver.h"
 #include "runtime/ir/tensor_proto.h"
+#include "training/checkpoint_file.h"
 
 namespace onyx::training {
 
@@ -67,25 +68,54 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::filesystem::path& 
   graph->set_name("checkpoint");
   for (const auto& [name, tensor] : checkpoint.parameters) tensor_to_proto(tensor, kParameterPrefix + name, graph->add_initializer());
   for (const auto& [name, tensor] : checkpoint.optimizer_state) tensor_to_proto(tensor, kStatePrefix + name, graph->add_initializer());
-  std::string bytes;
-  ONYX_CHECK(proto.SerializeToString(&bytes), ErrorCode::kRuntimeFailure, "checkpoint ", path,
+  std::string payload;
+  ONYX_CHECK(proto.SerializeToString(&payload), ErrorCode::kRuntimeFailure, "checkpoint ", path,
              ": cannot serialize (protobuf files are limited to 2 GiB)");
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, wrap_checkpoint_payload(payload, kCheckpointFormatVersion));
 }
 
-Checkpoint load_checkpoint(const std::filesystem::path& path) {
+namespace {
+
+// The format version a payload's metadata states; 0 when it states none.
+int64_t stated_format(const onnx::ModelProto& proto) {
+  for (const auto& entry : proto.metadata_props()) {
+    if (entry.key() != kFormatKey) continue;
+    int64_t version = 0;
+    std::from_chars(entry.value().data(), entry.value().data() + entry.value().size(), version);
+    return version;
+  }
+  return 0;
+}
+
+// The checked payload of the file at `path` as a ModelProto. Format 1 files (no header, so no
+// checksum) still load; anything else without the header is damage.
+onnx::ModelProto read_checkpoint_proto(const std::filesystem::path& path) {
   const std::string bytes = read_file_bytes(path);
+  if (bytes.empty()) throw CheckpointDamaged(path, "the file is empty");
+  const UnwrappedCheckpoint file = unwrap_checkpoint_file(bytes, path);
   onnx::ModelProto proto;
-  ONYX_CHECK(proto.ParseFromString(bytes) && proto.producer_name() == kProducer, ErrorCode::kInvalidArgument,
-             "checkpoint ", path, " is not an onyx checkpoint");
+  const bool parsed = proto.ParseFromArray(file.payload.data(), static_cast<int>(file.payload.size()));
+  if (!file.has_header) {
+    if (parsed && proto.producer_name() == kProducer && stated_format(proto) == 1) return proto;
+    throw CheckpointDamaged(path, "it does not start with the onyx checkpoint header (not a checkpoint, or its first " +
+                                      std::to_string(checkpoint_header_size()) + " bytes are overwritten)");
+  }
+  ONYX_CHECK(file.version >= 1 && file.version <= kCheckpointFormatVersion, ErrorCode::kInvalidArgument, "checkpoint ",
+             path, " has format version ", file.version, "; this onyx reads versions 1 to ", kCheckpointFormatVersion);
+  // The checksum matched, so an unparsable payload was written wrong, which is damage all the same.
+  if (!parsed || proto.producer_name() != kProducer) throw CheckpointDamaged(path, "its payload is not a checkpoint");
+  return proto;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::filesystem::path& path) {
+  const onnx::ModelProto proto = read_checkpoint_proto(path);
   Checkpoint checkpoint;
   bool has_format = false;
   for (const auto& entry : proto.metadata_props()) {
     std::string rest;
     if (entry.key() == kFormatKey) {
-      const auto version = parse_number<int64_t>(entry.value(), entry.key(), path);
-      ONYX_CHECK(version >= 1 && version <= kCheckpointFormatVersion, ErrorCode::kInvalidArgument, "checkpoint ", path,
-                 " has format version ", version, "; this onyx reads versions 1 to ", kCheckpointFormatVersion);
       has_format = true;
     } else if (entry.key() == kStepKey) {
       checkpoint.step = parse_number<int64_t>(entry.value(), entry.key(), path);
@@ -149,9 +179,47 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
   return found.back().second;
 }
 
+std::vector<std::filesystem::path> checkpoints_newest_first(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> paths;
+  for (auto& [step, path] : checkpoints_in(dir)) paths.push_back(path);
+  std::reverse(paths.begin(), paths.end());
+  return paths;
+}
+
 void prune_checkpoints(const std::filesystem::path& dir, size_t keep) {
   auto found = checkpoints_in(dir);
   for (size_t i = 0; i + keep < found.size(); ++i) std::filesystem::remove(found[i].second);
+  std::error_code error;
+  std::vector<std::filesystem::path> stale;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    const size_t tmp = name.find(".onnx.tmp");
+    if (tmp != std::string::npos && step_of_checkpoint_name(name.substr(0, tmp + 5))) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) std::filesystem::remove(path, error);
+}
+
+std::optional<ResumedCheckpoint> load_newest_intact_checkpoint(
+    const std::filesystem::path& dir, const std::function<void(const std::filesystem::path&)>& load) {
+  const std::vector<std::filesystem::path> candidates = checkpoints_newest_first(dir);
+  if (candidates.empty()) return std::nullopt;
+  ResumedCheckpoint resumed;
+  for (const auto& path : candidates) {
+    try {
+      load(path);
+      resumed.path = path;
+      return resumed;
+    } catch (const CheckpointDamaged& damaged) {
+      resumed.skipped.push_back(damaged.what());
+    }
+  }
+  std::string newest = resumed.skipped.front();
+  if (candidates.size() > 1) {
+    newest += "; the " + std::to_string(candidates.size() - 1) + " older checkpoint" +
+              (candidates.size() > 2 ? "s" : "") + " in " + dir.string() + (candidates.size() > 2 ? " are" : " is") +
+              " damaged too";
+  }
+  throw Error(ErrorCode::kInvalidArgument, newest);
 }
 
 }  // namespace onyx::training

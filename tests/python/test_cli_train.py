@@ -20,7 +20,8 @@ from cli_helpers import assert_one_error_line, make_model, onyx_path, run_onyx, 
 FEATURES, CLASSES = 4, 3
 FLAGS = ["--data", "--val", "--val-split", "--label", "--loss", "--optimizer", "--lr", "--epochs", "--batch-size",
          "--metrics", "--trainable", "--freeze", "--checkpoint-dir", "--resume", "--seed", "--custom-ops",
-         "--threads", "--out", "--test", "--log", "--early-stopping", "--patience", "--progress"]
+         "--threads", "--out", "--test", "--log", "--early-stopping", "--patience", "--progress", "--label-smoothing",
+         "--huber-delta", "--max-grad-norm", "--lr-schedule", "--weight-decay", "--momentum", "--output"]
 
 
 def linear_model(path, w=None, b=None, batch="batch"):
@@ -381,7 +382,7 @@ def test_corrupt_checkpoint(tmp_path, npz_data):
     before = sorted(os.listdir(tmp_path))
     proc = run_onyx(*train_args(model, train, tmp_path / "o.onnx",
                                 "--checkpoint-dir", checkpoints, "--resume"))
-    assert_one_error_line(proc, "checkpoint-10.onnx")
+    assert_one_error_line(proc, "checkpoint-10.onnx is damaged: it does not start with the onyx checkpoint header")
     assert_nothing_written(tmp_path, before)
     assert os.listdir(checkpoints) == ["checkpoint-10.onnx"]
 
@@ -485,3 +486,96 @@ def test_early_stopping_restores_batchnorm_running_statistics(tmp_path, npz_data
     assert not np.array_equal(first["mean"], np.zeros(FEATURES, np.float32))  # training moved them
     for name in ["W", "B", "scale", "bias", "mean", "var"]:
         np.testing.assert_array_equal(best[name], first[name], err_msg=name)
+
+
+# --- bad data: stopped before the first step, one error naming the row, the value or both shapes
+
+
+@pytest.mark.parametrize("label,row", [(3, 17), (-1, 4)])
+def test_label_outside_the_class_range(tmp_path, label, row):
+    x, y = separable_data(40)
+    y[row] = label
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    model = linear_model(tmp_path / "m.onnx")
+    before = sorted(os.listdir(tmp_path))
+    proc = run_onyx(*train_args(model, tmp_path / "d.npz", tmp_path / "o.onnx"))
+    assert_one_error_line(proc, f"label 'y' is {label} at row {row} ", "outside the class range 0..2",
+                          "output 'logits' (3 classes)")
+    assert_nothing_written(tmp_path, before)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_features(tmp_path, value):
+    x, y = separable_data(40)
+    x[23, 2] = value
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    model = linear_model(tmp_path / "m.onnx")
+    before = sorted(os.listdir(tmp_path))
+    proc = run_onyx(*train_args(model, tmp_path / "d.npz", tmp_path / "o.onnx", "--checkpoint-dir", tmp_path / "ckpt"))
+    assert_one_error_line(proc, f"'x' holds {value} at row 23 (element [23,2]", "training needs finite numbers")
+    assert_nothing_written(tmp_path, before)
+
+
+def test_nan_in_regression_targets_and_validation_data(tmp_path):
+    x, y = separable_data(40)
+    t = x[:, :1].copy()
+    t[9, 0] = np.nan
+    np.savez(tmp_path / "bad.npz", x=x, t=t)
+    np.savez(tmp_path / "good.npz", x=x, t=x[:, :1])
+    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
+                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
+                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
+                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
+    path = save_model(model, tmp_path / "reg.onnx")
+    for data, val in [("bad.npz", "good.npz"), ("good.npz", "bad.npz")]:
+        proc = run_onyx(*train_args(path, tmp_path / data, tmp_path / "o.onnx", "--label", "t", "--loss", "mse",
+                                    "--val", tmp_path / val))
+        assert_one_error_line(proc, "bad.npz: 't' holds nan at row 9")
+    assert not (tmp_path / "o.onnx").exists()
+
+
+def test_feature_shape_the_model_does_not_take(tmp_path):
+    """Declared [batch, 4]: the check names both shapes. Declared [batch, features] (symbolic), so
+    only the graph knows it needs 4: a first batch is evaluated before training and its error
+    names both shapes too."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((10, 2, 3), np.float32), y=np.zeros(10, np.int64))
+    proc = run_onyx(*train_args(linear_model(tmp_path / "m.onnx"), tmp_path / "d.npz", tmp_path / "o.onnx"))
+    assert_one_error_line(proc, "'x' (the model input) has shape [10 samples,2,3]", "the model declares [batch,4]")
+    np.savez(tmp_path / "d5.npz", x=np.zeros((10, 5), np.float32), y=np.zeros(10, np.int64))
+    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["logits"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "features"])],
+                       [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", CLASSES])],
+                       [numpy_helper.from_array(np.zeros((FEATURES, CLASSES), np.float32), "W"),
+                        numpy_helper.from_array(np.zeros(CLASSES, np.float32), "B")])
+    path = save_model(model, tmp_path / "sym.onnx")
+    before = sorted(os.listdir(tmp_path))
+    proc = run_onyx(*train_args(path, tmp_path / "d5.npz", tmp_path / "o.onnx", "--checkpoint-dir", tmp_path / "ck"))
+    assert_one_error_line(proc, "a first batch of 2 samples fails in the model", "Gemm", "A is [2,5] and B is [4,3]",
+                          "'x' [10 samples,5]")
+    assert proc.stdout == ""  # before training started
+    assert_nothing_written(tmp_path, before)
+
+
+@pytest.mark.parametrize("kind", ["npz", "csv", "npy", "csv_header_only", "npz_no_rows"])
+def test_empty_data_file(tmp_path, kind):
+    spec = {"npz": "d.npz", "csv": "d.csv", "npy": "x.npy,y.npy", "csv_header_only": "d.csv",
+            "npz_no_rows": "d.npz"}[kind]
+    if kind in ("npz", "csv"):
+        (tmp_path / spec).write_bytes(b"")
+        expected = [f"{tmp_path / spec} is empty (0 bytes)"]
+    elif kind == "npy":
+        np.save(tmp_path / "x.npy", np.zeros((5, 4), np.float32))
+        (tmp_path / "y.npy").write_bytes(b"")
+        spec = f"{tmp_path / 'x.npy'},{tmp_path / 'y.npy'}"
+        expected = [f"{tmp_path / 'y.npy'} is empty (0 bytes)"]
+    elif kind == "csv_header_only":
+        (tmp_path / spec).write_text("a,b,c,d,y\n")
+        expected = ["d.csv holds no samples"]
+    else:
+        np.savez(tmp_path / spec, x=np.zeros((0, 4), np.float32), y=np.zeros(0, np.int64))
+        expected = ["d.npz holds no samples"]
+    data = spec if kind == "npy" else tmp_path / spec
+    proc = run_onyx(*train_args(linear_model(tmp_path / "m.onnx"), data, tmp_path / "o.onnx"))
+    assert_one_error_line(proc, *expected)
+    assert not (tmp_path / "o.onnx").exists()

@@ -88,10 +88,26 @@ std::string describe_sample_shape(const Shape& shape) {
   return text.str();
 }
 
+// A zero-byte file (a failed download or export) gets one plain message rather than its
+// format's parse error.
+void check_files_not_empty(const std::string& spec) {
+  for (size_t start = 0; start <= spec.size();) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    std::string item = spec.substr(start, comma - start);
+    start = comma + 1;
+    if (const size_t equals = item.find('='); equals != std::string::npos) item = item.substr(equals + 1);
+    std::error_code error;
+    if (!item.empty() && fs::is_regular_file(item, error) && fs::file_size(item, error) == 0 && !error) {
+      throw_error(ErrorCode::kInvalidArgument, item, " is empty (0 bytes): no data to train on");
+    }
+  }
+}
+
 }  // namespace
 
 Dataset load_dataset(const std::string& spec, const LoadOptions& options) {
   ONYX_CHECK(!spec.empty(), ErrorCode::kInvalidArgument, "empty data path");
+  check_files_not_empty(spec);
   Dataset dataset;
   if (spec.find(',') != std::string::npos || spec.find('=') != std::string::npos || ends_with(spec, ".npy")) {
     dataset = read_npy_dataset(spec, options);
