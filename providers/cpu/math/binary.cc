@@ -232,13 +232,41 @@ class PowKernel final : public Kernel {
                                                     ctx.threads())) {
         return;
       }
-      dispatch_dtype_or_throw<NumericTypes>(b.dtype(), "Pow exponent", [&]<typename E>() {
-        binary_broadcast<T, E, T>(a, b, out, ctx.threads(), PowOp{});
-      });
+      if (a.dtype() == b.dtype()) {
+        binary_broadcast<T, T, T>(a, b, out, ctx.threads(), PowOp{});
+        return;
+      }
+      // A mixed-type exponent is converted once to the type the mixed case computes in (an
+      // integer power for an integer base and exponent, double otherwise), so the loops exist
+      // for three exponent types instead of one per (base, exponent) pair.
+      const bool float_exponent = b.dtype() == DataType::kFloat || b.dtype() == DataType::kDouble ||
+                                  b.dtype() == DataType::kFloat16 || b.dtype() == DataType::kBFloat16;
+      if (std::is_integral_v<T> && !float_exponent) {
+        if (b.dtype() == DataType::kUInt64) {
+          binary_broadcast<T, uint64_t, T>(a, widened_exponent<uint64_t>(b), out, ctx.threads(), PowOp{});
+        } else {
+          binary_broadcast<T, int64_t, T>(a, widened_exponent<int64_t>(b), out, ctx.threads(), PowOp{});
+        }
+      } else {
+        binary_broadcast<T, double, T>(a, widened_exponent<double>(b), out, ctx.threads(), PowOp{});
+      }
     });
   }
 
  private:
+  // The exponent as W, elementwise (exact for every integer exponent as int64/uint64).
+  template <typename W>
+  static Tensor widened_exponent(const Tensor& b) {
+    Tensor wide(dtype_of<W>(), b.shape());
+    W* out = wide.mutable_data<W>();
+    const int64_t n = b.element_count();
+    dispatch_dtype_or_throw<NumericTypes>(b.dtype(), "Pow exponent", [&]<typename E>() {
+      const E* in = b.data<E>();
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<W>(load(in[i]));
+    });
+    return wide;
+  }
+
   // x^2, x^3, sqrt(x) and x^1 with a scalar exponent skip libm's pow.
   template <typename T>
   static bool pow_by_constant(const Tensor& a, float e, Tensor& out, int threads) {
