@@ -130,6 +130,20 @@ TEST(BinaryMath, PowMixesBaseAndExponentTypes) {
   EXPECT_EQ(values_of<float>(run("Pow", 15, {fb, two})), (std::vector<float>{2.25f, 4.0f, 16.0f}));
 }
 
+// Integer bases with integer exponents of other types stay exact integer powers (the kernel
+// widens the exponent to int64/uint64); negative exponents truncate like 1/a^|b|.
+TEST(BinaryMath, PowIntegerExponentsOfOtherTypesStayExact) {
+  Tensor base = Tensor::from_vector<int64_t>({4}, {3, -2, 1, 7});
+  Tensor e8 = Tensor::from_vector<int8_t>({4}, {39, 5, -3, -1});
+  EXPECT_EQ(values_of<int64_t>(run("Pow", 15, {base, e8})),
+            (std::vector<int64_t>{4052555153018976267LL, -32, 1, 0}));  // 3^39 needs all 64 bits
+  Tensor e64 = Tensor::from_vector<uint64_t>({4}, {2, 3, 0, 1});
+  EXPECT_EQ(values_of<int64_t>(run("Pow", 15, {base, e64})), (std::vector<int64_t>{9, -8, 1, 7}));
+  Tensor base32 = Tensor::from_vector<int32_t>({2}, {2, -3});
+  Tensor e16 = Tensor::from_vector<Float16>({2}, {Float16(10.0f), Float16(3.0f)});
+  EXPECT_EQ(values_of<int32_t>(run("Pow", 15, {base32, e16})), (std::vector<int32_t>{1024, -27}));
+}
+
 TEST(BinaryMath, BitShiftHandlesWideAndNegativeShifts) {
   Tensor a = Tensor::from_vector<int8_t>({4}, {-16, 16, 1, -1});
   Tensor b = Tensor::from_vector<int8_t>({4}, {2, 9, -1, 8});
