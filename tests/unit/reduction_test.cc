@@ -195,6 +195,31 @@ TEST(ReduceSum, ParallelSplitsGiveExactResults) {
                        {2, 2, 2, 2}, 0);
 }
 
+// 32-bit integers run on the 64-bit loops (and 16-bit floats on the float ones): the results
+// keep the input's type, and a sum that overflows it wraps as before.
+TEST(ReduceSum, ThirtyTwoBitIntegersWidenAndWrapBack) {
+  Tensor u = Tensor::from_vector<uint32_t>({2}, {4000000000u, 500000000u});
+  Tensor su = run1(reduce_node("ReduceSum", false), 13, {u});
+  ASSERT_EQ(su.dtype(), DataType::kUInt32);
+  EXPECT_EQ(su.data<uint32_t>()[0], 205032704u);  // 4.5e9 mod 2^32
+  Tensor i = Tensor::from_vector<int32_t>({2, 2}, {-7, 3, 2147483647, 1});
+  Tensor si = run1(reduce_node("ReduceSum", true), 13, {i, axes({1})});
+  ASSERT_EQ(si.dtype(), DataType::kInt32);
+  EXPECT_EQ(si.data<int32_t>()[0], -4);
+  EXPECT_EQ(si.data<int32_t>()[1], std::numeric_limits<int32_t>::min());
+}
+
+TEST(ReduceErrors, ElementTypesOutsideTheSpecAreRefused) {
+  Tensor x = Tensor::from_vector<int8_t>({2}, {1, 2});
+  try {
+    run1(reduce_node("ReduceSum", false), 13, {x});
+    FAIL() << "ReduceSum took int8, which the spec does not allow";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ReduceSum: element type int8 is not supported"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ReduceErrors, AxisOutOfRangeOrRepeated) {
   Tensor x = Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4});
   EXPECT_THROW(run1(reduce_node("ReduceSum", true), 13, {x, axes({2})}), Error);

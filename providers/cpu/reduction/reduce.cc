@@ -135,6 +135,53 @@ struct LogSumExpOp : SumOp<A> {
 using ReduceTypes = TypeList<float, double, Float16, BFloat16, int32_t, int64_t, uint32_t, uint64_t>;
 using ReduceMaxMinTypes = TypeList<float, double, Float16, BFloat16, int8_t, int32_t, int64_t,
                                    uint8_t, uint32_t, uint64_t, bool>;
+// What the loops run on: 16-bit floats and 32-bit integers are widened first (see
+// `widened_type`), since they accumulate in float and 64 bits anyway.
+using ReduceRunTypes = TypeList<float, double, int64_t, uint64_t>;
+using ReduceMaxMinRunTypes = TypeList<float, double, int8_t, int32_t, int64_t, uint8_t, uint32_t,
+                                      uint64_t, bool>;
+
+// The type a reduction of `type` runs its loops on: float for float16/bfloat16, 64 bits for
+// 32-bit integers (the types their accumulators have already, so results are unchanged).
+// Max/Min keep integers: their identity on an empty set is the type's own lowest/highest.
+DataType widened_type(DataType type, bool widen_integers) {
+  if (!widen_integers && (type == DataType::kInt32 || type == DataType::kUInt32)) return type;
+  switch (type) {
+    case DataType::kFloat16:
+    case DataType::kBFloat16: return DataType::kFloat;
+    case DataType::kInt32: return DataType::kInt64;
+    case DataType::kUInt32: return DataType::kUInt64;
+    default: return type;
+  }
+}
+
+template <typename In, typename Out>
+void convert_elements(const Tensor& from, Tensor& to) {
+  const In* in = from.data<In>();
+  Out* out = to.mutable_data<Out>();
+  const int64_t n = from.element_count();
+  if constexpr (std::is_same_v<In, Float16> && std::is_same_v<Out, float>) {
+    half_to_float(in, out, n);
+  } else if constexpr (std::is_same_v<In, float> && std::is_same_v<Out, Float16>) {
+    float_to_half(in, out, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = convert_to<Out>(load(in[i]));
+  }
+}
+
+// `from` converted element by element between a type and its widened type (both ways).
+void convert_widened(const Tensor& from, Tensor& to) {
+  const DataType a = from.dtype(), b = to.dtype();
+  if (a == DataType::kFloat16 && b == DataType::kFloat) return convert_elements<Float16, float>(from, to);
+  if (a == DataType::kBFloat16 && b == DataType::kFloat) return convert_elements<BFloat16, float>(from, to);
+  if (a == DataType::kInt32 && b == DataType::kInt64) return convert_elements<int32_t, int64_t>(from, to);
+  if (a == DataType::kUInt32 && b == DataType::kUInt64) return convert_elements<uint32_t, uint64_t>(from, to);
+  if (a == DataType::kFloat && b == DataType::kFloat16) return convert_elements<float, Float16>(from, to);
+  if (a == DataType::kFloat && b == DataType::kBFloat16) return convert_elements<float, BFloat16>(from, to);
+  if (a == DataType::kInt64 && b == DataType::kInt32) return convert_elements<int64_t, int32_t>(from, to);
+  if (a == DataType::kUInt64 && b == DataType::kUInt32) return convert_elements<uint64_t, uint32_t>(from, to);
+  throw_error(ErrorCode::kRuntimeFailure, "reduction: no conversion from ", dtype_name(a), " to ", dtype_name(b));
+}
 
 // How an op accumulates integers: sums and products widen to 64 bits; ops whose final step is a
 // float function (sqrt, log, exp) use double; comparisons keep the type, so the identity of an
@@ -149,7 +196,7 @@ using AccFor = std::conditional_t<
                            !std::is_same_v<T, bool>,
                        double, typename WideOf<T>::type>>;
 
-template <template <typename> class Op, Accumulate kHow, typename Types>
+template <template <typename> class Op, Accumulate kHow, typename Types, typename RunTypes>
 class ReduceKernel : public Kernel {
  public:
   explicit ReduceKernel(const KernelInfo& info) : op_type_(info.node().op_type) {
@@ -173,9 +220,21 @@ class ReduceKernel : public Kernel {
     const int64_t rank = static_cast<int64_t>(x.rank());
     axes = resolve_reduce_axes(axes, noop_with_empty_axes_, rank, op_type_);
     Tensor& y = ctx.output(0, x.dtype(), reduced_shape(x.shape(), axes, keepdims_));
-    dispatch_dtype_or_throw<Types>(x.dtype(), op_type_, [&]<typename T>() {
-      run<T>(x, y, axes, ctx.threads());
+    dispatch_dtype_or_throw<Types>(x.dtype(), op_type_, [&]<typename T>() {});  // the spec's types only
+    const DataType wide = widened_type(x.dtype(), kHow != Accumulate::kSame);
+    if (wide == x.dtype()) {
+      dispatch_dtype_or_throw<RunTypes>(x.dtype(), op_type_, [&]<typename T>() {
+        run<T>(x, y, axes, ctx.threads());
+      });
+      return;
+    }
+    Tensor wide_x(wide, x.shape());
+    convert_widened(x, wide_x);
+    Tensor wide_y(wide, y.shape());
+    dispatch_dtype_or_throw<RunTypes>(wide, op_type_, [&]<typename T>() {
+      run<T>(wide_x, wide_y, axes, ctx.threads());
     });
+    convert_widened(wide_y, y);
   }
 
  private:
@@ -208,16 +267,16 @@ class ReduceKernel : public Kernel {
   std::vector<int64_t> axes_;
 };
 
-using ReduceSumKernel = ReduceKernel<SumOp, Accumulate::kWiden, ReduceTypes>;
-using ReduceMeanKernel = ReduceKernel<MeanOp, Accumulate::kWiden, ReduceTypes>;
-using ReduceMaxKernel = ReduceKernel<MaxOp, Accumulate::kSame, ReduceMaxMinTypes>;
-using ReduceMinKernel = ReduceKernel<MinOp, Accumulate::kSame, ReduceMaxMinTypes>;
-using ReduceProdKernel = ReduceKernel<ProdOp, Accumulate::kWiden, ReduceTypes>;
-using ReduceL1Kernel = ReduceKernel<L1Op, Accumulate::kWiden, ReduceTypes>;
-using ReduceL2Kernel = ReduceKernel<L2Op, Accumulate::kDouble, ReduceTypes>;
-using ReduceLogSumKernel = ReduceKernel<LogSumOp, Accumulate::kDouble, ReduceTypes>;
-using ReduceLogSumExpKernel = ReduceKernel<LogSumExpOp, Accumulate::kDouble, ReduceTypes>;
-using ReduceSumSquareKernel = ReduceKernel<SumSquareOp, Accumulate::kWiden, ReduceTypes>;
+using ReduceSumKernel = ReduceKernel<SumOp, Accumulate::kWiden, ReduceTypes, ReduceRunTypes>;
+using ReduceMeanKernel = ReduceKernel<MeanOp, Accumulate::kWiden, ReduceTypes, ReduceRunTypes>;
+using ReduceMaxKernel = ReduceKernel<MaxOp, Accumulate::kSame, ReduceMaxMinTypes, ReduceMaxMinRunTypes>;
+using ReduceMinKernel = ReduceKernel<MinOp, Accumulate::kSame, ReduceMaxMinTypes, ReduceMaxMinRunTypes>;
+using ReduceProdKernel = ReduceKernel<ProdOp, Accumulate::kWiden, ReduceTypes, ReduceRunTypes>;
+using ReduceL1Kernel = ReduceKernel<L1Op, Accumulate::kWiden, ReduceTypes, ReduceRunTypes>;
+using ReduceL2Kernel = ReduceKernel<L2Op, Accumulate::kDouble, ReduceTypes, ReduceRunTypes>;
+using ReduceLogSumKernel = ReduceKernel<LogSumOp, Accumulate::kDouble, ReduceTypes, ReduceRunTypes>;
+using ReduceLogSumExpKernel = ReduceKernel<LogSumExpOp, Accumulate::kDouble, ReduceTypes, ReduceRunTypes>;
+using ReduceSumSquareKernel = ReduceKernel<SumSquareOp, Accumulate::kWiden, ReduceTypes, ReduceRunTypes>;
 
 // One kernel per op serves every opset: the axes move from attribute to input at 13
 // (ReduceSum) or 18 (the others), which the kernel reads from info.opset().
