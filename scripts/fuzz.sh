@@ -28,13 +28,25 @@ build() {
   cmake --build "$BUILD" -j"${JOBS:-2}" --target onyx $(printf 'onyx_fuzz_%s ' "${TARGETS[@]}")
 }
 
-# The checkpoint seeds: two epochs of a short training run on a made-up 32-sample data set.
+# The checkpoint seeds: two epochs of a short training run of a tiny linear classifier (the
+# checkpoints stay a few KB: small inputs fuzz faster) on a made-up 32-sample data set.
 checkpoint_seeds() {
   local dir=$STATE/checkpoint/train
   if ! ls "$dir"/ckpt/*.onnx >/dev/null 2>&1; then
     mkdir -p "$dir"
-    "$PYTHON" -c "import numpy as np; r=np.random.default_rng(0); np.savez('$dir/data.npz', image=r.random((32,1,28,28),np.float32), label=r.integers(0,10,32))"
-    "$BUILD/onyx" train models/mlp_fashion_untrained.onnx --data "$dir/data.npz" --label label \
+    "$PYTHON" - "$dir" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+d = sys.argv[1]
+r = np.random.default_rng(0)
+np.savez(f"{d}/data.npz", x=r.random((32, 4), np.float32), label=r.integers(0, 3, 32))
+g = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["logits"])], "tiny",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+    [numpy_helper.from_array(r.random((4, 3), np.float32), "w"), numpy_helper.from_array(np.zeros(3, np.float32), "b")])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), f"{d}/tiny.onnx")
+PY
+    "$BUILD/onyx" train "$dir/tiny.onnx" --data "$dir/data.npz" --label label \
       --loss cross_entropy --optimizer adam --lr 1e-3 --epochs 2 --batch-size 16 --threads 1 \
       --checkpoint-dir "$dir/ckpt" --out "$dir/trained.onnx" >/dev/null
   fi

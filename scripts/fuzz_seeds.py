@@ -39,7 +39,7 @@ def main():
         for data in files([d + "/model.onnx" for d in node_dirs] + [os.path.join(ROOT, "models/*.onnx")]):
             put(out, data)
     elif target == "tensor_files":
-        for data in files(["/usr/share/libonnx-testdata/data/node/*/test_data_set_0/*.pb"]):
+        for data in files([d + "/test_data_set_0/*.pb" for d in node_dirs]):
             put(out, data, b"\x00")
         for array in (np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], dtype=np.int64),
                       np.array(3.5), np.zeros((2, 0), np.uint8), np.ones((2, 2), np.float16)):
