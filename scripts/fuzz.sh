@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# libFuzzer runs of onyx's fuzz targets (tests/fuzz/), ASan + UBSan, in build-fuzz/ (clang).
+#   scripts/fuzz.sh --list             names the targets
+#   scripts/fuzz.sh TARGET SECONDS     builds if needed and fuzzes TARGET for SECONDS on its seed
+#                                      corpus; state (corpus, crashes) under .cache/fuzz/TARGET/
+#   scripts/fuzz.sh --ci               each target for FUZZ_CI_SECONDS (default 30); fails on any
+#                                      crash and prints the reproducer's path
+# A crash's reproducer goes to .cache/fuzz/TARGET/crashes/; minimize it with
+#   build-fuzz/onyx_fuzz_TARGET -minimize_crash=1 -runs=10000 FILE
+# and store it under tests/fuzz/regressions/TARGET/ (replayed by onyx_tests' FuzzRegressions).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=$ROOT/build-fuzz
+STATE=$ROOT/.cache/fuzz
+PYTHON=$ROOT/.venv/bin/python
+TARGETS=(model_run model_mutate tensor_files data_readers checkpoint)
+export CCACHE_BASEDIR=$ROOT
+# Every finding stops the run with a stack; leaks count (a fuzz input must not leak either).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+build() {
+  if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    CC=clang CXX=clang++ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DONYX_FUZZ=ON \
+      -DONYX_TESTS=OFF -DONYX_BENCHMARKS=OFF -DONYX_CUDA=OFF >/dev/null
+  fi
+  cmake --build "$BUILD" -j"${JOBS:-2}" --target onyx $(printf 'onyx_fuzz_%s ' "${TARGETS[@]}")
+}
+
+# The checkpoint seeds: two epochs of a short training run of a tiny linear classifier (the
+# checkpoints stay a few KB: small inputs fuzz faster) on a made-up 32-sample data set.
+checkpoint_seeds() {
+  local dir=$STATE/checkpoint/train
+  if ! ls "$dir"/ckpt/*.onnx >/dev/null 2>&1; then
+    mkdir -p "$dir"
+    "$PYTHON" - "$dir" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+d = sys.argv[1]
+r = np.random.default_rng(0)
+np.savez(f"{d}/data.npz", x=r.random((32, 4), np.float32), label=r.integers(0, 3, 32))
+g = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["logits"])], "tiny",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+    [numpy_helper.from_array(r.random((4, 3), np.float32), "w"), numpy_helper.from_array(np.zeros(3, np.float32), "b")])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), f"{d}/tiny.onnx")
+PY
+    "$BUILD/onyx" train "$dir/tiny.onnx" --data "$dir/data.npz" --label label \
+      --loss cross_entropy --optimizer adam --lr 1e-3 --epochs 2 --batch-size 16 --threads 1 \
+      --checkpoint-dir "$dir/ckpt" --out "$dir/trained.onnx" >/dev/null
+  fi
+  ls "$dir"/ckpt/*.onnx
+}
+
+# fuzz TARGET SECONDS: exit status 0, or 1 on a crash (its reproducer under crashes/).
+fuzz() {
+  local target=$1 seconds=$2 dir=$STATE/$1
+  mkdir -p "$dir/corpus" "$dir/seeds" "$dir/crashes"
+  if [ -z "$(ls -A "$dir/seeds")" ]; then
+    local extra=()
+    [ "$target" = checkpoint ] && mapfile -t extra < <(checkpoint_seeds)
+    "$PYTHON" scripts/fuzz_seeds.py "$target" "$dir/seeds" "${extra[@]}"
+  fi
+  # New inputs go to corpus/ (kept between runs); seeds/ is read only. One job, one thread:
+  # the machine is shared. rss_limit and malloc_limit catch runaway allocations.
+  local status=0
+  OMP_NUM_THREADS=1 "$BUILD/onyx_fuzz_$target" "$dir/corpus" "$dir/seeds" -max_total_time="$seconds" \
+    -artifact_prefix="$dir/crashes/" -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=20 \
+    -print_final_stats=1 ${FUZZ_ARGS:-} 2>&1 | tee "$dir/last.log" | grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|Test unit written|stat::number_of_executed_units" || true
+  status=${PIPESTATUS[0]}
+  echo "$target: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/last.log" | tail -1) in ${seconds}s (exit $status)"
+  return "$status"
+}
+
+case "${1:-}" in
+  --list) printf '%s\n' "${TARGETS[@]}" ;;
+  --ci)
+    build
+    failed=0
+    for target in "${TARGETS[@]}"; do
+      if ! fuzz "$target" "${FUZZ_CI_SECONDS:-30}"; then
+        failed=1
+        echo "fuzz.sh: $target crashed; reproducer: $(grep -o 'Test unit written to .*' "$STATE/$target/last.log" | sed 's/Test unit written to //')"
+      fi
+    done
+    exit "$failed" ;;
+  "" | -h | --help) sed -n '2,11p' "$0"; exit 2 ;;
+  *)
+    [[ " ${TARGETS[*]} " == *" $1 "* ]] || { echo "fuzz.sh: unknown target '$1' (see --list)" >&2; exit 2; }
+    build
+    fuzz "$1" "${2:?seconds}" ;;
+esac
