@@ -35,6 +35,16 @@ def linear_model(path, w=None, b=None, batch="batch"):
     return save_model(model, path)
 
 
+def regression_model(path):
+    """x[batch, 4] -> Gemm(W[4,1], B[1]) -> pred[batch, 1], zero-initialised."""
+    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
+                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
+                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
+                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
+    return save_model(model, path)
+
+
 def separable_data(n, seed=0):
     """Three well-separated clusters: a linear model reaches high accuracy in a few epochs."""
     rng = np.random.default_rng(seed)
@@ -204,12 +214,7 @@ def test_regression_with_mse_and_mae_metric(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, FEATURES)).astype(np.float32)
     target = (x @ np.array([[1.0], [-2.0], [0.5], [0.0]], np.float32) + 0.3).astype(np.float32)
-    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
-                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
-                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
-                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
-                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
-    path = save_model(model, tmp_path / "reg.onnx")
+    path = regression_model(tmp_path / "reg.onnx")
     np.savez(tmp_path / "d.npz", x=x, t=target[:, 0].astype(np.float64))  # [n] float64 -> [n, 1] float32
     proc = run_onyx("train", path, "--data", tmp_path / "d.npz", "--val-split", "0.25", "--label", "t", "--loss", "mse",
                     "--optimizer", "adam", "--lr", "0.05", "--epochs", "30", "--batch-size", "16",
@@ -522,12 +527,7 @@ def test_nan_in_regression_targets_and_validation_data(tmp_path):
     t[9, 0] = np.nan
     np.savez(tmp_path / "bad.npz", x=x, t=t)
     np.savez(tmp_path / "good.npz", x=x, t=x[:, :1])
-    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
-                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
-                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
-                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
-                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
-    path = save_model(model, tmp_path / "reg.onnx")
+    path = regression_model(tmp_path / "reg.onnx")
     for data, val in [("bad.npz", "good.npz"), ("good.npz", "bad.npz")]:
         proc = run_onyx(*train_args(path, tmp_path / data, tmp_path / "o.onnx", "--label", "t", "--loss", "mse",
                                     "--val", tmp_path / val))

@@ -17,7 +17,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from cli_helpers import assert_one_error_line, make_model, onyx_path, run_onyx, save_model
-from test_cli_train import CLASSES, FEATURES, linear_model, separable_data, train_args
+from test_cli_train import CLASSES, FEATURES, linear_model, regression_model, separable_data, train_args
 
 HEADER_SIZE = 84  # training/checkpoint_file.cc: one metadata_props entry of fixed size
 FINISHED = re.compile(r"checkpoint-\d+\.onnx")
@@ -230,12 +230,7 @@ def test_a_loss_that_becomes_infinite_stops_and_keeps_the_last_good_checkpoint(t
     x = rng.standard_normal((64, FEATURES)).astype(np.float32)
     t = (x @ np.array([1.0, -2.0, 0.5, 1.5], np.float32))[:, None].astype(np.float32)
     np.savez(tmp_path / "d.npz", x=x, t=t)
-    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
-                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
-                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
-                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
-                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
-    path = save_model(model, tmp_path / "reg.onnx")
+    path = regression_model(tmp_path / "reg.onnx")
     w, b, lr, diverged = np.zeros((FEATURES, 1), np.float32), np.zeros(1, np.float32), np.float32(3.0), None
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(1, 200):
@@ -266,12 +261,7 @@ def test_a_parameter_that_overflows_is_never_saved(tmp_path):
     inf in it."""
     x, _ = separable_data(16)
     np.savez(tmp_path / "d.npz", x=x, t=np.full((16, 1), 100.0, np.float32))
-    model = make_model([helper.make_node("Gemm", ["x", "W", "B"], ["pred"])],
-                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", FEATURES])],
-                       [helper.make_tensor_value_info("pred", TensorProto.FLOAT, ["batch", 1])],
-                       [numpy_helper.from_array(np.zeros((FEATURES, 1), np.float32), "W"),
-                        numpy_helper.from_array(np.zeros(1, np.float32), "B")])
-    path = save_model(model, tmp_path / "reg.onnx")
+    path = regression_model(tmp_path / "reg.onnx")
     checkpoints = tmp_path / "ckpt"
     proc = run_onyx(*train_args(path, tmp_path / "d.npz", tmp_path / "o.onnx", "--label", "t", "--loss", "mse",
                                 "--lr", "1e38", "--batch-size", "16", "--epochs", "3", "--checkpoint-dir", checkpoints))
