@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/ir/model_saver.h"
+#include "runtime/common/atomic_file.h"
 #include "tools/cli_checks.h"
 #include "tools/backend_test.h"
 #include "tools/commands.h"

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/common/error.h"
 
 namespace onyx::cli {
@@ -40,9 +42,13 @@ void TrainLog::write(const std::vector<std::pair<std::string, double>>& row) {
     for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << (std::isfinite(row[i].second) ? number(row[i].second) : "");
     out << "\n";
   } else {
-    out << "{";
-    for (size_t i = 0; i < row.size(); ++i) out << (i ? ", " : "") << "\"" << row[i].first << "\": " << number(row[i].second);
-    out << "}\n";
+    // nlohmann escapes the keys and writes doubles that read back exactly; JSON has no NaN.
+    nlohmann::ordered_json line = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : row) {
+      if (std::isfinite(value)) line[name] = value;
+      else line[name] = nullptr;
+    }
+    out << line.dump() << "\n";
   }
   out.flush();
 }

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "onnx/onnx-ml.pb.h"
+#include "runtime/common/atomic_file.h"
 #include "runtime/common/error.h"
 #include "runtime/ir/model_loader.h"
-#include "runtime/ir/model_saver.h"
 #include "runtime/ir/tensor_proto.h"
 #include "training/checkpoint_file.h"
 

@@ -1,10 +1,10 @@
 #include "training/seeded_dropout.h"
 
 #include <algorithm>
-#include <random>
 
 #include "onnx_ops/op_schema.h"
 #include "providers/kernel_registry.h"
+#include "runtime/common/portable_random.h"
 #include "runtime/ir/attribute_builders.h"
 #include "training/gradient_rules/rule_helpers.h"
 #include "training/graph_writer.h"
@@ -22,15 +22,14 @@ class SeededDropoutKernel final : public Kernel {
     const double ratio = ctx.has_input(1) ? ctx.input(1).element_as_double(0) : 0.5;
     ONYX_CHECK(ratio >= 0.0 && ratio < 1.0, ErrorCode::kInvalidArgument, "SeededDropout: ratio ", ratio,
                " must be in [0, 1)");
-    std::mt19937_64 rng(static_cast<uint64_t>(ctx.input(2).to_int64_vector().at(0)));
-    std::bernoulli_distribution keep(1.0 - ratio);
+    portable_random::Engine rng(static_cast<uint64_t>(ctx.input(2).to_int64_vector().at(0)));
     Tensor& y = ctx.output(0, x.dtype(), x.shape());
     bool* mask = ctx.has_output(1) ? ctx.output(1, DataType::kBool, x.shape()).mutable_data<bool>() : nullptr;
     const int64_t n = x.element_count();
     auto run = [&]<typename T>(const T* in, T* out) {
       const T scale = static_cast<T>(1.0 / (1.0 - ratio));
       for (int64_t i = 0; i < n; ++i) {
-        const bool kept = keep(rng);
+        const bool kept = portable_random::bernoulli(rng, 1.0 - ratio);
         out[i] = kept ? in[i] * scale : T(0);
         if (mask) mask[i] = kept;
       }

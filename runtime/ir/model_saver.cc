@@ -1,9 +1,7 @@
 #include "runtime/ir/model_saver.h"
 
-#include <fstream>
-#include <unistd.h>
-
 #include "onnx/onnx-ml.pb.h"
+#include "runtime/common/atomic_file.h"
 #include "runtime/ir/tensor_proto.h"
 
 namespace onyx {
@@ -136,29 +134,6 @@ std::string serialize_model(const Model& model) {
     throw_error(ErrorCode::kRuntimeFailure, "model could not be serialized (over 2 GiB?)");
   }
   return bytes;
-}
-
-void write_file_atomically(const fs::path& path, const std::string& bytes) {
-  fs::path temporary = path;
-  temporary += ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) throw_error(ErrorCode::kInvalidArgument, "cannot write ", temporary.string());
-    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    file.flush();
-    if (!file) {
-      file.close();
-      std::error_code ignored;
-      fs::remove(temporary, ignored);
-      throw_error(ErrorCode::kRuntimeFailure, "writing ", path.string(), " failed (disk full?)");
-    }
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, error);
-    throw_error(ErrorCode::kRuntimeFailure, "cannot move ", temporary.string(), " to ", path.string());
-  }
 }
 
 void save_model(const Model& model, const fs::path& path) {

@@ -21,7 +21,4 @@ void type_to_proto(const TypeInfo& type, onnx::TypeProto* proto);
 std::string serialize_model(const Model& model);
 void save_model(const Model& model, const std::filesystem::path& path);
 
-// Writes bytes to `path` atomically (temporary file in the same folder, then rename).
-void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
-
 }  // namespace onyx

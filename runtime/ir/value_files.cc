@@ -1,11 +1,12 @@
 #include "runtime/ir/value_files.h"
 
 #include <cstring>
-#include <regex>
+
+#include <re2/re2.h>
 
 #include "onnx/onnx-data.pb.h"
+#include "runtime/common/atomic_file.h"
 #include "runtime/ir/model_loader.h"
-#include "runtime/ir/model_saver.h"
 #include "runtime/ir/tensor_proto.h"
 
 namespace onyx {
@@ -118,12 +119,16 @@ Tensor parse_npy(const std::string& bytes, const std::string& source) {
     throw_error(ErrorCode::kInvalidArgument, source, ": truncated .npy header");
   }
   std::string header = bytes.substr(header_start, header_length);
-  std::smatch match;
-  if (!std::regex_search(header, match, std::regex("'descr':\\s*'([<>|=])([a-z][0-9]+)'"))) {
+  // The header is a Python dict literal; RE2 (linear time, no recursion) picks out its three keys.
+  static const RE2 descr_key(R"('descr':\s*'([<>|=])([a-z][0-9]+)')");
+  static const RE2 fortran_key(R"('fortran_order':\s*True)");
+  static const RE2 shape_key(R"('shape':\s*\(([^)]*)\))");
+  static const RE2 dimension(R"(([0-9]+))");
+  std::string byte_order, code;
+  if (!RE2::PartialMatch(header, descr_key, &byte_order, &code)) {
     throw_error(ErrorCode::kInvalidArgument, source, ": .npy header has no dtype");
   }
-  if (match[1] == ">") throw_error(ErrorCode::kNotImplemented, source, ": big-endian .npy arrays");
-  std::string code = match[2];
+  if (byte_order == ">") throw_error(ErrorCode::kNotImplemented, source, ": big-endian .npy arrays");
   DataType dtype = DataType::kUndefined;
   for (const NpyType& type : kNpyTypes) {
     if (code == type.code) dtype = type.dtype;
@@ -131,17 +136,19 @@ Tensor parse_npy(const std::string& bytes, const std::string& source) {
   if (dtype == DataType::kUndefined) {
     throw_error(ErrorCode::kNotImplemented, source, ": .npy dtype '", code, "' is not supported");
   }
-  if (std::regex_search(header, std::regex("'fortran_order':\\s*True"))) {
+  if (RE2::PartialMatch(header, fortran_key)) {
     throw_error(ErrorCode::kNotImplemented, source, ": Fortran-ordered .npy arrays");
   }
-  if (!std::regex_search(header, match, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
+  std::string dims;
+  if (!RE2::PartialMatch(header, shape_key, &dims)) {
     throw_error(ErrorCode::kInvalidArgument, source, ": .npy header has no shape");
   }
   Shape shape;
-  std::string dims = match[1];
-  std::regex number("[0-9]+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number); it != std::sregex_iterator(); ++it) {
-    shape.push_back(std::stoll(it->str()));
+  re2::StringPiece rest(dims);
+  int64_t dim = 0;
+  while (RE2::FindAndConsume(&rest, dimension, &dim)) shape.push_back(dim);
+  if (!rest.empty() && RE2::PartialMatch(rest, dimension)) {
+    throw_error(ErrorCode::kInvalidArgument, source, ": .npy shape (", dims, ") has a dimension beyond int64");
   }
   Tensor tensor(dtype, shape);
   size_t data_start = header_start + header_length;

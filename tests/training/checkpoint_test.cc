@@ -17,9 +17,7 @@ namespace {
 using onyx::testing::error_message;
 
 std::filesystem::path temporary_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("onyx_checkpoint_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir / name;
+  return onyx::testing::scratch_folder("onyx_checkpoint_test_") / name;
 }
 
 Checkpoint sample() {

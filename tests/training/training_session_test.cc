@@ -27,9 +27,7 @@ using onyx::testing::torch_reference;
 using onyx::testing::torch_reference_dir;
 
 std::filesystem::path temporary_dir() {
-  auto dir = std::filesystem::temp_directory_path() / ("onyx_training_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  return onyx::testing::scratch_folder("onyx_training_test_");
 }
 
 TrainingOptions options_with(LossKind loss, OptimizerConfig optimizer) {

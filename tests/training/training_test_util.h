@@ -3,15 +3,39 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "runtime/common/error.h"
 #include "runtime/tensor/tensor.h"
 
 namespace onyx::testing {
+
+// A folder of this test process's own under the temporary directory ("<prefix><pid>"), created
+// on first use and removed when the process exits (ctest runs each test in a process of its
+// own, so without the removal every run would leave one folder per test behind).
+inline std::filesystem::path scratch_folder(const std::string& prefix) {
+  struct RemovedAtExit {
+    std::filesystem::path path;
+    ~RemovedAtExit() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static std::map<std::string, RemovedAtExit> folders;
+  RemovedAtExit& folder = folders[prefix];
+  if (folder.path.empty()) {
+    folder.path = std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()));
+  }
+  std::filesystem::create_directories(folder.path);
+  return folder.path;
+}
 
 // Entry `index` along the first axis of `stacked` (a copy).
 inline Tensor slice_first(const Tensor& stacked, int64_t index) {

@@ -15,9 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "runtime/common/portable_random.h"
 #include "runtime/eager/eager.h"
 #include "runtime/ir/value_files.h"
 
@@ -75,18 +77,17 @@ struct Regression {
   double learning_rate = 0.1;
 
   Regression() {
-    std::mt19937 rng(7);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
+    onyx::portable_random::Engine rng(7);
     const int n = 256, d = 4;
     std::vector<float> xs(n * d), ys(n);
     const float w_true[d] = {1.5f, -2.0f, 0.5f, 3.0f};
     for (int i = 0; i < n; ++i) {
       float target = 0.25f;
       for (int j = 0; j < d; ++j) {
-        xs[i * d + j] = normal(rng);
+        xs[i * d + j] = static_cast<float>(onyx::portable_random::normal(rng, 0.0, 1.0));
         target += w_true[j] * xs[i * d + j];
       }
-      ys[i] = target + 0.01f * normal(rng);
+      ys[i] = target + 0.01f * static_cast<float>(onyx::portable_random::normal(rng, 0.0, 1.0));
     }
     x = Tensor::from_vector<float>({n, d}, xs);
     y = Tensor::from_vector<float>({n, 1}, ys);
@@ -136,14 +137,14 @@ std::pair<double, double> time_with_bench_vs_ort(const std::filesystem::path& mo
     std::printf("onnxruntime: not measured (bench_vs_ort.py failed; see %s)\n", (dir / "bench_vs_ort.log").c_str());
     return {-1, -1};
   }
-  std::ifstream in(json);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto number_after = [&](const std::string& key, size_t from) {
-    size_t at = text.find("\"" + key + "\"", from);
-    size_t median = text.find("\"median_ms\"", at);
-    return std::stod(text.substr(text.find(':', median) + 1));
-  };
-  return {number_after("onyx", 0), number_after("ort", 0)};
+  try {
+    std::ifstream in(json);
+    const nlohmann::json row = nlohmann::json::parse(in).at("results").at(0);
+    return {row.at("onyx").at("median_ms").get<double>(), row.at("ort").at("median_ms").get<double>()};
+  } catch (const nlohmann::json::exception& e) {
+    std::printf("onnxruntime: not measured (%s is not bench_vs_ort.py's report: %s)\n", json.c_str(), e.what());
+    return {-1, -1};
+  }
 }
 
 }  // namespace

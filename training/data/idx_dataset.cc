@@ -1,8 +1,9 @@
 // IDX data (the MNIST / Fashion-MNIST format): a folder of PREFIX-images-idx3-ubyte[.gz] and
 // PREFIX-labels-idx1-ubyte[.gz] files.
 #include <cstring>
-#include <regex>
 #include <set>
+
+#include <re2/re2.h>
 
 #include "runtime/common/error.h"
 #include "training/data/archives.h"
@@ -21,14 +22,13 @@ struct IdxPair {
 // PREFIX -> files, for every "PREFIX-images-idxN-ubyte[.gz]" / "-labels-" in `folder`
 // (MNIST's original names use a dot: "train-images.idx3-ubyte").
 std::map<std::string, IdxPair> idx_files(const fs::path& folder) {
-  static const std::regex pattern(R"((.*)-(images|labels)[-.]idx[0-9]-ubyte(\.gz)?)");
+  static const RE2 pattern(R"((.*)-(images|labels)[-.]idx[0-9]-ubyte(?:\.gz)?)");
   std::map<std::string, IdxPair> pairs;
   for (const auto& entry : fs::directory_iterator(folder)) {
-    std::smatch match;
-    const std::string name = entry.path().filename().string();
-    if (!std::regex_match(name, match, pattern)) continue;
-    IdxPair& pair = pairs[match[1]];
-    (match[2] == "images" ? pair.images : pair.labels) = entry.path();
+    std::string prefix, kind;
+    if (!RE2::FullMatch(entry.path().filename().string(), pattern, &prefix, &kind)) continue;
+    IdxPair& pair = pairs[prefix];
+    (kind == "images" ? pair.images : pair.labels) = entry.path();
   }
   return pairs;
 }

@@ -1,8 +1,9 @@
 // CPU kernels of the random ops: RandomUniform, RandomNormal (1), RandomUniformLike,
 // RandomNormalLike (1), Bernoulli (15) and Multinomial (7). Each kernel owns a 64-bit Mersenne
 // Twister seeded from the `seed` attribute (or from std::random_device when absent) at session
-// creation, so successive runs draw fresh values and a seeded session is reproducible. The
-// values cannot equal NumPy's generator, which the ONNX reference tests sample from.
+// creation, so successive runs draw fresh values and a seeded session is reproducible, with
+// every standard library (runtime/common/portable_random.h). The values cannot equal NumPy's
+// generator, which the ONNX reference tests sample from.
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -10,6 +11,7 @@
 
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
+#include "runtime/common/portable_random.h"
 
 namespace onyx {
 namespace {
@@ -62,11 +64,9 @@ class RandomKernel final : public Kernel {
     dispatch_dtype_or_throw<FloatTypes>(dtype, op_, [&]<typename T>() {
       T* out = y.mutable_data<T>();
       if (distribution_ == Distribution::kUniform) {
-        std::uniform_real_distribution<double> dist(a_, b_);
-        for (int64_t i = 0; i < n; ++i) out[i] = convert_to<T>(dist(engine_));
+        for (int64_t i = 0; i < n; ++i) out[i] = convert_to<T>(portable_random::uniform(engine_, a_, b_));
       } else {
-        std::normal_distribution<double> dist(a_, b_);
-        for (int64_t i = 0; i < n; ++i) out[i] = convert_to<T>(dist(engine_));
+        for (int64_t i = 0; i < n; ++i) out[i] = convert_to<T>(portable_random::normal(engine_, a_, b_));
       }
     });
   }
@@ -103,8 +103,7 @@ class BernoulliKernel final : public Kernel {
     std::vector<uint8_t> draws(static_cast<size_t>(n));
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      std::uniform_real_distribution<double> dist(0.0, 1.0);
-      for (int64_t i = 0; i < n; ++i) draws[i] = dist(engine_) < prob[i] ? 1 : 0;
+      for (int64_t i = 0; i < n; ++i) draws[i] = portable_random::bernoulli(engine_, prob[i]) ? 1 : 0;
     }
     if (dtype == DataType::kBool) {
       bool* out = y.mutable_data<bool>();
@@ -152,7 +151,6 @@ class MultinomialKernel final : public Kernel {
     std::vector<int64_t> picks(static_cast<size_t>(batch * samples_));
     std::vector<double> cdf(static_cast<size_t>(classes));
     std::lock_guard<std::mutex> lock(mutex_);
-    std::uniform_real_distribution<double> dist(0.0, 1.0);
     for (int64_t b = 0; b < batch; ++b) {
       const double* row = logits.data() + b * classes;
       double max = row[0];
@@ -160,7 +158,7 @@ class MultinomialKernel final : public Kernel {
       double total = 0.0;
       for (int64_t c = 0; c < classes; ++c) cdf[c] = total += std::exp(row[c] - max);
       for (int64_t s = 0; s < samples_; ++s) {
-        const double u = dist(engine_) * total;
+        const double u = portable_random::unit(engine_) * total;
         const int64_t c = std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin();
         picks[b * samples_ + s] = std::min(c, classes - 1);
       }

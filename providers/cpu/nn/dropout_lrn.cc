@@ -6,6 +6,7 @@
 
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
+#include "runtime/common/portable_random.h"
 
 namespace onyx {
 
@@ -48,9 +49,8 @@ class DropoutKernel final : public Kernel {
       return;
     }
     std::vector<uint8_t> keep(static_cast<size_t>(n));
-    std::mt19937_64 rng(seeded_ ? seed_ : std::random_device{}());
-    std::bernoulli_distribution draw(1.0 - ratio);
-    for (auto& k : keep) k = draw(rng) ? 1 : 0;
+    portable_random::Engine rng(seeded_ ? seed_ : std::random_device{}());
+    for (auto& k : keep) k = portable_random::bernoulli(rng, 1.0 - ratio) ? 1 : 0;
     const float scale = 1.0f / (1.0f - ratio);
     dispatch_dtype_or_throw<FloatOnly>(x.dtype(), "Dropout", [&]<typename T>() {
       const T* px = x.data<T>();

@@ -1,13 +1,16 @@
 // CPU kernels of the string ops: StringNormalizer (10), StringConcat, StringSplit and
 // RegexFullMatch (20). Case changes and case-insensitive stopword matching are ASCII (bytes
-// outside ASCII, e.g. UTF-8 sequences, are left unchanged). RegexFullMatch uses std::regex's
-// ECMAScript grammar, which covers the RE2 subset the ONNX tests use.
+// outside ASCII, e.g. UTF-8 sequences, are left unchanged). RegexFullMatch uses RE2, the syntax
+// the spec names: a linear-time automaton, so a long input cannot exhaust the stack the way a
+// backtracking std::regex does.
 #include <algorithm>
 #include <cctype>
-#include <regex>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include "onnx_ops/broadcast.h"
 #include "providers/cpu/math/elementwise.h"
@@ -166,10 +169,11 @@ class RegexFullMatchKernel final : public Kernel {
  public:
   explicit RegexFullMatchKernel(const KernelInfo& info) : name_(info.node().describe()) {
     const std::string pattern = info.attributes().require_string("pattern");
-    try {
-      regex_ = std::regex(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      throw_error(ErrorCode::kInvalidModel, name_, ": invalid pattern '", pattern, "': ", e.what());
+    RE2::Options options;
+    options.set_log_errors(false);  // the error reaches the user once, in the exception below
+    regex_ = std::make_unique<RE2>(pattern, options);
+    if (!regex_->ok()) {
+      throw_error(ErrorCode::kInvalidModel, name_, ": invalid pattern '", pattern, "': ", regex_->error());
     }
   }
   void compute(KernelContext& ctx) override {
@@ -178,12 +182,13 @@ class RegexFullMatchKernel final : public Kernel {
     Tensor& y = ctx.output(0, DataType::kBool, x.shape());
     bool* out = y.mutable_data<bool>();
     const std::string* in = x.data<std::string>();
-    for (int64_t i = 0; i < x.element_count(); ++i) out[i] = std::regex_match(in[i], regex_);
+    // A compiled RE2 is safe to match from several threads at once (concurrent runs).
+    for (int64_t i = 0; i < x.element_count(); ++i) out[i] = RE2::FullMatch(in[i], *regex_);
   }
 
  private:
   std::string name_;
-  std::regex regex_;
+  std::unique_ptr<RE2> regex_;
 };
 
 }  // namespace

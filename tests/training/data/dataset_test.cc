@@ -22,9 +22,7 @@ using onyx::testing::error_message;
 using ::testing::HasSubstr;
 
 std::filesystem::path temporary_dir() {
-  auto dir = std::filesystem::temp_directory_path() / ("onyx_dataset_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  return onyx::testing::scratch_folder("onyx_dataset_test_");
 }
 
 void write_file(const std::filesystem::path& path, const std::string& bytes, bool gzipped = false) {
@@ -70,7 +68,7 @@ TEST(IdxFiles, GzippedAndPlainReadTheSameBigEndianValues) {
   write_file(dir / "short.idx", idx_bytes(0x08, {3, 2}, "abc"));
   EXPECT_THAT(error_message([&] { read_idx_file(dir / "short.idx"); }), HasSubstr("IDX data has 3 bytes"));
   write_file(dir / "broken.idx.gz", std::string("\x1f\x8b\x08\x00garbage", 12));
-  EXPECT_THAT(error_message([&] { read_idx_file(dir / "broken.idx.gz"); }), HasSubstr("corrupt or truncated"));
+  EXPECT_THAT(error_message([&] { read_idx_file(dir / "broken.idx.gz"); }), HasSubstr("broken.idx.gz: compressed data is truncated"));
 }
 
 TEST(IdxFiles, AFolderPicksTheTrainSetAndPrefixesNameOthers) {
