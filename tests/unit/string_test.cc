@@ -1,5 +1,6 @@
 // Unit tests of StringNormalizer, StringConcat, StringSplit, RegexFullMatch and Shrink.
-// Expected values follow Python's str.lower/upper/split, re.fullmatch and the Shrink formula.
+// Expected values follow Python's str.lower/upper/split, re.fullmatch (RE2's syntax where they
+// differ) and the Shrink formula.
 #include "onnx_ops/op_schema.h"
 #include "tests/unit/tensor_ops_test_util.h"
 
@@ -62,6 +63,22 @@ TEST(RegexFullMatch, MatchesWholeString) {
   expect_tensor<bool>(y, {3}, {true, true, false});
   expect_error([] { run1("RegexFullMatch", 20, {strs({1}, {"a"})}, {make_attribute("pattern", "(a")}); },
                {"pattern"});
+}
+
+// RE2 is what the spec names: its syntax ((?i), \pL) and a linear-time match, so a 1 MB input
+// that would recurse a backtracking std::regex through the stack matches in milliseconds.
+TEST(RegexFullMatch, UsesRe2SyntaxAndHandlesLongInputs) {
+  Tensor y = run1("RegexFullMatch", 20, {strs({3}, {"Hello", "HELLO", "héllo"})},
+                  {make_attribute("pattern", "(?i)hello")});
+  expect_tensor<bool>(y, {3}, {true, true, false});
+  Tensor letters = run1("RegexFullMatch", 20, {strs({2}, {"héllo", "h3llo"})}, {make_attribute("pattern", "\\pL+")});
+  expect_tensor<bool>(letters, {2}, {true, false});
+  const std::string long_input = std::string(1 << 20, 'a') + "b";
+  Tensor long_match = run1("RegexFullMatch", 20, {strs({2}, {long_input, long_input + "c"})},
+                           {make_attribute("pattern", "(a|b)*")});
+  expect_tensor<bool>(long_match, {2}, {true, false});
+  expect_error([] { run1("RegexFullMatch", 20, {strs({1}, {"a"})}, {make_attribute("pattern", "a{2,1}")}); },
+               {"invalid pattern 'a{2,1}'"});
 }
 
 TEST(Shrink, SoftAndHard) {
