@@ -51,6 +51,10 @@ Tensor& KernelContext::output(size_t i, DataType dtype, const Shape& shape) {
   return target.mutable_tensor();
 }
 
+Tensor KernelContext::scratch(size_t bytes) {
+  return allocator_.allocate(-1, DataType::kUInt8, {static_cast<int64_t>(bytes)});
+}
+
 void KernelContext::set_output(size_t i, Value value) {
   if (i >= output_slots_.size()) {
     throw_error(ErrorCode::kRuntimeFailure, "kernel set output ", i, " but the node has ",

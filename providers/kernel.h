@@ -97,6 +97,11 @@ class KernelContext {
 
   int threads() const { return threads_; }
 
+  // Work memory for this call only (oneDNN scratchpads, layout-conversion buffers), from the
+  // run's allocator: a kernel serves concurrent runs, so a work buffer kept in the kernel would
+  // be shared between them. 64-byte aligned; freed when the returned tensor goes.
+  Tensor scratch(size_t bytes);
+
  private:
   Value* frame_;
   std::span<const int> input_slots_;

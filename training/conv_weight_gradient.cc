@@ -5,9 +5,7 @@
 // step; TrainingSession's graphs (GradientGraphOptions::onyx_ops) use this op instead: for float
 // a cached oneDNN convolution_backward_weights primitive, as PyTorch and onnxruntime use;
 // other types, and cases oneDNN rejects, take the plain loop below.
-#include <map>
 #include <memory>
-#include <mutex>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -106,45 +104,52 @@ class DnnlWeightGradient {
     dnnl::convolution_forward::primitive_desc forward_pd(forward, engine);
     dnnl::convolution_backward_weights::desc backward(dnnl::algorithm::convolution_direct, any(x_dims), any(w_dims),
                                                       any(y_dims), strides, dilations, pad_l, pad_r);
-    dnnl::convolution_backward_weights::primitive_desc pd(backward, engine, forward_pd);
+    dnnl::convolution_backward_weights::primitive_desc pd(backward, dnnl_attributes(), engine, forward_pd);
     primitive_ = dnnl::convolution_backward_weights(pd);
-    auto border = [&](const memory::desc& outer, const memory::desc& inner, bool into, memory& scratch,
-                      dnnl::primitive& reorder) {
+    scratchpad_ = workspace_.reserve(pd.scratchpad_desc());
+    // Each border whose layout differs gets a work buffer and a reorder (into it, or out of it).
+    auto border = [&](const memory::desc& outer, const memory::desc& inner, bool into, int& buffer, DnnlReorder& reorder) {
       if (inner == outer) return;
-      scratch = memory(inner, engine);
-      reorder = into ? dnnl::reorder(dnnl::reorder::primitive_desc(engine, outer, engine, inner))
-                     : dnnl::reorder(dnnl::reorder::primitive_desc(engine, inner, engine, outer));
+      buffer = workspace_.reserve(inner);
+      reorder = into ? DnnlReorder(outer, inner, workspace_) : DnnlReorder(inner, outer, workspace_);
     };
     border(x_plain_, pd.src_desc(), true, x_inner_, x_reorder_);
     border(y_plain_, pd.diff_dst_desc(), true, y_inner_, y_reorder_);
     border(w_plain_, pd.diff_weights_desc(), false, w_inner_, w_reorder_);
   }
 
-  void run(const float* x, const float* dy, float* dw) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  size_t scratch_bytes() const { return workspace_.bytes(); }
+
+  // `scratch`: scratch_bytes() bytes of this call's own; calls may overlap.
+  void run(const float* x, const float* dy, float* dw, void* scratch) const {
     dnnl::engine& engine = dnnl_cpu_engine();
     dnnl::stream& stream = dnnl_cpu_stream();
     memory x_mem(x_plain_, engine, const_cast<float*>(x)), y_mem(y_plain_, engine, const_cast<float*>(dy));
     memory w_mem(w_plain_, engine, dw);
-    if (x_inner_) {
-      x_reorder_.execute(stream, {{DNNL_ARG_FROM, x_mem}, {DNNL_ARG_TO, x_inner_}});
-      x_mem = x_inner_;
+    if (x_inner_ >= 0) {
+      memory inner = workspace_.at(x_inner_, scratch);
+      x_reorder_.execute(stream, x_mem, inner, workspace_, scratch);
+      x_mem = inner;
     }
-    if (y_inner_) {
-      y_reorder_.execute(stream, {{DNNL_ARG_FROM, y_mem}, {DNNL_ARG_TO, y_inner_}});
-      y_mem = y_inner_;
+    if (y_inner_ >= 0) {
+      memory inner = workspace_.at(y_inner_, scratch);
+      y_reorder_.execute(stream, y_mem, inner, workspace_, scratch);
+      y_mem = inner;
     }
-    memory w_out = w_inner_ ? w_inner_ : w_mem;
-    primitive_.execute(stream, {{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_DIFF_DST, y_mem}, {DNNL_ARG_DIFF_WEIGHTS, w_out}});
-    if (w_inner_) w_reorder_.execute(stream, {{DNNL_ARG_FROM, w_inner_}, {DNNL_ARG_TO, w_mem}});
+    memory w_out = w_inner_ >= 0 ? workspace_.at(w_inner_, scratch) : w_mem;
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_DIFF_DST, y_mem}, {DNNL_ARG_DIFF_WEIGHTS, w_out}};
+    if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace_.at(scratchpad_, scratch);
+    primitive_.execute(stream, args);
+    if (w_inner_ >= 0) w_reorder_.execute(stream, w_out, w_mem, workspace_, scratch);
     stream.wait();
   }
 
  private:
-  std::mutex mutex_;  // the scratch memories are shared between calls
-  dnnl::primitive primitive_, x_reorder_, y_reorder_, w_reorder_;
+  dnnl::primitive primitive_;
+  DnnlReorder x_reorder_, y_reorder_, w_reorder_;
   memory::desc x_plain_, y_plain_, w_plain_;
-  memory x_inner_, y_inner_, w_inner_;
+  DnnlWorkspace workspace_;
+  int x_inner_ = -1, y_inner_ = -1, w_inner_ = -1, scratchpad_ = -1;
 };
 
 class ConvWeightGradKernel final : public Kernel {
@@ -163,8 +168,9 @@ class ConvWeightGradKernel final : public Kernel {
     Tensor& dw = ctx.output(0, w.dtype(), w.shape());
     if (dw.element_count() == 0) return;
     if (x.dtype() == DataType::kFloat && x.element_count() > 0) {
-      if (DnnlWeightGradient* primitive = primitive_for(x.shape(), dy.shape(), w.shape(), s)) {
-        return primitive->run(x.data<float>(), dy.data<float>(), dw.mutable_data<float>());
+      if (auto primitive = primitive_for(x.shape(), dy.shape(), w.shape(), s)) {
+        Tensor scratch = ctx.scratch(primitive->scratch_bytes());
+        return primitive->run(x.data<float>(), dy.data<float>(), dw.mutable_data<float>(), scratch.mutable_raw_data());
       }
     }
     dispatch_dtype_or_throw<TypeList<float, double, Float16, BFloat16>>(x.dtype(), "ConvWeightGrad", [&]<typename T>() {
@@ -173,29 +179,23 @@ class ConvWeightGradKernel final : public Kernel {
   }
 
  private:
-  DnnlWeightGradient* primitive_for(const Shape& x, const Shape& dy, const Shape& w, const WeightGradShapes& s) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<const DnnlWeightGradient> primitive_for(const Shape& x, const Shape& dy, const Shape& w,
+                                                          const WeightGradShapes& s) {
     Shape key = x;
     key.insert(key.end(), dy.begin(), dy.end());
     key.insert(key.end(), w.begin(), w.end());
-    auto it = primitives_.find(key);
-    if (it == primitives_.end()) {
-      if (primitives_.size() >= 16) primitives_.clear();  // bound the cache for ever-changing shapes
-      std::unique_ptr<DnnlWeightGradient> primitive;
+    return primitives_.get(key, [&]() -> std::shared_ptr<DnnlWeightGradient> {
       try {
-        primitive = std::make_unique<DnnlWeightGradient>(s);
+        return std::make_shared<DnnlWeightGradient>(s);
       } catch (const dnnl::error&) {
-        // oneDNN cannot express this case: the reference loop serves it
+        return nullptr;  // oneDNN cannot express this case: the reference loop serves it
       }
-      it = primitives_.emplace(key, std::move(primitive)).first;
-    }
-    return it->second.get();
+    });
   }
 
   WindowAttributes attrs_;
   int64_t group_;
-  std::mutex mutex_;
-  std::map<Shape, std::unique_ptr<DnnlWeightGradient>> primitives_;
+  PrimitiveCache<Shape, DnnlWeightGradient> primitives_{16};  // bounded for ever-changing shapes
 };
 
 }  // namespace

@@ -10,7 +10,9 @@ std::string Device::to_string() const {
 }
 
 std::shared_ptr<void> Allocator::allocate_shared(size_t bytes) {
+  std::shared_ptr<Allocator> self = weak_from_this().lock();
   void* memory = allocate(bytes);
+  if (self) return std::shared_ptr<void>(memory, [self](void* p) { self->deallocate(p); });
   return std::shared_ptr<void>(memory, [this](void* p) { deallocate(p); });
 }
 
@@ -24,8 +26,8 @@ void* CpuAllocator::allocate(size_t bytes) {
 void CpuAllocator::deallocate(void* pointer) { std::free(pointer); }
 
 std::shared_ptr<Allocator> cpu_allocator() {
-  static auto instance = std::make_shared<CpuAllocator>();
-  return instance;
+  static const auto* instance = new std::shared_ptr<Allocator>(std::make_shared<CpuAllocator>());
+  return *instance;
 }
 
 }  // namespace onyx

@@ -19,14 +19,18 @@ struct Device {
   std::string to_string() const;
 };
 
-class Allocator {
+// Allocators held by shared_ptr (the process-wide one, providers' own) are kept alive by every
+// block they hand out, so a tensor may outlive whoever made the allocator, static objects
+// destroyed at exit included.
+class Allocator : public std::enable_shared_from_this<Allocator> {
  public:
   virtual ~Allocator() = default;
   virtual void* allocate(size_t bytes) = 0;
   virtual void deallocate(void* pointer) = 0;
   virtual Device device() const = 0;
-  // Owning handle to fresh memory. The default frees through this allocator and so requires it
-  // to outlive the memory; allocators with shorter lives override it to keep themselves alive.
+  // Owning handle to fresh memory. The default frees through this allocator and keeps it alive
+  // while the memory lives when it is owned by a shared_ptr; one that is not must outlive the
+  // memory itself (or override this to keep its state alive, as CachingAllocator does).
   virtual std::shared_ptr<void> allocate_shared(size_t bytes);
 };
 
@@ -39,7 +43,9 @@ class CpuAllocator final : public Allocator {
   Device device() const override { return {}; }
 };
 
-// The process-wide host allocator; also what tensors built outside a session use.
+// The process-wide host allocator; also what tensors built outside a session use. Never
+// destroyed: allocators that wrap it (CachingAllocator pools, thread_local ones included) hold
+// it by reference and may outlive every static destructor.
 std::shared_ptr<Allocator> cpu_allocator();
 
 }  // namespace onyx

@@ -14,6 +14,50 @@ dnnl::stream& dnnl_cpu_stream() {
   return stream;
 }
 
+dnnl::primitive_attr dnnl_attributes() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void reorder_now(const memory& from, const memory& to) {
+  dnnl::reorder::primitive_desc pd(from.get_engine(), from.get_desc(), to.get_engine(), to.get_desc(), dnnl_attributes());
+  std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if (pd.scratchpad_desc().get_size() > 0) args[DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), from.get_engine());
+  dnnl::reorder(pd).execute(dnnl_cpu_stream(), args);
+  dnnl_cpu_stream().wait();
+}
+
+int DnnlWorkspace::reserve(const memory::desc& desc) {
+  const size_t size = desc.get_size();
+  if (size == 0) return -1;
+  constexpr size_t kAlignment = 64;
+  const size_t offset = (bytes_ + kAlignment - 1) / kAlignment * kAlignment;
+  parts_.emplace_back(desc, offset);
+  bytes_ = offset + size;
+  return static_cast<int>(parts_.size()) - 1;
+}
+
+memory DnnlWorkspace::at(int index, void* base) const {
+  if (index < 0) return memory();
+  const auto& [desc, offset] = parts_[static_cast<size_t>(index)];
+  return memory(desc, dnnl_cpu_engine(), static_cast<char*>(base) + offset);
+}
+
+DnnlReorder::DnnlReorder(const memory::desc& from, const memory::desc& to, DnnlWorkspace& workspace) {
+  dnnl::engine& engine = dnnl_cpu_engine();
+  dnnl::reorder::primitive_desc pd(engine, from, engine, to, dnnl_attributes());
+  primitive_ = dnnl::reorder(pd);
+  scratchpad_ = workspace.reserve(pd.scratchpad_desc());
+}
+
+void DnnlReorder::execute(dnnl::stream& stream, const memory& from, const memory& to, const DnnlWorkspace& workspace,
+                          void* scratch) const {
+  std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace.at(scratchpad_, scratch);
+  primitive_.execute(stream, args);
+}
+
 namespace {
 // Row-major [batch, rows, cols], or its transpose when `trans` (stored as [batch, cols, rows]).
 memory::desc matrix_desc(int64_t batch, int64_t rows, int64_t cols, bool trans) {
@@ -32,7 +76,7 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
       constant_b ? memory::desc({spec.batch, spec.k, spec.n}, memory::data_type::f32,
                                 memory::format_tag::any)
                  : plain_b;
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = dnnl_attributes();
   if (spec.alpha != 1.0f) attr.set_output_scales(0, {spec.alpha});
   if (spec.accumulate) {
     dnnl::post_ops ops;
@@ -43,34 +87,29 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
   dnnl::matmul::primitive_desc pd(desc, attr, dnnl_cpu_engine());
   primitive_ = dnnl::matmul(pd);
   b_desc_ = pd.weights_desc();
+  scratchpad_ = workspace_.reserve(pd.scratchpad_desc());
   if (constant_b) {
     dnnl::engine& engine = dnnl_cpu_engine();
     memory source(plain_b, engine, const_cast<float*>(constant_b));
     packed_b_ = memory(b_desc_, engine);
-    dnnl::reorder(source, packed_b_).execute(dnnl_cpu_stream(), source, packed_b_);
-    dnnl_cpu_stream().wait();
+    reorder_now(source, packed_b_);
   }
 }
 
-void DnnlGemm::run(const float* a, const float* b, float* c) const {
+void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch) const {
   dnnl::engine& engine = dnnl_cpu_engine();
   memory a_mem(a_desc_, engine, const_cast<float*>(a));
   memory c_mem(c_desc_, engine, c);
   memory b_mem = packed_b_ ? packed_b_ : memory(b_desc_, engine, const_cast<float*>(b));
   dnnl::stream& stream = dnnl_cpu_stream();
-  primitive_.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
+  if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace_.at(scratchpad_, scratch);
+  primitive_.execute(stream, args);
   stream.wait();
 }
 
-const DnnlGemm& DnnlGemmCache::get(const DnnlGemm::Spec& spec, const float* constant_b) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = entries_.find(spec);
-  if (it == entries_.end()) {
-    // Bounded: a model feeding ever-new shapes should not grow memory without limit.
-    if (entries_.size() >= 64) entries_.clear();
-    it = entries_.emplace(spec, std::make_unique<DnnlGemm>(spec, constant_b)).first;
-  }
-  return *it->second;
+std::shared_ptr<const DnnlGemm> DnnlGemmCache::get(const DnnlGemm::Spec& spec, const float* constant_b) {
+  return entries_.get(spec, [&] { return std::make_shared<DnnlGemm>(spec, constant_b); });
 }
 
 }  // namespace onyx

@@ -1,12 +1,20 @@
-// oneDNN plumbing shared by the CPU linalg and nn kernels: one engine for the process, a stream
-// per thread, and a cached fp32 GEMM primitive. oneDNN runs on the same OpenMP pool as
-// parallel_for, so no other threads are involved.
+// oneDNN plumbing shared by the CPU linalg and nn kernels (and training's ConvWeightGrad): one
+// engine for the process, a stream per thread, per-call work memory, a cache of primitives by
+// shape and a cached fp32 GEMM primitive. oneDNN runs on the same OpenMP pool as parallel_for,
+// so no other threads are involved.
+//
+// Concurrency: a kernel object serves every run of its session, and runs may overlap. So a
+// primitive holds nothing a call writes: every primitive here is created with a user-managed
+// scratchpad (dnnl::scratchpad_mode::user; the library's own is shared by every primitive of a
+// thread and by concurrent calls of one primitive), and its scratchpad and layout-conversion
+// buffers come from the call's KernelContext::scratch, laid out by DnnlWorkspace.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -14,6 +22,70 @@ namespace onyx {
 
 dnnl::engine& dnnl_cpu_engine();
 dnnl::stream& dnnl_cpu_stream();  // thread_local: streams are not thread-safe
+
+// Attributes every onyx primitive starts from: the scratchpad is the caller's (see above).
+dnnl::primitive_attr dnnl_attributes();
+
+// Copies `from` into `to` (same dims, any layouts) and waits: for packing constant weights once.
+void reorder_now(const dnnl::memory& from, const dnnl::memory& to);
+
+// Where one call's oneDNN memories lie inside one work buffer of bytes() bytes: each reserved
+// memory at a 64-byte aligned offset. Built once with the primitive; each call binds it to
+// memory of its own.
+class DnnlWorkspace {
+ public:
+  // Reserves room for a memory of `desc`; returns its index for at(). An empty desc (a
+  // primitive without scratchpad) reserves nothing and gives -1.
+  int reserve(const dnnl::memory::desc& desc);
+  size_t bytes() const { return bytes_; }
+  // Memory `index` inside `base` (bytes() long); an empty memory for index -1.
+  dnnl::memory at(int index, void* base) const;
+
+ private:
+  std::vector<std::pair<dnnl::memory::desc, size_t>> parts_;  // desc and offset
+  size_t bytes_ = 0;
+};
+
+// A layout conversion built once, run per call with its scratchpad in the call's workspace.
+class DnnlReorder {
+ public:
+  DnnlReorder() = default;
+  // Reserves the scratchpad in `workspace`.
+  DnnlReorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to, DnnlWorkspace& workspace);
+  void execute(dnnl::stream& stream, const dnnl::memory& from, const dnnl::memory& to, const DnnlWorkspace& workspace,
+               void* scratch) const;
+
+ private:
+  dnnl::reorder primitive_;
+  int scratchpad_ = -1;
+};
+
+// Primitives by shape (or any ordered key) for kernels whose shapes vary between runs. Entries
+// are shared, so evicting one never frees a primitive another run is still executing; a null
+// entry records a case oneDNN cannot express. Bounded: a model feeding ever-new shapes should
+// not grow memory without limit.
+template <typename Key, typename T>
+class PrimitiveCache {
+ public:
+  explicit PrimitiveCache(size_t limit) : limit_(limit) {}
+  // The entry for `key`, built by make() (returning std::shared_ptr<T>) on a miss. Built under
+  // the lock, so concurrent first runs build it once.
+  template <typename Make>
+  std::shared_ptr<const T> get(const Key& key, const Make& make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      if (entries_.size() >= limit_) entries_.clear();
+      it = entries_.emplace(key, make()).first;
+    }
+    return it->second;
+  }
+
+ private:
+  size_t limit_;
+  std::mutex mutex_;
+  std::map<Key, std::shared_ptr<const T>> entries_;
+};
 
 // C[b] = alpha * op(A[b]) * op(B[b]) (+ C[b] when `accumulate`), all float, row-major, batch
 // count `batch` with A, B, C contiguous per batch. Built once per shape; `constant_b` (when set)
@@ -30,25 +102,28 @@ class DnnlGemm {
   };
 
   DnnlGemm(const Spec& spec, const float* constant_b);
-  // `b` is ignored when a constant B was packed at construction.
-  void run(const float* a, const float* b, float* c) const;
+  // The work memory run() needs.
+  size_t scratch_bytes() const { return workspace_.bytes(); }
+  // `b` is ignored when a constant B was packed at construction; `scratch` holds
+  // scratch_bytes() bytes that no other call uses meanwhile.
+  void run(const float* a, const float* b, float* c, void* scratch) const;
 
  private:
   Spec spec_;
   dnnl::matmul primitive_;
   dnnl::memory::desc a_desc_, b_desc_, c_desc_;
-  dnnl::memory packed_b_;  // empty unless B was constant
+  dnnl::memory packed_b_;  // empty unless B was constant; only read by calls
+  DnnlWorkspace workspace_;
+  int scratchpad_ = -1;
 };
 
-// A small thread-safe cache of DnnlGemm by spec, for kernels whose shapes vary between runs.
+// DnnlGemm by spec. `constant_b` must be the same data on every call (a constant input) or null.
 class DnnlGemmCache {
  public:
-  // `constant_b` must be the same data on every call (a constant input) or null.
-  const DnnlGemm& get(const DnnlGemm::Spec& spec, const float* constant_b);
+  std::shared_ptr<const DnnlGemm> get(const DnnlGemm::Spec& spec, const float* constant_b);
 
  private:
-  std::mutex mutex_;
-  std::map<DnnlGemm::Spec, std::unique_ptr<DnnlGemm>> entries_;
+  PrimitiveCache<DnnlGemm::Spec, DnnlGemm> entries_{64};
 };
 
 }  // namespace onyx

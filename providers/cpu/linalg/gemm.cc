@@ -100,8 +100,9 @@ class GemmKernel final : public Kernel {
         return;
       }
       DnnlGemm::Spec spec{1, m, k, n, trans_a_, trans_b_, alpha_, c != nullptr};
-      cache_.get(spec, constant_b_.defined() ? constant_b_.data<float>() : nullptr)
-          .run(a.data<float>(), b.data<float>(), py);
+      auto gemm = cache_.get(spec, constant_b_.defined() ? constant_b_.data<float>() : nullptr);
+      Tensor scratch = ctx.scratch(gemm->scratch_bytes());
+      gemm->run(a.data<float>(), b.data<float>(), py, scratch.mutable_raw_data());
       return;
     }
     dispatch_dtype_or_throw<GemmTypes>(a.dtype(), "Gemm", [&]<typename T>() {

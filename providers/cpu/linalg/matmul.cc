@@ -72,7 +72,7 @@ class MatMulKernel final : public Kernel {
       std::memset(y.mutable_raw_data(), 0, y.byte_size());
       return;
     }
-    if (a.dtype() == DataType::kFloat) return run_float(a, b, s, y);
+    if (a.dtype() == DataType::kFloat) return run_float(ctx, a, b, s, y);
     dispatch_dtype_or_throw<MatMulTypes>(a.dtype(), "MatMul", [&]<typename T>() {
       std::vector<int64_t> a_off, b_off;
       batch_offsets(s, a_off, b_off);
@@ -87,7 +87,7 @@ class MatMulKernel final : public Kernel {
   }
 
  private:
-  void run_float(const Tensor& a, const Tensor& b, const MatMulShape& s, Tensor& y) {
+  void run_float(KernelContext& ctx, const Tensor& a, const Tensor& b, const MatMulShape& s, Tensor& y) {
     const float* pa = a.data<float>();
     const float* pb = b.data<float>();
     float* py = y.mutable_data<float>();
@@ -97,18 +97,20 @@ class MatMulKernel final : public Kernel {
     const bool packed = constant_b_.defined() && b_count == 1;
     if (b_count == 1 && a_count == batch) {
       // One B for every batch: fold the batch into M, a single large GEMM.
-      DnnlGemm::Spec spec{1, batch * s.m, s.k, s.n};
-      cache_.get(spec, packed ? constant_b_.data<float>() : nullptr).run(pa, pb, py);
+      auto gemm = cache_.get({1, batch * s.m, s.k, s.n}, packed ? constant_b_.data<float>() : nullptr);
+      Tensor scratch = ctx.scratch(gemm->scratch_bytes());
+      gemm->run(pa, pb, py, scratch.mutable_raw_data());
     } else if (s.a_batch == s.b_batch) {
-      DnnlGemm::Spec spec{batch, s.m, s.k, s.n};
-      cache_.get(spec, nullptr).run(pa, pb, py);
+      auto gemm = cache_.get({batch, s.m, s.k, s.n}, nullptr);
+      Tensor scratch = ctx.scratch(gemm->scratch_bytes());
+      gemm->run(pa, pb, py, scratch.mutable_raw_data());
     } else {
-      DnnlGemm::Spec spec{1, s.m, s.k, s.n};
-      const DnnlGemm& gemm = cache_.get(spec, packed ? constant_b_.data<float>() : nullptr);
+      auto gemm = cache_.get({1, s.m, s.k, s.n}, packed ? constant_b_.data<float>() : nullptr);
+      Tensor scratch = ctx.scratch(gemm->scratch_bytes());
       std::vector<int64_t> a_off, b_off;
       batch_offsets(s, a_off, b_off);
       for (size_t i = 0; i < a_off.size(); ++i) {
-        gemm.run(pa + a_off[i], pb + b_off[i], py + static_cast<int64_t>(i) * s.m * s.n);
+        gemm->run(pa + a_off[i], pb + b_off[i], py + static_cast<int64_t>(i) * s.m * s.n, scratch.mutable_raw_data());
       }
     }
   }

@@ -11,8 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
-#include <mutex>
 
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
@@ -159,9 +157,11 @@ class ConvKernel final : public Kernel {
     Tensor& y = ctx.output(0, x.dtype(), y_shape);
     if (y.element_count() == 0) return;
     if (x.dtype() == DataType::kFloat) {
-      DnnlConv* conv = x.element_count() && w.element_count() ? conv_for(x.shape(), s) : nullptr;
+      auto conv = x.element_count() && w.element_count() ? conv_for(x.shape(), s) : nullptr;
       if (conv) {
-        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
+        Tensor scratch = ctx.scratch(conv->scratch_bytes());
+        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>(),
+                  scratch.mutable_raw_data());
       } else {
         conv_reference<float>(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr,
                               y.mutable_data<float>(), s.batch, s.channels, s.maps, s.group, s.geometry,
@@ -188,8 +188,10 @@ class ConvKernel final : public Kernel {
     Tensor& y = ctx.output(0, x.dtype(), channels_last_shape(y_nchw));
     if (y.element_count() == 0) return;
     if (x.dtype() == DataType::kFloat) {
-      if (DnnlConv* conv = x.element_count() && w.element_count() ? conv_for(x_shape, s) : nullptr) {
-        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
+      if (auto conv = x.element_count() && w.element_count() ? conv_for(x_shape, s) : nullptr) {
+        Tensor scratch = ctx.scratch(conv->scratch_bytes());
+        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>(),
+                  scratch.mutable_raw_data());
         return;
       }
     }
@@ -206,20 +208,15 @@ class ConvKernel final : public Kernel {
   }
 
   // Null when oneDNN cannot express the case; the reference kernel runs it then.
-  DnnlConv* conv_for(const Shape& x_shape, const ConvShapes& s) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = convs_.find(x_shape);
-    if (it == convs_.end()) {
-      if (convs_.size() >= 16) convs_.clear();  // bound the cache for ever-changing shapes
-      std::unique_ptr<DnnlConv> conv;
+  std::shared_ptr<const DnnlConv> conv_for(const Shape& x_shape, const ConvShapes& s) {
+    return convs_.get(x_shape, [&]() -> std::shared_ptr<DnnlConv> {
       try {
-        conv = std::make_unique<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr,
+        return std::make_shared<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr,
                                           dnnl_options_);
       } catch (const dnnl::error&) {
+        return nullptr;
       }
-      it = convs_.emplace(x_shape, std::move(conv)).first;
-    }
-    return it->second.get();
+    });
   }
 
   WindowAttributes attrs_;
@@ -229,8 +226,7 @@ class ConvKernel final : public Kernel {
   DnnlConvOptions dnnl_options_;
   bool has_bias_ = false;
   Tensor weights_;  // constant float weights, packed by each DnnlConv
-  std::mutex mutex_;
-  std::map<Shape, std::unique_ptr<DnnlConv>> convs_;
+  PrimitiveCache<Shape, DnnlConv> convs_{16};  // bounded for ever-changing shapes
 };
 
 }  // namespace

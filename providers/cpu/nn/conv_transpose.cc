@@ -63,8 +63,10 @@ class ConvTransposeKernel final : public Kernel {
     if (y.element_count() == 0) return;
     if (x.dtype() == DataType::kFloat && x.element_count() > 0 && w.element_count() > 0) {
       ConvShapes s{xs[0], xs[1], maps, group_, g, true};
-      if (DnnlConv* conv = conv_for(xs, s)) {
-        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>());
+      if (auto conv = conv_for(xs, s)) {
+        Tensor scratch = ctx.scratch(conv->scratch_bytes());
+        conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>(),
+                  scratch.mutable_raw_data());
         return;
       }
     }
@@ -75,20 +77,14 @@ class ConvTransposeKernel final : public Kernel {
   }
 
  private:
-  DnnlConv* conv_for(const Shape& x_shape, const ConvShapes& s) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = convs_.find(x_shape);
-    if (it == convs_.end()) {
-      if (convs_.size() >= 16) convs_.clear();
-      std::unique_ptr<DnnlConv> conv;
+  std::shared_ptr<const DnnlConv> conv_for(const Shape& x_shape, const ConvShapes& s) {
+    return convs_.get(x_shape, [&]() -> std::shared_ptr<DnnlConv> {
       try {
-        conv = std::make_unique<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr);
+        return std::make_shared<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr);
       } catch (const dnnl::error&) {
-        // e.g. output_shape larger than the last window reaches: the reference handles it
+        return nullptr;  // e.g. output_shape larger than the last window reaches: the reference handles it
       }
-      it = convs_.emplace(x_shape, std::move(conv)).first;
-    }
-    return it->second.get();
+    });
   }
 
   WindowAttributes attrs_;
@@ -96,8 +92,7 @@ class ConvTransposeKernel final : public Kernel {
   std::vector<int64_t> output_padding_, output_shape_;
   Tensor weights_;
   bool has_bias_ = false;
-  std::mutex mutex_;
-  std::map<Shape, std::unique_ptr<DnnlConv>> convs_;
+  PrimitiveCache<Shape, DnnlConv> convs_{16};
 };
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "providers/cpu/nn/dnnl_conv.h"
 
-#include "providers/cpu/linalg/dnnl_util.h"
-
 namespace onyx {
 
 using dnnl::memory;
@@ -75,12 +73,13 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, 
   bias_desc_ = has_bias ? plain_desc({s.maps}) : memory::desc();
   dnnl::engine& engine = dnnl_cpu_engine();
   memory::desc src_desc, weights_desc, dst_desc;
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = dnnl_attributes();
   if (options.activation != dnnl::algorithm::undef) {
     dnnl::post_ops post_ops;
     post_ops.append_eltwise(1.f, options.activation, options.activation_alpha, options.activation_beta);
     attr.set_post_ops(post_ops);
   }
+  memory::desc scratchpad_desc;
   if (s.transposed) {
     for (int64_t p : pad_r) {
       if (p < 0) throw dnnl::error(dnnl_unimplemented, "negative right padding");
@@ -94,6 +93,7 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, 
     src_desc = pd.src_desc();
     weights_desc = pd.weights_desc();
     dst_desc = pd.dst_desc();
+    scratchpad_desc = pd.scratchpad_desc();
   } else {
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                          dnnl::algorithm::convolution_direct, any_desc(x_dims),
@@ -104,57 +104,56 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, 
     src_desc = pd.src_desc();
     weights_desc = pd.weights_desc();
     dst_desc = pd.dst_desc();
+    scratchpad_desc = pd.scratchpad_desc();
   }
+  scratchpad_ = workspace_.reserve(scratchpad_desc);
   if (src_desc != x_plain_) {
-    x_inner_ = memory(src_desc, engine);
-    x_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, x_plain_, engine, src_desc));
+    x_inner_ = workspace_.reserve(src_desc);
+    x_reorder_ = DnnlReorder(x_plain_, src_desc, workspace_);
   }
   if (dst_desc != y_plain_) {
-    y_inner_ = memory(dst_desc, engine);
-    y_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, dst_desc, engine, y_plain_));
-  }
-  if (weights_desc != w_plain_) {
-    w_inner_ = memory(weights_desc, engine);
-    w_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, w_plain_, engine, weights_desc));
+    y_inner_ = workspace_.reserve(dst_desc);
+    y_reorder_ = DnnlReorder(dst_desc, y_plain_, workspace_);
   }
   if (constant_w) {
     memory w_user(w_plain_, engine, const_cast<float*>(constant_w));
-    if (w_inner_) {
-      w_reorder_.execute(dnnl_cpu_stream(), {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w_inner_}});
-      dnnl_cpu_stream().wait();
+    if (weights_desc != w_plain_) {
+      w_packed_ = memory(weights_desc, engine);
+      reorder_now(w_user, w_packed_);
     } else {
-      w_const_ = w_user;  // the kernel keeps the constant tensor alive
+      w_packed_ = w_user;  // the kernel keeps the constant tensor alive
     }
-    weights_packed_ = true;
+  } else if (weights_desc != w_plain_) {
+    w_inner_ = workspace_.reserve(weights_desc);
+    w_reorder_ = DnnlReorder(w_plain_, weights_desc, workspace_);
   }
 }
 
-void DnnlConv::run(const float* x, const float* w, const float* bias, float* y) {
-  std::lock_guard<std::mutex> lock(mutex_);
+void DnnlConv::run(const float* x, const float* w, const float* bias, float* y, void* scratch) const {
   dnnl::engine& engine = dnnl_cpu_engine();
   dnnl::stream& stream = dnnl_cpu_stream();
-  memory x_user(x_plain_, engine, const_cast<float*>(x));
-  memory y_user(y_plain_, engine, y);
-  memory x_mem = x_user;
-  if (x_inner_) {
-    x_reorder_.execute(stream, {{DNNL_ARG_FROM, x_user}, {DNNL_ARG_TO, x_inner_}});
-    x_mem = x_inner_;
+  memory x_mem(x_plain_, engine, const_cast<float*>(x));
+  if (x_inner_ >= 0) {
+    memory inner = workspace_.at(x_inner_, scratch);
+    x_reorder_.execute(stream, x_mem, inner, workspace_, scratch);
+    x_mem = inner;
   }
-  memory w_mem;
-  if (weights_packed_) {
-    w_mem = w_inner_ ? w_inner_ : w_const_;
-  } else if (w_inner_) {
-    memory w_user(w_plain_, engine, const_cast<float*>(w));
-    w_reorder_.execute(stream, {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w_inner_}});
-    w_mem = w_inner_;
-  } else {
+  memory w_mem = w_packed_;
+  if (!w_mem) {
     w_mem = memory(w_plain_, engine, const_cast<float*>(w));
+    if (w_inner_ >= 0) {
+      memory inner = workspace_.at(w_inner_, scratch);
+      w_reorder_.execute(stream, w_mem, inner, workspace_, scratch);
+      w_mem = inner;
+    }
   }
-  memory y_mem = y_inner_ ? y_inner_ : y_user;
+  memory y_user(y_plain_, engine, y);
+  memory y_mem = y_inner_ >= 0 ? workspace_.at(y_inner_, scratch) : y_user;
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, y_mem}};
   if (bias) args[DNNL_ARG_BIAS] = memory(bias_desc_, engine, const_cast<float*>(bias));
+  if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace_.at(scratchpad_, scratch);
   primitive_.execute(stream, args);
-  if (y_inner_) y_reorder_.execute(stream, {{DNNL_ARG_FROM, y_inner_}, {DNNL_ARG_TO, y_user}});
+  if (y_inner_ >= 0) y_reorder_.execute(stream, y_mem, y_user, workspace_, scratch);
   stream.wait();
 }
 

@@ -3,11 +3,10 @@
 // the Conv/ConvTranspose kernels; constant weights are reordered once at construction.
 #pragma once
 
-#include <mutex>
-
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "onnx_ops/nn_geometry.h"
+#include "providers/cpu/linalg/dnnl_util.h"
 
 namespace onyx {
 
@@ -32,17 +31,21 @@ class DnnlConv {
  public:
   // Throws dnnl::error when oneDNN cannot express the case (callers fall back to the reference).
   DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, const DnnlConvOptions& options = {});
-  void run(const float* x, const float* w, const float* bias, float* y);
+  // The work memory run() needs: oneDNN's scratchpads and X, Y (and unpacked W) in oneDNN's layouts.
+  size_t scratch_bytes() const { return workspace_.bytes(); }
+  // `scratch` holds scratch_bytes() bytes that no other call uses meanwhile; calls may overlap.
+  void run(const float* x, const float* w, const float* bias, float* y, void* scratch) const;
 
  private:
-  std::mutex mutex_;  // the scratch memories are shared between calls
   dnnl::primitive primitive_;
   dnnl::memory::desc x_plain_, y_plain_, w_plain_, bias_desc_;
-  dnnl::memory x_inner_, y_inner_, w_inner_, w_const_;
+  dnnl::memory w_packed_;  // constant weights, in the primitive's layout; only read by calls
   // Layout conversions at the op's border, created once: building even a cached primitive
-  // per run costs more than a small convolution itself.
-  dnnl::primitive x_reorder_, y_reorder_, w_reorder_;
-  bool weights_packed_ = false;
+  // per run costs more than a small convolution itself. Each converts into (or out of) a
+  // workspace buffer; index -1: none needed.
+  DnnlReorder x_reorder_, y_reorder_, w_reorder_;
+  DnnlWorkspace workspace_;
+  int x_inner_ = -1, y_inner_ = -1, w_inner_ = -1, scratchpad_ = -1;
 };
 
 }  // namespace onyx

@@ -16,6 +16,13 @@
 namespace onyx {
 namespace {
 
+// Work buffers at Eigen's packet alignment. Eigen's vectorized tanh and exp take scalar steps up
+// to the first aligned element and packets after it, which round slightly differently; with
+// malloc's alignment (which differs between threads' heaps) the same input gave outputs one ulp
+// apart from run to run.
+template <typename C>
+using Buffer = std::vector<C, Eigen::aligned_allocator<C>>;
+
 template <typename C>
 using Mat = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename C>
@@ -59,9 +66,9 @@ void clip_values(C* data, int64_t n, bool has_clip, C clip) {
 
 // Copies a tensor into compute-type values.
 template <typename T, typename C>
-std::vector<C> to_compute(const Tensor& t) {
+Buffer<C> to_compute(const Tensor& t) {
   const T* p = t.data<T>();
-  std::vector<C> out(static_cast<size_t>(t.element_count()));
+  Buffer<C> out(static_cast<size_t>(t.element_count()));
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<C>(load(p[i]));
   return out;
 }
@@ -70,7 +77,7 @@ std::vector<C> to_compute(const Tensor& t) {
 // read every run: copying them cost a third of a small LSTM's time), else a converted copy
 // kept in `storage`.
 template <typename T, typename C>
-const C* compute_view(const Tensor& t, std::vector<C>& storage) {
+const C* compute_view(const Tensor& t, Buffer<C>& storage) {
   if constexpr (std::is_same_v<T, C>) {
     return t.data<C>();
   } else {
@@ -81,8 +88,8 @@ const C* compute_view(const Tensor& t, std::vector<C>& storage) {
 
 // [a, b, h] -> [b, a, h] (switches between batch- and time/direction-major).
 template <typename C>
-std::vector<C> swap01(const std::vector<C>& in, int64_t a, int64_t b, int64_t h) {
-  std::vector<C> out(in.size());
+Buffer<C> swap01(const Buffer<C>& in, int64_t a, int64_t b, int64_t h) {
+  Buffer<C> out(in.size());
   for (int64_t i = 0; i < a; ++i)
     for (int64_t j = 0; j < b; ++j)
       std::copy_n(in.data() + (i * b + j) * h, h, out.data() + (j * a + i) * h);
@@ -137,10 +144,10 @@ void RnnKernel::run(KernelContext& ctx) {
   ONYX_CHECK(x_t.dtype() == w_t.dtype() && x_t.dtype() == r_t.dtype(), ErrorCode::kInvalidArgument,
              name_, ": X, W and R must share one dtype");
 
-  std::vector<C> x_storage, w_storage, r_storage, bias_storage;
+  Buffer<C> x_storage, w_storage, r_storage, bias_storage;
   const C* x = compute_view<T, C>(x_t, x_storage);
   if (batch_major) {
-    x_storage = swap01(std::vector<C>(x, x + x_t.element_count()), batch, seq, input);
+    x_storage = swap01(Buffer<C>(x, x + x_t.element_count()), batch, seq, input);
     x = x_storage.data();
   }
   const C* w = compute_view<T, C>(w_t, w_storage);
@@ -168,7 +175,7 @@ void RnnKernel::run(KernelContext& ctx) {
   }
   const Shape state_shape = batch_major ? Shape{batch, dirs, H} : Shape{dirs, batch, H};
   auto read_state = [&](size_t i, const char* what) {
-    std::vector<C> v(static_cast<size_t>(dirs * batch * H), C(0));
+    Buffer<C> v(static_cast<size_t>(dirs * batch * H), C(0));
     if (!ctx.has_input(i)) return v;
     const Tensor& t = ctx.input(i);
     ONYX_CHECK(t.shape() == state_shape, ErrorCode::kInvalidArgument, name_, ": ", what, " shape ",
@@ -177,9 +184,9 @@ void RnnKernel::run(KernelContext& ctx) {
     return batch_major ? swap01(v, batch, dirs, H) : v;
   };
   const bool lstm = a.cell == RnnCell::kLstm, gru = a.cell == RnnCell::kGru;
-  std::vector<C> h_all = read_state(5, "initial_h");
-  std::vector<C> c_all = lstm ? read_state(6, "initial_c") : std::vector<C>{};
-  std::vector<C> peep(static_cast<size_t>(dirs * 3 * H), C(0));
+  Buffer<C> h_all = read_state(5, "initial_h");
+  Buffer<C> c_all = lstm ? read_state(6, "initial_c") : Buffer<C>{};
+  Buffer<C> peep(static_cast<size_t>(dirs * 3 * H), C(0));
   if (lstm && ctx.has_input(7)) {
     const Tensor& p = ctx.input(7);
     ONYX_CHECK(p.shape() == (Shape{dirs, 3 * H}), ErrorCode::kInvalidArgument, name_, ": P shape ",
@@ -188,11 +195,11 @@ void RnnKernel::run(KernelContext& ctx) {
   }
 
   // Y time-major [seq, dirs, batch, H]; zeros past each sequence's length.
-  std::vector<C> y(static_cast<size_t>(seq * dirs * batch * H), C(0));
-  std::vector<C> xw(static_cast<size_t>(seq * batch * GH));
-  std::vector<C> hr(static_cast<size_t>(batch * GH));
-  std::vector<C> gates(static_cast<size_t>(batch * GH));
-  std::vector<C> rh(static_cast<size_t>(batch * H));  // GRU: r (.) H_prev
+  Buffer<C> y(static_cast<size_t>(seq * dirs * batch * H), C(0));
+  Buffer<C> xw(static_cast<size_t>(seq * batch * GH));
+  Buffer<C> hr(static_cast<size_t>(batch * GH));
+  Buffer<C> gates(static_cast<size_t>(batch * GH));
+  Buffer<C> rh(static_cast<size_t>(batch * H));  // GRU: r (.) H_prev
   const C clip = static_cast<C>(a.clip);
   const int64_t per_dir = a.activations_per_direction();
   const int64_t row_grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, 8 * GH));
@@ -307,7 +314,7 @@ void RnnKernel::run(KernelContext& ctx) {
     }
   }
 
-  auto write = [&](size_t i, const Shape& shape, const std::vector<C>& values) {
+  auto write = [&](size_t i, const Shape& shape, const Buffer<C>& values) {
     if (!ctx.has_output(i)) return;
     Tensor& out = ctx.output(i, x_t.dtype(), shape);
     T* p = out.mutable_data<T>();
@@ -315,7 +322,7 @@ void RnnKernel::run(KernelContext& ctx) {
   };
   if (batch_major) {
     // [seq, dirs, batch, H] -> [batch, seq, dirs, H].
-    std::vector<C> yb(y.size());
+    Buffer<C> yb(y.size());
     for (int64_t t = 0; t < seq; ++t)
       for (int64_t d = 0; d < dirs; ++d)
         for (int64_t b = 0; b < batch; ++b)
