@@ -45,6 +45,7 @@ Tensor& KernelContext::output(size_t i, DataType dtype, const Shape& shape) {
     throw_error(ErrorCode::kRuntimeFailure, "kernel wrote output ", i, " but the node has ",
                 output_slots_.size(), " outputs");
   }
+  check_output_within_limit(i, dtype, shape, allocator_.memory_limit());
   int slot = output_slots_[i];
   Value& target = slot >= 0 ? frame_[slot] : unused_outputs_.emplace_front();
   target = allocator_.allocate(slot, dtype, shape);

@@ -11,6 +11,7 @@
 
 #include "onnx_ops/node_attributes.h"
 #include "runtime/ir/graph.h"
+#include "runtime/tensor/memory_limit.h"
 #include "runtime/tensor/value.h"
 
 namespace onyx {
@@ -72,6 +73,13 @@ class OutputAllocator {
   virtual ~OutputAllocator() = default;
   // `slot` identifies the value in the frame (-1 for an output nobody reads).
   virtual Tensor allocate(int slot, DataType dtype, const Shape& shape) = 0;
+  // The most bytes one output may take (the session's memory limit); KernelContext::output
+  // refuses larger outputs before allocating.
+  size_t memory_limit() const { return memory_limit_; }
+  void set_memory_limit(size_t bytes) { memory_limit_ = bytes; }
+
+ private:
+  size_t memory_limit_ = default_memory_limit();
 };
 
 class KernelContext {

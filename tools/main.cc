@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     std::cerr << "onyx: error: " << error.what() << "\n";
     return 1;
   } catch (const std::exception& error) {
-    std::cerr << "onyx: error: " << error.what() << "\n";
+    std::cerr << "onyx: error: " << onyx::user_message(error) << "\n";
     return 1;
   }
   return 1;

@@ -67,7 +67,7 @@ std::vector<TestCase> discover(const std::vector<std::string>& folders) {
   try {
     outcome = run_backend_test(path, threads);
   } catch (const std::exception& error) {
-    outcome = {TestStatus::kError, error.what()};
+    outcome = {TestStatus::kError, user_message(error)};
   }
   std::string message = std::string(1, static_cast<char>('0' + static_cast<int>(outcome.status))) + outcome.message;
   size_t written = 0;

@@ -19,6 +19,11 @@ enum class ErrorCode {
 
 const char* error_code_name(ErrorCode code);
 
+// What to tell a user about an exception: the message of an onyx::Error, and for the standard
+// library's own exceptions (std::bad_alloc, std::length_error, "basic_string::_M_create",
+// "vector::_M_range_check", ...) a readable sentence instead of C++ internals.
+std::string user_message(const std::exception& error);
+
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}

@@ -290,7 +290,7 @@ void run_kernel(const OpHandle& op, Value* frame, size_t input_count, size_t out
   } catch (const Error& error) {
     throw Error(error.code(), "eager " + op.describe() + ": " + error.what());
   } catch (const std::exception& error) {
-    throw Error(ErrorCode::kRuntimeFailure, "eager " + op.describe() + ": " + error.what());
+    throw Error(ErrorCode::kRuntimeFailure, "eager " + op.describe() + ": " + user_message(error));
   }
   provider.synchronize();
 }

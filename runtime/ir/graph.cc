@@ -39,6 +39,8 @@ std::string canonical_domain(const std::string& domain) {
 }
 
 std::string Node::describe() const {
+  // The default domain goes without saying; any other is part of the op's identity.
+  if (domain.empty()) return "node '" + name + "' (" + op_type + ")";
   return "node '" + name + "' (" + op_type + ", domain " + display_domain(domain) + ")";
 }
 

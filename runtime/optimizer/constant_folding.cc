@@ -23,6 +23,25 @@ bool is_foldable_op(const Node& node) {
   return true;
 }
 
+// True when type inference already says an output is too big to keep as a constant: such a
+// node is not even run (a ConstantOfShape of [2^31, 2^31] must not be attempted here).
+bool has_output_over_fold_limit(const Node& node, const InferredTypes& types) {
+  for (const auto& output : node.outputs) {
+    const TypeInfo* type = output.empty() ? nullptr : types.find(output);
+    if (type == nullptr || !type->has_static_shape() || type->elem_type == DataType::kUndefined) continue;
+    Shape shape = type->static_shape();
+    int64_t count = 1;
+    for (int64_t dim : shape) {
+      auto product = multiply_dims(count, std::max<int64_t>(dim, 0));
+      if (!product) return true;
+      count = *product;
+    }
+    std::optional<size_t> bytes = storage_bytes(type->elem_type, count);
+    if (!bytes || *bytes > static_cast<size_t>(kMaxFoldedBytes)) return true;
+  }
+  return false;
+}
+
 void collect_reads(const Graph& graph, std::set<std::string>& reads) {
   for (const Node& node : graph.nodes) {
     reads.insert(node.inputs.begin(), node.inputs.end());
@@ -75,7 +94,7 @@ int fold_constants(Graph& graph, const Model& model, const InferredTypes& types)
     if (auto from_type = fold_from_type(node, types, opset)) {
       results.push_back(*from_type);
     } else {
-      bool all_constant = is_foldable_op(node);
+      bool all_constant = is_foldable_op(node) && !has_output_over_fold_limit(node, types);
       for (const auto& input : node.inputs) {
         if (!input.empty() && !constants.count(input)) all_constant = false;
       }

@@ -55,15 +55,33 @@ int ExecutionPlan::slot_of(const std::string& name) {
 
 namespace {
 
+// Outputs whose size type inference already knows are checked before any kernel exists, so a
+// model asking for too much fails at session creation, not after a long run.
+void check_static_outputs_within_limit(const Node& node, const std::vector<const TypeInfo*>& output_types,
+                                       size_t memory_limit) {
+  for (size_t i = 0; i < output_types.size(); ++i) {
+    const TypeInfo* type = output_types[i];
+    if (type == nullptr || !type->has_static_shape() || type->elem_type == DataType::kUndefined) continue;
+    try {
+      check_output_within_limit(i, type->elem_type, type->static_shape(), memory_limit);
+    } catch (const Error& error) {
+      throw Error(error.code(), node.describe() + ": " + error.what());
+    }
+  }
+}
+
 class PlanSubgraphCompiler final : public SubgraphCompiler {
  public:
   PlanSubgraphCompiler(const Model& model, const InferredTypes& types,
-                       const std::vector<ExecutionProvider*>& providers, int threads, const OpRegistry& ops)
-      : model_(model), types_(types), providers_(providers), threads_(threads), ops_(ops) {}
+                       const std::vector<ExecutionProvider*>& providers, int threads, const OpRegistry& ops,
+                       size_t memory_limit)
+      : model_(model), types_(types), providers_(providers), threads_(threads), ops_(ops),
+        memory_limit_(memory_limit) {}
 
   std::unique_ptr<ExecutionPlan> compile(const Graph& graph) const override {
     InferredTypes inner = infer_types(graph, model_, &types_, ops_);
-    return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph), ops_);
+    return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph), ops_,
+                                           memory_limit_);
   }
 
  private:
@@ -72,6 +90,7 @@ class PlanSubgraphCompiler final : public SubgraphCompiler {
   const std::vector<ExecutionProvider*>& providers_;
   int threads_;
   const OpRegistry& ops_;
+  size_t memory_limit_;
 };
 
 }  // namespace
@@ -80,8 +99,9 @@ ExecutionPlan::~ExecutionPlan() = default;
 
 ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                              const std::vector<ExecutionProvider*>& providers, int threads,
-                             const std::vector<std::string>& outer_inputs, const OpRegistry& ops)
-    : threads_(threads) {
+                             const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
+                             size_t memory_limit)
+    : threads_(threads), memory_limit_(memory_limit) {
   if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
   for (ExecutionProvider* provider : providers) {
     if (provider->device().is_cpu()) host_provider_ = provider;
@@ -100,7 +120,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     input_names_.push_back(name);
     input_slots_.push_back(slot_of(name));
   }
-  PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops);
+  PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops, memory_limit);
   for (const auto& name : graph.initializer_order) {
     int slot = slot_of(name);
     if (graph.find_input(name) == nullptr) constants_.emplace_back(slot, graph.initializers.at(name));
@@ -139,6 +159,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     for (const auto& input : implicit) input_types.push_back(types.find(input));
     std::vector<const TypeInfo*> output_types;
     for (const auto& output : node.outputs) output_types.push_back(output.empty() ? nullptr : types.find(output));
+    check_static_outputs_within_limit(node, output_types, memory_limit_);
     KernelInfo info(node, step.opset, input_types, output_types, constants, *step.provider, threads);
     bool has_subgraphs = false;
     for (const Attribute& attribute : node.attributes) has_subgraphs = has_subgraphs || attribute.g || !attribute.graphs.empty();
@@ -147,6 +168,8 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
       step.kernel = def->factory(info);
     } catch (const Error& error) {
       throw Error(error.code(), node.describe() + ": " + error.what());
+    } catch (const std::exception& error) {
+      throw Error(ErrorCode::kRuntimeFailure, node.describe() + ": " + user_message(error));
     }
     steps_.push_back(std::move(step));
   }
@@ -246,6 +269,7 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
 ExecutionPlan::Frame::Frame(const ExecutionPlan& plan)
     : arenas_(*plan.arenas_), arena_(arenas_.acquire()),
       allocator_(plan.memory_, arena_.get(), *plan.dynamic_memory_), values_(plan.slot_names_.size()) {
+  allocator_.set_memory_limit(plan.memory_limit_);
   for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
 }
 
@@ -281,7 +305,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
       throw Error(error.code(), where + ": " + error.what());
     } catch (const std::exception& error) {
       std::string where = step.node ? step.node->describe() : std::string("device transfer");
-      throw Error(ErrorCode::kRuntimeFailure, where + ": " + error.what());
+      throw Error(ErrorCode::kRuntimeFailure, where + ": " + user_message(error));
     }
     // A kernel may hand back a view of another value (Identity, Reshape), or a sequence holding
     // one. If that memory is in the arena, it can be reused once its owner dies, so such a

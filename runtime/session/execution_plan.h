@@ -36,11 +36,14 @@ class ExecutionPlan {
  public:
   // `providers` in priority order; each node goes to the first that has a kernel for it.
   // `outer_inputs` are values read from an enclosing graph; they follow graph.inputs. Kernels
-  // (and subgraphs' shape rules) come from `ops`, which must outlive the plan.
+  // (and subgraphs' shape rules) come from `ops`, which must outlive the plan. No output may
+  // take more than `memory_limit` bytes: statically shaped ones are checked here, the rest when
+  // their kernel allocates them.
   ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                 const std::vector<ExecutionProvider*>& providers, int threads,
                 const std::vector<std::string>& outer_inputs = {},
-                const OpRegistry& ops = OpRegistry::global());
+                const OpRegistry& ops = OpRegistry::global(),
+                size_t memory_limit = default_memory_limit());
   ~ExecutionPlan();
   ExecutionPlan(const ExecutionPlan&) = delete;
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;
@@ -68,6 +71,7 @@ class ExecutionPlan {
   void compute_lifetimes(const InferredTypes& types);
 
   int threads_;
+  size_t memory_limit_;
   std::vector<std::string> slot_names_;
   std::map<std::string, int> slots_;
   std::vector<std::pair<int, Value>> constants_;  // initializer slots, filled once per frame

@@ -29,6 +29,9 @@ struct SessionOptions {
   // path and stay loaded as long as the session.
   std::vector<CustomOpDefinition> custom_ops;
   std::vector<std::filesystem::path> custom_op_libraries;
+  // The most bytes one tensor may take (runtime/tensor/memory_limit.h); 0: the machine's
+  // physical memory. A node whose output would need more fails naming the node and both sizes.
+  size_t memory_limit = 0;
 };
 
 struct NamedValue {

@@ -75,6 +75,8 @@ std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<
     provider.synchronize();
   } catch (const Error& error) {
     throw Error(error.code(), node.describe() + ": " + error.what());
+  } catch (const std::exception& error) {
+    throw Error(ErrorCode::kRuntimeFailure, node.describe() + ": " + user_message(error));
   }
 
   return std::vector<Value>(frame.begin() + static_cast<std::ptrdiff_t>(inputs.size()), frame.end());

@@ -17,6 +17,7 @@ std::shared_ptr<void> Allocator::allocate_shared(size_t bytes) {
 }
 
 void* CpuAllocator::allocate(size_t bytes) {
+  if (bytes > SIZE_MAX - kAlignment) throw std::bad_alloc();  // rounding up would wrap to a tiny block
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* pointer = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
   if (pointer == nullptr) throw std::bad_alloc();

@@ -1,6 +1,7 @@
 #include "runtime/tensor/caching_allocator.h"
 
 #include <bit>
+#include <new>
 
 
 namespace onyx {
@@ -13,6 +14,7 @@ size_t CachingAllocator::size_class(size_t bytes) {
   constexpr size_t kSmallest = kSmallestClass;
   constexpr size_t kPowerOfTwoLimit = size_t{1} << 20;
   if (bytes <= kSmallest) return kSmallest;
+  if (bytes > SIZE_MAX / 2) throw std::bad_alloc();  // rounding up to a class would wrap
   if (bytes <= kPowerOfTwoLimit) return std::bit_ceil(bytes);
   size_t step = std::bit_floor(bytes) / 8;  // eight classes per octave: at most 12.5% waste
   return (bytes + step - 1) / step * step;

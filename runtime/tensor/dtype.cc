@@ -1,5 +1,7 @@
 #include "runtime/tensor/dtype.h"
 
+#include "runtime/tensor/shape_arithmetic.h"
+
 namespace onyx {
 
 namespace {
@@ -89,8 +91,9 @@ bool dtype_is_integer(DataType type) {
 }
 
 size_t dtype_storage_bytes(DataType type, int64_t count) {
-  if (type == DataType::kString) return static_cast<size_t>(count) * sizeof(std::string);
-  return (static_cast<size_t>(count) * static_cast<size_t>(dtype_bits(type)) + 7) / 8;
+  if (std::optional<size_t> bytes = storage_bytes(type, count)) return *bytes;
+  throw_error(ErrorCode::kInvalidArgument, count, " elements of ", dtype_name(type),
+              " take more bytes than fit in 64 bits");
 }
 
 }  // namespace onyx

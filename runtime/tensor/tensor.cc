@@ -5,27 +5,6 @@
 
 namespace onyx {
 
-int64_t shape_element_count(const Shape& shape) {
-  int64_t count = 1;
-  for (int64_t dim : shape) {
-    if (dim < 0) throw_error(ErrorCode::kInvalidArgument, "negative dimension in shape ", shape_to_string(shape));
-    if (dim != 0 && count > std::numeric_limits<int64_t>::max() / dim) {
-      throw_error(ErrorCode::kInvalidArgument, "shape ", shape_to_string(shape), " overflows int64");
-    }
-    count *= dim;
-  }
-  return count;
-}
-
-std::string shape_to_string(const Shape& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) text += ",";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 namespace {
 std::shared_ptr<void> allocate_storage(DataType dtype, int64_t count, Allocator& allocator,
                                        void** data) {

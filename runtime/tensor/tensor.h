@@ -11,13 +11,9 @@
 
 #include "runtime/tensor/allocator.h"
 #include "runtime/tensor/dtype.h"
+#include "runtime/tensor/shape_arithmetic.h"
 
 namespace onyx {
-
-using Shape = std::vector<int64_t>;
-
-int64_t shape_element_count(const Shape& shape);  // 1 for a scalar, 0 if any dim is 0
-std::string shape_to_string(const Shape& shape);  // "[2,3,4]"
 
 class Tensor {
  public:

@@ -1,0 +1,38 @@
+// Checked shape arithmetic: dim products and sums, element counts and byte counts computed with
+// overflow checks. Every shape rule and every allocation goes through these, so a hostile shape
+// (a ConstantOfShape of [2^31, 2^31], a Tile repeat of 2^62) becomes an error naming the shape
+// instead of a wrapped size that allocates too little.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/tensor/dtype.h"
+
+namespace onyx {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_to_string(const Shape& shape);  // "[2,3,4]"
+
+// a * b and a + b, or nullopt when the result does not fit int64.
+std::optional<int64_t> multiply_dims(int64_t a, int64_t b);
+std::optional<int64_t> add_dims(int64_t a, int64_t b);
+// The same, throwing kInvalidModel "<what> overflows int64 (a * b)" on overflow.
+int64_t checked_dim_product(int64_t a, int64_t b, std::string_view what);
+int64_t checked_dim_sum(int64_t a, int64_t b, std::string_view what);
+
+// 1 for a scalar, 0 if any dim is 0; throws on a negative dim or a count over int64.
+int64_t shape_element_count(const Shape& shape);
+
+// The bytes `count` elements of `type` occupy, or nullopt when that does not fit size_t.
+std::optional<size_t> storage_bytes(DataType type, int64_t count);
+// The exact decimal byte count of a `type` tensor of `shape` (non-negative dims), however large:
+// for messages about tensors whose size overflows 64 bits.
+std::string exact_storage_bytes(DataType type, const Shape& shape);
+
+}  // namespace onyx
