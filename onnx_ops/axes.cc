@@ -56,7 +56,12 @@ Shape resolve_reshape(const Shape& input, std::span<const int64_t> target, bool 
       throw_error(ErrorCode::kInvalidArgument, "Reshape: invalid target dim ", out[i], " in ",
                   shape_to_string(Shape(target.begin(), target.end())));
     }
-    known *= out[i];
+    std::optional<int64_t> product = multiply_dims(known, out[i]);
+    if (!product) {
+      throw_error(ErrorCode::kInvalidArgument, "Reshape: target shape ", shape_to_string(Shape(target.begin(), target.end())),
+                  " has more than 2^63 elements");
+    }
+    known = *product;
   }
   const int64_t count = shape_element_count(input);
   if (infer_at >= 0) {

@@ -7,6 +7,12 @@ namespace onyx {
 
 namespace {
 
+// Tensor element types that are both known and differ.
+bool element_types_clash(const TypeInfo& a, const TypeInfo& b) {
+  return a.is_tensor() && b.is_tensor() && a.elem_type != DataType::kUndefined && b.elem_type != DataType::kUndefined &&
+         a.elem_type != b.elem_type;
+}
+
 TypeInfo element_type_only(const TypeInfo& type) {
   if (type.kind != TypeInfo::Kind::kTensor) return type;
   return TypeInfo::tensor(type.elem_type);
@@ -15,6 +21,18 @@ TypeInfo element_type_only(const TypeInfo& type) {
 void if_rule(InferenceContext& ctx) {
   const Graph& then_branch = ctx.attributes().require_graph("then_branch");
   const Graph& else_branch = ctx.attributes().require_graph("else_branch");
+  for (const Graph* branch : {&then_branch, &else_branch}) {
+    if (branch->outputs.size() < ctx.output_count()) {
+      throw_error(ErrorCode::kInvalidModel, "If: the node has ", ctx.output_count(), " outputs but ",
+                  branch == &then_branch ? "then_branch" : "else_branch", " gives ", branch->outputs.size());
+    }
+  }
+  for (size_t i = 0; i < ctx.output_count(); ++i) {
+    if (element_types_clash(then_branch.outputs[i].type, else_branch.outputs[i].type)) {
+      throw_error(ErrorCode::kInvalidModel, "If: output ", i, " is ", dtype_name(then_branch.outputs[i].type.elem_type),
+                  " in then_branch but ", dtype_name(else_branch.outputs[i].type.elem_type), " in else_branch");
+    }
+  }
   for (size_t i = 0; i < ctx.output_count() && i < then_branch.outputs.size(); ++i) {
     const TypeInfo& a = then_branch.outputs[i].type;
     const TypeInfo* b = i < else_branch.outputs.size() ? &else_branch.outputs[i].type : nullptr;
@@ -23,9 +41,45 @@ void if_rule(InferenceContext& ctx) {
   }
 }
 
+// The body's signature must fit the node: (iteration, condition, carried...) in, (condition,
+// carried..., scan outputs...) out, and each carried value keeps its element type from the
+// initial value through the body's input to its output.
+void check_loop_body(const InferenceContext& ctx, const Graph& body, size_t carried) {
+  if (body.inputs.size() != 2 + carried) {
+    throw_error(ErrorCode::kInvalidModel, "Loop: the body takes ", body.inputs.size(), " inputs, expected ", 2 + carried,
+                " (iteration number, condition and the ", carried, " loop-carried values)");
+  }
+  if (body.outputs.size() < 1 + carried) {
+    throw_error(ErrorCode::kInvalidModel, "Loop: the body gives ", body.outputs.size(), " outputs, expected at least ",
+                1 + carried, " (condition and the ", carried, " loop-carried values)");
+  }
+  if (body.outputs.size() - 1 < ctx.output_count()) {
+    throw_error(ErrorCode::kInvalidModel, "Loop: the node has ", ctx.output_count(), " outputs but the body gives ",
+                body.outputs.size() - 1, " values after its condition");
+  }
+  for (size_t i = 0; i < carried; ++i) {
+    const TypeInfo& initial = ctx.input_type(2 + i);
+    const ValueInfo& body_in = body.inputs[2 + i];
+    const ValueInfo& body_out = body.outputs[1 + i];
+    for (const ValueInfo* side : {&body_in, &body_out}) {
+      if (element_types_clash(initial, side->type)) {
+        throw_error(ErrorCode::kInvalidModel, "Loop: loop-carried value ", i, " starts as ", dtype_name(initial.elem_type),
+                    " (input '", ctx.node().inputs[2 + i], "') but the body's '", side->name, "' is ",
+                    dtype_name(side->type.elem_type));
+      }
+    }
+    if (element_types_clash(body_in.type, body_out.type)) {
+      throw_error(ErrorCode::kInvalidModel, "Loop: loop-carried value ", i, " enters the body as ",
+                  dtype_name(body_in.type.elem_type), " ('", body_in.name, "') but leaves it as ",
+                  dtype_name(body_out.type.elem_type), " ('", body_out.name, "')");
+    }
+  }
+}
+
 void loop_rule(InferenceContext& ctx) {
   const Graph& body = ctx.attributes().require_graph("body");
   size_t carried = ctx.input_count() >= 2 ? ctx.input_count() - 2 : 0;
+  check_loop_body(ctx, body, carried);
   for (size_t i = 0; i < carried && i < ctx.output_count(); ++i) {
     ctx.set_output_type(i, element_type_only(ctx.input_type(2 + i)));
   }

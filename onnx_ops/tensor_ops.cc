@@ -110,6 +110,29 @@ std::vector<int64_t> resolve_pads(std::span<const int64_t> pads, std::span<const
   return out;
 }
 
+int64_t padded_dim(int64_t dim, int64_t begin, int64_t end, size_t axis) {
+  std::optional<int64_t> with_begin = add_dims(dim, begin);
+  std::optional<int64_t> padded = with_begin ? add_dims(*with_begin, end) : std::nullopt;
+  if (!padded) {
+    throw_error(ErrorCode::kInvalidArgument, "Pad: pads ", begin, ",", end, " of axis ", axis, " (size ", dim,
+                ") overflow int64");
+  }
+  if (*padded < 0) {
+    throw_error(ErrorCode::kInvalidArgument, "Pad: negative pads ", begin, ",", end, " remove more than the ", dim,
+                " elements of axis ", axis);
+  }
+  return *padded;
+}
+
+int64_t one_hot_depth(const Tensor& depth) {
+  ONYX_CHECK(depth.element_count() == 1, ErrorCode::kInvalidArgument, "OneHot: depth must hold one value, got shape ",
+             shape_to_string(depth.shape()));
+  const double value = depth.element_as_double(0);
+  std::optional<int64_t> count = floor_to_dim(value);
+  ONYX_CHECK(count && *count > 0, ErrorCode::kInvalidArgument, "OneHot: depth ", value, " must be a positive count");
+  return *count;
+}
+
 Shape tile_shape(const Shape& input, std::span<const int64_t> repeats) {
   if (repeats.size() != input.size()) {
     throw_error(ErrorCode::kInvalidArgument, "Tile: ", repeats.size(),
@@ -121,17 +144,21 @@ Shape tile_shape(const Shape& input, std::span<const int64_t> repeats) {
       throw_error(ErrorCode::kInvalidArgument, "Tile: negative repeat ", repeats[d], " at axis ",
                   d);
     }
-    out[d] *= repeats[d];
+    out[d] = checked_dim_product(out[d], repeats[d], "Tile: the output dim of axis " + std::to_string(d));
   }
   return out;
 }
 
 int64_t range_count(double start, double limit, double delta) {
   if (delta == 0) throw_error(ErrorCode::kInvalidArgument, "Range: delta must not be 0");
+  if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta)) {
+    throw_error(ErrorCode::kInvalidArgument, "Range: start ", start, ", limit ", limit, " and delta ", delta,
+                " must be finite");
+  }
   double n = std::ceil((limit - start) / delta);
   if (!(n > 0)) return 0;
-  if (n > 1e15) throw_error(ErrorCode::kInvalidArgument, "Range: ", n, " elements is too many");
-  return static_cast<int64_t>(n);
+  // A count this large fails the memory limit when the output is allocated, with the sizes named.
+  return checked_floor_to_dim(n, "Range: the element count");
 }
 
 }  // namespace onyx

@@ -20,6 +20,12 @@ Shape concat_shape(std::span<const Shape> inputs, int64_t axis);
 // Pads as [begin_0.., end_0..] over all dims, from pads given for `axes` (empty: all dims).
 std::vector<int64_t> resolve_pads(std::span<const int64_t> pads, std::span<const int64_t> axes,
                                   size_t rank);
+// dim + begin + end of a padded axis, checked: throws naming the axis when the sum overflows or
+// when negative pads remove more than the axis holds.
+int64_t padded_dim(int64_t dim, int64_t begin, int64_t end, size_t axis);
+// OneHot's depth input (one value of any numeric type) as a positive count; NaN, infinities,
+// zero, negative values and values of 2^63 or more are refused.
+int64_t one_hot_depth(const Tensor& depth);
 Shape tile_shape(const Shape& input, std::span<const int64_t> repeats);
 // Elements of Range(start, limit, delta): max(ceil((limit - start) / delta), 0).
 int64_t range_count(double start, double limit, double delta);

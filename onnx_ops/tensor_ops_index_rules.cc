@@ -11,7 +11,9 @@
 namespace onyx::tensor_rules {
 namespace {
 
-Dim dim_times(const Dim& d, int64_t k) { return d.is_known() ? Dim::known(d.value * k) : Dim{}; }
+Dim dim_times(const Dim& d, int64_t k) {
+  return d.is_known() ? Dim::known(checked_dim_product(d.value, k, "an output dim")) : Dim{};
+}
 Dim dim_div(const Dim& d, int64_t k) {
   return d.is_known() && k > 0 ? Dim::known(d.value / k) : Dim{};
 }
@@ -181,7 +183,7 @@ void pad_rule(InferenceContext& ctx) {
   const size_t rank = in->size();
   for (size_t d = 0; d < rank; ++d) {
     if (all[d] == 0 && all[d + rank] == 0) continue;
-    out[d] = out[d].is_known() ? Dim::known(out[d].value + all[d] + all[d + rank]) : Dim{};
+    out[d] = out[d].is_known() ? Dim::known(padded_dim(out[d].value, all[d], all[d + rank], d)) : Dim{};
   }
   set_tensor(ctx, 0, dtype, out);
 }
@@ -199,6 +201,9 @@ void expand_rule(InferenceContext& ctx) {
     return set_tensor(ctx, 0, dtype, std::nullopt);
   }
   if (!in) return set_tensor(ctx, 0, dtype, std::nullopt);
+  for (int64_t d : *shape) {
+    if (d < 0) throw_error(ErrorCode::kInvalidArgument, "Expand: negative dim in the target shape ", shape_to_string(*shape));
+  }
   // Target dims of 1 leave the input dim as it is, symbolic or not.
   std::vector<Dims> both{*in, to_dims(*shape)};
   set_tensor(ctx, 0, dtype, broadcast_dims(both, "Expand"));
@@ -249,7 +254,7 @@ void one_hot_rule(InferenceContext& ctx) {
                                       static_cast<int64_t>(indices->size()) + 1, "OneHot");
   Dim depth;
   if (const Tensor* d = ctx.input_constant(1); d && d->element_count() == 1) {
-    depth = Dim::known(static_cast<int64_t>(d->element_as_double(0)));
+    depth = Dim::known(one_hot_depth(*d));
   }
   Dims out = *indices;
   out.insert(out.begin() + axis, depth);

@@ -36,14 +36,20 @@ void set_tensor(InferenceContext& ctx, size_t output, DataType dtype, std::optio
 
 void same_tensor_as_input_0(InferenceContext& ctx) { set_tensor(ctx, 0, elem_of(ctx, 0), dims_of(ctx, 0)); }
 
-Dims unknown_dims(size_t rank) { return Dims(rank); }
+Dims unknown_dims(size_t rank) {
+  // A rank this large only comes from a declared shape that no tensor could have; refusing it
+  // keeps a rule from allocating a vector of 2^40 dims.
+  constexpr size_t kMaxRank = size_t{1} << 16;
+  if (rank > kMaxRank) throw_error(ErrorCode::kInvalidModel, "an output of rank ", rank, " (more than ", kMaxRank, ")");
+  return Dims(rank);
+}
 
 Dim dim_product(const Dim* begin, const Dim* end) {
   int64_t product = 1;
   bool known = true;
   for (const Dim* d = begin; d != end; ++d) {
     if (d->is_known() && d->value == 0) return Dim::known(0);
-    if (d->is_known()) product *= d->value;
+    if (d->is_known()) product = checked_dim_product(product, d->value, "the element count");
     else known = false;
   }
   if (known) return Dim::known(product);
@@ -245,6 +251,9 @@ void constant_of_shape_rule(InferenceContext& ctx) {
   const Attribute* value = ctx.attributes().find("value");
   const DataType dtype = value ? value->t.dtype() : DataType::kFloat;
   if (std::optional<std::vector<int64_t>> shape = constant_ints(ctx, 0)) {
+    for (int64_t d : *shape) {
+      if (d < 0) throw_error(ErrorCode::kInvalidArgument, "ConstantOfShape: negative dim ", d, " in shape ", shape_to_string(*shape));
+    }
     return set_tensor(ctx, 0, dtype, to_dims(*shape));
   }
   std::optional<Dims> shape_dims = dims_of(ctx, 0);

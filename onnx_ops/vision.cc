@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "onnx_ops/axes.h"
 #include "onnx_ops/op_schema.h"
@@ -117,15 +118,17 @@ ResizeGeometry resolve_resize(const Shape& input, const ResizeAttributes& attrs,
                scales->size(), " values for ", n, " axes of input ", shape_to_string(input));
     for (size_t i = 0; i < n; ++i) {
       double s = (*scales)[i];
-      ONYX_CHECK(s > 0, ErrorCode::kInvalidArgument, op, ": scale ", s, " of axis ", axes[i],
-                 " must be positive");
+      ONYX_CHECK(s > 0 && std::isfinite(s), ErrorCode::kInvalidArgument, op, ": scale ", s, " of axis ", axes[i],
+                 " must be positive and finite");
       g.scales[axes[i]] = s;
       // floor(in * scale); tf_crop_and_resize scales the ROI's length.
       double len = static_cast<double>(input[axes[i]]);
       if (attrs.transform == CoordinateTransform::kTfCropAndResize) {
         len *= g.roi_end[axes[i]] - g.roi_start[axes[i]];
       }
-      g.output[axes[i]] = static_cast<int64_t>(std::floor(len * s));
+      std::ostringstream what;
+      what << op << ": axis " << axes[i] << " of length " << len << " times scale " << s;
+      g.output[axes[i]] = checked_floor_to_dim(len * s, what.str());
     }
     return g;
   }
@@ -148,7 +151,8 @@ ResizeGeometry resolve_resize(const Shape& input, const ResizeAttributes& attrs,
     }
     for (int64_t a : axes) {
       g.scales[a] = scale;
-      g.output[a] = static_cast<int64_t>(scale * static_cast<double>(input[a]) + 0.5);
+      g.output[a] = checked_floor_to_dim(scale * static_cast<double>(input[a]) + 0.5,
+                                         op + ": the output size of axis " + std::to_string(a));
     }
   }
   return g;

@@ -16,6 +16,7 @@
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
+#include "tools/memory_limit_option.h"
 
 namespace onyx::cli {
 
@@ -26,6 +27,7 @@ struct BenchOptions {
   int iterations = 100;
   int warmup = 5;
   int threads = 0;
+  size_t memory_limit = 0;
   int optimization_level = SessionOptions{}.optimization_level;
   bool json = false;
   bool profile = false;
@@ -68,6 +70,7 @@ int bench(const BenchOptions& options) {
   load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
+  session_options.memory_limit = options.memory_limit;
   session_options.optimization_level = options.optimization_level;
   auto created = std::chrono::steady_clock::now();
   InferenceSession session(std::filesystem::path(options.model), session_options);
@@ -123,6 +126,7 @@ Command add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0, 2));
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
+  add_memory_limit_option(*command, options->memory_limit);
   add_custom_ops_option(*command, options->custom_ops);
   return [options] { return bench(*options); };
 }

@@ -29,7 +29,7 @@ std::map<std::string, Value> build_feeds(const InferenceSession& session,
     uint64_t seed = 1;
     for (const ValueInfo& input : session.inputs()) {
       if (!feeds.count(input.name) && !session.input_is_optional(input.name)) {
-        feeds[input.name] = random_value(input.name, input.type, seed++);
+        feeds[input.name] = random_value(input.name, input.type, seed++, session.memory_limit());
       }
     }
   }

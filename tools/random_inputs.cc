@@ -1,6 +1,7 @@
 #include "tools/random_inputs.h"
 
 #include "runtime/common/portable_random.h"
+#include "runtime/tensor/memory_limit.h"
 
 namespace onyx::cli {
 
@@ -13,7 +14,7 @@ void fill(Tensor& tensor, Draw draw) {
 }
 }  // namespace
 
-Value random_value(const std::string& name, const TypeInfo& type, uint64_t seed) {
+Value random_value(const std::string& name, const TypeInfo& type, uint64_t seed, size_t memory_limit) {
   if (type.kind != TypeInfo::Kind::kTensor) {
     throw_error(ErrorCode::kNotImplemented, "--random cannot make input '", name, "' of type ",
                 type.to_string());
@@ -22,6 +23,8 @@ Value random_value(const std::string& name, const TypeInfo& type, uint64_t seed)
   if (type.shape) {
     for (const Dim& d : *type.shape) shape.push_back(d.is_known() ? d.value : 1);
   }
+  check_tensor_within_limit("--random input '" + name + "' of shape " + shape_to_string(shape), type.elem_type, shape,
+                            memory_limit);
   Tensor tensor(type.elem_type, shape);
   portable_random::Engine generator(seed);
   auto real = [&] { return portable_random::uniform(generator, -1.0, 1.0); };  // floating point

@@ -9,6 +9,7 @@
 
 namespace onyx::cli {
 
-Value random_value(const std::string& name, const TypeInfo& type, uint64_t seed);
+// Refuses (naming the input) a declared shape that would take more than `memory_limit` bytes.
+Value random_value(const std::string& name, const TypeInfo& type, uint64_t seed, size_t memory_limit);
 
 }  // namespace onyx::cli

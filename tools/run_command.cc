@@ -9,6 +9,7 @@
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/feeds.h"
+#include "tools/memory_limit_option.h"
 #include "tools/value_printing.h"
 
 namespace onyx::cli {
@@ -19,6 +20,7 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::string output_dir;
   int threads = 0;
+  size_t memory_limit = 0;
   int optimization_level = SessionOptions{}.optimization_level;
   bool random = false;
   std::vector<std::string> custom_ops;
@@ -28,6 +30,7 @@ int run(const RunOptions& options) {
   load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
+  session_options.memory_limit = options.memory_limit;
   session_options.optimization_level = options.optimization_level;
   InferenceSession session(std::filesystem::path(options.model), session_options);
 
@@ -56,6 +59,7 @@ Command add_run_command(CLI::App& app) {
                       "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
       ->check(CLI::Range(0, 2));
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
+  add_memory_limit_option(*command, options->memory_limit);
   add_custom_ops_option(*command, options->custom_ops);
   return [options] { return run(*options); };
 }

@@ -19,6 +19,7 @@
 #include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
+#include "tools/memory_limit_option.h"
 #include "tools/train_checks.h"
 #include "tools/train_log.h"
 #include "tools/train_progress.h"
@@ -49,6 +50,7 @@ struct TrainArgs {
   bool resume = false;
   uint64_t seed = 0;
   int threads = 0;
+  size_t memory_limit = 0;
   std::string log;
   std::string early_stopping;
   int64_t patience = 3;
@@ -369,6 +371,7 @@ int train(const TrainArgs& args) {
   options.frozen = args.freeze;
   options.seed = args.seed;
   options.session.intra_op_threads = args.threads;
+  options.session.memory_limit = args.memory_limit;
   training::TrainingSession session(std::move(prepared.model), options);
   fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
   check_data_fits(session, prepared.train);
@@ -530,6 +533,7 @@ Command add_train_command(CLI::App& app) {
                     "continue from the newest checkpoint in --checkpoint-dir (parameters, optimizer state, step, "
                     "random state; mid-epoch too)");
   command->add_option("--seed", args->seed, "S: seeds shuffling, --val-split and dropout (default 0)");
+  add_memory_limit_option(*command, args->memory_limit);
   add_custom_ops_option(*command, args->custom_ops);
   command->add_option("--threads", args->threads, "N: intra-op threads (default: one per core)")
       ->check(non_negative());

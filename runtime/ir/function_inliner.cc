@@ -1,5 +1,6 @@
 #include "runtime/ir/function_inliner.h"
 
+#include <algorithm>
 #include <map>
 
 #include "onnx/onnx-ml.pb.h"
@@ -23,6 +24,8 @@ using FunctionTable = std::map<std::pair<std::string, std::string>, ModelFunctio
 class Inliner {
  public:
   explicit Inliner(const FunctionTable& functions) : functions_(functions) {}
+  static constexpr int kMaxCallDepth = 64;
+  static constexpr size_t kMaxInlinedNodes = size_t{1} << 22;
 
   void inline_graph(Graph& graph, int depth = 0) {
     std::vector<Node> expanded;
@@ -36,12 +39,26 @@ class Inliner {
         expanded.push_back(std::move(node));
         continue;
       }
-      if (depth > 64) {
-        throw_error(ErrorCode::kInvalidModel, "function ", node.op_type, " calls itself recursively");
+      const std::pair<std::string, std::string>& callee = it->first;
+      if (std::find(calling_.begin(), calling_.end(), callee) != calling_.end()) {
+        throw_error(ErrorCode::kInvalidModel, "function ", display_domain(callee.first), ".", callee.second,
+                    " calls itself (directly or through other functions); ONNX functions cannot recurse");
+      }
+      if (depth > kMaxCallDepth) {
+        throw_error(ErrorCode::kInvalidModel, "functions call each other more than ", kMaxCallDepth, " deep");
       }
       Graph body;
       body.nodes = instantiate(it->second, node);
+      calling_.push_back(callee);
       inline_graph(body, depth + 1);  // functions may call functions
+      calling_.pop_back();
+      // Functions calling others several times grow exponentially with depth; a budget keeps a
+      // hostile model from expanding into billions of nodes.
+      inlined_nodes_ += body.nodes.size();
+      if (inlined_nodes_ > kMaxInlinedNodes) {
+        throw_error(ErrorCode::kInvalidModel, "inlining the model's functions makes more than ", kMaxInlinedNodes,
+                    " nodes (functions that call functions many times over)");
+      }
       for (Node& inner : body.nodes) expanded.push_back(std::move(inner));
     }
     graph.nodes = std::move(expanded);
@@ -95,6 +112,8 @@ class Inliner {
 
   const FunctionTable& functions_;
   int call_count_ = 0;
+  std::vector<std::pair<std::string, std::string>> calling_;  // the functions being expanded, outermost first
+  size_t inlined_nodes_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <fstream>
 #include <limits>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "onnx/onnx-ml.pb.h"
 #include "onnx_ops/op_schema.h"
 #include "runtime/ir/function_inliner.h"
@@ -11,6 +14,33 @@
 namespace onyx {
 
 namespace fs = std::filesystem;
+
+namespace {
+// Subgraphs (If branches, Loop and Scan bodies) nest at most this deep. Every later pass (checks,
+// type inference, planning, running) recurses once per level, so a limit here is what keeps a
+// hostile model from exhausting the stack; real models nest a handful of levels.
+constexpr int kMaxSubgraphNesting = 100;
+// Protobuf's own limit on nested messages: a subgraph level is three (Graph > Node > Attribute),
+// so models within kMaxSubgraphNesting parse and deeper ones get the readable error below.
+constexpr int kMaxProtobufNesting = 4 * kMaxSubgraphNesting + 16;
+
+thread_local int subgraph_nesting = 0;
+
+// Counts one level of subgraph nesting for as long as it lives.
+class NestingLevel {
+ public:
+  NestingLevel() {
+    if (++subgraph_nesting > kMaxSubgraphNesting) {
+      --subgraph_nesting;
+      throw_error(ErrorCode::kInvalidModel, "subgraphs are nested more than ", kMaxSubgraphNesting,
+                  " deep (an If, Loop or Scan inside another, over and over); onyx refuses models nested that deep");
+    }
+  }
+  ~NestingLevel() { --subgraph_nesting; }
+  NestingLevel(const NestingLevel&) = delete;
+  NestingLevel& operator=(const NestingLevel&) = delete;
+};
+}  // namespace
 
 std::string read_file_bytes(const fs::path& path) {
   std::error_code error;
@@ -133,6 +163,7 @@ void check_opset(const std::string& domain, int64_t version) {
 }  // namespace
 
 Graph graph_from_proto(const onnx::GraphProto& proto, const fs::path& model_dir) {
+  NestingLevel level;
   Graph graph;
   graph.name = proto.name();
   graph.doc = proto.doc_string();
@@ -182,9 +213,12 @@ Model load_model_from_bytes(const void* data, size_t size, const fs::path& model
     throw_error(ErrorCode::kInvalidModel, "model of ", size, " bytes is over protobuf's 2 GiB limit; store weights as external data");
   }
   onnx::ModelProto proto;
-  if (size == 0 || !proto.ParseFromArray(data, static_cast<int>(size))) {
+  google::protobuf::io::ArrayInputStream stream(data, static_cast<int>(size));
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetRecursionLimit(kMaxProtobufNesting);
+  if (size == 0 || !proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     throw_error(ErrorCode::kInvalidModel, "not a valid ONNX model: the protobuf could not be parsed (",
-                size, " bytes; truncated or another format?)");
+                size, " bytes; truncated, another format, or messages nested over ", kMaxProtobufNesting, " deep?)");
   }
   return model_from_proto(proto, model_dir);
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "onnx/onnx-ml.pb.h"
+#include "runtime/tensor/memory_limit.h"
 
 namespace onyx {
 
@@ -146,8 +147,17 @@ fs::path resolve_external_data_path(const fs::path& model_dir, const std::string
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_dir) {
   if (proto.data_type() == onnx::TensorProto::UNDEFINED) bad_tensor(proto, "element type is undefined");
   DataType dtype = dtype_from_code(proto.data_type());
-  Tensor tensor(dtype, dims_of(proto));
-  size_t bytes = tensor.byte_size();
+  const Shape shape = dims_of(proto);
+  // Sizes are checked against the data the file holds before anything is allocated, so a tensor
+  // claiming a shape of 2^40 x 2^40 fails here instead of in the allocator.
+  std::optional<int64_t> count = 1;
+  for (int64_t d : shape) count = count ? multiply_dims(*count, d) : std::nullopt;
+  std::optional<size_t> needed = count ? storage_bytes(dtype, *count) : std::nullopt;
+  if (!needed) {
+    bad_tensor(proto, "shape " + shape_to_string(shape) + " of " + std::string(dtype_name(dtype)) + " needs " +
+                          exact_storage_bytes(dtype, shape) + " bytes, more than any tensor can hold");
+  }
+  const size_t bytes = *needed;
 
   bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
   if (external || proto.has_raw_data()) {
@@ -160,12 +170,20 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_d
     }
     if (raw->size() != bytes) {
       bad_tensor(proto, "raw data has " + std::to_string(raw->size()) + " bytes, shape " +
-                            shape_to_string(tensor.shape()) + " of " +
+                            shape_to_string(shape) + " of " +
                             std::string(dtype_name(dtype)) + " needs " + std::to_string(bytes));
     }
+    Tensor tensor(dtype, shape);
     if (bytes > 0) std::memcpy(tensor.mutable_raw_data(), raw->data(), bytes);  // little-endian host
     return tensor;
   }
+  // Every value in a typed field takes at least one byte of the message: a count above its size
+  // cannot be what the field holds (fill_from_typed_fields then names the exact mismatch).
+  if (static_cast<uint64_t>(*count) > proto.ByteSizeLong()) {
+    bad_tensor(proto, "shape " + shape_to_string(shape) + " has " + std::to_string(*count) +
+                          " elements, more than the tensor's " + std::to_string(proto.ByteSizeLong()) + " bytes can hold");
+  }
+  Tensor tensor(dtype, shape);
   if (tensor.element_count() == 0) return tensor;
   fill_from_typed_fields(proto, tensor);
   return tensor;
@@ -174,6 +192,9 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_d
 Tensor tensor_from_sparse_proto(const onnx::SparseTensorProto& proto, const fs::path& model_dir) {
   Tensor values = tensor_from_proto(proto.values(), model_dir);
   Shape dense_shape(proto.dims().begin(), proto.dims().end());
+  // The dense form is allocated from dims the file merely claims; it must fit this machine.
+  check_tensor_within_limit("sparse tensor '" + proto.values().name() + "' of dense shape " + shape_to_string(dense_shape),
+                            values.dtype(), dense_shape, default_memory_limit());
   Tensor dense(values.dtype(), dense_shape);
   if (values.dtype() == DataType::kString) {
     throw_error(ErrorCode::kNotImplemented, "sparse string tensors are not supported");

@@ -143,6 +143,11 @@ Tensor parse_npy(const std::string& bytes, const std::string& source) {
   if (!RE2::PartialMatch(header, shape_key, &dims)) {
     throw_error(ErrorCode::kInvalidArgument, source, ": .npy header has no shape");
   }
+  // A tuple of non-negative integers: "", "3,", "2, 3"; anything else (a sign, an expression) is not a shape.
+  static const RE2 dims_tuple(R"(\s*(?:[0-9]+\s*,\s*)*(?:[0-9]+\s*,?\s*)?)");
+  if (!RE2::FullMatch(dims, dims_tuple)) {
+    throw_error(ErrorCode::kInvalidArgument, source, ": .npy shape (", dims, ") is not a tuple of non-negative integers");
+  }
   Shape shape;
   re2::StringPiece rest(dims);
   int64_t dim = 0;
@@ -150,12 +155,18 @@ Tensor parse_npy(const std::string& bytes, const std::string& source) {
   if (!rest.empty() && RE2::PartialMatch(rest, dimension)) {
     throw_error(ErrorCode::kInvalidArgument, source, ": .npy shape (", dims, ") has a dimension beyond int64");
   }
-  Tensor tensor(dtype, shape);
-  size_t data_start = header_start + header_length;
-  if (bytes.size() - data_start != tensor.byte_size()) {
-    throw_error(ErrorCode::kInvalidArgument, source, ": .npy data has ", bytes.size() - data_start,
-                " bytes, shape ", shape_to_string(shape), " needs ", tensor.byte_size());
+  // The data must be in the file: compare sizes before allocating, so a header claiming
+  // terabytes is refused without trying to allocate them.
+  const size_t data_start = header_start + header_length;
+  const size_t data_bytes = bytes.size() - data_start;
+  std::optional<int64_t> count = 1;
+  for (int64_t d : shape) count = count ? multiply_dims(*count, d) : std::nullopt;
+  std::optional<size_t> needed = count ? storage_bytes(dtype, *count) : std::nullopt;
+  if (!needed || *needed != data_bytes) {
+    throw_error(ErrorCode::kInvalidArgument, source, ": .npy data has ", data_bytes, " bytes, shape ",
+                shape_to_string(shape), " needs ", exact_storage_bytes(dtype, shape));
   }
+  Tensor tensor(dtype, shape);
   if (tensor.byte_size()) std::memcpy(tensor.mutable_raw_data(), bytes.data() + data_start, tensor.byte_size());
   return tensor;
 }

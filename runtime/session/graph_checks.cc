@@ -62,7 +62,7 @@ void validate_and_sort_graph(Graph& graph, const std::set<std::string>& outer_sc
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     for (const auto& output : graph.nodes[i].outputs) {
       if (output.empty()) continue;
-      if (producer.count(output) || graph.find_input(output) != nullptr) {
+      if (producer.count(output) || graph.find_input(output) != nullptr || graph.initializers.count(output)) {
         throw_error(ErrorCode::kInvalidModel, graph.nodes[i].describe(), " writes value '", output,
                     "', which is already defined in graph '", graph.name, "'");
       }

@@ -45,9 +45,9 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   }
   std::vector<ExecutionProvider*> providers;
   for (const auto& provider : options_.providers) providers.push_back(provider.get());
-  size_t memory_limit = options_.memory_limit > 0 ? options_.memory_limit : default_memory_limit();
+  memory_limit_ = options_.memory_limit > 0 ? options_.memory_limit : default_memory_limit();
   plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_, std::vector<std::string>{}, *ops_,
-                                          memory_limit);
+                                          memory_limit_);
 }
 
 bool InferenceSession::input_is_optional(const std::string& name) const {

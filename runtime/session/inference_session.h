@@ -62,6 +62,8 @@ class InferenceSession {
   // The ops this session sees: its own custom ops over the global registry.
   const OpRegistry& ops() const { return *ops_; }
   int threads() const { return threads_; }
+  // The most bytes one tensor may take (SessionOptions::memory_limit, resolved).
+  size_t memory_limit() const { return memory_limit_; }
 
  private:
   void check_feed(const ValueInfo& input, const Value& value) const;
@@ -73,6 +75,7 @@ class InferenceSession {
   std::shared_ptr<OpRegistry> ops_;  // before plan_: kernels it made die first
   InferredTypes types_;
   int threads_ = 1;
+  size_t memory_limit_ = 0;
   std::unique_ptr<ExecutionPlan> plan_;
 };
 

@@ -64,6 +64,8 @@ InferredTypes infer_types(const Graph& graph, const Model& model, const Inferred
         (*rule)(context);
       } catch (const Error& error) {
         throw Error(error.code(), node.describe() + ": " + error.what());
+      } catch (const std::exception& error) {
+        throw Error(ErrorCode::kInvalidModel, node.describe() + ": " + user_message(error));
       }
     }
     for (size_t i = 0; i < node.outputs.size(); ++i) {

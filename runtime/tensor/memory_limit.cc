@@ -19,6 +19,10 @@ size_t default_memory_limit() {
 }
 
 void check_output_within_limit(size_t output_index, DataType type, const Shape& shape, size_t limit) {
+  check_tensor_within_limit("output " + std::to_string(output_index), type, shape, limit);
+}
+
+void check_tensor_within_limit(std::string_view what, DataType type, const Shape& shape, size_t limit) {
   int64_t count = 1;
   bool overflows = false;
   for (int64_t dim : shape) {
@@ -28,7 +32,7 @@ void check_output_within_limit(size_t output_index, DataType type, const Shape& 
   }
   std::optional<size_t> bytes = overflows ? std::nullopt : storage_bytes(type, count);
   if (bytes && *bytes <= limit) return;
-  throw_error(ErrorCode::kRuntimeFailure, "output ", output_index, " needs ", exact_storage_bytes(type, shape),
+  throw_error(ErrorCode::kRuntimeFailure, what, " needs ", exact_storage_bytes(type, shape),
               " bytes, over the limit of ", limit, " bytes (the session's memory limit, --memory-limit)");
 }
 

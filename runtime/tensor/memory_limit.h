@@ -19,5 +19,7 @@ size_t default_memory_limit();
 // tensor of `shape` would take more than `limit` bytes (N exact, even past 64 bits). Shapes with
 // negative dims pass, so that allocation reports them as such.
 void check_output_within_limit(size_t output_index, DataType type, const Shape& shape, size_t limit);
+// The same for any tensor: "<what> needs N bytes, over the limit of L bytes ...".
+void check_tensor_within_limit(std::string_view what, DataType type, const Shape& shape, size_t limit);
 
 }  // namespace onyx

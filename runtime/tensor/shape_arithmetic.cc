@@ -1,6 +1,7 @@
 #include "runtime/tensor/shape_arithmetic.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/common/error.h"
 
@@ -35,6 +36,18 @@ int64_t checked_dim_product(int64_t a, int64_t b, std::string_view what) {
 int64_t checked_dim_sum(int64_t a, int64_t b, std::string_view what) {
   if (auto result = add_dims(a, b)) return *result;
   throw_error(ErrorCode::kInvalidModel, what, " overflows int64 (", a, " + ", b, ")");
+}
+
+std::optional<int64_t> floor_to_dim(double value) {
+  // 2^63 is exact in a double; every double below it converts to int64 without overflow.
+  if (!(value >= 0) || !(value < 9223372036854775808.0)) return std::nullopt;
+  return static_cast<int64_t>(std::floor(value));
+}
+
+int64_t checked_floor_to_dim(double value, std::string_view what) {
+  if (auto dim = floor_to_dim(value)) return *dim;
+  throw_error(ErrorCode::kInvalidArgument, what, " is ", value, ", not a dimension (it must be finite, at least 0 ",
+              "and below 2^63)");
 }
 
 int64_t shape_element_count(const Shape& shape) {

@@ -26,6 +26,12 @@ std::optional<int64_t> add_dims(int64_t a, int64_t b);
 int64_t checked_dim_product(int64_t a, int64_t b, std::string_view what);
 int64_t checked_dim_sum(int64_t a, int64_t b, std::string_view what);
 
+// floor(value) as a dim: nullopt for NaN, an infinity, a negative value or one of 2^63 or more
+// (a scale or a count computed in floating point, whose cast to int64 would be undefined).
+std::optional<int64_t> floor_to_dim(double value);
+// The same, throwing kInvalidArgument "<what> is <value>, not a dimension" instead of nullopt.
+int64_t checked_floor_to_dim(double value, std::string_view what);
+
 // 1 for a scalar, 0 if any dim is 0; throws on a negative dim or a count over int64.
 int64_t shape_element_count(const Shape& shape);
 

@@ -46,7 +46,7 @@ bool fuzz_make_feeds(const InferenceSession& session, std::map<std::string, Valu
       }
     }
     if (elements * 16 > kFuzzMaxInputBytes) return false;
-    feeds[input.name] = cli::random_value(input.name, type, 1);
+    feeds[input.name] = cli::random_value(input.name, type, 1, session.memory_limit());
   }
   return true;
 }

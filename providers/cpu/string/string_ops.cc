@@ -1,6 +1,7 @@
 // CPU kernels of the string ops: StringNormalizer (10), StringConcat, StringSplit and
 // RegexFullMatch (20). Case changes and case-insensitive stopword matching are ASCII (bytes
-// outside ASCII, e.g. UTF-8 sequences, are left unchanged). RegexFullMatch uses RE2, the syntax
+// outside ASCII, e.g. UTF-8 sequences, are left unchanged; input that is not valid UTF-8 is refused by the
+// ops that read text: StringNormalizer, StringSplit, RegexFullMatch). RegexFullMatch uses RE2, the syntax
 // the spec names: a linear-time automaton, so a long input cannot exhaust the stack the way a
 // backtracking std::regex does.
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <re2/re2.h>
 
 #include "onnx_ops/broadcast.h"
+#include "runtime/common/utf8.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/kernel_registry.h"
 
@@ -33,6 +35,19 @@ void check_string_input(const Tensor& t, const std::string& name) {
              ": input must be a string tensor, got ", dtype_name(t.dtype()));
 }
 
+// Ops that read strings as text refuse elements that are not UTF-8, naming the first one.
+void check_text_input(const Tensor& t) {
+  const std::string* values = t.data<std::string>();
+  for (int64_t i = 0; i < t.element_count(); ++i) {
+    if (std::optional<size_t> at = first_invalid_utf8_byte(values[i])) {
+      const auto byte = static_cast<unsigned>(static_cast<unsigned char>(values[i][*at]));
+      static const char* kHex = "0123456789abcdef";
+      throw_error(ErrorCode::kInvalidArgument, "string ", i, " of the input is not valid UTF-8 (byte 0x",
+                  kHex[byte >> 4], kHex[byte & 15], " at offset ", *at, ")");
+    }
+  }
+}
+
 class StringNormalizerKernel final : public Kernel {
  public:
   explicit StringNormalizerKernel(const KernelInfo& info) : name_(info.node().describe()) {
@@ -50,6 +65,7 @@ class StringNormalizerKernel final : public Kernel {
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     check_string_input(x, name_);
+    check_text_input(x);
     const bool two_d = x.rank() == 2;
     ONYX_CHECK(x.rank() == 1 || (two_d && x.dim(0) == 1), ErrorCode::kInvalidArgument, name_,
                ": input must have shape [C] or [1, C], got ", shape_to_string(x.shape()));
@@ -136,6 +152,7 @@ class StringSplitKernel final : public Kernel {
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     check_string_input(x, name_);
+    check_text_input(x);
     std::vector<std::vector<std::string>> parts;
     parts.reserve(static_cast<size_t>(x.element_count()));
     int64_t widest = 0;
@@ -179,6 +196,7 @@ class RegexFullMatchKernel final : public Kernel {
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     check_string_input(x, name_);
+    check_text_input(x);
     Tensor& y = ctx.output(0, DataType::kBool, x.shape());
     bool* out = y.mutable_data<bool>();
     const std::string* in = x.data<std::string>();

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "onnx_ops/axes.h"
+#include "onnx_ops/tensor_ops.h"
 #include "providers/cpu/tensor/copy.h"
 #include "providers/kernel_registry.h"
 
@@ -53,8 +54,7 @@ class OneHotKernel final : public Kernel {
     ONYX_CHECK(depth_tensor.element_count() == 1 && values.element_count() == 2,
                ErrorCode::kInvalidArgument, "OneHot: depth must hold one value and values two, got ",
                shape_to_string(depth_tensor.shape()), " and ", shape_to_string(values.shape()));
-    const int64_t depth = static_cast<int64_t>(depth_tensor.element_as_double(0));
-    ONYX_CHECK(depth > 0, ErrorCode::kInvalidArgument, "OneHot: depth ", depth, " must be positive");
+    const int64_t depth = one_hot_depth(depth_tensor);
     const int64_t out_rank = static_cast<int64_t>(indices.rank()) + 1;
     const int64_t axis = normalize_axis(axis_, out_rank, "OneHot");
     Shape out_shape = indices.shape();

@@ -60,6 +60,9 @@ class ExpandKernel final : public Kernel {
   void compute(KernelContext& ctx) override {
     const Tensor& input = ctx.input(0);
     Shape target = ctx.input(1).to_int64_vector();
+    for (int64_t d : target) {
+      ONYX_CHECK(d >= 0, ErrorCode::kInvalidArgument, "Expand: negative dim in the target shape ", shape_to_string(target));
+    }
     Shape out_shape = broadcast_shapes(input.shape(), target, "Expand");
     Tensor& out = ctx.output(0, input.dtype(), out_shape);
     const size_t lead = out_shape.size() - input.rank();
@@ -162,9 +165,7 @@ void pad_into_output(KernelContext& ctx, const Tensor& input, const std::vector<
   const size_t rank = input.rank();
   Shape out_shape(rank);
   for (size_t d = 0; d < rank; ++d) {
-    out_shape[d] = input.dim(d) + pads[d] + pads[d + rank];
-    ONYX_CHECK(out_shape[d] >= 0, ErrorCode::kInvalidArgument, "Pad: pads ", pads[d], ",",
-               pads[d + rank], " remove more than the ", input.dim(d), " elements of axis ", d);
+    out_shape[d] = padded_dim(input.dim(d), pads[d], pads[d + rank], d);
     if (mode != PadMode::kConstant && input.dim(d) == 0 && out_shape[d] > 0) {
       throw_error(ErrorCode::kInvalidArgument, "Pad: cannot pad the empty axis ", d,
                   " in a non-constant mode");
