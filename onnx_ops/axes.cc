@@ -1,6 +1,7 @@
 #include "onnx_ops/axes.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "runtime/common/error.h"
 
@@ -55,6 +56,12 @@ Shape resolve_reshape(const Shape& input, std::span<const int64_t> target, bool 
     if (out[i] < 0) {
       throw_error(ErrorCode::kInvalidArgument, "Reshape: invalid target dim ", out[i], " in ",
                   shape_to_string(Shape(target.begin(), target.end())));
+    }
+    // A copied (0) dim comes from the input's declared shape, which may be huge: the product is
+    // checked (fuzz regression model_mutate/reshape-huge-declared-dim overflowed here).
+    if (out[i] != 0 && known > std::numeric_limits<int64_t>::max() / out[i]) {
+      throw_error(ErrorCode::kInvalidArgument, "Reshape: target shape ", shape_to_string(out),
+                  " has more elements than int64 can count");
     }
     known *= out[i];
   }
