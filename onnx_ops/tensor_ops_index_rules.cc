@@ -193,8 +193,7 @@ void expand_rule(InferenceContext& ctx) {
   if (!shape) {
     std::optional<Dims> shape_dims = dims_of(ctx, 1);
     if (in && shape_dims && shape_dims->size() == 1 && (*shape_dims)[0].is_known()) {
-      return set_tensor(ctx, 0, dtype,
-                        unknown_dims(std::max<size_t>(in->size(), (*shape_dims)[0].value)));
+      return set_tensor(ctx, 0, dtype, unknown_dims_of_declared_rank((*shape_dims)[0].value, in->size()));
     }
     return set_tensor(ctx, 0, dtype, std::nullopt);
   }

@@ -5,6 +5,7 @@
 #include "onnx_ops/tensor_ops_rules.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "onnx_ops/axes.h"
 #include "onnx_ops/tensor_ops.h"
@@ -38,14 +39,28 @@ void same_tensor_as_input_0(InferenceContext& ctx) { set_tensor(ctx, 0, elem_of(
 
 Dims unknown_dims(size_t rank) { return Dims(rank); }
 
+std::optional<Dims> unknown_dims_of_declared_rank(int64_t rank, size_t at_least) {
+  constexpr int64_t kMaxPlausibleRank = 1024;  // far past any real tensor's; costs nothing
+  if (rank < 0 || rank > kMaxPlausibleRank) return std::nullopt;
+  return Dims(std::max<size_t>(static_cast<size_t>(rank), at_least));
+}
+
 Dim dim_product(const Dim* begin, const Dim* end) {
   int64_t product = 1;
-  bool known = true;
+  bool known = true, overflow = false;
   for (const Dim* d = begin; d != end; ++d) {
     if (d->is_known() && d->value == 0) return Dim::known(0);
-    if (d->is_known()) product *= d->value;
-    else known = false;
+    if (!d->is_known()) {
+      known = false;
+    } else if (d->value < 0 || (d->value > 0 && product > std::numeric_limits<int64_t>::max() / d->value)) {
+      // Declared dims may be negative or overflow the product (fuzz regression
+      // model_mutate/flatten-huge-declared-dims): such a product is not a dim, just unknown.
+      overflow = true;
+    } else {
+      product *= d->value;
+    }
   }
+  if (overflow) return Dim{};
   if (known) return Dim::known(product);
   // A single symbolic factor times 1s keeps its name.
   const Dim* symbolic = nullptr;
@@ -87,7 +102,7 @@ void reshape_rule(InferenceContext& ctx) {
     std::optional<Dims> shape_dims = dims_of(ctx, 1);
     std::optional<Dims> out;
     if (ctx.opset() >= 5 && shape_dims && shape_dims->size() == 1 && (*shape_dims)[0].is_known()) {
-      out = unknown_dims(static_cast<size_t>((*shape_dims)[0].value));
+      out = unknown_dims_of_declared_rank((*shape_dims)[0].value);
     }
     return set_tensor(ctx, 0, dtype, out);
   }
@@ -250,7 +265,7 @@ void constant_of_shape_rule(InferenceContext& ctx) {
   std::optional<Dims> shape_dims = dims_of(ctx, 0);
   std::optional<Dims> out;
   if (shape_dims && shape_dims->size() == 1 && (*shape_dims)[0].is_known()) {
-    out = unknown_dims(static_cast<size_t>((*shape_dims)[0].value));
+    out = unknown_dims_of_declared_rank((*shape_dims)[0].value);
   }
   set_tensor(ctx, 0, dtype, out);
 }

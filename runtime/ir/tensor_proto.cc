@@ -146,7 +146,22 @@ fs::path resolve_external_data_path(const fs::path& model_dir, const std::string
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_dir) {
   if (proto.data_type() == onnx::TensorProto::UNDEFINED) bad_tensor(proto, "element type is undefined");
   DataType dtype = dtype_from_code(proto.data_type());
-  Tensor tensor(dtype, dims_of(proto));
+  const Shape shape = dims_of(proto);
+  if (proto.data_location() != onnx::TensorProto::EXTERNAL) {
+    // Inline data is in the proto itself, at least one value or byte per four elements (2-bit
+    // types pack four to a byte): a shape that claims more is refused before the tensor is
+    // allocated (fuzz regression model_mutate/tensor-attribute-huge-dims-no-data: dims of
+    // 2^40 with no data allocated terabytes before the size check below).
+    const int64_t held = static_cast<int64_t>(proto.raw_data().size()) + proto.float_data_size() +
+                         proto.int32_data_size() + proto.string_data_size() + proto.int64_data_size() +
+                         proto.double_data_size() + proto.uint64_data_size();
+    const int64_t claimed = shape_element_count(shape);
+    if (claimed / 4 > held) {
+      bad_tensor(proto, "holds " + std::to_string(held) + " values or bytes, too few for shape " +
+                            shape_to_string(shape) + " (" + std::to_string(claimed) + " elements)");
+    }
+  }
+  Tensor tensor(dtype, shape);
   size_t bytes = tensor.byte_size();
 
   bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;

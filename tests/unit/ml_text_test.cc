@@ -70,6 +70,12 @@ TEST(TfIdfVectorizer, HugeMaxGramLengthAndMaxSkipCountCountWhatTheUsefulValuesCo
                        {0, 0, 1, 0, 1, 1, 1});
 }
 
+TEST(TfIdfVectorizer, NegativeNgramIndexIsRefused) {
+  std::vector<Attribute> attrs = int_pool("TF", 1, 2, 0);
+  attrs[5] = make_attribute("ngram_indexes", std::vector<int64_t>{-1, 1, 2, 3, 4, 5, 6});
+  expect_error([&] { run1("TfIdfVectorizer", 9, {kTokens}, attrs); }, {"ngram_indexes", "-1"});
+}
+
 TEST(TfIdfVectorizer, ErrorsAndShapeRule) {
   expect_error([&] { run1("TfIdfVectorizer", 9, {kTokens}, int_pool("BM25", 1, 2, 0)); },
                {"mode 'BM25'"});

@@ -39,6 +39,24 @@ TEST(ShapeRules, ReshapeWithUnknownTargetKnowsOnlyTheRank) {
   EXPECT_EQ(out[0].to_string(), "float[?,?,?]");
 }
 
+// Fuzz regressions (model_mutate/reshape-huge-declared-shape-length,
+// constantofshape-huge-declared-shape-length, flatten-huge-declared-dims): a shape input declared
+// 2^37 long made the rule allocate 2^37 unknown dims (gigabytes), and Flatten multiplied declared
+// dims of 2^62 into an overflow. A length that is no plausible rank gives an unknown rank, an
+// overflowing product an unknown dim.
+TEST(ShapeRules, HugeDeclaredShapeLengthsAndDimsGiveUnknownsNotGigabytesOrOverflow) {
+  const TypeInfo huge_shape = TypeInfo::tensor(DataType::kInt64, {{k(int64_t{1} << 37)}});
+  EXPECT_FALSE(infer(make_node("Reshape", 2, 1), 14, {ftype({k(2), k(3)}), huge_shape})[0].shape);
+  EXPECT_FALSE(infer(make_node("Expand", 2, 1), 13, {ftype({k(2), k(3)}), huge_shape})[0].shape);
+  EXPECT_FALSE(infer(make_node("ConstantOfShape", 1, 1), 20, {huge_shape})[0].shape);
+  const TypeInfo plausible_shape = TypeInfo::tensor(DataType::kInt64, {{k(5)}});
+  EXPECT_EQ(infer(make_node("Reshape", 2, 1), 14, {ftype({k(2), k(3)}), plausible_shape})[0].to_string(),
+            "float[?,?,?,?,?]");
+  auto f = infer(make_node("Flatten", 1, 1, {make_attribute("axis", int64_t{2})}), 13,
+                 {ftype({k(int64_t{1} << 62), k(3), k(5)})});
+  EXPECT_EQ(f[0].to_string(), "float[?,5]");
+}
+
 TEST(ShapeRules, UnsqueezeSqueezeAndFlatten) {
   Tensor axes = ints({0, -1});
   auto u = infer(make_node("Unsqueeze", 2, 1), 13,

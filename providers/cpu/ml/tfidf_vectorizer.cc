@@ -40,6 +40,12 @@ class TfIdfVectorizerKernel final : public Kernel {
     const std::vector<int64_t> indexes = a.require_ints("ngram_indexes");
     weights_ = a.get_floats("weights");
     output_size_ = indexes.empty() ? 0 : *std::max_element(indexes.begin(), indexes.end()) + 1;
+    // An index is an output position: a negative one wrote before the output (heap overflow,
+    // fuzz regression model_mutate/tfidf-ngram-index-out-of-range).
+    for (int64_t index : indexes) {
+      ONYX_CHECK(index >= 0, ErrorCode::kInvalidModel, node_.describe(), ": ngram_indexes has the negative index ",
+                 index, " (each names an output position)");
+    }
     ONYX_CHECK(weights_.empty() || static_cast<int64_t>(weights_.size()) >= output_size_,
                ErrorCode::kInvalidModel, node_.describe(), ": weights has ", weights_.size(),
                " entries, fewer than the output size ", output_size_);
