@@ -77,7 +77,9 @@ fuzz() {
   status=${PIPESTATUS[0]}
   set -e
   local runs
-  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/last.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
+  # Executions: the final stats, or (with FUZZ_ARGS=-fork=N, which prints none) the last status line.
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/last.log" | tail -1 | grep -o '[0-9]*$' ||
+         grep -oE '^#[0-9]+' "$dir/last.log" | tail -1 | tr -d '#' || echo 0)
   echo "$target: ${runs:-0} executions in ${seconds}s, corpus $(ls "$dir/corpus" | wc -l) files (exit $status)"
   REPORT_LINES+=("\"$target\": {\"ok\": $([ "$status" -eq 0 ] && echo true || echo false), \"seconds\": $seconds, \"executions\": ${runs:-0}}")
   return "$status"
