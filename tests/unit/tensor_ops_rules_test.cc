@@ -57,6 +57,19 @@ TEST(ShapeRules, HugeDeclaredShapeLengthsAndDimsGiveUnknownsNotGigabytesOrOverfl
   EXPECT_EQ(f[0].to_string(), "float[?,5]");
 }
 
+// Fuzz regressions (model_mutate/spacetodepth-huge-blocksize, convtranspose-huge-group): the
+// rules multiplied these attributes unchecked (signed overflow); they are refused, naming the node.
+TEST(ShapeRules, HugeBlocksizeAndGroupAreRefusedNotOverflowed) {
+  auto x = ftype({k(1), k(2), k(4), k(6)});
+  Node s2d = make_node("SpaceToDepth", 1, 1, {make_attribute("blocksize", int64_t{1} << 62)});
+  expect_error([&] { infer(s2d, 13, {x}); }, {"SpaceToDepth", "blocksize 4611686018427387904", "out of range"});
+  Node d2s = make_node("DepthToSpace", 1, 1, {make_attribute("blocksize", int64_t{0})});
+  expect_error([&] { infer(d2s, 13, {x}); }, {"DepthToSpace", "blocksize 0"});
+  Node convt = make_node("ConvTranspose", 2, 1, {make_attribute("group", int64_t{1} << 62)});
+  expect_error([&] { infer(convt, 11, {ftype({k(1), k(2), k(3), k(3)}), ftype({k(2), k(2), k(3), k(3)})}); },
+               {"ConvTranspose", "group 4611686018427387904"});
+}
+
 TEST(ShapeRules, UnsqueezeSqueezeAndFlatten) {
   Tensor axes = ints({0, -1});
   auto u = infer(make_node("Unsqueeze", 2, 1), 13,
