@@ -1,6 +1,7 @@
 #include "onnx_ops/axes.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "runtime/common/error.h"
 

@@ -2,6 +2,7 @@
 // Window arithmetic comes from nn_geometry so kernels and rules agree.
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
@@ -89,6 +90,12 @@ void conv_transpose_rule(InferenceContext& ctx) {
   Dim channels;
   if (w) {
     Dim per_group = dim_or_unknown(*w, 1);
+    // A huge group overflowed this product (fuzz regression model_mutate/convtranspose-huge-group).
+    if (group <= 0 || (per_group.is_known() && per_group.value > 0 &&
+                       group > std::numeric_limits<int64_t>::max() / per_group.value)) {
+      throw_error(ErrorCode::kInvalidModel, ctx.node().describe(), ": group ", group,
+                  " is out of range for a weight of ", per_group.value, " output channels per group");
+    }
     if (per_group.is_known()) channels = Dim::known(per_group.value * group);
   }
   std::vector<int64_t> spatial;

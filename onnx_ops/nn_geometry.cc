@@ -30,6 +30,20 @@ void check_positive(const std::vector<int64_t>& values, const char* name, std::s
   }
 }
 
+// Kernel sizes, strides, dilations and pads above 2^31 - 1 fit no real tensor, and the window
+// arithmetic (dilation * (kernel - 1), input + pads, output * kernel size) on them overflowed
+// int64 (fuzz regression model_mutate/maxpool-huge-pad): they are refused up front.
+constexpr int64_t kMaxWindowValue = (int64_t{1} << 31) - 1;
+
+void check_in_range(const std::vector<int64_t>& values, const char* name, std::string_view op) {
+  for (int64_t v : values) {
+    if (v > kMaxWindowValue) {
+      throw_error(ErrorCode::kInvalidArgument, op, ": attribute '", name, "' value ", v,
+                  " is out of range (at most ", kMaxWindowValue, "), got ", join(values));
+    }
+  }
+}
+
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 }  // namespace
@@ -80,10 +94,13 @@ static WindowGeometry common_geometry(const WindowAttributes& attrs,
   }
   g.kernel.assign(kernel.begin(), kernel.end());
   check_positive(g.kernel, "kernel_shape", op);
+  check_in_range(g.kernel, "kernel_shape", op);
   g.strides = per_dim(attrs.strides, rank, 1, "strides", op);
   check_positive(g.strides, "strides", op);
+  check_in_range(g.strides, "strides", op);
   g.dilations = per_dim(attrs.dilations, rank, 1, "dilations", op);
   check_positive(g.dilations, "dilations", op);
+  check_in_range(g.dilations, "dilations", op);
   if (attrs.pads.empty()) {
     g.pads.assign(2 * rank, 0);
   } else if (attrs.pads.size() != 2 * rank) {
@@ -95,6 +112,7 @@ static WindowGeometry common_geometry(const WindowAttributes& attrs,
     for (int64_t p : g.pads) {
       if (p < 0) throw_error(ErrorCode::kInvalidArgument, op, ": negative pads ", join(g.pads));
     }
+    check_in_range(g.pads, "pads", op);
   }
   g.output.assign(rank, 0);
   return g;

@@ -31,6 +31,12 @@ void transpose_rule(InferenceContext& ctx) {
 void space_depth_rule(InferenceContext& ctx, bool depth_to_space) {
   std::optional<Dims> in = dims_of(ctx, 0);
   const int64_t b = ctx.attributes().get_int("blocksize", 1);
+  // b * b must not overflow (fuzz regression model_mutate/spacetodepth-huge-blocksize; UBSan):
+  // a block wider than 2^31 - 1 fits no tensor.
+  if (b <= 0 || b > (int64_t{1} << 31) - 1) {
+    throw_error(ErrorCode::kInvalidModel, ctx.node().describe(), ": blocksize ", b,
+                " is out of range (1 to 2147483647)");
+  }
   if (!in || in->size() != 4) return set_tensor(ctx, 0, elem_of(ctx, 0), unknown_dims(4));
   const Dims& x = *in;
   Dims out = depth_to_space
@@ -195,8 +201,7 @@ void expand_rule(InferenceContext& ctx) {
   if (!shape) {
     std::optional<Dims> shape_dims = dims_of(ctx, 1);
     if (in && shape_dims && shape_dims->size() == 1 && (*shape_dims)[0].is_known()) {
-      return set_tensor(ctx, 0, dtype,
-                        unknown_dims(std::max<size_t>(in->size(), (*shape_dims)[0].value)));
+      return set_tensor(ctx, 0, dtype, unknown_dims_of_declared_rank((*shape_dims)[0].value, in->size()));
     }
     return set_tensor(ctx, 0, dtype, std::nullopt);
   }

@@ -5,6 +5,7 @@
 #include "onnx_ops/tensor_ops_rules.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "onnx_ops/axes.h"
 #include "onnx_ops/tensor_ops.h"
@@ -42,6 +43,12 @@ Dims unknown_dims(size_t rank) {
   constexpr size_t kMaxRank = size_t{1} << 16;
   if (rank > kMaxRank) throw_error(ErrorCode::kInvalidModel, "an output of rank ", rank, " (more than ", kMaxRank, ")");
   return Dims(rank);
+}
+
+std::optional<Dims> unknown_dims_of_declared_rank(int64_t rank, size_t at_least) {
+  constexpr int64_t kMaxPlausibleRank = 1024;  // far past any real tensor's; costs nothing
+  if (rank < 0 || rank > kMaxPlausibleRank) return std::nullopt;
+  return Dims(std::max<size_t>(static_cast<size_t>(rank), at_least));
 }
 
 Dim dim_product(const Dim* begin, const Dim* end) {
@@ -93,7 +100,7 @@ void reshape_rule(InferenceContext& ctx) {
     std::optional<Dims> shape_dims = dims_of(ctx, 1);
     std::optional<Dims> out;
     if (ctx.opset() >= 5 && shape_dims && shape_dims->size() == 1 && (*shape_dims)[0].is_known()) {
-      out = unknown_dims(static_cast<size_t>((*shape_dims)[0].value));
+      out = unknown_dims_of_declared_rank((*shape_dims)[0].value);
     }
     return set_tensor(ctx, 0, dtype, out);
   }
@@ -259,7 +266,7 @@ void constant_of_shape_rule(InferenceContext& ctx) {
   std::optional<Dims> shape_dims = dims_of(ctx, 0);
   std::optional<Dims> out;
   if (shape_dims && shape_dims->size() == 1 && (*shape_dims)[0].is_known()) {
-    out = unknown_dims(static_cast<size_t>((*shape_dims)[0].value));
+    out = unknown_dims_of_declared_rank((*shape_dims)[0].value);
   }
   set_tensor(ctx, 0, dtype, out);
 }

@@ -21,6 +21,11 @@ void set_tensor(InferenceContext& ctx, size_t output, DataType dtype, std::optio
 void same_tensor_as_input_0(InferenceContext& ctx);
 // `rank` unknown dims.
 Dims unknown_dims(size_t rank);
+// Unknown dims as many as a shape input's declared length says (Reshape, Expand,
+// ConstantOfShape), or an unknown rank when that length is not a plausible rank: a declared
+// length is the model's word only, and 2^37 of them allocated gigabytes here (fuzz regression
+// model_mutate/reshape-huge-declared-shape-length).
+std::optional<Dims> unknown_dims_of_declared_rank(int64_t rank, size_t at_least = 0);
 // Product of dims: known when every factor is known or one is a known 0.
 Dim dim_product(const Dim* begin, const Dim* end);
 bool all_known(const Dims& dims);

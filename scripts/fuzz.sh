@@ -3,28 +3,31 @@
 #   scripts/fuzz.sh --list             names the targets
 #   scripts/fuzz.sh TARGET SECONDS     builds if needed and fuzzes TARGET for SECONDS on its seed
 #                                      corpus; state (corpus, crashes) under .cache/fuzz/TARGET/
-#   scripts/fuzz.sh --ci               each target for FUZZ_CI_SECONDS (default 30); fails on any
-#                                      crash and prints the reproducer's path
+#   scripts/fuzz.sh --ci               each target for FUZZ_CI_SECONDS (default 60); fails on any
+#                                      crash and prints the reproducer's path; with FUZZ_REPORT=FILE
+#                                      also writes each target's result there as JSON (test.sh's)
 # A crash's reproducer goes to .cache/fuzz/TARGET/crashes/; minimize it with
 #   build-fuzz/onyx_fuzz_TARGET -minimize_crash=1 -runs=10000 FILE
 # and store it under tests/fuzz/regressions/TARGET/ (replayed by onyx_tests' FuzzRegressions).
+# The build folder is shared with scripts/sanitize.sh (scripts/sanitized_build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BUILD=$ROOT/build-fuzz
+source "$ROOT/scripts/sanitized_build.sh"
+BUILD=$SANITIZED_BUILD
 STATE=$ROOT/.cache/fuzz
 PYTHON=$ROOT/.venv/bin/python
 TARGETS=(model_run model_mutate tensor_files data_readers checkpoint)
-export CCACHE_BASEDIR=$ROOT
+# The targets' scratch files (tests/fuzz/fuzz_entries.cc) go under a temporary folder of this
+# script's own, removed when it exits: a crashing target cannot clean up after itself.
+FUZZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/onyx-fuzz-run.XXXXXX")
+trap 'rm -rf "$FUZZ_TMP"' EXIT
 # Every finding stops the run with a stack; leaks count (a fuzz input must not leak either).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 build() {
-  if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-    CC=clang CXX=clang++ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DONYX_FUZZ=ON \
-      -DONYX_TESTS=OFF -DONYX_BENCHMARKS=OFF -DONYX_CUDA=OFF >/dev/null
-  fi
+  sanitized_configure
   cmake --build "$BUILD" -j"${JOBS:-2}" --target onyx $(printf 'onyx_fuzz_%s ' "${TARGETS[@]}")
 }
 
@@ -64,12 +67,21 @@ fuzz() {
   fi
   # New inputs go to corpus/ (kept between runs); seeds/ is read only. One job, one thread:
   # the machine is shared. rss_limit and malloc_limit catch runaway allocations.
+  # The fuzzer's exit status, not grep's: read PIPESTATUS right after the pipeline, with errexit
+  # off (an "|| true" would replace PIPESTATUS with its own).
   local status=0
-  OMP_NUM_THREADS=1 "$BUILD/onyx_fuzz_$target" "$dir/corpus" "$dir/seeds" -max_total_time="$seconds" \
+  set +e
+  TMPDIR=$FUZZ_TMP OMP_NUM_THREADS=1 "$BUILD/onyx_fuzz_$target" "$dir/corpus" "$dir/seeds" -max_total_time="$seconds" \
     -artifact_prefix="$dir/crashes/" -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=20 \
-    -print_final_stats=1 ${FUZZ_ARGS:-} 2>&1 | tee "$dir/last.log" | grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|Test unit written|stat::number_of_executed_units" || true
+    -print_final_stats=1 ${FUZZ_ARGS:-} 2>&1 | tee "$dir/last.log" | grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|Test unit written|stat::number_of_executed_units"
   status=${PIPESTATUS[0]}
-  echo "$target: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/last.log" | tail -1) in ${seconds}s (exit $status)"
+  set -e
+  local runs
+  # Executions: the final stats, or (with FUZZ_ARGS=-fork=N, which prints none) the last status line.
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/last.log" | tail -1 | grep -o '[0-9]*$' ||
+         grep -oE '^#[0-9]+' "$dir/last.log" | tail -1 | tr -d '#' || echo 0)
+  echo "$target: ${runs:-0} executions in ${seconds}s, corpus $(ls "$dir/corpus" | wc -l) files (exit $status)"
+  REPORT_LINES+=("\"$target\": {\"ok\": $([ "$status" -eq 0 ] && echo true || echo false), \"seconds\": $seconds, \"executions\": ${runs:-0}}")
   return "$status"
 }
 
@@ -78,16 +90,21 @@ case "${1:-}" in
   --ci)
     build
     failed=0
+    REPORT_LINES=()
     for target in "${TARGETS[@]}"; do
-      if ! fuzz "$target" "${FUZZ_CI_SECONDS:-30}"; then
+      if ! fuzz "$target" "${FUZZ_CI_SECONDS:-60}"; then
         failed=1
         echo "fuzz.sh: $target crashed; reproducer: $(grep -o 'Test unit written to .*' "$STATE/$target/last.log" | sed 's/Test unit written to //')"
       fi
     done
+    if [ -n "${FUZZ_REPORT:-}" ]; then
+      (IFS=,; echo "{\"targets\": {${REPORT_LINES[*]}}}") >"$FUZZ_REPORT"
+    fi
     exit "$failed" ;;
-  "" | -h | --help) sed -n '2,11p' "$0"; exit 2 ;;
+  "" | -h | --help) sed -n '2,12p' "$0"; exit 2 ;;
   *)
     [[ " ${TARGETS[*]} " == *" $1 "* ]] || { echo "fuzz.sh: unknown target '$1' (see --list)" >&2; exit 2; }
     build
+    REPORT_LINES=()
     fuzz "$1" "${2:?seconds}" ;;
 esac

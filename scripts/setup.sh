@@ -35,6 +35,7 @@ TEST_PACKAGES=(
   libopenblas0-openmp  # an optimized BLAS for Debian's PyTorch (else the reference BLAS: torch's Linear ~20x slower), which scripts/bench_train_vs_torch.py compares with
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
   python3-torchvision  # with python3-torch: scripts/export_architectures.py (tests/python/test_architectures.py)
+  clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan: scripts/fuzz.sh (CI fuzzes each target) and scripts/sanitize.sh
 )
 packages=("${BUILD_PACKAGES[@]}")
 ((WITH_TESTS)) && packages+=("${TEST_PACKAGES[@]}")

@@ -4,7 +4,9 @@
 # their expected-failure lists, and the pytest checks. Every part runs even when an earlier one
 # failed (except setup), a summary line per part closes the output, then the tally
 # (scripts/test_tally.py: a skipped test fails the run unless it names a missing GPU); the exit
-# status is nonzero if any part failed.
+# status is nonzero if any part failed. Under CI (CI set) one more part fuzzes each libFuzzer
+# target for FUZZ_CI_SECONDS (default 60; scripts/fuzz.sh --ci, its own clang ASan+UBSan build
+# in build-fuzz/) and fails on any crash, timeout or runaway allocation.
 #
 # Environment (for quick local runs; under CI, with CI set, the last three are refused):
 #   ONYX_SKIP_SETUP=1        skip scripts/setup.sh --tests
@@ -89,11 +91,16 @@ run_pytest() {
 }
 run_part pytest run_pytest
 
+if [ -n "${CI:-}" ]; then
+  run_part fuzz env FUZZ_REPORT="$REPORTS/fuzz.json" JOBS="$JOBS" bash scripts/fuzz.sh --ci
+fi
+
 echo
 echo "=== summary"
 for line in "${SUMMARY[@]}"; do echo "$line"; done
 # One closing count over every test case that ran, and the skip rule (scripts/test_tally.py).
 LEFT_OUT=()
 [ "${ONYX_SKIP_CONFORMANCE:-0}" = 1 ] && LEFT_OUT=(--left-out conformance)
+[ -n "${CI:-}" ] && LEFT_OUT+=(--expect fuzz)
 python3 scripts/test_tally.py "$REPORTS" "${LEFT_OUT[@]}" "${FAILED_PARTS[@]}" || FAILED=1
 exit "$FAILED"

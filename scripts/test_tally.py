@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Closes scripts/test.sh: one count over every test case that ran, and the skip rule.
 
-  test_tally.py REPORTS_DIR [--left-out PART] [FAILED_PART ...]
+  test_tally.py REPORTS_DIR [--left-out PART] [--expect fuzz] [FAILED_PART ...]
 
 Counts the GoogleTest cases (ctest's JUnit report), the pytest cases (pytest's JUnit report) and
-each conformance suite as one check (it passes when it matches its expected-failure list). A
+each conformance suite as one check (it passes when it matches its expected-failure list), and
+each fuzz target CI ran (fuzz.json of scripts/fuzz.sh --ci; --expect fuzz: its absence fails) as
+one check. A
 part that failed without reporting a failed case (it crashed, or its report is missing) counts
 as one failure; so does a part with no report that was not left out on purpose (--left-out:
 a local run without the conformance suites).
@@ -62,6 +64,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("reports")
     parser.add_argument("--left-out", action="append", default=[])
+    parser.add_argument("--expect", action="append", default=[])  # parts that run only in CI
     parser.add_argument("failed_parts", nargs="*")
     args = parser.parse_args()
     reports, failed_parts = args.reports, set(args.failed_parts)
@@ -83,6 +86,17 @@ def main():
     elif "conformance" not in args.left_out:
         conformance_failed = 1  # the conformance part did not report: it did not run
     failed += conformance_failed or (1 if "conformance" in failed_parts else 0)
+    path = os.path.join(reports, "fuzz.json")
+    fuzz_failed = 0
+    if os.path.exists(path):
+        for target in json.load(open(path))["targets"].values():
+            if target["ok"]:
+                passed += 1
+            else:
+                fuzz_failed += 1
+    elif "fuzz" in args.expect:
+        fuzz_failed = 1  # the fuzz part (CI only) did not report: it did not run or its build failed
+    failed += fuzz_failed or (1 if "fuzz" in failed_parts else 0)
 
     refused = [(name, message) for name, message in skips if not ALLOWED_SKIP.search(message)]
     for name, message in skips:

@@ -177,9 +177,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_d
     if (bytes > 0) std::memcpy(tensor.mutable_raw_data(), raw->data(), bytes);  // little-endian host
     return tensor;
   }
-  // Every value in a typed field takes at least one byte of the message: a count above its size
-  // cannot be what the field holds (fill_from_typed_fields then names the exact mismatch).
-  if (static_cast<uint64_t>(*count) > proto.ByteSizeLong()) {
+  // Every value in a typed field takes at least one byte of the message, and one value packs at
+  // most four elements (2-bit types): a count above that cannot be what the field holds
+  // (fill_from_typed_fields then names the exact mismatch).
+  if (static_cast<uint64_t>(*count) / 4 > proto.ByteSizeLong()) {
     bad_tensor(proto, "shape " + shape_to_string(shape) + " has " + std::to_string(*count) +
                           " elements, more than the tensor's " + std::to_string(proto.ByteSizeLong()) + " bytes can hold");
   }

@@ -22,10 +22,29 @@ namespace {
 constexpr int64_t kFuzzMaxDim = 64;
 constexpr int64_t kFuzzMaxInputBytes = int64_t{1} << 20;
 
-// The readers take paths: the bytes go to a per-process scratch file with the right extension.
+// The readers take paths: the bytes go to a scratch file with the right extension, in a folder
+// of this process's own that is removed at exit (a fuzz run makes millions of inputs; each
+// overwrites the last, and none outlives the process). A crash skips exit handlers, so
+// scripts/fuzz.sh also points TMPDIR at a folder it removes itself.
+class ScratchDir {
+ public:
+  ScratchDir()
+      : path_(std::filesystem::temp_directory_path() / ("onyx-fuzz-" + std::to_string(getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 std::filesystem::path fuzz_scratch_file(const std::string& extension, const uint8_t* data, size_t size) {
-  auto path = std::filesystem::temp_directory_path() /
-              ("onyx-fuzz-" + std::to_string(getpid()) + extension);
+  static const ScratchDir dir;
+  auto path = dir.path() / ("input" + extension);
   std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
                                                                 static_cast<std::streamsize>(size));
   return path;

@@ -18,10 +18,12 @@ int64_t interesting_int(int64_t original, std::mt19937& rng) {
   static const int64_t values[] = {0, -1, 1, 2, -2, int64_t{1} << 31, (int64_t{1} << 31) - 1,
                                    int64_t{1} << 62, std::numeric_limits<int64_t>::max(),
                                    std::numeric_limits<int64_t>::min(), int64_t{1} << 20, 1000003};
+  // Off-by-one and negation wrap (in unsigned arithmetic: INT64_MIN - 1 must not be UB here).
+  const uint64_t bits = static_cast<uint64_t>(original);
   switch (rng() % 4) {
-    case 0: return original + 1;
-    case 1: return original - 1;
-    case 2: return -original;
+    case 0: return static_cast<int64_t>(bits + 1);
+    case 1: return static_cast<int64_t>(bits - 1);
+    case 2: return static_cast<int64_t>(0 - bits);
     default: return values[rng() % std::size(values)];
   }
 }

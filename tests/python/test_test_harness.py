@@ -66,6 +66,16 @@ def test_a_missing_report_is_a_failure_unless_left_out(tmp_path):
     assert tally(tmp_path, "--left-out", "conformance")[1] == "1 passed, 1 failed, 0 skipped"
 
 
+def test_each_fuzz_target_is_a_check_and_a_missing_fuzz_report_fails_only_when_expected(tmp_path):
+    write_reports(tmp_path, ['<testcase name="A.b" classname="A.b" status="run"/>'], [])
+    assert tally(tmp_path)[1] == "2 passed, 0 failed, 0 skipped"
+    assert tally(tmp_path, "--expect", "fuzz")[1] == "2 passed, 1 failed, 0 skipped"
+    (tmp_path / "fuzz.json").write_text(json.dumps({"targets": {
+        "model_run": {"ok": True, "seconds": 60, "executions": 100},
+        "checkpoint": {"ok": False, "seconds": 60, "executions": 7}}}))
+    assert tally(tmp_path, "--expect", "fuzz")[1] == "3 passed, 1 failed, 0 skipped"
+
+
 def ci_env(**extra):
     env = {key: value for key, value in os.environ.items()
            if key not in ("ONYX_SKIP_CONFORMANCE", "ONYX_CONFORMANCE_ARGS", "ONYX_BUILD_DIR")}

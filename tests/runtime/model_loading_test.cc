@@ -155,6 +155,25 @@ TEST_F(ModelLoading, RawDataOfTheWrongSizeIsAnError) {
   EXPECT_THROW(load_model(folder_ / "model.onnx"), Error);
 }
 
+// Fuzz regression (model_mutate/tensor-attribute-huge-dims-no-data): a tensor claiming 2^40
+// elements with no data was allocated (std::bad_alloc) before its data size was checked.
+TEST(TensorFromProto, HugeDimsWithoutTheDataAreRefusedBeforeAllocating) {
+  onnx::TensorProto proto;
+  proto.set_name("w");
+  proto.set_data_type(onnx::TensorProto::FLOAT);
+  proto.add_dims(int64_t{1} << 40);
+  proto.add_float_data(1.0f);
+  try {
+    tensor_from_proto(proto, {});
+    FAIL() << "expected an onyx::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor 'w': holds 1 values or bytes, too few for shape [1099511627776]"),
+              std::string::npos) << e.what();
+  }
+  proto.set_raw_data(std::string(16, '\0'));
+  EXPECT_THROW(tensor_from_proto(proto, {}), Error);
+}
+
 TEST_F(ModelLoading, SparseInitializersAreDensified) {
   onnx::TensorProto* weight;
   onnx::ModelProto model = add_model(&weight);

@@ -130,6 +130,20 @@ TEST(BinaryMath, PowMixesBaseAndExponentTypes) {
   EXPECT_EQ(values_of<float>(run("Pow", 15, {fb, two})), (std::vector<float>{2.25f, 4.0f, 16.0f}));
 }
 
+// A power of an integer base that has no value of the base's type (overflow, NaN from a negative
+// base's root, 0^-1 = inf) was an undefined float-to-int cast (UBSan, fuzz regression
+// model_mutate/pow-int-base-inf); it gives the type's minimum, as the ONNX reference does on x86.
+TEST(BinaryMath, PowOfAnIntegerBaseOutsideItsRangeGivesTheMinimumLikeTheReference) {
+  Tensor base = Tensor::from_vector<int32_t>({5}, {2, 10, -1, 0, 3});
+  Tensor e = Tensor::from_vector<float>({5}, {1e30f, 20.0f, 0.5f, -1.0f, 2.0f});
+  constexpr int32_t kMin = std::numeric_limits<int32_t>::min();
+  EXPECT_EQ(values_of<int32_t>(run("Pow", 15, {base, e})), (std::vector<int32_t>{kMin, kMin, kMin, kMin, 9}));
+  Tensor base64 = Tensor::from_vector<int64_t>({2}, {10, -4});
+  Tensor inf = Tensor::from_vector<double>({2}, {std::numeric_limits<double>::infinity(), 3.0});
+  EXPECT_EQ(values_of<int64_t>(run("Pow", 15, {base64, inf})),
+            (std::vector<int64_t>{std::numeric_limits<int64_t>::min(), -64}));
+}
+
 // Integer bases with integer exponents of other types stay exact integer powers (the kernel
 // widens the exponent to int64/uint64); negative exponents truncate like 1/a^|b|.
 TEST(BinaryMath, PowIntegerExponentsOfOtherTypesStayExact) {

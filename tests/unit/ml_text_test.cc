@@ -1,5 +1,7 @@
 // Unit tests of TfIdfVectorizer: TF/IDF/TFIDF weighting, skip distances, string pools with
 // batches, errors and the shape rule. Expected counts were worked out by hand.
+#include <limits>
+
 #include "onnx_ops/op_schema.h"
 #include "tests/unit/tensor_ops_test_util.h"
 
@@ -51,6 +53,27 @@ TEST(TfIdfVectorizer, StringPoolBatch) {
   expect_tensor<float>(run1("TfIdfVectorizer", 9, {x}, attrs), {2, 3}, {1, 1, 1, 1, 2, 1});
   expect_error([&] { run1("TfIdfVectorizer", 9, {kTokens}, attrs); },
                {"int64", "pool_strings"});
+}
+
+// Fuzz regressions (model_mutate/tfidf-huge-max-gram-length): a max_gram_length far past the
+// pool's longest n-gram sized a table by it (gigabytes: bad_alloc), and a huge max_skip_count
+// looped over every skip (max_skip_count + 1 overflowed for INT64_MAX). Both count exactly what
+// the longest useful values count.
+TEST(TfIdfVectorizer, HugeMaxGramLengthAndMaxSkipCountCountWhatTheUsefulValuesCount) {
+  Tensor x = Tensor::from_vector<int32_t>({5}, {5, 9, 6, 7, 8});
+  expect_tensor<float>(run1("TfIdfVectorizer", 9, {x}, int_pool("TF", 2, 2147483647, 1)), {7},
+                       {0, 0, 0, 0, 1, 1, 1});
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  expect_tensor<float>(run1("TfIdfVectorizer", 9, {x}, int_pool("TF", 1, huge, huge)), {7},
+                       {0, 0, 1, 0, 1, 1, 1});
+  expect_tensor<float>(run1("TfIdfVectorizer", 9, {x}, int_pool("TF", 1, 2, 3)), {7},
+                       {0, 0, 1, 0, 1, 1, 1});
+}
+
+TEST(TfIdfVectorizer, NegativeNgramIndexIsRefused) {
+  std::vector<Attribute> attrs = int_pool("TF", 1, 2, 0);
+  attrs[5] = make_attribute("ngram_indexes", std::vector<int64_t>{-1, 1, 2, 3, 4, 5, 6});
+  expect_error([&] { run1("TfIdfVectorizer", 9, {kTokens}, attrs); }, {"ngram_indexes", "-1"});
 }
 
 TEST(TfIdfVectorizer, ErrorsAndShapeRule) {

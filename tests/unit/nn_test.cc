@@ -2,6 +2,7 @@
 // reference evaluator; the oneDNN convolution is checked against the direct reference kernel.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "onnx_ops/nn_geometry.h"
@@ -89,6 +90,41 @@ TEST(WindowGeometry, BadAttributesNameTheShapes) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[4,4]"), std::string::npos) << e.what();
   }
+}
+
+// Fuzz regression (model_mutate/maxpool-huge-pad): pads of 2^62 overflowed the window
+// arithmetic (UBSan) on the way to a 2^62-wide output; values past 2^31 - 1 are refused, naming
+// the attribute.
+template <typename Fn>
+void expect_window_error(Fn&& fn, const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an onyx::Error";
+  } catch (const Error& e) {
+    for (const std::string& f : fragments) {
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what() << " lacks " << f;
+    }
+  }
+}
+
+TEST(WindowGeometry, HugeWindowAttributesAreRefusedBeforeTheirArithmeticOverflows) {
+  std::vector<int64_t> in{4, 5}, k{3, 3};
+  WindowAttributes attrs;
+  attrs.pads = {2, 2, 2, int64_t{1} << 62};
+  expect_window_error([&] { forward_window_geometry(attrs, in, k, "MaxPool"); }, {"MaxPool", "'pads'", "4611686018427387904"});
+  attrs.pads = {};
+  attrs.dilations = {1, int64_t{1} << 40};
+  expect_window_error([&] { forward_window_geometry(attrs, in, k, "Conv"); }, {"'dilations'", "out of range"});
+  attrs.dilations = {};
+  attrs.strides = {std::numeric_limits<int64_t>::max(), 1};
+  expect_window_error([&] { forward_window_geometry(attrs, in, k, "Conv"); }, {"'strides'"});
+  attrs.strides = {};
+  std::vector<int64_t> huge_kernel{3, int64_t{1} << 31};
+  expect_window_error([&] { forward_window_geometry(attrs, in, huge_kernel, "AveragePool"); }, {"'kernel_shape'"});
+  Node node = make_node("MaxPool", 1, 1,
+                        {make_attribute("kernel_shape", std::vector<int64_t>{2, 2}),
+                         make_attribute("pads", std::vector<int64_t>{0, 0, 0, int64_t{1} << 62})});
+  EXPECT_THROW(call_node_on_cpu(node, 12, {pool_input()}), Error);
 }
 
 TEST(Conv, MatchesTheOnnxDocumentationExample) {

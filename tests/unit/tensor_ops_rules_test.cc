@@ -39,6 +39,37 @@ TEST(ShapeRules, ReshapeWithUnknownTargetKnowsOnlyTheRank) {
   EXPECT_EQ(out[0].to_string(), "float[?,?,?]");
 }
 
+// Fuzz regressions (model_mutate/reshape-huge-declared-shape-length,
+// constantofshape-huge-declared-shape-length, flatten-huge-declared-dims): a shape input declared
+// 2^37 long made the rule allocate 2^37 unknown dims (gigabytes), and Flatten multiplied declared
+// dims of 2^62 into an overflow. A length that is no plausible rank gives an unknown rank, an
+// overflowing product an unknown dim.
+TEST(ShapeRules, HugeDeclaredShapeLengthsAndDimsGiveUnknownsNotGigabytesOrOverflow) {
+  const TypeInfo huge_shape = TypeInfo::tensor(DataType::kInt64, {{k(int64_t{1} << 37)}});
+  EXPECT_FALSE(infer(make_node("Reshape", 2, 1), 14, {ftype({k(2), k(3)}), huge_shape})[0].shape);
+  EXPECT_FALSE(infer(make_node("Expand", 2, 1), 13, {ftype({k(2), k(3)}), huge_shape})[0].shape);
+  EXPECT_FALSE(infer(make_node("ConstantOfShape", 1, 1), 20, {huge_shape})[0].shape);
+  const TypeInfo plausible_shape = TypeInfo::tensor(DataType::kInt64, {{k(5)}});
+  EXPECT_EQ(infer(make_node("Reshape", 2, 1), 14, {ftype({k(2), k(3)}), plausible_shape})[0].to_string(),
+            "float[?,?,?,?,?]");
+  auto f = infer(make_node("Flatten", 1, 1, {make_attribute("axis", int64_t{2})}), 13,
+                 {ftype({k(int64_t{1} << 62), k(3), k(5)})});
+  EXPECT_EQ(f[0].to_string(), "float[?,5]");
+}
+
+// Fuzz regressions (model_mutate/spacetodepth-huge-blocksize, convtranspose-huge-group): the
+// rules multiplied these attributes unchecked (signed overflow); they are refused, naming the node.
+TEST(ShapeRules, HugeBlocksizeAndGroupAreRefusedNotOverflowed) {
+  auto x = ftype({k(1), k(2), k(4), k(6)});
+  Node s2d = make_node("SpaceToDepth", 1, 1, {make_attribute("blocksize", int64_t{1} << 62)});
+  expect_error([&] { infer(s2d, 13, {x}); }, {"SpaceToDepth", "blocksize 4611686018427387904", "out of range"});
+  Node d2s = make_node("DepthToSpace", 1, 1, {make_attribute("blocksize", int64_t{0})});
+  expect_error([&] { infer(d2s, 13, {x}); }, {"DepthToSpace", "blocksize 0"});
+  Node convt = make_node("ConvTranspose", 2, 1, {make_attribute("group", int64_t{1} << 62)});
+  expect_error([&] { infer(convt, 11, {ftype({k(1), k(2), k(3), k(3)}), ftype({k(2), k(2), k(3), k(3)})}); },
+               {"ConvTranspose", "group 4611686018427387904"});
+}
+
 TEST(ShapeRules, UnsqueezeSqueezeAndFlatten) {
   Tensor axes = ints({0, -1});
   auto u = infer(make_node("Unsqueeze", 2, 1), 13,

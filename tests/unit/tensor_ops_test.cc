@@ -34,6 +34,13 @@ TEST(Reshape, WorksOnStrings) {
   expect_tensor<std::string>(y, {2, 1}, {"a", "bc"});
 }
 
+// Fuzz regression (model_mutate/reshape-huge-declared-dim): the product of the target dims
+// overflowed int64 (2^62 * 4 wrapped to 0, UBSan); it is checked and named.
+TEST(Reshape, TargetWhoseElementCountOverflowsIsRefused) {
+  expect_error([] { run1("Reshape", 14, {f32({2, 3}, iota_f(6)), ints({int64_t{1} << 62, 4, -1})}); },
+               {"Reshape", "more elements than int64"});
+}
+
 TEST(Reshape, BadTargetNamesBothShapes) {
   expect_error([] { run1("Reshape", 14, {f32({2, 3}, iota_f(6)), ints({4, -1})}); },
                {"[2,3]", "[4,-1]"});

@@ -1,6 +1,7 @@
 // Two-input elementwise math with NumPy broadcasting (opset<7 `broadcast`/`axis` forms too):
 // Add, Sub, Mul, Div, Pow, Mod, BitShift, BitwiseAnd/Or/Xor.
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "providers/cpu/math/elementwise.h"
@@ -200,13 +201,26 @@ T int_pow(T base, E exponent) {
   return static_cast<T>(result);
 }
 
+// An integer base with a float exponent: the power is computed in double and converted back. A
+// power outside the base type's range (or NaN, or an infinite exponent) has no integer value,
+// and a plain cast would be undefined behaviour; it gives the type's minimum instead, which is
+// what x86's conversion instruction gives and so what the ONNX reference (NumPy's astype) gives
+// there.
+template <typename T>
+T double_to_int_like_x86(double value) {
+  constexpr double kLow = static_cast<double>(std::numeric_limits<T>::min());
+  constexpr double kHigh = -kLow;  // 2^(bits-1): the first value above the range
+  if (!(value > kLow - 1.0 && value < kHigh)) return std::numeric_limits<T>::min();
+  return static_cast<T>(value);
+}
+
 struct PowOp {
   template <typename A, typename B>
   auto operator()(A a, B b) const {
     if constexpr (std::is_integral_v<A> && std::is_integral_v<B>) {
       return int_pow(a, b);
     } else if constexpr (std::is_integral_v<A>) {
-      return static_cast<A>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+      return double_to_int_like_x86<A>(std::pow(static_cast<double>(a), static_cast<double>(b)));
     } else if constexpr (std::is_same_v<A, B>) {
       return std::pow(a, b);
     } else {

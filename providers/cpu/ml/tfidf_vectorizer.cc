@@ -40,6 +40,12 @@ class TfIdfVectorizerKernel final : public Kernel {
     const std::vector<int64_t> indexes = a.require_ints("ngram_indexes");
     weights_ = a.get_floats("weights");
     output_size_ = indexes.empty() ? 0 : *std::max_element(indexes.begin(), indexes.end()) + 1;
+    // An index is an output position: a negative one wrote before the output (heap overflow,
+    // fuzz regression model_mutate/tfidf-ngram-index-out-of-range).
+    for (int64_t index : indexes) {
+      ONYX_CHECK(index >= 0, ErrorCode::kInvalidModel, node_.describe(), ": ngram_indexes has the negative index ",
+                 index, " (each names an output position)");
+    }
     ONYX_CHECK(weights_.empty() || static_cast<int64_t>(weights_.size()) >= output_size_,
                ErrorCode::kInvalidModel, node_.describe(), ": weights has ", weights_.size(),
                " entries, fewer than the output size ", output_size_);
@@ -56,7 +62,10 @@ class TfIdfVectorizerKernel final : public Kernel {
       pool = a.get_ints("pool_int64s");
     }
     const int64_t total = static_cast<int64_t>(pool.size());
-    maps_.resize(static_cast<size_t>(max_gram_));
+    // The pool holds n-grams of lengths 1..ngram_counts.size() only: a longer max_gram_length
+    // cannot match anything, and sizing maps_ by it let one attribute allocate gigabytes.
+    max_gram_ = std::min<int64_t>(max_gram_, static_cast<int64_t>(counts.size()));
+    maps_.resize(static_cast<size_t>(std::max<int64_t>(max_gram_, 0)));
     int64_t ngram = 0;  // position of the n-gram in the pool, indexing ngram_indexes
     for (size_t i = 0; i < counts.size(); ++i) {
       const int64_t n = static_cast<int64_t>(i) + 1;
@@ -127,7 +136,10 @@ class TfIdfVectorizerKernel final : public Kernel {
 
   void count_row(const int64_t* tokens, int64_t c, float* counts, std::string& key) const {
     int64_t smallest = min_gram_;
-    for (int64_t skip = 1; skip <= max_skip_ + 1; ++skip) {
+    // A skip of c - 1 or more fits no n-gram of two or more tokens in a row of c: the skips past
+    // it are not tried (a huge max_skip_count looped for ever; max_skip_ + 1 could overflow).
+    const int64_t last_skip = std::min<int64_t>(max_skip_, std::max<int64_t>(c - 2, 0)) + 1;
+    for (int64_t skip = 1; skip <= last_skip; ++skip) {
       for (int64_t start = 0; start < c; ++start) {
         for (int64_t n = smallest; n <= max_gram_; ++n) {
           if (start + skip * (n - 1) >= c) break;
