@@ -150,7 +150,7 @@ void linear_attention_rule(InferenceContext& ctx) {
       q.shape->size() == 3 && v.shape->size() == 3) {
     Shape qs = q.static_shape(), vs = v.static_shape();
     int64_t dk = qs[2] / qh, dv = vs[2] / kh;
-    ctx.set_output_type(0, TypeInfo::tensor_of_shape(q.elem_type, {qs[0], qs[1], qh * dv}));
+    ctx.set_output_type(0, TypeInfo::tensor_of_shape(q.elem_type, {qs[0], qs[1], checked_dim_product(qh, dv, "LinearAttention: q_num_heads times the value head size")}));
     if (ctx.output_count() > 1) {
       ctx.set_output_type(1, TypeInfo::tensor_of_shape(state_type, {qs[0], kh, dk, dv}));
     }

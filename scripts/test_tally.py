@@ -66,7 +66,7 @@ def main():
     parser.add_argument("--left-out", action="append", default=[])
     parser.add_argument("--expect", action="append", default=[])  # parts that run only in CI
     parser.add_argument("failed_parts", nargs="*")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     reports, failed_parts = args.reports, set(args.failed_parts)
     passed = failed = 0
     skips = []

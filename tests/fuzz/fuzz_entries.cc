@@ -77,6 +77,9 @@ void fuzz_model_run(const uint8_t* data, size_t size) {
     Model model = load_model_from_bytes(data, size);
     SessionOptions options;
     options.intra_op_threads = 1;
+    // Below fuzz.sh's -malloc_limit_mb=2048: a model asking for more must fail with the
+    // memory-limit error, which is the behaviour under test, not an out-of-memory report.
+    options.memory_limit = size_t{1} << 30;
     InferenceSession session(std::move(model), options);
     std::map<std::string, Value> feeds;
     if (fuzz_make_feeds(session, feeds)) session.run(feeds);

@@ -38,7 +38,7 @@ TEST(Reshape, WorksOnStrings) {
 // overflowed int64 (2^62 * 4 wrapped to 0, UBSan); it is checked and named.
 TEST(Reshape, TargetWhoseElementCountOverflowsIsRefused) {
   expect_error([] { run1("Reshape", 14, {f32({2, 3}, iota_f(6)), ints({int64_t{1} << 62, 4, -1})}); },
-               {"Reshape", "more elements than int64"});
+               {"Reshape", "more than 2^63 elements"});
 }
 
 TEST(Reshape, BadTargetNamesBothShapes) {

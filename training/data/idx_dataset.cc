@@ -61,10 +61,17 @@ Tensor read_idx_file(const fs::path& path) {
   ONYX_CHECK(rank >= 1 && bytes.size() >= 4 + 4 * rank, ErrorCode::kInvalidArgument, source, ": truncated IDX header");
   Shape shape;
   for (size_t d = 0; d < rank; ++d) shape.push_back(static_cast<int64_t>(big_endian(bytes, 4 + 4 * d, 4)));
+  // The header's dims are compared with the bytes present before anything is allocated: a
+  // header claiming 2^32 x 2^32 images must not allocate them (fuzz regressions
+  // data_readers/idx-huge-dims, data_readers/idx-claims-gigabytes).
+  const size_t data_bytes = bytes.size() - 4 - 4 * rank;
+  std::optional<int64_t> count = 1;
+  for (int64_t d : shape) count = count ? multiply_dims(*count, d) : std::nullopt;
+  std::optional<size_t> needed = count ? storage_bytes(dtype, *count) : std::nullopt;
+  ONYX_CHECK(needed && *needed == data_bytes, ErrorCode::kInvalidArgument, source, ": IDX data has ", data_bytes,
+             " bytes, shape ", shape_to_string(shape), " needs ", exact_storage_bytes(dtype, shape));
   Tensor tensor(dtype, shape);
   const size_t width = dtype_storage_bytes(dtype, 1);
-  ONYX_CHECK(bytes.size() - 4 - 4 * rank == tensor.byte_size(), ErrorCode::kInvalidArgument, source, ": IDX data has ",
-             bytes.size() - 4 - 4 * rank, " bytes, shape ", shape_to_string(shape), " needs ", tensor.byte_size());
   auto* out = static_cast<unsigned char*>(tensor.mutable_raw_data());
   const auto* in = reinterpret_cast<const unsigned char*>(bytes.data() + 4 + 4 * rank);
   // IDX stores multi-byte values big-endian.

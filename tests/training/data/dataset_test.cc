@@ -71,6 +71,17 @@ TEST(IdxFiles, GzippedAndPlainReadTheSameBigEndianValues) {
   EXPECT_THAT(error_message([&] { read_idx_file(dir / "broken.idx.gz"); }), HasSubstr("broken.idx.gz: compressed data is truncated"));
 }
 
+// Fuzz regressions (data_readers/idx-huge-dims, idx-claims-gigabytes): the reader allocated the
+// tensor the header claimed before comparing it with the bytes present (OOM, or a wrapped size).
+TEST(IdxFiles, AHeaderClaimingMoreThanTheFileHoldsIsRefusedBeforeAllocating) {
+  const auto dir = temporary_dir();
+  write_file(dir / "gigabytes.idx", idx_bytes(0x0D, {60000, 1000, 1000}, "abcd"));
+  EXPECT_THAT(error_message([&] { read_idx_file(dir / "gigabytes.idx"); }),
+              HasSubstr("IDX data has 4 bytes, shape [60000,1000,1000] needs 240000000000"));
+  write_file(dir / "wrapping.idx", idx_bytes(0x0E, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, ""));
+  EXPECT_THAT(error_message([&] { read_idx_file(dir / "wrapping.idx"); }), HasSubstr("wrapping.idx"));
+}
+
 TEST(IdxFiles, AFolderPicksTheTrainSetAndPrefixesNameOthers) {
   const auto dir = temporary_dir() / "idx";
   std::filesystem::create_directories(dir);
