@@ -5,8 +5,9 @@
 # failed (except setup), a summary line per part closes the output, then the tally
 # (scripts/test_tally.py: a skipped test fails the run unless it names a missing GPU); the exit
 # status is nonzero if any part failed. Under CI (CI set) one more part fuzzes each libFuzzer
-# target for FUZZ_CI_SECONDS (default 60; scripts/fuzz.sh --ci, its own clang ASan+UBSan build
-# in build-fuzz/) and fails on any crash, timeout or runaway allocation.
+# target for a fixed count of executions from a fixed seed, about a minute each (scripts/fuzz.sh
+# --ci, its own clang ASan+UBSan build in build-fuzz/) and fails on any crash, timeout or runaway
+# allocation.
 #
 # Environment (for quick local runs; under CI, with CI set, the last three are refused):
 #   ONYX_SKIP_SETUP=1        skip scripts/setup.sh --tests

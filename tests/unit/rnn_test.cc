@@ -59,6 +59,26 @@ TEST(Gru, ReverseLinearBeforeResetWithInitialH) {
   expect_close(out[1].tensor(), {1, 1, 2}, {-0.2164894202000439, 0.20404780514989052}, 1e-6);
 }
 
+// Fuzz regression (model_mutate/gru-empty-batch): an empty batch reached Eigen blocks of empty
+// maps (UB). Empty batches and empty sequences give empty Y and the initial state.
+TEST(Rnn, EmptyBatchAndEmptySequenceGiveEmptyOutputs) {
+  for (const char* op : {"RNN", "GRU", "LSTM"}) {
+    SCOPED_TRACE(op);
+    const int64_t gates = std::string(op) == "RNN" ? 1 : std::string(op) == "GRU" ? 3 : 4;
+    const std::vector<double> w(static_cast<size_t>(gates * 5 * 2), 0.1), r(static_cast<size_t>(gates * 5 * 5), 0.1);
+    auto empty_batch = run(op, {make<float>({3, 0, 2}, {}), make<float>({1, gates * 5, 2}, w),
+                                make<float>({1, gates * 5, 5}, r)},
+                           {make_attribute("hidden_size", int64_t{5}), make_attribute("direction", "reverse")}, 2);
+    expect_close(empty_batch[0].tensor(), {3, 1, 0, 5}, {}, 0);
+    expect_close(empty_batch[1].tensor(), {1, 0, 5}, {}, 0);
+    auto empty_sequence = run(op, {make<float>({0, 1, 2}, {}), make<float>({1, gates * 5, 2}, w),
+                                   make<float>({1, gates * 5, 5}, r)},
+                              {make_attribute("hidden_size", int64_t{5})}, 2);
+    expect_close(empty_sequence[0].tensor(), {0, 1, 1, 5}, {}, 0);
+    expect_close(empty_sequence[1].tensor(), {1, 1, 5}, std::vector<double>(5, 0.0), 0);
+  }
+}
+
 TEST(Lstm, PeepholesInputForgetBatchMajor) {
   const std::vector<double> w = {-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3, -0.3,
                                  -0.2, -0.1, 0.0, 0.1, 0.2, 0.3, -0.3, -0.2};

@@ -223,7 +223,8 @@ void RnnKernel::run(KernelContext& ctx) {
       if (gru) bsum.segment(2 * H, H) = Eigen::Map<const Arr<C>>(wb + 2 * H, H);
       xw_m.rowwise() += bsum.matrix().transpose();
     }
-    for (int64_t s = 0; s < seq; ++s) {
+    // An empty batch has no rows to step (and Eigen blocks of its empty maps are undefined).
+    for (int64_t s = 0; batch > 0 && s < seq; ++s) {
       // Recurrent term for all rows (GRU without linear_before_reset skips the h gate here).
       const int64_t rec_gates = (gru && !a.linear_before_reset) ? 2 * H : GH;
       MapM<C> hr_m(hr.data(), batch, GH);
