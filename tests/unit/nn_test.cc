@@ -361,6 +361,18 @@ TEST(BatchNormalization, InferenceAndTrainingMode) {
                Error);
 }
 
+// An empty batch in training mode leaves the running statistics as they were (0/0 would make
+// them NaN for every later step); found by tests/python/test_zero_size_dims.py.
+TEST(BatchNormalization, AnEmptyTrainingBatchKeepsTheRunningStatistics) {
+  Tensor s = Tensor::from_vector<float>({2}, {0.5f, 2}), b = Tensor::from_vector<float>({2}, {1, -1});
+  Tensor mean = Tensor::from_vector<float>({2}, {0.2f, -0.3f}), var = Tensor::from_vector<float>({2}, {1.5f, 0.25f});
+  auto out = call_node_on_cpu(make_node("BatchNormalization", 5, 3, {make_attribute("training_mode", int64_t{1})}), 15,
+                              {Tensor(DataType::kFloat, {0, 2, 4, 5}), s, b, mean, var});
+  EXPECT_EQ(out[0].tensor().shape(), (Shape{0, 2, 4, 5}));
+  expect_values<float>(out[1].tensor(), {2}, {0.2f, -0.3f});
+  expect_values<float>(out[2].tensor(), {2}, {1.5f, 0.25f});
+}
+
 TEST(InstanceNormalization, PerPlaneStatistics) {
   Tensor s = Tensor::from_vector<float>({2}, {0.5f, 2}), b = Tensor::from_vector<float>({2}, {1, -1});
   auto out = call_node_on_cpu(make_node("InstanceNormalization", 3, 1), 6, {pool_input(), s, b});

@@ -77,6 +77,14 @@ TEST(Rnn, EmptyBatchAndEmptySequenceGiveEmptyOutputs) {
     expect_close(empty_sequence[0].tensor(), {0, 1, 1, 5}, {}, 0);
     expect_close(empty_sequence[1].tensor(), {1, 1, 5}, std::vector<double>(5, 0.0), 0);
   }
+  // LSTM: no step leaves both states as given (onnxruntime returns uninitialized Y_c here).
+  const std::vector<double> h0 = {0.1, 0.2, 0.3, 0.4, 0.5}, c0 = {-1, -2, -3, -4, -5};
+  auto lstm = run("LSTM", {make<float>({0, 1, 2}, {}), make<float>({1, 20, 2}, std::vector<double>(40, 0.1)),
+                           make<float>({1, 20, 5}, std::vector<double>(100, 0.1)), Value(), Value(),
+                           make<float>({1, 1, 5}, h0), make<float>({1, 1, 5}, c0)},
+                  {make_attribute("hidden_size", int64_t{5})}, 3);
+  expect_close(lstm[1].tensor(), {1, 1, 5}, h0, 1e-7);
+  expect_close(lstm[2].tensor(), {1, 1, 5}, c0, 0);
 }
 
 TEST(Lstm, PeepholesInputForgetBatchMajor) {

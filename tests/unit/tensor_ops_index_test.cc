@@ -181,7 +181,11 @@ TEST(Compress, WithAndWithoutAxis) {
   expect_tensor<int64_t>(run1("Compress", 11, {x, cond}), {1}, {1});
   expect_error([&] { run1("Compress", 11, {x, Tensor::from_vector<bool>({4}, {1, 1, 1, 1})},
                           {make_attribute("axis", int64_t{1})}); },
-               {"4 entries", "length 2"});
+               {"selects entry 2", "length 2"});
+  // As numpy.compress: false entries past the axis are ignored.
+  expect_tensor<int64_t>(run1("Compress", 11, {x, Tensor::from_vector<bool>({4}, {0, 1, 0, 0})},
+                              {make_attribute("axis", int64_t{1})}),
+                         {3, 1}, {1, 3, 5});
 }
 
 TEST(ReverseSequence, BatchAxisZero) {

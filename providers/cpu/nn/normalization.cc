@@ -109,6 +109,9 @@ class BatchNormKernel final : public Kernel {
           batch_mean[static_cast<size_t>(ch)] = m;
           batch_var[static_cast<size_t>(ch)] = sq / count;
         }
+        // An empty batch holds no statistics: the running ones pass through unchanged rather
+        // than turning NaN (0/0) for every later step, as PyTorch users expect.
+        if (n * plane == 0) batch_mean = mean, batch_var = var;
         if (ctx.has_output(1) || ctx.has_output(2)) {
           std::vector<A> running_mean(mean.size()), running_var(var.size());
           for (size_t i = 0; i < mean.size(); ++i) {

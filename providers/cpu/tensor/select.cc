@@ -141,11 +141,14 @@ class CompressKernel final : public Kernel {
     const int64_t axis =
         has_axis_ ? normalize_axis(axis_, static_cast<int64_t>(shape.size()), "Compress") : 0;
     const int64_t dim = shape[axis];
-    ONYX_CHECK(static_cast<int64_t>(cond.size()) <= dim, ErrorCode::kInvalidArgument,
-               "Compress: condition has ", cond.size(), " entries for an axis of length ", dim);
+    // As numpy.compress: entries past the axis may be false (ignored), a true one selects a
+    // slice that does not exist.
     std::vector<int64_t> kept;
     for (size_t i = 0; i < cond.size(); ++i) {
-      if (cond[i]) kept.push_back(static_cast<int64_t>(i));
+      if (!cond[i]) continue;
+      ONYX_CHECK(static_cast<int64_t>(i) < dim, ErrorCode::kInvalidArgument, "Compress: condition selects entry ",
+                 i, " of an axis of length ", dim);
+      kept.push_back(static_cast<int64_t>(i));
     }
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
