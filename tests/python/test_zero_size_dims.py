@@ -45,14 +45,6 @@ DIFFERENCES = {
                     "index tuples of 0 entries are outside the spec (indices.shape[-1] >= 1) and refused; "
                     "onnxruntime accepts them"),
 }
-# Variants where onnxruntime's answer changes from run to run, so they may match or not: compared
-# with nothing, only run (no crash allowed). onyx's values for them are checked in tests/unit/.
-PEER_UNRELIABLE = {
-    "test_lstm_bidirectional_zero_leading_dim":
-        "no time step leaves Y_c at the initial (zero) cell state; onnxruntime returns uninitialized memory",
-}
-
-
 def test_every_node_test_with_a_zero_size_dim_matches_onnxruntime(tmp_path):
     if not os.path.isdir(NODE_TESTS):
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "generate_onnx_node_tests.py"), NODE_TESTS],
@@ -66,9 +58,9 @@ def test_every_node_test_with_a_zero_size_dim_matches_onnxruntime(tmp_path):
     results = {r["name"]: r for r in json.load(open(tmp_path / "results.json"))["results"]}
     assert set(results) == set(cases["made"])
     unexpected = [f"{name}: {r['status']}: {r['message'][:200]}" for name, r in sorted(results.items())
-                  if r["status"] != "pass" and name not in DIFFERENCES and name not in PEER_UNRELIABLE]
+                  if r["status"] != "pass" and name not in DIFFERENCES]
     now_matching = [name for name in DIFFERENCES if results.get(name, {}).get("status") == "pass"]
-    missing = [name for name in {**DIFFERENCES, **PEER_UNRELIABLE} if name not in results]
+    missing = [name for name in DIFFERENCES if name not in results]
     crashes = [f"{name}: {r['message'][:200]}" for name, r in results.items()
                if r["status"] != "pass" and ("signal" in r["message"] or "std::" in r["message"])]
     assert not crashes, "\n".join(crashes)
