@@ -1,6 +1,7 @@
 // Output types of If, Loop and Scan. Only element types are promised: a loop-carried value or
 // a branch output may change shape between iterations or branches, so shapes stay unknown
 // unless both branches of an If agree exactly.
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/op_schema.h"
 
 namespace onyx {
@@ -102,5 +103,52 @@ void scan_rule(InferenceContext& ctx) {
 ONYX_REGISTER_SHAPE_RULE("", "If", if_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Loop", loop_rule);
 ONYX_REGISTER_SHAPE_RULE("", "Scan", scan_rule);
+
+namespace {
+
+// The counts the Scan kernel splits its inputs and outputs by, and the per-scan-value axes and
+// directions.
+void check_scan(const AttributeCheckContext& ctx) {
+  const NodeAttributes& a = ctx.attributes();
+  const bool batched = ctx.opset() < 9;  // Scan-8: input 0 is sequence_lens
+  const int64_t inputs = static_cast<int64_t>(ctx.input_count()) - (batched ? 1 : 0);
+  const int64_t outputs = static_cast<int64_t>(ctx.node().outputs.size());
+  const int64_t scan_inputs = a.get_int_in_range("num_scan_inputs", 1, 1, std::max<int64_t>(inputs, 1));
+  if (scan_inputs > inputs) {
+    throw_error(ErrorCode::kInvalidModel, "attribute num_scan_inputs (", scan_inputs, ") exceeds the ", inputs,
+                " inputs");
+  }
+  const int64_t states = inputs - scan_inputs;
+  if (outputs < states) {
+    throw_error(ErrorCode::kInvalidModel, "Scan has ", states, " state inputs but only ", outputs, " outputs");
+  }
+  const size_t scan_outputs = static_cast<size_t>(outputs - states);
+  const std::string why_in = "one per scan input, num_scan_inputs = " + std::to_string(scan_inputs);
+  const std::string why_out = "one per scan output, " + std::to_string(scan_outputs);
+  const char* input_directions = batched ? "directions" : "scan_input_directions";
+  a.expect_length(input_directions, static_cast<size_t>(scan_inputs), why_in);
+  a.expect_length("scan_input_axes", static_cast<size_t>(scan_inputs), why_in);
+  a.expect_length("scan_output_axes", scan_outputs, why_out);
+  a.expect_length("scan_output_directions", scan_outputs, why_out);
+  for (const char* name : {input_directions, "scan_output_directions"}) {
+    for (int64_t d : a.get_ints(name)) {
+      if (d != 0 && d != 1) {
+        throw_error(ErrorCode::kInvalidModel, "attribute ", name, " must hold 0 (forward) or 1 (reverse), got ", d);
+      }
+    }
+  }
+  const std::vector<int64_t> axes = a.get_ints("scan_input_axes");
+  for (size_t j = 0; j < axes.size(); ++j) {
+    std::optional<int64_t> rank = ctx.input_rank(static_cast<size_t>(states) + j + (batched ? 1 : 0));
+    if (rank && (axes[j] < -*rank || axes[j] >= *rank)) {
+      throw_error(ErrorCode::kInvalidModel, "attribute scan_input_axes[", j, "] must be in [", -*rank, ", ",
+                  *rank - 1, "] for a scan input of rank ", *rank, ", got ", axes[j]);
+    }
+  }
+}
+
+}  // namespace
+
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "Scan", check_scan);
 
 }  // namespace onyx

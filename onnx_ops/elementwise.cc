@@ -25,13 +25,12 @@ DataType cast_target_type(const NodeAttributes& attributes) {
     for (const auto& [name, type] : kNames) {
       if (to->s == name) return type;
     }
-    throw_error(ErrorCode::kInvalidModel, attributes.node().describe(), ": unknown Cast type '",
-                to->s, "'");
+    throw_error(ErrorCode::kInvalidModel, "attribute to names no Cast-1 type: '", to->s, "'");
   }
   const int64_t code = attributes.require_int("to");
   if (code <= 0 || code > kMaxDataTypeCode) {
-    throw_error(ErrorCode::kInvalidModel, attributes.node().describe(),
-                ": Cast to unknown element type code ", code);
+    throw_error(ErrorCode::kInvalidModel, "attribute to must be a TensorProto data type code (1 to ",
+                kMaxDataTypeCode, "), got ", code);
   }
   return static_cast<DataType>(code);
 }

@@ -91,8 +91,9 @@ void conv_transpose_rule(InferenceContext& ctx) {
   if (w) {
     Dim per_group = dim_or_unknown(*w, 1);
     // A huge group overflowed this product (fuzz regression model_mutate/convtranspose-huge-group).
-    if (group <= 0 || (per_group.is_known() && per_group.value > 0 &&
-                       group > std::numeric_limits<int64_t>::max() / per_group.value)) {
+      // (group >= 1 is checked up front; a declared W shape can still be huge.)
+    if (per_group.is_known() && per_group.value > 0 &&
+        group > std::numeric_limits<int64_t>::max() / per_group.value) {
       throw_error(ErrorCode::kInvalidModel, ctx.node().describe(), ": group ", group,
                   " is out of range for a weight of ", per_group.value, " output channels per group");
     }
@@ -171,12 +172,7 @@ void layer_norm_rule(InferenceContext& ctx) {
     return;
   }
   const int64_t rank = static_cast<int64_t>(x->shape->size());
-  int64_t axis = ctx.attributes().get_int("axis", -1);
-  if (axis < -rank || axis >= rank) {
-    throw_error(ErrorCode::kInvalidArgument, ctx.node().describe(), ": axis ", axis,
-                " is out of range for input rank ", rank);
-  }
-  if (axis < 0) axis += rank;
+  const int64_t axis = ctx.attributes().axis_in_rank("axis", -1, rank);  // checked up front
   std::vector<Dim> dims = *x->shape;
   for (int64_t i = axis; i < rank; ++i) dims[i] = Dim::known(1);
   for (size_t i = 1; i < ctx.output_count(); ++i) ctx.set_output_type(i, TypeInfo::tensor(stat_type, dims));
@@ -236,5 +232,29 @@ ONYX_REGISTER_SHAPE_RULE("", "GroupNormalization", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "RMSNormalization", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "LRN", copy_input_0_type);
 ONYX_REGISTER_SHAPE_RULE("", "Dropout", dropout_rule);
+
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "Conv", [](const AttributeCheckContext& ctx) { check_window_attributes(ctx, {1, false}); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "ConvTranspose",
+                              [](const AttributeCheckContext& ctx) { check_window_attributes(ctx, {1, true}); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "DeformConv", [](const AttributeCheckContext& ctx) {
+  check_window_attributes(ctx, {1, false});
+  ctx.attributes().get_int_at_least("offset_group", 1, 1);
+});
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "MaxPool", [](const AttributeCheckContext& ctx) {
+  check_window_attributes(ctx, {});
+  ctx.attributes().get_flag("storage_order", false);
+});
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "AveragePool", [](const AttributeCheckContext& ctx) {
+  check_window_attributes(ctx, {});
+  ctx.attributes().get_flag("count_include_pad", false);
+});
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "LpPool", [](const AttributeCheckContext& ctx) { check_window_attributes(ctx, {}); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "MaxUnpool", [](const AttributeCheckContext& ctx) { check_window_attributes(ctx, {}); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "LRN", [](const AttributeCheckContext& ctx) {
+  ctx.attributes().get_int_at_least("size", 1, 1);
+});
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "LayerNormalization", [](const AttributeCheckContext& ctx) {
+  if (std::optional<int64_t> rank = ctx.input_rank(0)) ctx.attributes().axis_in_rank("axis", -1, *rank);
+});
 
 }  // namespace onyx

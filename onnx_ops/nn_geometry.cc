@@ -1,6 +1,8 @@
 #include "onnx_ops/nn_geometry.h"
 
+#include <algorithm>
 #include <numeric>
+#include <optional>
 
 namespace onyx {
 
@@ -55,19 +57,11 @@ WindowAttributes WindowAttributes::read(const NodeAttributes& attributes) {
   attrs.dilations = attributes.get_ints("dilations");
   attrs.pads = attributes.get_ints("pads");
   attrs.ceil_mode = attributes.get_int("ceil_mode", 0) != 0;
-  std::string pad = attributes.get_string("auto_pad", "NOTSET");
-  if (pad == "NOTSET" || pad.empty()) {
-    attrs.auto_pad = AutoPad::kNotSet;
-  } else if (pad == "SAME_UPPER") {
-    attrs.auto_pad = AutoPad::kSameUpper;
-  } else if (pad == "SAME_LOWER") {
-    attrs.auto_pad = AutoPad::kSameLower;
-  } else if (pad == "VALID") {
-    attrs.auto_pad = AutoPad::kValid;
-  } else {
-    throw_error(ErrorCode::kInvalidModel, attributes.node().describe(), ": unknown auto_pad '",
-                pad, "' (expected NOTSET, SAME_UPPER, SAME_LOWER or VALID)");
-  }
+  const std::string pad = attributes.get_string("auto_pad", "NOTSET");
+  attrs.auto_pad = pad == "SAME_UPPER"   ? AutoPad::kSameUpper
+                   : pad == "SAME_LOWER" ? AutoPad::kSameLower
+                   : pad == "VALID"      ? AutoPad::kValid
+                                         : AutoPad::kNotSet;
   return attrs;
 }
 
@@ -93,14 +87,11 @@ static WindowGeometry common_geometry(const WindowAttributes& attrs,
                 join(input_spatial));
   }
   g.kernel.assign(kernel.begin(), kernel.end());
+  // The kernel may come from W's shape, a value no attribute check saw.
   check_positive(g.kernel, "kernel_shape", op);
   check_in_range(g.kernel, "kernel_shape", op);
   g.strides = per_dim(attrs.strides, rank, 1, "strides", op);
-  check_positive(g.strides, "strides", op);
-  check_in_range(g.strides, "strides", op);
   g.dilations = per_dim(attrs.dilations, rank, 1, "dilations", op);
-  check_positive(g.dilations, "dilations", op);
-  check_in_range(g.dilations, "dilations", op);
   if (attrs.pads.empty()) {
     g.pads.assign(2 * rank, 0);
   } else if (attrs.pads.size() != 2 * rank) {
@@ -109,10 +100,6 @@ static WindowGeometry common_geometry(const WindowAttributes& attrs,
                 join(input_spatial));
   } else {
     g.pads = attrs.pads;
-    for (int64_t p : g.pads) {
-      if (p < 0) throw_error(ErrorCode::kInvalidArgument, op, ": negative pads ", join(g.pads));
-    }
-    check_in_range(g.pads, "pads", op);
   }
   g.output.assign(rank, 0);
   return g;
@@ -206,6 +193,61 @@ WindowGeometry transpose_window_geometry(const WindowAttributes& attrs,
     }
   }
   return g;
+}
+
+void check_window_attributes(const AttributeCheckContext& ctx, WindowOp op) {
+  const NodeAttributes& a = ctx.attributes();
+  std::optional<int64_t> rank = ctx.input_rank(0);
+  std::optional<size_t> spatial;
+  if (rank && *rank >= 3) spatial = static_cast<size_t>(*rank - 2);
+  std::vector<int64_t> kernel = a.get_positive_ints("kernel_shape");
+  if (!spatial && !kernel.empty()) spatial = kernel.size();
+  if (!spatial && op.weight_input >= 0) {
+    std::optional<int64_t> w_rank = ctx.input_rank(static_cast<size_t>(op.weight_input));
+    if (w_rank && *w_rank >= 3) spatial = static_cast<size_t>(*w_rank - 2);
+  }
+  const char* per_dim_why = "one per spatial dim of the input";
+  for (const char* name : {"kernel_shape", "strides", "dilations", "pads", "output_padding"}) {
+    std::vector<int64_t> values = a.get_ints_at_least(name, std::string_view(name) == "pads" ||
+                                                                std::string_view(name) == "output_padding"
+                                                            ? 0 : 1);
+    for (int64_t v : values) {
+      if (v > kMaxWindowValue) {
+        throw_error(ErrorCode::kInvalidModel, "attribute ", name, " must hold values <= ", kMaxWindowValue,
+                    ", got ", join(values));
+      }
+    }
+    if (spatial) {
+      const bool pads = std::string_view(name) == "pads";
+      a.expect_length(name, pads ? 2 * *spatial : *spatial,
+                      pads ? "a begin and an end per spatial dim of the input" : per_dim_why);
+    }
+  }
+  if (a.get_string("auto_pad", "NOTSET") != "") {  // "" as NOTSET, as older exporters write it
+    a.get_enum_string("auto_pad", "NOTSET", {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"});
+  }
+  a.get_flag("ceil_mode", false);
+  if (op.weight_input < 0) return;
+  const int64_t group = a.get_int_in_range("group", 1, 1, kMaxWindowValue);
+  if (std::optional<int64_t> channels = ctx.input_dim(0, 1); channels && *channels % group != 0) {
+    throw_error(ErrorCode::kInvalidModel, "attribute group (", group, ") must divide the input's ", *channels,
+                " channels");
+  }
+  if (op.transpose) {
+    std::vector<int64_t> extra = a.get_ints("output_padding");
+    std::vector<int64_t> strides = a.get_ints("strides");
+    std::vector<int64_t> dilations = a.get_ints("dilations");
+    for (size_t d = 0; d < extra.size(); ++d) {
+      const int64_t stride = d < strides.size() ? strides[d] : 1;
+      const int64_t dilation = d < dilations.size() ? dilations[d] : 1;
+      if (extra[d] >= std::max(stride, dilation)) {
+        throw_error(ErrorCode::kInvalidModel, "attribute output_padding must be smaller than the stride or the ",
+                    "dilation of its dim, got ", join(extra), " with strides ", join(strides), " and dilations ",
+                    join(dilations));
+      }
+    }
+    a.get_ints_at_least("output_shape", 1);
+  }
 }
 
 bool known_spatial_dims(const TypeInfo& type, std::vector<int64_t>& spatial) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/node_attributes.h"
 #include "runtime/ir/type_info.h"
 #include "runtime/tensor/tensor.h"
@@ -27,7 +28,7 @@ struct WindowAttributes {
   AutoPad auto_pad = AutoPad::kNotSet;
   bool ceil_mode = false;
 
-  // Throws kInvalidModel for an unknown auto_pad string.
+  // Values as check_window_attributes allowed them.
   static WindowAttributes read(const NodeAttributes& attributes);
 };
 
@@ -66,6 +67,17 @@ WindowGeometry transpose_window_geometry(const WindowAttributes& attrs,
                                          std::string_view op);
 
 // Spatial dims of a [N, C, spatial...] TypeInfo when all are known; false otherwise.
+// The attribute check of the windowed ops (attribute_checks.h): kernel_shape, strides,
+// dilations >= 1, pads >= 0, all at most 2^31 - 1 (the window arithmetic on larger values
+// overflowed int64: fuzz regression model_mutate/maxpool-huge-pad) and of the input's spatial
+// rank when known; auto_pad; for convolutions (weight_input >= 0) group >= 1 dividing the
+// channels; for ConvTranspose output_padding below stride or dilation.
+struct WindowOp {
+  int weight_input = -1;  // -1 for pools
+  bool transpose = false;
+};
+void check_window_attributes(const AttributeCheckContext& ctx, WindowOp op);
+
 bool known_spatial_dims(const TypeInfo& type, std::vector<int64_t>& spatial);
 
 }  // namespace onyx

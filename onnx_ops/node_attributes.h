@@ -34,6 +34,22 @@ class NodeAttributes {
   const Tensor& require_tensor(const std::string& name) const;
   const Graph& require_graph(const std::string& name) const;
 
+  // Checked reads for onnx_ops/attribute_checks.h: they throw kInvalidModel with uniform
+  // messages ("attribute blocksize must be >= 1, got 0"), leaving the node to the caller.
+  int64_t get_int_in_range(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
+  int64_t get_int_at_least(const std::string& name, int64_t fallback, int64_t lo) const;
+  bool get_flag(const std::string& name, bool fallback) const;  // an int that must be 0 or 1
+  // A float > lo (strictly) and finite.
+  float get_float_above(const std::string& name, float fallback, float lo) const;
+  std::vector<int64_t> get_ints_at_least(const std::string& name, int64_t lo) const;
+  std::vector<int64_t> get_positive_ints(const std::string& name) const { return get_ints_at_least(name, 1); }
+  std::string get_enum_string(const std::string& name, const std::string& fallback,
+                              const std::vector<std::string>& allowed) const;
+  // The axis normalized into [0, rank), for an attribute allowed in [-rank, rank).
+  int64_t axis_in_rank(const std::string& name, int64_t fallback, int64_t rank) const;
+  // Throws unless the ints attribute, when present, holds `count` values (`why` says whose count).
+  void expect_length(const std::string& name, size_t count, const std::string& why) const;
+
   const Node& node() const { return node_; }
 
  private:

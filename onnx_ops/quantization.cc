@@ -161,4 +161,9 @@ ONYX_REGISTER_SHAPE_RULE("", "QLinearConv", [](InferenceContext& ctx) {
                     "QLinearConv");
 });
 
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "ConvInteger",
+                              [](const AttributeCheckContext& ctx) { check_window_attributes(ctx, {1, false}); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "QLinearConv",
+                              [](const AttributeCheckContext& ctx) { check_window_attributes(ctx, {3, false}); });
+
 }  // namespace onyx

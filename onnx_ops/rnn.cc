@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/op_schema.h"
 #include "onnx_ops/tensor_ops_rules.h"
 
@@ -68,29 +69,18 @@ RnnCell rnn_cell_of(const std::string& op_type) {
 RnnAttributes read_rnn_attributes(const NodeAttributes& attrs) {
   RnnAttributes r;
   r.cell = rnn_cell_of(attrs.node().op_type);
-  const std::string direction = attrs.get_string("direction", "forward");
-  if (direction == "bidirectional") {
-    r.num_directions = 2;
-  } else if (direction == "reverse") {
-    r.reverse = true;
-  } else if (direction != "forward") {
-    throw_error(ErrorCode::kInvalidModel, attrs.node().describe(), ": direction '", direction,
-                "' is not forward, reverse or bidirectional");
-  }
-  r.hidden_size = attrs.get_int("hidden_size", -1);
-  ONYX_CHECK(!attrs.has("hidden_size") || r.hidden_size > 0, ErrorCode::kInvalidModel,
-             attrs.node().describe(), ": hidden_size must be positive, got ", r.hidden_size);
-  r.layout = attrs.get_int("layout", 0);
-  ONYX_CHECK(r.layout == 0 || r.layout == 1, ErrorCode::kInvalidModel, attrs.node().describe(),
-             ": layout must be 0 or 1, got ", r.layout);
+  const std::string direction =
+      attrs.get_enum_string("direction", "forward", {"forward", "reverse", "bidirectional"});
+  if (direction == "bidirectional") r.num_directions = 2;
+  r.reverse = direction == "reverse";
+  r.hidden_size = attrs.has("hidden_size") ? attrs.get_int_at_least("hidden_size", 1, 1) : -1;
+  r.layout = attrs.get_flag("layout", false) ? 1 : 0;
   if (attrs.has("clip")) {
     r.has_clip = true;
-    r.clip = attrs.get_float("clip", 0.0f);
-    ONYX_CHECK(r.clip > 0.0f, ErrorCode::kInvalidModel, attrs.node().describe(),
-               ": clip must be positive, got ", r.clip);
+    r.clip = attrs.get_float_above("clip", 0.0f, 0.0f);
   }
-  r.linear_before_reset = attrs.get_int("linear_before_reset", 0) != 0;
-  r.input_forget = attrs.get_int("input_forget", 0) != 0;
+  r.linear_before_reset = attrs.get_flag("linear_before_reset", false);
+  r.input_forget = attrs.get_flag("input_forget", false);
 
   std::vector<std::string> defaults;
   if (r.cell == RnnCell::kRnn) defaults = {"Tanh"};
@@ -104,8 +94,8 @@ RnnAttributes read_rnn_attributes(const NodeAttributes& attrs) {
   } else if (names.size() == per_dir && r.num_directions == 2) {
     names.insert(names.end(), names.begin(), names.end());  // one set given for both directions
   }
-  ONYX_CHECK(names.size() == total, ErrorCode::kInvalidModel, attrs.node().describe(), ": expected ",
-             total, " activations (", per_dir, " per direction), got ", names.size());
+  ONYX_CHECK(names.size() == total, ErrorCode::kInvalidModel, "attribute activations must hold ", total,
+             " names (", per_dir, " per direction), got ", names.size());
   const std::vector<float> alphas = attrs.get_floats("activation_alpha");
   const std::vector<float> betas = attrs.get_floats("activation_beta");
   size_t next_alpha = 0, next_beta = 0;
@@ -149,5 +139,9 @@ void rnn_rule(InferenceContext& ctx) {
 ONYX_REGISTER_SHAPE_RULE("", "RNN", rnn_rule);
 ONYX_REGISTER_SHAPE_RULE("", "GRU", rnn_rule);
 ONYX_REGISTER_SHAPE_RULE("", "LSTM", rnn_rule);
+// The attribute check is the reader the rule and the kernels share.
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "RNN", [](const AttributeCheckContext& ctx) { read_rnn_attributes(ctx.attributes()); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "GRU", [](const AttributeCheckContext& ctx) { read_rnn_attributes(ctx.attributes()); });
+ONYX_REGISTER_ATTRIBUTE_CHECK("", "LSTM", [](const AttributeCheckContext& ctx) { read_rnn_attributes(ctx.attributes()); });
 
 }  // namespace onyx

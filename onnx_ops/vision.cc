@@ -13,76 +13,54 @@
 
 namespace onyx {
 
+// Also the attribute check of Resize and Upsample (attribute_checks.h): every enum and flag is
+// validated here, once, before a rule or kernel reads the result.
 ResizeAttributes ResizeAttributes::read(const NodeAttributes& a, int64_t opset,
                                         const std::string& op) {
   ResizeAttributes r;
-  std::string mode = a.get_string("mode", "nearest");
-  if (mode == "nearest") {
-    r.mode = ResizeMode::kNearest;
-  } else if (mode == "linear" || mode == "bilinear" || mode == "trilinear") {
-    // Upsample-7 also accepted "bilinear"; all are N-d linear.
-    r.mode = ResizeMode::kLinear;
-  } else if (mode == "cubic" && op == "Resize" && opset >= 11) {
-    r.mode = ResizeMode::kCubic;
-  } else {
-    throw_error(ErrorCode::kInvalidArgument, op, ": unsupported mode '", mode, "'");
-  }
-  if (op != "Resize" || opset < 11) {
+  const bool resize11 = op == "Resize" && opset >= 11;
+  // Upsample-7 also accepted "bilinear" (and older exporters "trilinear"); all are N-d linear.
+  std::vector<std::string> modes = {"nearest", "linear", "bilinear", "trilinear"};
+  if (resize11) modes.push_back("cubic");
+  const std::string mode = a.get_enum_string("mode", "nearest", modes);
+  r.mode = mode == "nearest" ? ResizeMode::kNearest : mode == "cubic" ? ResizeMode::kCubic : ResizeMode::kLinear;
+  if (!resize11) {
     r.transform = CoordinateTransform::kAsymmetric;
     r.nearest_mode = NearestMode::kSimple;
     return r;
   }
-  std::string ct = a.get_string("coordinate_transformation_mode", "half_pixel");
-  if (ct == "half_pixel") {
-    r.transform = CoordinateTransform::kHalfPixel;
-  } else if (ct == "half_pixel_symmetric" && opset >= 19) {
-    r.transform = CoordinateTransform::kHalfPixelSymmetric;
-  } else if (ct == "pytorch_half_pixel") {
-    r.transform = CoordinateTransform::kPytorchHalfPixel;
-  } else if (ct == "align_corners") {
-    r.transform = CoordinateTransform::kAlignCorners;
-  } else if (ct == "asymmetric") {
-    r.transform = CoordinateTransform::kAsymmetric;
-  } else if (ct == "tf_crop_and_resize") {
-    r.transform = CoordinateTransform::kTfCropAndResize;
-  } else if (ct == "tf_half_pixel_for_nn" && opset < 13) {
-    r.transform = CoordinateTransform::kTfHalfPixelForNn;
-  } else {
-    throw_error(ErrorCode::kInvalidArgument, op, "-", opset,
-                ": unsupported coordinate_transformation_mode '", ct, "'");
-  }
-  std::string nm = a.get_string("nearest_mode", "round_prefer_floor");
-  if (nm == "round_prefer_floor") {
-    r.nearest_mode = NearestMode::kRoundPreferFloor;
-  } else if (nm == "round_prefer_ceil") {
-    r.nearest_mode = NearestMode::kRoundPreferCeil;
-  } else if (nm == "floor") {
-    r.nearest_mode = NearestMode::kFloor;
-  } else if (nm == "ceil") {
-    r.nearest_mode = NearestMode::kCeil;
-  } else {
-    throw_error(ErrorCode::kInvalidArgument, op, ": unsupported nearest_mode '", nm, "'");
-  }
+  std::vector<std::string> transforms = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                         "tf_crop_and_resize"};
+  if (opset >= 19) transforms.push_back("half_pixel_symmetric");
+  if (opset < 13) transforms.push_back("tf_half_pixel_for_nn");
+  const std::string ct = a.get_enum_string("coordinate_transformation_mode", "half_pixel", transforms);
+  r.transform = ct == "half_pixel"             ? CoordinateTransform::kHalfPixel
+                : ct == "half_pixel_symmetric" ? CoordinateTransform::kHalfPixelSymmetric
+                : ct == "pytorch_half_pixel"   ? CoordinateTransform::kPytorchHalfPixel
+                : ct == "align_corners"        ? CoordinateTransform::kAlignCorners
+                : ct == "asymmetric"           ? CoordinateTransform::kAsymmetric
+                : ct == "tf_crop_and_resize"   ? CoordinateTransform::kTfCropAndResize
+                                               : CoordinateTransform::kTfHalfPixelForNn;
+  const std::string nm = a.get_enum_string("nearest_mode", "round_prefer_floor",
+                                           {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"});
+  r.nearest_mode = nm == "round_prefer_floor"  ? NearestMode::kRoundPreferFloor
+                   : nm == "round_prefer_ceil" ? NearestMode::kRoundPreferCeil
+                   : nm == "floor"             ? NearestMode::kFloor
+                                               : NearestMode::kCeil;
   r.cubic_coeff_a = a.get_float("cubic_coeff_a", -0.75f);
-  r.exclude_outside = a.get_int("exclude_outside", 0) != 0;
+  r.exclude_outside = a.get_flag("exclude_outside", false);
   r.extrapolation_value = a.get_float("extrapolation_value", 0.0f);
   if (opset >= 18) {
-    r.antialias = a.get_int("antialias", 0) != 0;
+    r.antialias = a.get_flag("antialias", false);
     r.axes = a.get_ints("axes");
-    std::string policy = a.get_string("keep_aspect_ratio_policy", "stretch");
-    if (policy == "stretch") {
-      r.policy = AspectRatioPolicy::kStretch;
-    } else if (policy == "not_larger") {
-      r.policy = AspectRatioPolicy::kNotLarger;
-    } else if (policy == "not_smaller") {
-      r.policy = AspectRatioPolicy::kNotSmaller;
-    } else {
-      throw_error(ErrorCode::kInvalidArgument, op, ": unsupported keep_aspect_ratio_policy '",
-                  policy, "'");
-    }
+    const std::string policy =
+        a.get_enum_string("keep_aspect_ratio_policy", "stretch", {"stretch", "not_larger", "not_smaller"});
+    r.policy = policy == "stretch"      ? AspectRatioPolicy::kStretch
+               : policy == "not_larger" ? AspectRatioPolicy::kNotLarger
+                                        : AspectRatioPolicy::kNotSmaller;
   }
   if (r.antialias && r.mode == ResizeMode::kNearest) {
-    throw_error(ErrorCode::kInvalidArgument, op, ": antialias is not defined for mode nearest");
+    throw_error(ErrorCode::kInvalidModel, "attribute antialias is not defined for mode nearest");
   }
   return r;
 }

@@ -2,7 +2,16 @@
 
 #include <algorithm>
 
+#include "onnx_ops/attribute_checks.h"
+
 namespace onyx {
+
+std::unique_ptr<Kernel> create_checked_kernel(const KernelDef& def, const KernelInfo& info) {
+  std::vector<const TypeInfo*> input_types;
+  for (size_t i = 0; i < info.input_count(); ++i) input_types.push_back(&info.input_type(i));
+  check_node_attributes(info.node(), info.opset(), input_types);
+  return def.factory(info);
+}
 
 KernelRegistry& KernelRegistry::global() {
   static KernelRegistry registry;

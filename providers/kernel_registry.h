@@ -52,6 +52,11 @@ class KernelRegistry {
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<KernelDef>> kernels_;
 };
 
+// Every kernel is made through this: the node's attributes are checked first
+// (onnx_ops/attribute_checks.h), so a factory never sees a value it cannot handle. Errors leave
+// the node to the caller, as the factory's do.
+std::unique_ptr<Kernel> create_checked_kernel(const KernelDef& def, const KernelInfo& info);
+
 namespace detail {
 struct KernelRegistrar {
   explicit KernelRegistrar(KernelDef def) { KernelRegistry::global().add(std::move(def)); }

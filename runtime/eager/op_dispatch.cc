@@ -198,7 +198,7 @@ std::unique_ptr<CachedKernel> create_kernel(const OpHandle& op, ExecutionProvide
   std::vector<const Tensor*> no_constants(input_count, nullptr);
   KernelInfo info(node, op.opset(), type_pointers, {}, no_constants, provider, threads);
   try {
-    entry->kernel = def->factory(info);
+    entry->kernel = create_checked_kernel(*def, info);
   } catch (const Error& error) {
     throw Error(error.code(), "eager " + op.describe() + ": " + error.what());
   }

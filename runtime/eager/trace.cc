@@ -4,6 +4,7 @@
 #include <atomic>
 #include <set>
 
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/op_schema.h"
 
 namespace onyx::eager {
@@ -125,12 +126,11 @@ std::vector<Value> TraceContext::record(const OpHandle& op, const std::vector<Va
   for (size_t i = 0; i < output_count; ++i) node.outputs.push_back(fresh_name("v"));
 
   InferenceContext context(node, op.opset(), type_pointers, constants);
-  if (const ShapeRule* rule = ShapeRuleRegistry::global().find(node.domain, node.op_type)) {
-    try {
-      (*rule)(context);
-    } catch (const Error& error) {
-      throw Error(error.code(), "tracing " + op.describe() + ": " + error.what());
-    }
+  try {
+    check_node_attributes(node, op.opset(), type_pointers);
+    if (const ShapeRule* rule = ShapeRuleRegistry::global().find(node.domain, node.op_type)) (*rule)(context);
+  } catch (const Error& error) {
+    throw Error(error.code(), "tracing " + op.describe() + ": " + error.what());
   }
   int64_t& opset = opsets_[node.domain];
   opset = std::max(opset, op.opset());

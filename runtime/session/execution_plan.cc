@@ -165,7 +165,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     for (const Attribute& attribute : node.attributes) has_subgraphs = has_subgraphs || attribute.g || !attribute.graphs.empty();
     if (has_subgraphs) info.set_subgraph_context(&subgraphs, implicit);
     try {
-      step.kernel = def->factory(info);
+      step.kernel = create_checked_kernel(*def, info);
     } catch (const Error& error) {
       throw Error(error.code(), node.describe() + ": " + error.what());
     } catch (const std::exception& error) {

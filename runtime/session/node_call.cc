@@ -70,7 +70,7 @@ std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<
   PlainOutputAllocator allocator(provider.allocator());
   KernelContext context(frame.data(), input_slots, output_slots, allocator, threads);
   try {  // errors name the node, as the session's do
-    std::unique_ptr<Kernel> kernel = def->factory(info);
+    std::unique_ptr<Kernel> kernel = create_checked_kernel(*def, info);
     kernel->compute(context);
     provider.synchronize();
   } catch (const Error& error) {

@@ -1,5 +1,6 @@
 #include "runtime/session/type_inference.h"
 
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/op_schema.h"
 
 namespace onyx {
@@ -59,14 +60,13 @@ InferredTypes infer_types(const Graph& graph, const Model& model, const Inferred
     }
     int64_t opset = model.opset_for(node.domain).value_or(0);
     InferenceContext context(node, opset, input_types, constants);
-    if (const ShapeRule* rule = ops.shape_rules().find(node.domain, node.op_type)) {
-      try {
-        (*rule)(context);
-      } catch (const Error& error) {
-        throw Error(error.code(), node.describe() + ": " + error.what());
-      } catch (const std::exception& error) {
-        throw Error(ErrorCode::kInvalidModel, node.describe() + ": " + user_message(error));
-      }
+    try {
+      check_node_attributes(node, opset, input_types);  // so the rule sees only valid values
+      if (const ShapeRule* rule = ops.shape_rules().find(node.domain, node.op_type)) (*rule)(context);
+    } catch (const Error& error) {
+      throw Error(error.code(), node.describe() + ": " + error.what());
+    } catch (const std::exception& error) {
+      throw Error(ErrorCode::kInvalidModel, node.describe() + ": " + user_message(error));
     }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       const std::string& name = node.outputs[i];

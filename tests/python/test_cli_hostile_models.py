@@ -488,3 +488,50 @@ def test_training_data_that_lies(tmp_path, case):
                     "--out", tmp_path / "out.onnx")
     assert_clean_error(proc)
     assert not (tmp_path / "out.onnx").exists()
+
+
+# --- attributes the spec or the op's check refuses before any rule or kernel sees them ---
+
+def attribute_error(tmp_path, node, inputs, output_shape=None, opsets=None):
+    path = save(tmp_path, [node], inputs, [float_info("Y", output_shape)], opsets=opsets)
+    return assert_clean_error(run_random(path))
+
+
+def test_unknown_attribute(tmp_path):
+    line = attribute_error(tmp_path, helper.make_node("Relu", ["X"], ["Y"], name="n", foo=1), [float_info("X", [2])],
+                           opsets={"": 14})
+    assert line.endswith("node 'n' (Relu): attribute 'foo' is not an attribute of Relu-14 (it has: none)"), line
+
+
+def test_wrong_attribute_type(tmp_path):
+    line = attribute_error(tmp_path, helper.make_node("LeakyRelu", ["X"], ["Y"], name="n", alpha="big"),
+                           [float_info("X", [2])])
+    assert line.endswith("node 'n' (LeakyRelu): attribute 'alpha' of LeakyRelu-16 must be float, got string"), line
+
+
+def test_huge_blocksize(tmp_path):
+    line = attribute_error(tmp_path, helper.make_node("DepthToSpace", ["X"], ["Y"], name="n", blocksize=2**62),
+                           [float_info("X", [1, 4, 2, 2])])
+    assert line.endswith("node 'n' (DepthToSpace): attribute blocksize must be in [1, 2147483647], got "
+                         f"{2**62}"), line
+
+
+def test_perm_that_is_no_permutation(tmp_path):
+    line = attribute_error(tmp_path, helper.make_node("Transpose", ["X"], ["Y"], name="n", perm=[0, 0]),
+                           [float_info("X", [2, 3])])
+    assert line.endswith("node 'n' (Transpose): attribute perm must be a permutation of 0..1, got 0 twice"), line
+
+
+def test_unknown_auto_pad(tmp_path):
+    node = helper.make_node("MaxPool", ["X"], ["Y"], name="n", kernel_shape=[2, 2], auto_pad="SAME")
+    line = attribute_error(tmp_path, node, [float_info("X", [1, 1, 4, 4])])
+    assert line.endswith("node 'n' (MaxPool): attribute auto_pad must be one of NOTSET, SAME_UPPER, SAME_LOWER, VALID, "
+                         "got 'SAME'"), line
+
+
+def test_scan_with_more_scan_inputs_than_inputs(tmp_path):
+    body = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "body", [float_info("x", [2])],
+                             [float_info("y", [2])])
+    node = helper.make_node("Scan", ["X"], ["Y"], name="n", body=body, num_scan_inputs=2)
+    line = attribute_error(tmp_path, node, [float_info("X", [3, 2])])
+    assert line.endswith("node 'n' (Scan): attribute num_scan_inputs must be in [1, 1], got 2"), line

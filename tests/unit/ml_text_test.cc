@@ -78,9 +78,9 @@ TEST(TfIdfVectorizer, NegativeNgramIndexIsRefused) {
 
 TEST(TfIdfVectorizer, ErrorsAndShapeRule) {
   expect_error([&] { run1("TfIdfVectorizer", 9, {kTokens}, int_pool("BM25", 1, 2, 0)); },
-               {"mode 'BM25'"});
+               {"attribute mode must be one of TF, IDF, TFIDF, got 'BM25'"});
   expect_error([&] { run1("TfIdfVectorizer", 9, {kTokens}, int_pool("TF", 3, 2, 0)); },
-               {"min_gram_length"});
+               {"attribute min_gram_length (3) must be <= max_gram_length (2)"});
   Node node = make_node("TfIdfVectorizer", 1, 1, int_pool("TF", 1, 2, 0));
   TypeInfo in = TypeInfo::tensor_of_shape(DataType::kInt64, {4, 12});
   InferenceContext ctx(node, 9, {&in}, {});

@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/nn_geometry.h"
 #include "providers/cpu/nn/conv_reference.h"
 #include "runtime/ir/attribute_builders.h"
@@ -110,15 +111,18 @@ void expect_window_error(Fn&& fn, const std::vector<std::string>& fragments) {
 TEST(WindowGeometry, HugeWindowAttributesAreRefusedBeforeTheirArithmeticOverflows) {
   std::vector<int64_t> in{4, 5}, k{3, 3};
   WindowAttributes attrs;
-  attrs.pads = {2, 2, 2, int64_t{1} << 62};
-  expect_window_error([&] { forward_window_geometry(attrs, in, k, "MaxPool"); }, {"MaxPool", "'pads'", "4611686018427387904"});
-  attrs.pads = {};
-  attrs.dilations = {1, int64_t{1} << 40};
-  expect_window_error([&] { forward_window_geometry(attrs, in, k, "Conv"); }, {"'dilations'", "out of range"});
-  attrs.dilations = {};
-  attrs.strides = {std::numeric_limits<int64_t>::max(), 1};
-  expect_window_error([&] { forward_window_geometry(attrs, in, k, "Conv"); }, {"'strides'"});
-  attrs.strides = {};
+  // Attribute values are refused by the attribute check, before any arithmetic.
+  auto window_check = [](const char* op, const char* name, std::vector<int64_t> values) {
+    Node node = make_node(op, 1, 1, {make_attribute("kernel_shape", std::vector<int64_t>{2, 2}), make_attribute(name, values)});
+    check_node_attributes(node, 12, {});
+  };
+  expect_window_error([&] { window_check("MaxPool", "pads", {2, 2, 2, int64_t{1} << 62}); },
+                      {"attribute pads must hold values <= 2147483647, got [2,2,2,4611686018427387904]"});
+  expect_window_error([&] { window_check("Conv", "dilations", {1, int64_t{1} << 40}); },
+                      {"attribute dilations must hold values <= 2147483647"});
+  expect_window_error([&] { window_check("Conv", "strides", {std::numeric_limits<int64_t>::max(), 1}); },
+                      {"attribute strides must hold values <= 2147483647"});
+  // A kernel from W's shape is no attribute: the geometry refuses it.
   std::vector<int64_t> huge_kernel{3, int64_t{1} << 31};
   expect_window_error([&] { forward_window_geometry(attrs, in, huge_kernel, "AveragePool"); }, {"'kernel_shape'"});
   Node node = make_node("MaxPool", 1, 1,

@@ -1,5 +1,6 @@
 // Unit tests of the tensor-op shape rules: constant inputs resolve shapes, symbolic dims pass
 // through, unknown inputs give unknown dims instead of errors.
+#include "onnx_ops/attribute_checks.h"
 #include "onnx_ops/op_schema.h"
 #include "tests/unit/tensor_ops_test_util.h"
 
@@ -62,13 +63,20 @@ TEST(ShapeRules, HugeDeclaredShapeLengthsAndDimsGiveUnknownsNotGigabytesOrOverfl
 // rules multiplied these attributes unchecked (signed overflow); they are refused, naming the node.
 TEST(ShapeRules, HugeBlocksizeAndGroupAreRefusedNotOverflowed) {
   auto x = ftype({k(1), k(2), k(4), k(6)});
+  // The attribute check, which runs before these rules, refuses them.
   Node s2d = make_node("SpaceToDepth", 1, 1, {make_attribute("blocksize", int64_t{1} << 62)});
-  expect_error([&] { infer(s2d, 13, {x}); }, {"SpaceToDepth", "blocksize 4611686018427387904", "out of range"});
+  expect_error([&] { check_node_attributes(s2d, 13, {&x}); },
+               {"attribute blocksize must be in [1, 2147483647], got 4611686018427387904"});
   Node d2s = make_node("DepthToSpace", 1, 1, {make_attribute("blocksize", int64_t{0})});
-  expect_error([&] { infer(d2s, 13, {x}); }, {"DepthToSpace", "blocksize 0"});
+  expect_error([&] { check_node_attributes(d2s, 13, {&x}); }, {"attribute blocksize must be in [1, 2147483647], got 0"});
   Node convt = make_node("ConvTranspose", 2, 1, {make_attribute("group", int64_t{1} << 62)});
-  expect_error([&] { infer(convt, 11, {ftype({k(1), k(2), k(3), k(3)}), ftype({k(2), k(2), k(3), k(3)})}); },
-               {"ConvTranspose", "group 4611686018427387904"});
+  TypeInfo cx = ftype({k(1), k(2), k(3), k(3)}), cw = ftype({k(2), k(2), k(3), k(3)});
+  expect_error([&] { check_node_attributes(convt, 11, {&cx, &cw}); },
+               {"attribute group must be in [1, 2147483647], got 4611686018427387904"});
+  // A group in range whose product with a huge declared W dim overflows: the rule refuses it.
+  Node convt2 = make_node("ConvTranspose", 2, 1, {make_attribute("group", int64_t{4})});
+  expect_error([&] { infer(convt2, 11, {ftype({k(1), k(4), k(3), k(3)}), ftype({k(4), k(int64_t{1} << 62), k(3), k(3)})}); },
+               {"ConvTranspose", "group 4"});
 }
 
 TEST(ShapeRules, UnsqueezeSqueezeAndFlatten) {

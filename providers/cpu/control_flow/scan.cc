@@ -20,11 +20,9 @@ class ScanKernel final : public Kernel {
  public:
   explicit ScanKernel(const KernelInfo& info) : body_(info, "body"), batched_(info.opset() < 9) {
     const NodeAttributes& a = info.attributes();
+    // Counts, axes and directions as check_scan (onnx_ops/control_flow.cc) allowed them.
     scan_input_count_ = static_cast<size_t>(a.require_int("num_scan_inputs"));
     size_t node_inputs = info.input_count() - (batched_ ? 1 : 0);
-    if (scan_input_count_ > node_inputs) {
-      throw_error(ErrorCode::kInvalidModel, "Scan: num_scan_inputs ", scan_input_count_, " exceeds its ", node_inputs, " inputs");
-    }
     state_count_ = node_inputs - scan_input_count_;
     scan_output_count_ = info.output_count() - state_count_;
     input_axes_ = a.get_ints("scan_input_axes", std::vector<int64_t>(scan_input_count_, 0));
@@ -32,10 +30,6 @@ class ScanKernel final : public Kernel {
                                    std::vector<int64_t>(scan_input_count_, 0));
     output_axes_ = a.get_ints("scan_output_axes", std::vector<int64_t>(scan_output_count_, 0));
     output_directions_ = a.get_ints("scan_output_directions", std::vector<int64_t>(scan_output_count_, 0));
-    if (input_axes_.size() != scan_input_count_ || input_directions_.size() != scan_input_count_ ||
-        output_axes_.size() != scan_output_count_ || output_directions_.size() != scan_output_count_) {
-      throw_error(ErrorCode::kInvalidModel, "Scan: axes/directions attributes do not match the number of scan inputs/outputs");
-    }
     if (body_.formal_input_count() != state_count_ + scan_input_count_ ||
         body_.graph().outputs.size() != state_count_ + scan_output_count_) {
       throw_error(ErrorCode::kInvalidModel, "Scan: the body's inputs/outputs do not match ", state_count_, " states, ",

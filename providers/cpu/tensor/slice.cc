@@ -194,8 +194,7 @@ class PadKernel final : public Kernel {
     if (mode == "constant") mode_ = PadMode::kConstant;
     else if (mode == "reflect") mode_ = PadMode::kReflect;
     else if (mode == "edge") mode_ = PadMode::kEdge;
-    else if (mode == "wrap") mode_ = PadMode::kWrap;
-    else throw_error(ErrorCode::kInvalidModel, info.node().describe(), ": unknown Pad mode '", mode, "'");
+    else mode_ = PadMode::kWrap;  // the attribute check allowed only these four
     if (opset_ < 11) {
       pads_ = info.attributes().get_ints(opset_ < 2 ? "paddings" : "pads");
       value_ = info.attributes().get_float("value", 0.0f);
