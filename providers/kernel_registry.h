@@ -20,6 +20,18 @@ constexpr int64_t kOpsetOpenEnded = 1 << 30;
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInfo&)>;
 
+// Where a kernel reads its inputs. By default in its provider's memory. `host` inputs (shapes,
+// axes, pads, scales, repeats) are read by the host code that launches device work, so the
+// partitioner brings them to the host and leaves their producers (shape chains) on the CPU;
+// `any_device` inputs are read only for their type and shape (Shape, Size), so no copy is made.
+// On the CPU provider both are the same as the default.
+struct InputMemory {
+  std::vector<int> host;
+  std::vector<int> any_device;
+  bool on_host(size_t input) const;
+  bool on_any_device(size_t input) const;
+};
+
 struct KernelDef {
   std::string provider;  // "CPU", "CUDA"
   std::string domain;    // canonical: "" for ai.onnx
@@ -27,6 +39,7 @@ struct KernelDef {
   int64_t since_version = 1;
   int64_t until_version = kOpsetOpenEnded;  // inclusive
   KernelFactory factory;
+  InputMemory input_memory = {};
 };
 
 class KernelRegistry {
@@ -80,4 +93,10 @@ KernelFactory factory_of() {
 #define ONYX_REGISTER_KERNEL_FACTORY(provider, domain, op_type, since, until, factory)        \
   static const ::onyx::detail::KernelRegistrar ONYX_CONCAT(onyx_kernel_, __COUNTER__)(        \
       ::onyx::KernelDef{provider, domain, op_type, since, until, factory})
+// Same as ONYX_REGISTER_KERNEL, stating where inputs are read:
+// ONYX_REGISTER_KERNEL_WITH_MEMORY("CUDA", "", "Reshape", 14, 18, ReshapeKernel, {.host = {1}}).
+#define ONYX_REGISTER_KERNEL_WITH_MEMORY(provider, domain, op_type, since, until, KernelClass, ...) \
+  static const ::onyx::detail::KernelRegistrar ONYX_CONCAT(onyx_kernel_, __COUNTER__)(             \
+      ::onyx::KernelDef{provider, domain, op_type, since, until,                                   \
+                        ::onyx::detail::factory_of<KernelClass>(), ::onyx::InputMemory __VA_ARGS__})
 

@@ -18,8 +18,8 @@ class DeviceTransferKernel final : public Kernel {
  public:
   DeviceTransferKernel(ExecutionProvider& from, ExecutionProvider& to) : from_(from), to_(to) {}
   void compute(KernelContext& context) override {
-    Tensor host = from_.to_host(context.input(0));
-    context.set_output(0, to_.from_host(host));
+    Tensor host = from_.to_host(context.input(0), nullptr);
+    context.set_output(0, to_.from_host(host, nullptr));
   }
 
  private:

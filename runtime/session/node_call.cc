@@ -7,13 +7,13 @@ namespace onyx {
 namespace {
 class PlainOutputAllocator final : public OutputAllocator {
  public:
-  explicit PlainOutputAllocator(Allocator& allocator) : allocator_(allocator) {}
+  explicit PlainOutputAllocator(std::shared_ptr<Allocator> allocator) : allocator_(std::move(allocator)) {}
   Tensor allocate(int, DataType dtype, const Shape& shape) override {
-    return Tensor(dtype, shape, allocator_);
+    return Tensor(dtype, shape, *allocator_);
   }
 
  private:
-  Allocator& allocator_;
+  std::shared_ptr<Allocator> allocator_;
 };
 
 TypeInfo type_of_value(const Value& value) {
@@ -69,10 +69,12 @@ std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<
   KernelInfo info(node, opset, input_type_pointers, {}, constants, provider, threads);
   PlainOutputAllocator allocator(provider.allocator());
   KernelContext context(frame.data(), input_slots, output_slots, allocator, threads);
+  DeviceRunStates run_states{provider.acquire_run_state()};
+  context.set_device_state(run_states[0].get(), &run_states);
   try {  // errors name the node, as the session's do
     std::unique_ptr<Kernel> kernel = create_checked_kernel(*def, info);
     kernel->compute(context);
-    provider.synchronize();
+    provider.synchronize(run_states[0].get());
   } catch (const Error& error) {
     throw Error(error.code(), node.describe() + ": " + error.what());
   } catch (const std::exception& error) {

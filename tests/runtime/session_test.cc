@@ -124,15 +124,15 @@ class FakeDeviceProvider final : public ExecutionProvider {
  public:
   std::string name() const override { return "FAKE"; }
   Device device() const override { return {DeviceType::kCuda, 0}; }
-  Allocator& allocator() override { return *cpu_allocator(); }
+  std::shared_ptr<Allocator> allocator() override { return cpu_allocator(); }
   const KernelDef* find_kernel(const Node& node, int64_t opset, const KernelRegistry& kernels) const override {
     return node.op_type == "Neg" ? kernels.find("CPU", node.domain, node.op_type, opset) : nullptr;
   }
-  Tensor to_host(const Tensor& tensor) override {
+  Tensor to_host(const Tensor& tensor, DeviceRunState*) override {
     ++to_host_copies;
     return tensor.clone();
   }
-  Tensor from_host(const Tensor& tensor) override {
+  Tensor from_host(const Tensor& tensor, DeviceRunState*) override {
     ++from_host_copies;
     return tensor.clone();
   }
@@ -160,7 +160,7 @@ namespace onyx {
 namespace {
 
 TEST(CachingAllocator, ReusesFreedBlocksOfTheSameSizeClass) {
-  CachingAllocator pool(*cpu_allocator());
+  CachingAllocator pool(cpu_allocator());
   void* first;
   {
     Tensor a(DataType::kFloat, {1000}, pool);
@@ -179,7 +179,7 @@ TEST(CachingAllocator, SizeClassesWasteLittleAndBlocksOutliveThePool) {
   EXPECT_LE(CachingAllocator::size_class(big), big + big / 8);
   Tensor survivor;
   {
-    CachingAllocator pool(*cpu_allocator());
+    CachingAllocator pool(cpu_allocator());
     survivor = Tensor(DataType::kInt64, {16}, pool);
   }
   survivor.mutable_data<int64_t>()[15] = 7;  // still valid: the block holds the pool alive
@@ -201,10 +201,11 @@ class CountingCpuProvider final : public ExecutionProvider {
   };
   std::string name() const override { return kCpuProvider; }
   Device device() const override { return {}; }
-  Allocator& allocator() override { return counting; }
-  Tensor to_host(const Tensor& tensor) override { return tensor; }
-  Tensor from_host(const Tensor& tensor) override { return tensor; }
-  CountingAllocator counting;
+  std::shared_ptr<Allocator> allocator() override { return counting_; }
+  Tensor to_host(const Tensor& tensor, DeviceRunState*) override { return tensor; }
+  Tensor from_host(const Tensor& tensor, DeviceRunState*) override { return tensor; }
+  std::shared_ptr<CountingAllocator> counting_ = std::make_shared<CountingAllocator>();
+  CountingAllocator& counting = *counting_;
 };
 
 TEST(InferenceSession, DynamicShapesReachASteadyStateWithoutNewAllocations) {
