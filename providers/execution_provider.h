@@ -47,6 +47,10 @@ class ExecutionProvider {
   // Per-run state (a stream); null for providers that need none (the CPU).
   virtual std::shared_ptr<DeviceRunState> acquire_run_state() { return nullptr; }
 
+  // Output and work memory of one run's steps on this provider, ordered on `run`: by default
+  // plain blocks from allocator(). (A session serves host values from its own memory plan.)
+  virtual std::unique_ptr<OutputAllocator> make_output_allocator(DeviceRunState* run);
+
   // Moves a tensor between this provider's device and the host, ordered on `run` (may be null:
   // then the provider's default stream). to_host returns only once the data is on the host.
   virtual Tensor to_host(const Tensor& tensor, DeviceRunState* run) = 0;
