@@ -103,6 +103,8 @@ class KernelContext {
   Tensor& output(size_t i, DataType dtype, const Shape& shape);
   // Sets output i to a value built by the kernel (a sequence, an alias, an empty optional).
   void set_output(size_t i, Value value);
+  // What output i holds (after compute; none for an unused output).
+  const Value& output_value(size_t i) const;
 
   int threads() const { return threads_; }
 

@@ -15,8 +15,10 @@
 #include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
+#include "tools/device_option.h"
 #include "tools/feeds.h"
 #include "tools/memory_limit_option.h"
+#include "tools/placement_report.h"
 
 namespace onyx::cli {
 
@@ -32,6 +34,7 @@ struct BenchOptions {
   bool json = false;
   bool profile = false;
   std::vector<std::string> custom_ops;
+  std::string device;
 };
 
 // Time per op type over the timed runs, largest first.
@@ -72,6 +75,7 @@ int bench(const BenchOptions& options) {
   session_options.intra_op_threads = options.threads;
   session_options.memory_limit = options.memory_limit;
   session_options.optimization_level = options.optimization_level;
+  session_options.providers = providers_for_device(options.device);
   auto created = std::chrono::steady_clock::now();
   InferenceSession session(std::filesystem::path(options.model), session_options);
   double create_ms = milliseconds_since(created);
@@ -105,6 +109,11 @@ int bench(const BenchOptions& options) {
     const MemoryPlan& memory = session.plan().memory_plan();
     std::printf("plan: %zu steps, %zu values in a %.1f KiB arena\n", session.plan().steps().size(),
                 memory.planned_value_count(), static_cast<double>(memory.arena_bytes()) / 1024);
+    if (!options.device.empty() && options.device != "cpu") {
+      std::fflush(stdout);
+      print_placement(std::cout, session.model().graph, session.plan().placement());
+      std::cout.flush();
+    }
     std::printf("runs: %d  mean %.4f ms  median %.4f ms  p90 %.4f ms  min %.4f ms  cpu %.4f ms\n",
                 options.iterations, mean, median, p90, times.front(), cpu_ms);
     if (options.profile) print_profile(session, step_seconds, options.iterations);
@@ -128,6 +137,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
   add_memory_limit_option(*command, options->memory_limit);
   add_custom_ops_option(*command, options->custom_ops);
+  add_device_option(*command, options->device);
   return [options] { return bench(*options); };
 }
 

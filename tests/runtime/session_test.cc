@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "providers/cpu/cpu_provider.h"
+#include "providers/emulated/emulated_provider.h"
 #include "providers/execution_provider.h"
 #include "runtime/session/inference_session.h"
 #include "runtime/tensor/caching_allocator.h"
@@ -118,30 +119,23 @@ TEST(InferenceSession, ConstantSubgraphsAreFoldedAtCreation) {
   EXPECT_TRUE(session.types().find("y")->has_static_shape());
 }
 
-// A provider standing in for a device: it claims Neg and keeps its values on "cuda:0" memory
-// that is really host memory, so the transfers the partitioner inserts can be checked here.
-class FakeDeviceProvider final : public ExecutionProvider {
+// The emulated device, claiming only Neg, so that a Neg/Abs chain alternates between it and
+// the CPU and every border needs a copy.
+class NegOnlyDevice final : public ExecutionProvider {
  public:
-  std::string name() const override { return "FAKE"; }
-  Device device() const override { return {DeviceType::kCuda, 0}; }
-  std::shared_ptr<Allocator> allocator() override { return cpu_allocator(); }
+  std::string name() const override { return device_.name(); }
+  Device device() const override { return device_.device(); }
+  std::shared_ptr<Allocator> allocator() override { return device_.allocator(); }
   const KernelDef* find_kernel(const Node& node, int64_t opset, const KernelRegistry& kernels) const override {
-    return node.op_type == "Neg" ? kernels.find("CPU", node.domain, node.op_type, opset) : nullptr;
+    return node.op_type == "Neg" ? device_.find_kernel(node, opset, kernels) : nullptr;
   }
-  Tensor to_host(const Tensor& tensor, DeviceRunState*) override {
-    ++to_host_copies;
-    return tensor.clone();
-  }
-  Tensor from_host(const Tensor& tensor, DeviceRunState*) override {
-    ++from_host_copies;
-    return tensor.clone();
-  }
-  int to_host_copies = 0;
-  int from_host_copies = 0;
+  Tensor to_host(const Tensor& tensor, DeviceRunState* run) override { return device_.to_host(tensor, run); }
+  Tensor from_host(const Tensor& tensor, DeviceRunState* run) override { return device_.from_host(tensor, run); }
+  EmulatedDeviceProvider device_;
 };
 
 TEST(InferenceSession, PartitionsAcrossProvidersWithCopiesAtTheBorders) {
-  auto device = std::make_shared<FakeDeviceProvider>();
+  auto device = std::make_shared<NegOnlyDevice>();
   SessionOptions options;
   options.providers = {device};
   InferenceSession session(neg_abs_chain(4, {3}), options);  // Neg(dev) Abs(cpu) Neg(dev) Abs(cpu)
@@ -149,8 +143,8 @@ TEST(InferenceSession, PartitionsAcrossProvidersWithCopiesAtTheBorders) {
   auto outputs = session.run({{"x", Tensor::from_vector<float>({3}, {-1, 0, 2})}});
   auto y = outputs[0].value.tensor().values<float>();
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 0, 2}));
-  EXPECT_EQ(device->from_host_copies, 2);
-  EXPECT_EQ(device->to_host_copies, 2);
+  EXPECT_EQ(device->device_.copies_from_host(), 2);  // x (fed on the host) and v1
+  EXPECT_EQ(device->device_.copies_to_host(), 2);    // v0 and v2
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ class IfKernel final : public Kernel {
     const SubgraphCall& branch = scalar_truth(context.input(0), "If's condition") ? then_ : else_;
     std::vector<Value> inputs(branch.input_count());
     branch.bind_outer_values(context, inputs);
-    auto frame = branch.plan().make_frame();
+    auto frame = branch.plan().make_frame(&context);
     std::vector<Value> outputs;
     branch.plan().run(*frame, inputs, outputs);
     for (size_t i = 0; i < outputs.size(); ++i) context.set_output(i, std::move(outputs[i]));

@@ -57,7 +57,7 @@ class LoopKernel final : public Kernel {
     for (size_t i = 0; i < carried_count_; ++i) carried[i] = context.input_value(2 + i);
     std::vector<std::vector<Value>> scans(scan_count_);
 
-    auto frame = body_.plan().make_frame();
+    auto frame = body_.plan().make_frame(&context);
     std::vector<Value> outputs;
     IterationNumber iteration;
     for (int64_t trip = 0; trip < max_trips && condition; ++trip) {

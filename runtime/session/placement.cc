@@ -1,0 +1,165 @@
+#include "runtime/session/placement.h"
+
+#include <map>
+#include <set>
+
+#include "onnx_ops/host_inputs.h"
+#include "runtime/session/node_call.h"
+#include "runtime/session/subgraph_compiler.h"
+
+namespace onyx {
+
+namespace {
+
+bool is_integer_or_bool(DataType type) {
+  switch (type) {
+    case DataType::kInt64: case DataType::kInt32: case DataType::kInt16: case DataType::kInt8:
+    case DataType::kUInt64: case DataType::kUInt32: case DataType::kUInt16: case DataType::kUInt8:
+    case DataType::kBool:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A node of a shape chain: it reads a graph value's shape (Shape, Size) or computes integers
+// from shape values and integer constants only.
+bool is_shape_computation(const Node& node, const Graph& graph, const InferredTypes& types,
+                          const std::set<std::string>& shape_values) {
+  if (node.domain.empty() && (node.op_type == "Shape" || node.op_type == "Size")) return true;
+  for (const Attribute& attribute : node.attributes) {
+    if (attribute.g || !attribute.graphs.empty()) return false;
+  }
+  bool reads_shape_value = false;
+  for (const std::string& input : node.inputs) {
+    if (input.empty()) continue;
+    if (shape_values.count(input)) {
+      reads_shape_value = true;
+      continue;
+    }
+    auto constant = graph.initializers.find(input);
+    bool integer_constant = constant != graph.initializers.end() && graph.find_input(input) == nullptr &&
+                            is_integer_or_bool(constant->second.dtype());
+    if (!integer_constant) return false;
+  }
+  if (!reads_shape_value) return false;
+  for (const std::string& output : node.outputs) {
+    if (output.empty()) continue;
+    const TypeInfo* type = types.find(output);
+    if (type == nullptr || type->kind != TypeInfo::Kind::kTensor || !is_integer_or_bool(type->elem_type)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t GraphPlacement::inner_copy_count() const {
+  size_t count = 0;
+  for (const NodePlacement& node : nodes) {
+    for (const PlannedCopy& copy : node.copies_before) count += copy.from != nullptr;
+  }
+  return count;
+}
+
+GraphPlacement place_graph(const Graph& graph, const Model& model, const InferredTypes& types,
+                           const std::vector<ExecutionProvider*>& providers,
+                           const std::vector<std::string>& outer_inputs, const OpRegistry& ops) {
+  if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
+  GraphPlacement placement;
+  ExecutionProvider* first_device = nullptr;
+  for (ExecutionProvider* provider : providers) {
+    if (provider->device().is_cpu()) {
+      if (placement.host == nullptr) placement.host = provider;
+    } else if (first_device == nullptr) {
+      first_device = provider;
+    }
+  }
+  if (placement.host == nullptr) throw_error(ErrorCode::kInvalidArgument, "the CPU provider is required");
+  ExecutionProvider* host = placement.host;
+
+  // Where each value is: with a device provider, graph and outer-scope inputs are known only at
+  // run time (null: a caller may bind them on the device); initializers are on the host, node
+  // outputs where their node ran.
+  std::map<std::string, ExecutionProvider*> location;
+  ExecutionProvider* input_location = first_device != nullptr ? nullptr : host;
+  for (const auto& input : graph.inputs) location[input.name] = input_location;
+  for (const auto& name : outer_inputs) location[name] = input_location;
+  for (const auto& [name, value] : graph.initializers) {
+    if (graph.find_input(name) == nullptr) location[name] = host;
+  }
+  std::map<std::pair<std::string, ExecutionProvider*>, std::string> copies;  // (value, to) -> copy
+  std::set<std::string> shape_values;
+
+  for (const Node& node : graph.nodes) {
+    NodePlacement& placed = placement.nodes.emplace_back();
+    placed.opset = model.opset_for(node.domain).value_or(0);
+    if (placed.opset == 0) {
+      throw_error(ErrorCode::kInvalidModel, node.describe(), ": the model does not import domain '",
+                  display_domain(node.domain), "'");
+    }
+    bool shape_chain = first_device != nullptr && is_shape_computation(node, graph, types, shape_values);
+    for (ExecutionProvider* provider : providers) {
+      if (shape_chain && provider != host) continue;
+      placed.kernel = provider->find_kernel(node, placed.opset, ops.kernels());
+      if (placed.kernel) {
+        placed.provider = provider;
+        break;
+      }
+    }
+    if (placed.kernel == nullptr) throw_missing_kernel(node, placed.opset, host->name(), ops);
+    if (placed.provider == host && first_device != nullptr) {
+      placed.host_reason = shape_chain ? "shape computation"
+                                       : "no " + first_device->name() + " kernel for " + node.op_type + " at opset " +
+                                             std::to_string(placed.opset);
+    }
+    if (shape_chain) {
+      for (const std::string& output : node.outputs) {
+        if (!output.empty()) shape_values.insert(output);
+      }
+    }
+
+    std::vector<std::string> inputs = node.inputs;
+    for (const std::string& implicit : implicit_inputs(node)) inputs.push_back(implicit);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const std::string& name = inputs[i];
+      if (name.empty()) continue;
+      bool explicit_input = i < node.inputs.size();
+      if (explicit_input && placed.kernel->input_memory.on_any_device(i)) continue;
+      bool host_input = placed.provider == host ||
+                        (explicit_input && (placed.kernel->input_memory.on_host(i) ||
+                                            is_host_input(node.domain, node.op_type, i)));
+      ExecutionProvider* wanted = host_input ? host : placed.provider;
+      auto where = location.find(name);
+      ExecutionProvider* from = where == location.end() ? host : where->second;
+      if (from == wanted) continue;
+      auto key = std::make_pair(name, wanted);
+      auto made = copies.find(key);
+      if (made == copies.end()) {
+        std::string copy_name = name + "@" + wanted->name();
+        placed.copies_before.push_back({name, copy_name, from, wanted});
+        location[copy_name] = wanted;
+        made = copies.emplace(key, copy_name).first;
+      }
+      inputs[i] = made->second;
+    }
+    placed.inputs = std::move(inputs);
+    for (const std::string& output : node.outputs) {
+      if (!output.empty()) location[output] = placed.provider;
+    }
+  }
+
+  for (const auto& output : graph.outputs) {
+    auto where = location.find(output.name);
+    ExecutionProvider* from = where == location.end() ? host : where->second;
+    if (from == host) {
+      placement.outputs.push_back(output.name);
+      continue;
+    }
+    std::string copy_name = output.name + "@host";
+    placement.output_copies.push_back({output.name, copy_name, from, host});
+    placement.outputs.push_back(copy_name);
+  }
+  return placement;
+}
+
+}  // namespace onyx

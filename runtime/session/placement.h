@@ -1,0 +1,61 @@
+// Placement: which provider runs each node, and the copies between devices that follow.
+//
+// Each node goes to the first provider (in priority order) with a kernel for it, except shape
+// computations: Shape and Size, and nodes that compute integer values only from such values
+// and integer constants (Shape -> Gather -> Concat -> Reshape chains of models with dynamic
+// dims) stay on the host, where the device kernels that read them (Reshape's shape, Slice's
+// starts, Expand's shape: onnx_ops/host_inputs.h and KernelDef::input_memory) want them; sending them to the
+// device would cost a copy there and one back. A kernel's inputs are copied to where it reads
+// them once per value and destination, however many nodes read the copy; graph outputs are
+// brought to the host.
+//
+// Placement needs no device (kernels are only looked up, not created), so `onyx inspect
+// --device cuda` shows it on a machine without a GPU.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "providers/execution_provider.h"
+#include "runtime/extensions/op_registry.h"
+#include "runtime/ir/graph.h"
+#include "runtime/session/type_inference.h"
+
+namespace onyx {
+
+struct PlannedCopy {
+  std::string value;      // the value copied
+  std::string copy_name;  // what its readers on `to` read: "<value>@<provider>"
+  // Where the value is; null when only known at run time (a graph input, which a caller may
+  // bind on a device): then the copy happens only if it is elsewhere than `to`.
+  ExecutionProvider* from = nullptr;
+  ExecutionProvider* to = nullptr;
+};
+
+struct NodePlacement {
+  ExecutionProvider* provider = nullptr;
+  const KernelDef* kernel = nullptr;
+  // Why a node runs on the host although a device provider was asked for ("shape
+  // computation", "no CUDA kernel for Op at opset N"); empty otherwise.
+  std::string host_reason;
+  int64_t opset = 0;
+  // The node's inputs then its implicit (outer-scope) inputs, renamed to copies where made.
+  std::vector<std::string> inputs;
+  std::vector<PlannedCopy> copies_before;  // made just before the node runs
+};
+
+struct GraphPlacement {
+  ExecutionProvider* host = nullptr;
+  std::vector<NodePlacement> nodes;  // in graph.nodes order
+  std::vector<std::string> outputs;  // where each graph output is read from (on the host)
+  std::vector<PlannedCopy> output_copies;
+
+  // Copies between two known devices inside the graph (not of graph inputs or outputs).
+  size_t inner_copy_count() const;
+};
+
+GraphPlacement place_graph(const Graph& graph, const Model& model, const InferredTypes& types,
+                           const std::vector<ExecutionProvider*>& providers,
+                           const std::vector<std::string>& outer_inputs, const OpRegistry& ops);
+
+}  // namespace onyx
