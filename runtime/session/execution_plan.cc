@@ -200,10 +200,12 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     steps_.push_back(std::move(step));
   }
   for (const PlannedCopy& copy : placement_.output_copies) add_step_for_copy(copy);
+  output_copy_steps_ = placement_.output_copies.size();
   std::set<int> constant_slots;
   for (const auto& [slot, value] : constants_) constant_slots.insert(slot);
-  for (const auto& output : placement_.outputs) {
-    output_slots_.push_back(slot_of(output));
+  for (size_t i = 0; i < placement_.outputs.size(); ++i) {
+    output_slots_.push_back(slot_of(placement_.outputs[i]));
+    device_output_slots_.push_back(slot_of(graph.outputs[i].name));
     output_is_constant_.push_back(constant_slots.count(output_slots_.back()) > 0);
   }
   compute_lifetimes(types);
@@ -292,7 +294,7 @@ std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame(const KernelCont
 }
 
 void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-                        std::vector<double>* step_seconds) const {
+                        std::vector<double>* step_seconds, bool outputs_on_device) const {
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
@@ -300,7 +302,8 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   for (size_t i = 0; i < inputs.size(); ++i) values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   PlannedOutputAllocator& allocator = frame.allocator_;
   omp_set_num_threads(threads_);
-  for (size_t index = 0; index < steps_.size(); ++index) {
+  const size_t step_count = outputs_on_device ? steps_.size() - output_copy_steps_ : steps_.size();
+  for (size_t index = 0; index < step_count; ++index) {
     const PlanStep& step = steps_[index];
     const size_t provider = static_cast<size_t>(step.provider_index);
     OutputAllocator* device_allocator = frame.device_allocators_[provider].get();
@@ -344,16 +347,18 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
     }
   }
   outputs.resize(output_slots_.size());
-  for (size_t i = 0; i < output_slots_.size(); ++i) {
-    Value& value = values[static_cast<size_t>(output_slots_[i])];
+  const std::vector<int>& output_slots = outputs_on_device ? device_output_slots_ : output_slots_;
+  for (size_t i = 0; i < output_slots.size(); ++i) {
+    Value& value = values[static_cast<size_t>(output_slots[i])];
     outputs[i] = output_is_constant_[i] ? value : std::move(value);
   }
 }
 
-std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds) const {
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds,
+                                      bool outputs_on_device) const {
   std::unique_ptr<Frame> frame = make_frame();
   std::vector<Value> outputs;
-  run(*frame, inputs, outputs, step_seconds);
+  run(*frame, inputs, outputs, step_seconds, outputs_on_device);
   return outputs;
 }
 

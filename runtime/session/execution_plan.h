@@ -63,11 +63,14 @@ class ExecutionPlan {
 
   // Runs with `inputs` in input_names() order (moved from), writing the graph outputs to
   // `outputs`. A frame serves one run at a time; different frames may run concurrently.
+  // With `outputs_on_device`, outputs stay where their producers made them (the trailing copies
+  // to the host are skipped), so a caller chaining device work pays no copy.
   void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-           std::vector<double>* step_seconds = nullptr) const;
+           std::vector<double>* step_seconds = nullptr, bool outputs_on_device = false) const;
   // Convenience: a fresh frame per call. With `step_seconds` (sized to steps().size()), each
   // step's wall time is added to it.
-  std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr) const;
+  std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr,
+                         bool outputs_on_device = false) const;
 
   const std::vector<std::string>& input_names() const { return input_names_; }
   size_t output_count() const { return output_slots_.size(); }
@@ -89,6 +92,8 @@ class ExecutionPlan {
   std::vector<std::string> input_names_;
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
+  std::vector<int> device_output_slots_;  // the outputs before their copies to the host
+  size_t output_copy_steps_ = 0;          // the last steps of steps_
   std::vector<bool> output_is_constant_;  // such outputs are copied out, not moved
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;

@@ -146,6 +146,11 @@ std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>
   return name_outputs(plan_->run(ordered_inputs(feeds)));
 }
 
+std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds,
+                                              const RunOptions& options) const {
+  return name_outputs(plan_->run(ordered_inputs(feeds), nullptr, options.outputs_on_device));
+}
+
 std::vector<NamedValue> InferenceSession::run_profiled(const std::map<std::string, Value>& feeds,
                                                        std::vector<double>& step_seconds) const {
   step_seconds.resize(plan_->steps().size(), 0.0);

@@ -46,6 +46,14 @@ struct SessionPreview {
   GraphPlacement placement;
 };
 
+// Device binding, as onnxruntime's IOBinding offers: feeds may be tensors already on a
+// provider's device (copied only to where a node reads them, so a CUDA tensor fed to a CUDA
+// node is not copied at all), and with `outputs_on_device` the outputs stay where they were
+// made, so benchmarks time the model rather than the copies.
+struct RunOptions {
+  bool outputs_on_device = false;
+};
+
 struct NamedValue {
   std::string name;
   Value value;
@@ -62,6 +70,7 @@ class InferenceSession {
   // Feeds by input name. Every graph input without an initializer must be fed; types and
   // shapes are checked against the declarations. Returns the graph outputs in order.
   std::vector<NamedValue> run(const std::map<std::string, Value>& feeds) const;
+  std::vector<NamedValue> run(const std::map<std::string, Value>& feeds, const RunOptions& options) const;
   // Same, adding each plan step's wall time to `step_seconds` (for profiling).
   std::vector<NamedValue> run_profiled(const std::map<std::string, Value>& feeds,
                                        std::vector<double>& step_seconds) const;

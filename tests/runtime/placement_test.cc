@@ -105,6 +105,18 @@ TEST(Placement, InputsBoundOnTheDeviceAreNotCopied) {
   EXPECT_EQ(emulated.device->copies_from_host(), 1) << "the bound input went straight to Neg";
 }
 
+TEST(Placement, OutputsCanStayOnTheDevice) {
+  Model model = make_model({make_node("Neg", {"x"}, {"y"})}, {tensor_value("x", DataType::kFloat, {2})},
+                           {tensor_value("y", DataType::kFloat, {2})});
+  EmulatedSession emulated(std::move(model));
+  auto outputs = emulated.session->run({{"x", Tensor::from_vector<float>({2}, {1, -2})}}, RunOptions{.outputs_on_device = true});
+  EXPECT_EQ(outputs[0].value.tensor().device(), emulated.device->device());
+  EXPECT_EQ(emulated.device->copies_to_host(), 0);
+  EXPECT_EQ(values_of(Value(emulated.device->to_host(outputs[0].value.tensor(), nullptr))), (std::vector<float>{-1, 2}));
+  auto on_host = emulated.session->run({{"x", Tensor::from_vector<float>({2}, {1, -2})}});
+  EXPECT_TRUE(on_host[0].value.tensor().device().is_cpu());
+}
+
 TEST(Placement, ControlFlowRunsOnTheHostWithItsBodyOnTheDevice) {
   auto branch = [](const std::string& op) {
     auto graph = std::make_shared<Graph>();
