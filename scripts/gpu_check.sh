@@ -40,7 +40,12 @@ PY
 export LD_LIBRARY_PATH=$ONYX_HOME/lib:$NVIDIA_LIBS:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 for lib in libcudart.so libcublas.so libcublasLt.so libcudnn.so; do
-  found=$(ls ${LD_LIBRARY_PATH//:/\/$lib* } 2>/dev/null | head -1)
+  found=""
+  IFS=: read -ra search_dirs <<< "$LD_LIBRARY_PATH"
+  for dir in "${search_dirs[@]}"; do
+    candidate=$(ls "$dir"/"$lib"* 2>/dev/null | head -1)
+    if [ -n "$candidate" ]; then found=$candidate; break; fi
+  done
   echo "$lib: ${found:-NOT FOUND}"
 done
 if ldd "$ONYX_HOME/bin/onyx" | grep "not found"; then
