@@ -101,6 +101,7 @@ const KernelDef* EmulatedDeviceProvider::find_kernel(const Node& node, int64_t o
     wrapped = std::make_unique<KernelDef>(*cpu);
     wrapped->provider = kEmulatedProvider;
     wrapped->input_memory = cuda ? cuda->input_memory : cpu->input_memory;
+    wrapped->supports = cuda ? cuda->supports : cpu->supports;
     // The partitioner keeps these on the host for every device (onnx_ops/host_inputs.h); the
     // checks below must expect them there.
     for (int i = 0; i < 8; ++i) {

@@ -51,6 +51,27 @@ bool is_shape_computation(const Node& node, const Graph& graph, const InferredTy
   return true;
 }
 
+// Asks a kernel's `supports` with what its factory would see (types, attributes, constants).
+bool supported_by(const KernelDef& kernel, ExecutionProvider& provider, const Node& node, int64_t opset,
+                  const Graph& graph, const InferredTypes& types) {
+  std::vector<const TypeInfo*> input_types;
+  std::vector<const Tensor*> constants;
+  for (const std::string& input : node.inputs) {
+    input_types.push_back(input.empty() ? nullptr : types.find(input));
+    auto it = graph.initializers.find(input);
+    bool constant = !input.empty() && it != graph.initializers.end() && graph.find_input(input) == nullptr;
+    constants.push_back(constant ? &it->second : nullptr);
+  }
+  std::vector<const TypeInfo*> output_types;
+  for (const std::string& output : node.outputs) output_types.push_back(output.empty() ? nullptr : types.find(output));
+  KernelInfo info(node, opset, input_types, output_types, constants, provider, 1);
+  try {
+    return kernel.supports(info);
+  } catch (const Error&) {
+    return false;  // e.g. a missing attribute: the CPU kernel's factory will name it
+  }
+}
+
 }  // namespace
 
 size_t GraphPlacement::inner_copy_count() const {
@@ -98,19 +119,26 @@ GraphPlacement place_graph(const Graph& graph, const Model& model, const Inferre
                   display_domain(node.domain), "'");
     }
     bool shape_chain = first_device != nullptr && is_shape_computation(node, graph, types, shape_values);
+    bool refused = false;  // a device kernel exists but does not take these inputs
     for (ExecutionProvider* provider : providers) {
       if (shape_chain && provider != host) continue;
-      placed.kernel = provider->find_kernel(node, placed.opset, ops.kernels());
-      if (placed.kernel) {
-        placed.provider = provider;
-        break;
+      const KernelDef* kernel = provider->find_kernel(node, placed.opset, ops.kernels());
+      if (kernel == nullptr) continue;
+      if (kernel->supports && !supported_by(*kernel, *provider, node, placed.opset, graph, types)) {
+        refused = refused || provider != host;
+        continue;
       }
+      placed.kernel = kernel;
+      placed.provider = provider;
+      break;
     }
     if (placed.kernel == nullptr) throw_missing_kernel(node, placed.opset, host->name(), ops);
     if (placed.provider == host && first_device != nullptr) {
+      std::string where = node.op_type + " at opset " + std::to_string(placed.opset);
       placed.host_reason = shape_chain ? "shape computation"
-                                       : "no " + first_device->name() + " kernel for " + node.op_type + " at opset " +
-                                             std::to_string(placed.opset);
+                           : refused  ? "the " + first_device->name() + " kernel for " + where +
+                                          " does not take these inputs or attributes"
+                                      : "no " + first_device->name() + " kernel for " + where;
     }
     if (shape_chain) {
       for (const std::string& output : node.outputs) {

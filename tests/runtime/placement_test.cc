@@ -3,6 +3,8 @@
 // kernels fail when an input is not where they read it.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "providers/emulated/emulated_provider.h"
 #include "providers/provider_factory.h"
 #include "runtime/ir/attribute_builders.h"
@@ -144,6 +146,45 @@ TEST(Placement, ControlFlowRunsOnTheHostWithItsBodyOnTheDevice) {
   auto absolute = emulated.session->run({{"c", Tensor::scalar<bool>(false)}, {"x", x}});
   EXPECT_EQ(values_of(absolute[0].value), (std::vector<float>{3, 4}));
   EXPECT_EQ(emulated.device->copies_from_host(), 2) << "the branch's Neg/Abs read x on the device";
+}
+
+// The emulated device with kernels that take float inputs only, as a device kernel may.
+class FloatOnlyDevice final : public ExecutionProvider {
+ public:
+  std::string name() const override { return device_.name(); }
+  Device device() const override { return device_.device(); }
+  std::shared_ptr<Allocator> allocator() override { return device_.allocator(); }
+  const KernelDef* find_kernel(const Node& node, int64_t opset, const KernelRegistry& kernels) const override {
+    const KernelDef* def = device_.find_kernel(node, opset, kernels);
+    if (def == nullptr) return nullptr;
+    auto& picky = picky_[def];
+    if (!picky) {
+      picky = std::make_unique<KernelDef>(*def);
+      picky->supports = [](const KernelInfo& info) { return info.input_type(0).elem_type == DataType::kFloat; };
+    }
+    return picky.get();
+  }
+  Tensor to_host(const Tensor& tensor, DeviceRunState* run) override { return device_.to_host(tensor, run); }
+  Tensor from_host(const Tensor& tensor, DeviceRunState* run) override { return device_.from_host(tensor, run); }
+  EmulatedDeviceProvider device_;
+  mutable std::map<const KernelDef*, std::unique_ptr<KernelDef>> picky_;
+};
+
+TEST(Placement, NodesADeviceKernelDoesNotTakeFallBackToTheCpu) {
+  Model model = make_model({make_node("Neg", {"f"}, {"nf"}), make_node("Neg", {"i"}, {"ni"})},
+                           {tensor_value("f", DataType::kFloat, {2}), tensor_value("i", DataType::kInt32, {2})},
+                           {tensor_value("nf", DataType::kFloat, {2}), tensor_value("ni", DataType::kInt32, {2})});
+  auto device = std::make_shared<FloatOnlyDevice>();
+  SessionOptions options;
+  options.providers = {device};
+  InferenceSession session(std::move(model), options);
+  const auto& nodes = session.plan().placement().nodes;
+  EXPECT_EQ(nodes[0].provider->name(), "EMULATED");
+  EXPECT_EQ(nodes[1].provider->name(), "CPU");
+  EXPECT_NE(nodes[1].host_reason.find("does not take these inputs"), std::string::npos) << nodes[1].host_reason;
+  auto outputs = session.run({{"f", Tensor::from_vector<float>({2}, {1, -2})}, {"i", Tensor::from_vector<int32_t>({2}, {3, -4})}});
+  EXPECT_EQ(values_of(outputs[0].value), (std::vector<float>{-1, 2}));
+  EXPECT_EQ(outputs[1].value.tensor().values<int32_t>()[1], 4);
 }
 
 TEST(Placement, WorksWithoutCreatingKernels) {
