@@ -33,6 +33,9 @@ using KernelSupport = std::function<bool(const KernelInfo&)>;
 struct InputMemory {
   std::vector<int> host;
   std::vector<int> any_device;
+  // Control flow (If, Loop): every input but the `host` ones goes to the subgraphs as it is,
+  // wherever it is, and the outputs are wherever the subgraphs made them.
+  bool passes_values_through = false;
   bool on_host(size_t input) const;
   bool on_any_device(size_t input) const;
 };

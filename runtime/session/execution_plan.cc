@@ -109,10 +109,10 @@ class PlanSubgraphCompiler final : public SubgraphCompiler {
       : model_(model), types_(types), providers_(providers), threads_(threads), ops_(ops),
         memory_limit_(memory_limit) {}
 
-  std::unique_ptr<ExecutionPlan> compile(const Graph& graph) const override {
+  std::unique_ptr<ExecutionPlan> compile(const Graph& graph, std::vector<bool> outputs_to_host) const override {
     InferredTypes inner = infer_types(graph, model_, &types_, ops_);
     return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph), ops_,
-                                           memory_limit_);
+                                           memory_limit_, std::move(outputs_to_host));
   }
 
  private:
@@ -131,9 +131,9 @@ ExecutionPlan::~ExecutionPlan() = default;
 ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                              const std::vector<ExecutionProvider*>& providers, int threads,
                              const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
-                             size_t memory_limit)
+                             size_t memory_limit, std::vector<bool> outputs_to_host)
     : threads_(threads), memory_limit_(memory_limit) {
-  placement_ = place_graph(graph, model, types, providers, outer_inputs, ops);
+  placement_ = place_graph(graph, model, types, providers, outer_inputs, ops, outputs_to_host);
   providers_ = providers;
   host_provider_ = placement_.host;
   // oneDNN fixes a primitive's thread count when the kernel creates it, here for static shapes:

@@ -45,12 +45,13 @@ class ExecutionPlan {
   // `outer_inputs` are values read from an enclosing graph; they follow graph.inputs. Kernels
   // (and subgraphs' shape rules) come from `ops`, which must outlive the plan. No output may
   // take more than `memory_limit` bytes: statically shaped ones are checked here, the rest when
-  // their kernel allocates them.
+  // their kernel allocates them. Outputs come back to the host unless `outputs_to_host` marks
+  // them false (SubgraphCompiler::compile).
   ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                 const std::vector<ExecutionProvider*>& providers, int threads,
                 const std::vector<std::string>& outer_inputs = {},
                 const OpRegistry& ops = OpRegistry::global(),
-                size_t memory_limit = default_memory_limit());
+                size_t memory_limit = default_memory_limit(), std::vector<bool> outputs_to_host = {});
   ~ExecutionPlan();
   ExecutionPlan(const ExecutionPlan&) = delete;
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;

@@ -84,7 +84,8 @@ size_t GraphPlacement::inner_copy_count() const {
 
 GraphPlacement place_graph(const Graph& graph, const Model& model, const InferredTypes& types,
                            const std::vector<ExecutionProvider*>& providers,
-                           const std::vector<std::string>& outer_inputs, const OpRegistry& ops) {
+                           const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
+                           const std::vector<bool>& outputs_to_host) {
   if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
   GraphPlacement placement;
   ExecutionProvider* first_device = nullptr;
@@ -152,10 +153,12 @@ GraphPlacement place_graph(const Graph& graph, const Model& model, const Inferre
       const std::string& name = inputs[i];
       if (name.empty()) continue;
       bool explicit_input = i < node.inputs.size();
-      if (explicit_input && placed.kernel->input_memory.on_any_device(i)) continue;
-      bool host_input = placed.provider == host ||
-                        (explicit_input && (placed.kernel->input_memory.on_host(i) ||
-                                            is_host_input(node.domain, node.op_type, i)));
+      const InputMemory& memory = placed.kernel->input_memory;
+      if (explicit_input && memory.on_any_device(i)) continue;
+      bool declared_host = explicit_input && (memory.on_host(i) || is_host_input(node.domain, node.op_type, i));
+      // Control flow hands its values to its subgraphs as they are: they may stay on a device.
+      if (memory.passes_values_through && !declared_host && first_device != nullptr) continue;
+      bool host_input = placed.provider == host || declared_host;
       ExecutionProvider* wanted = host_input ? host : placed.provider;
       auto where = location.find(name);
       ExecutionProvider* from = where == location.end() ? host : where->second;
@@ -171,15 +174,19 @@ GraphPlacement place_graph(const Graph& graph, const Model& model, const Inferre
       inputs[i] = made->second;
     }
     placed.inputs = std::move(inputs);
+    // A control-flow node's outputs are where its subgraphs made them: known only at run time.
+    bool anywhere = placed.kernel->input_memory.passes_values_through && first_device != nullptr;
     for (const std::string& output : node.outputs) {
-      if (!output.empty()) location[output] = placed.provider;
+      if (!output.empty()) location[output] = anywhere ? nullptr : placed.provider;
     }
   }
 
-  for (const auto& output : graph.outputs) {
+  for (size_t i = 0; i < graph.outputs.size(); ++i) {
+    const ValueInfo& output = graph.outputs[i];
     auto where = location.find(output.name);
     ExecutionProvider* from = where == location.end() ? host : where->second;
-    if (from == host) {
+    bool to_host = outputs_to_host.empty() || (i < outputs_to_host.size() && outputs_to_host[i]);
+    if (from == host || !to_host) {
       placement.outputs.push_back(output.name);
       continue;
     }

@@ -54,8 +54,11 @@ struct GraphPlacement {
   size_t inner_copy_count() const;
 };
 
+// `outputs_to_host`: which graph outputs come back to the host (empty: all); the others stay
+// where they are made.
 GraphPlacement place_graph(const Graph& graph, const Model& model, const InferredTypes& types,
                            const std::vector<ExecutionProvider*>& providers,
-                           const std::vector<std::string>& outer_inputs, const OpRegistry& ops);
+                           const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
+                           const std::vector<bool>& outputs_to_host = {});
 
 }  // namespace onyx

@@ -187,6 +187,41 @@ TEST(Placement, NodesADeviceKernelDoesNotTakeFallBackToTheCpu) {
   EXPECT_EQ(outputs[1].value.tensor().values<int32_t>()[1], 4);
 }
 
+// y = x, then `trip` times y = y * y + y (as a Loop whose body runs on the device).
+Model loop_model() {
+  auto body = std::make_shared<Graph>();
+  body->name = "body";
+  body->nodes = {make_node("Mul", {"y_in", "y_in"}, {"squared"}), make_node("Add", {"squared", "y_in"}, {"y_out"}),
+                 make_node("Identity", {"cond_in"}, {"cond_out"})};
+  body->inputs = {tensor_value("i", DataType::kInt64, {}), tensor_value("cond_in", DataType::kBool, {}),
+                  tensor_value("y_in", DataType::kFloat, {2})};
+  body->outputs = {tensor_value("cond_out", DataType::kBool, {}), tensor_value("y_out", DataType::kFloat, {2})};
+  Attribute attribute;
+  attribute.name = "body";
+  attribute.kind = Attribute::Kind::kGraph;
+  attribute.g = body;
+  return make_model({make_node("Loop", {"trip", "", "x"}, {"y"}, {attribute}), make_node("Neg", {"y"}, {"z"})},
+                    {tensor_value("trip", DataType::kInt64, {}), tensor_value("x", DataType::kFloat, {2})},
+                    {tensor_value("z", DataType::kFloat, {2})});
+}
+
+TEST(Placement, ALoopKeepsItsStateOnTheDevice) {
+  EmulatedSession emulated(loop_model());
+  auto outputs = emulated.session->run({{"trip", Tensor::scalar<int64_t>(3)}, {"x", Tensor::from_vector<float>({2}, {1, -0.5f})}});
+  std::vector<float> expected;
+  for (float y : {1.0f, -0.5f}) {
+    for (int i = 0; i < 3; ++i) y = y * y + y;
+    expected.push_back(-y);
+  }
+  EXPECT_EQ(values_of(outputs[0].value), expected);
+  // x goes to the device once and the state stays there for the three iterations and for Neg;
+  // z comes back once. Only the condition crosses each iteration: the body's Identity runs on
+  // the device (in from the host, out to the host). Were the state brought back after every
+  // iteration, that would be 7 copies each way.
+  EXPECT_EQ(emulated.device->copies_from_host(), 1 + 3);
+  EXPECT_EQ(emulated.device->copies_to_host(), 1 + 3);
+}
+
 TEST(Placement, WorksWithoutCreatingKernels) {
   SessionOptions options;
   options.providers = make_providers({"emulated"});
