@@ -54,6 +54,9 @@ class CudaAllocator final : public Allocator {
   // A block for work ordered on `stream`, freed as last used on that stream.
   std::shared_ptr<void> allocate_on(size_t bytes, cudaStream_t stream);
 
+  // The provider sets its own stream here in open(); blocks taken before use the legacy stream.
+  void set_default_stream(cudaStream_t stream) { default_stream_ = stream; }
+
   size_t cached_bytes() const { return pool_->cached_bytes(); }
   size_t reserved_bytes() const { return pool_->reserved_bytes(); }
   size_t in_use_bytes() const { return pool_->in_use_bytes(); }
