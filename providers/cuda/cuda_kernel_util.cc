@@ -1,0 +1,57 @@
+#include "providers/cuda/cuda_kernel_util.h"
+
+namespace onyx::cuda {
+
+DataType inferred_input_type(const KernelInfo& info, size_t input) {
+  if (input >= info.input_count() || !info.has_input(input)) return DataType::kUndefined;
+  const TypeInfo& type = info.input_type(input);
+  return type.is_tensor() ? type.elem_type : DataType::kUndefined;
+}
+
+bool input_type_in(const KernelInfo& info, size_t input, std::initializer_list<DataType> types) {
+  DataType type = inferred_input_type(info, input);
+  if (type == DataType::kUndefined) return true;
+  for (DataType allowed : types) {
+    if (allowed == type) return true;
+  }
+  return false;
+}
+
+void throw_cuda_unsupported_type(const Node& node, size_t input, DataType type, const std::string& supported) {
+  throw_error(ErrorCode::kNotImplemented, "CUDA ", node.op_type, " (node '", node.name, "'): input ", input,
+              " of type ", dtype_name(type), " is not supported on CUDA (supported: ", supported, ")");
+}
+
+void throw_cuda_unsupported_type(const KernelInfo& info, size_t input, const std::string& supported) {
+  throw_cuda_unsupported_type(info.node(), input, inferred_input_type(info, input), supported);
+}
+
+void check_cuda_input_type(const Node& node, size_t input, DataType type, std::initializer_list<DataType> types,
+                           const std::string& supported) {
+  for (DataType allowed : types) {
+    if (allowed == type) return;
+  }
+  throw_cuda_unsupported_type(node, input, type, supported);
+}
+
+std::vector<int64_t> host_int64s(const Tensor& tensor, const Node& node, size_t input) {
+  if (!tensor.device().is_cpu()) {
+    throw_error(ErrorCode::kRuntimeFailure, "CUDA ", node.op_type, " (node '", node.name, "'): input ", input,
+                " must be on the host (its kernel registration reads it there)");
+  }
+  return tensor.to_int64_vector();
+}
+
+float host_scalar_as_float(const Tensor& tensor, const Node& node, size_t input) {
+  if (!tensor.device().is_cpu()) {
+    throw_error(ErrorCode::kRuntimeFailure, "CUDA ", node.op_type, " (node '", node.name, "'): input ", input,
+                " must be on the host (its kernel registration reads it there)");
+  }
+  if (tensor.element_count() != 1) {
+    throw_error(ErrorCode::kInvalidArgument, node.op_type, " (node '", node.name, "'): input ", input,
+                " must hold one value, got shape ", shape_to_string(tensor.shape()));
+  }
+  return static_cast<float>(tensor.element_as_double(0));
+}
+
+}  // namespace onyx::cuda
