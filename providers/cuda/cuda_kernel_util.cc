@@ -54,4 +54,21 @@ float host_scalar_as_float(const Tensor& tensor, const Node& node, size_t input)
   return static_cast<float>(tensor.element_as_double(0));
 }
 
+int cuda_element_width(const Node& node, size_t input, DataType type) {
+  int bits = type == DataType::kString ? 0 : dtype_bits(type);
+  int bytes = bits / 8;
+  if (bits % 8 != 0 || !(bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8)) {
+    throw_cuda_unsupported_type(node, input, type, "element types of 1, 2, 4 or 8 bytes");
+  }
+  return bytes;
+}
+
+bool cuda_copyable_type(const KernelInfo& info, size_t input) {
+  DataType type = inferred_input_type(info, input);
+  if (type == DataType::kUndefined) return true;
+  int bits = type == DataType::kString ? 0 : dtype_bits(type);
+  int bytes = bits / 8;
+  return bits % 8 == 0 && (bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8);
+}
+
 }  // namespace onyx::cuda

@@ -41,4 +41,10 @@ std::vector<int64_t> host_int64s(const Tensor& tensor, const Node& node, size_t 
 // Reads a one-element host input as float (Clip's min/max).
 float host_scalar_as_float(const Tensor& tensor, const Node& node, size_t input);
 
+// Bytes per element for the width-generic copy kernels (1, 2, 4, 8); throws kNotImplemented
+// naming the node otherwise (strings, packed sub-byte types, complex128).
+int cuda_element_width(const Node& node, size_t input, DataType type);
+// Same check on the inferred type at kernel creation (true when unknown).
+bool cuda_copyable_type(const KernelInfo& info, size_t input);
+
 }  // namespace onyx::cuda
