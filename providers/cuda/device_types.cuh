@@ -50,4 +50,27 @@ inline unsigned grid_for(int64_t count) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
+// Block-wide reductions for kernels that give one block to one row: every thread passes its
+// partial value and gets the block's total. blockDim.x must be a multiple of 32, at most 1024.
+struct SumCombine {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct MaxCombine {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+template <typename Combine>
+__device__ __forceinline__ float block_reduce(float value, Combine combine, float identity) {
+  __shared__ float partials[32];
+  for (int offset = 16; offset > 0; offset /= 2) value = combine(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  __syncthreads();  // partials may still be read by a previous call
+  if (lane == 0) partials[warp] = value;
+  __syncthreads();
+  int warps = (blockDim.x + 31) / 32;
+  value = lane < warps ? partials[lane] : identity;
+  for (int offset = 16; offset > 0; offset /= 2) value = combine(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+
 }  // namespace onyx::cuda
