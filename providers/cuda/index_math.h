@@ -269,44 +269,50 @@ enum class ResizeCoordinate : int {
   kAsymmetric = 3,
   kHalfPixelSymmetric = 4,
   kTfCropAndResize = 5,
+  kTfHalfPixelForNn = 6,  // Resize 11-12
 };
-enum class NearestMode : int { kRoundPreferFloor = 0, kRoundPreferCeil = 1, kFloor = 2, kCeil = 3 };
+// kSimple: Resize-10 and Upsample's rule, floor when upsampling and ceil when downsampling.
+enum class NearestMode : int { kRoundPreferFloor = 0, kRoundPreferCeil = 1, kFloor = 2, kCeil = 3, kSimple = 4 };
 
 // Input coordinate (fractional) of output coordinate `x` along one axis, per ONNX Resize's
 // coordinate_transformation_mode. `scale` = output length / input length as the op uses it
-// (given scales, or sizes / input length); roi_start/roi_end only for tf_crop_and_resize.
+// (given scales, or sizes / input length); where a formula needs the output length it uses
+// the unrounded scale * in_length, as ONNX (and onnx_ops/vision.cc) do. roi_start/roi_end
+// only matter for tf_crop_and_resize.
 ONYX_HOST_DEVICE inline float resize_source_coordinate(ResizeCoordinate mode, float x, float scale,
                                                        int64_t in_length, int64_t out_length,
                                                        float roi_start = 0.0f, float roi_end = 1.0f) {
+  float in = static_cast<float>(in_length);
+  float out = scale * in;
   switch (mode) {
     case ResizeCoordinate::kHalfPixel:
       return (x + 0.5f) / scale - 0.5f;
     case ResizeCoordinate::kPytorchHalfPixel:
-      return out_length > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+      return out == 1.0f ? -0.5f : (x + 0.5f) / scale - 0.5f;
     case ResizeCoordinate::kAlignCorners:
-      return out_length == 1 ? 0.0f
-                             : x * static_cast<float>(in_length - 1) / static_cast<float>(out_length - 1);
+      return out == 1.0f ? 0.0f : x * (in - 1.0f) / (out - 1.0f);
     case ResizeCoordinate::kAsymmetric:
       return x / scale;
     case ResizeCoordinate::kHalfPixelSymmetric: {
-      float adjustment = static_cast<float>(out_length) / (scale * static_cast<float>(in_length));
-      float center = static_cast<float>(in_length) / 2.0f;
-      float offset = center * (1.0f - adjustment);
+      float adjustment = static_cast<float>(out_length) / out;
+      float offset = in / 2.0f * (1.0f - adjustment);
       return offset + (x + 0.5f) / scale - 0.5f;
     }
     case ResizeCoordinate::kTfCropAndResize: {
-      float span = static_cast<float>(in_length - 1);
-      if (out_length > 1) {
-        return roi_start * span + x * (roi_end - roi_start) * span / static_cast<float>(out_length - 1);
-      }
-      return 0.5f * (roi_start + roi_end) * span;
+      float span = roi_end - roi_start;
+      float within = out == 1.0f ? span * (in - 1.0f) / 2.0f : x * span * (in - 1.0f) / (out - 1.0f);
+      return within + roi_start * (in - 1.0f);
     }
+    case ResizeCoordinate::kTfHalfPixelForNn:
+      return (x + 0.5f) / scale;
   }
-  return 0.0f;
+  return x;
 }
 
-// Nearest input index for a fractional coordinate, clamped into [0, in_length).
-ONYX_HOST_DEVICE inline int64_t resize_nearest_index(NearestMode mode, float coordinate, int64_t in_length) {
+// Nearest input index for a fractional coordinate, clamped into [0, in_length). `scale` only
+// matters for kSimple.
+ONYX_HOST_DEVICE inline int64_t resize_nearest_index(NearestMode mode, float coordinate, int64_t in_length,
+                                                     float scale = 1.0f) {
   float rounded = 0.0f;
   float lower = floorf(coordinate);
   switch (mode) {
@@ -321,6 +327,9 @@ ONYX_HOST_DEVICE inline int64_t resize_nearest_index(NearestMode mode, float coo
       break;
     case NearestMode::kCeil:
       rounded = ceilf(coordinate);
+      break;
+    case NearestMode::kSimple:
+      rounded = scale < 1.0f ? ceilf(coordinate) : lower;
       break;
   }
   int64_t index = static_cast<int64_t>(rounded);

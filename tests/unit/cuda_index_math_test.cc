@@ -3,10 +3,12 @@
 // machine; the device kernels call these same functions.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
 #include <vector>
 
 #include "onnx_ops/broadcast.h"
+#include "onnx_ops/vision.h"
 #include "providers/cuda/index_math.h"
 
 namespace onyx::cuda {
@@ -205,7 +207,8 @@ TEST(CudaIndexMath, ResizeCoordinateTransformsFollowTheOnnxFormulas) {
   EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kAlignCorners, 7, 2, 4, 8), 3.0f);
   EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kAlignCorners, 1, 2, 4, 8), 3.0f / 7.0f);
   EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kPytorchHalfPixel, 3, 2, 4, 8), 1.25f);
-  EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kPytorchHalfPixel, 0, 0.25f, 4, 1), 0.0f);
+  // One output element: ONNX's pytorch_half_pixel gives -0.5 (which clamps to input 0).
+  EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kPytorchHalfPixel, 0, 0.25f, 4, 1), -0.5f);
   EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kAlignCorners, 0, 0.25f, 4, 1), 0.0f);
   // half_pixel_symmetric equals half_pixel when the output length is exactly scale * input.
   EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kHalfPixelSymmetric, 3, 2, 4, 8), 1.25f);
@@ -213,6 +216,36 @@ TEST(CudaIndexMath, ResizeCoordinateTransformsFollowTheOnnxFormulas) {
   for (int x = 0; x < 3; ++x) {
     EXPECT_FLOAT_EQ(resize_source_coordinate(ResizeCoordinate::kTfCropAndResize, x, 0.6f, 5, 3, 0.25f, 0.75f),
                     1.0f + x);
+  }
+}
+
+TEST(CudaIndexMath, ResizeCoordinatesAgreeWithTheCpuResize) {
+  struct Pair {
+    ResizeCoordinate cuda;
+    CoordinateTransform cpu;
+  };
+  std::vector<Pair> pairs = {{ResizeCoordinate::kHalfPixel, CoordinateTransform::kHalfPixel},
+                             {ResizeCoordinate::kPytorchHalfPixel, CoordinateTransform::kPytorchHalfPixel},
+                             {ResizeCoordinate::kAlignCorners, CoordinateTransform::kAlignCorners},
+                             {ResizeCoordinate::kAsymmetric, CoordinateTransform::kAsymmetric},
+                             {ResizeCoordinate::kHalfPixelSymmetric, CoordinateTransform::kHalfPixelSymmetric},
+                             {ResizeCoordinate::kTfCropAndResize, CoordinateTransform::kTfCropAndResize},
+                             {ResizeCoordinate::kTfHalfPixelForNn, CoordinateTransform::kTfHalfPixelForNn}};
+  struct Lengths {
+    int64_t in, out;
+  };
+  for (const Pair& pair : pairs) {
+    for (Lengths lengths : {Lengths{4, 8}, Lengths{8, 3}, Lengths{5, 5}, Lengths{7, 1}, Lengths{3, 10}}) {
+      double scale = static_cast<double>(lengths.out) / static_cast<double>(lengths.in);
+      for (int64_t x = 0; x < lengths.out; ++x) {
+        double expected = resize_source_coordinate(pair.cpu, static_cast<double>(x), scale, lengths.in, lengths.out,
+                                                   0.1, 0.9);
+        float got = resize_source_coordinate(pair.cuda, static_cast<float>(x), static_cast<float>(scale), lengths.in,
+                                             lengths.out, 0.1f, 0.9f);
+        EXPECT_NEAR(got, expected, 1e-5 * (1 + std::abs(expected)))
+            << "mode " << static_cast<int>(pair.cuda) << " " << lengths.in << "->" << lengths.out << " x=" << x;
+      }
+    }
   }
 }
 
@@ -226,6 +259,8 @@ TEST(CudaIndexMath, NearestModesRoundHalvesAsNamedAndClamp) {
   EXPECT_EQ(resize_nearest_index(NearestMode::kRoundPreferFloor, -0.5f, 4), 0);  // clamped
   EXPECT_EQ(resize_nearest_index(NearestMode::kCeil, 3.2f, 4), 3);
   EXPECT_EQ(resize_nearest_index(NearestMode::kRoundPreferFloor, -1.5f, 4), 0);
+  EXPECT_EQ(resize_nearest_index(NearestMode::kSimple, 1.5f, 4, 2.0f), 1);  // upsampling: floor
+  EXPECT_EQ(resize_nearest_index(NearestMode::kSimple, 1.5f, 4, 0.5f), 2);  // downsampling: ceil
   LinearTaps taps = resize_linear_taps(1.25f, 4);
   EXPECT_EQ(taps.lower, 1);
   EXPECT_EQ(taps.upper, 2);
