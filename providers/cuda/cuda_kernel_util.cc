@@ -1,5 +1,7 @@
 #include "providers/cuda/cuda_kernel_util.h"
 
+#include <cstring>
+
 namespace onyx::cuda {
 
 DataType inferred_input_type(const KernelInfo& info, size_t input) {
@@ -69,6 +71,28 @@ bool cuda_copyable_type(const KernelInfo& info, size_t input) {
   int bits = type == DataType::kString ? 0 : dtype_bits(type);
   int bytes = bits / 8;
   return bits % 8 == 0 && (bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8);
+}
+
+uint64_t cuda_element_bits(const Node& node, DataType type, float value) {
+  uint64_t bits = 0;
+  auto put = [&](auto element) { std::memcpy(&bits, &element, sizeof(element)); };
+  switch (type) {
+    case DataType::kFloat: put(value); break;
+    case DataType::kDouble: put(static_cast<double>(value)); break;
+    case DataType::kFloat16: put(Float16(value).bits); break;
+    case DataType::kBFloat16: put(BFloat16(value).bits); break;
+    case DataType::kInt32: put(static_cast<int32_t>(value)); break;
+    case DataType::kInt64: put(static_cast<int64_t>(value)); break;
+    case DataType::kInt8: put(static_cast<int8_t>(value)); break;
+    case DataType::kUInt8: put(static_cast<uint8_t>(value)); break;
+    case DataType::kInt16: put(static_cast<int16_t>(value)); break;
+    case DataType::kUInt16: put(static_cast<uint16_t>(value)); break;
+    case DataType::kBool: put(static_cast<uint8_t>(value != 0.0f)); break;
+    default:
+      throw_cuda_unsupported_type(node, 0, type,
+                                  "float, double, float16, bfloat16, int8, uint8, int16, uint16, int32, int64, bool");
+  }
+  return bits;
 }
 
 }  // namespace onyx::cuda

@@ -47,4 +47,8 @@ int cuda_element_width(const Node& node, size_t input, DataType type);
 // Same check on the inferred type at kernel creation (true when unknown).
 bool cuda_copyable_type(const KernelInfo& info, size_t input);
 
+// A float attribute (Pad's value, Resize's extrapolation_value) as the bytes of one element of
+// `type`, for the width-generic kernels.
+uint64_t cuda_element_bits(const Node& node, DataType type, float value);
+
 }  // namespace onyx::cuda

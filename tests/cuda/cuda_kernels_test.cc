@@ -224,6 +224,27 @@ std::vector<CudaOpCase> cuda_op_cases() {
                     make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1}),
                     make_attribute("count_include_pad", int64_t{1})}});
   cases.push_back({"GlobalAveragePool", "GlobalAveragePool", {in(f32({2, 5, 7, 7}))}});
+  // Resize: scales or sizes, nearest and linear, the coordinate transforms.
+  auto scales = [](std::vector<float> s) { return constant(Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s)); };
+  cases.push_back({"Resize_nearest_upsample_asymmetric", "Resize", {in(f32({1, 2, 3, 4})), omitted(), scales({1, 1, 2, 2})},
+                   {make_attribute("coordinate_transformation_mode", "asymmetric"), make_attribute("nearest_mode", "floor")}});
+  cases.push_back({"Resize_nearest_half_pixel_sizes", "Resize",
+                   {in(f32({1, 1, 5, 7})), omitted(), omitted(), constant(i64s({1, 1, 8, 3}))}});
+  cases.push_back({"Resize_linear_half_pixel_down", "Resize", {in(f32({1, 2, 8, 8})), omitted(), scales({1, 1, 0.5f, 0.75f})},
+                   {make_attribute("mode", "linear")}});
+  cases.push_back({"Resize_linear_align_corners_up", "Resize", {in(f32({2, 1, 3, 3})), omitted(), scales({1, 1, 2.5f, 2})},
+                   {make_attribute("mode", "linear"), make_attribute("coordinate_transformation_mode", "align_corners")}});
+  cases.push_back({"Resize_linear_pytorch_half_pixel_f16", "Resize", {in(f16({1, 3, 4, 6})), omitted(), scales({1, 1, 1.5f, 0.5f})},
+                   {make_attribute("mode", "linear"), make_attribute("coordinate_transformation_mode", "pytorch_half_pixel")},
+                   18, 5e-3});
+  cases.push_back({"Resize_tf_crop_and_resize_extrapolates", "Resize",
+                   {in(f32({1, 1, 4, 4})), constant(Tensor::from_vector<float>({8}, {0, 0, -0.2f, 0.1f, 1, 1, 0.8f, 1.3f})),
+                    omitted(), constant(i64s({1, 1, 3, 5}))},
+                   {make_attribute("mode", "linear"), make_attribute("coordinate_transformation_mode", "tf_crop_and_resize"),
+                    make_attribute("extrapolation_value", 7.0f)}});
+  cases.push_back({"Resize_nearest_uint8_round_prefer_ceil", "Resize",
+                   {in(Tensor::from_vector<uint8_t>({1, 1, 2, 3}, {0, 50, 100, 150, 200, 250})), omitted(), scales({1, 1, 3, 1.5f})},
+                   {make_attribute("nearest_mode", "round_prefer_ceil")}});
   cases.push_back({"GlobalMaxPool", "GlobalMaxPool", {in(f32({2, 5, 3, 3}))}});
   return cases;
 }

@@ -12,25 +12,6 @@ namespace onyx::cuda {
 
 namespace {
 
-// The float attribute `value` (Pad before opset 11) as the bytes of one element of `type`.
-uint64_t cuda_pad_value_bits(const Node& node, DataType type, float value) {
-  uint64_t bits = 0;
-  auto put = [&](auto element) { std::memcpy(&bits, &element, sizeof(element)); };
-  switch (type) {
-    case DataType::kFloat: put(value); break;
-    case DataType::kDouble: put(static_cast<double>(value)); break;
-    case DataType::kFloat16: put(Float16(value).bits); break;
-    case DataType::kBFloat16: put(BFloat16(value).bits); break;
-    case DataType::kInt32: put(static_cast<int32_t>(value)); break;
-    case DataType::kInt64: put(static_cast<int64_t>(value)); break;
-    case DataType::kInt8: put(static_cast<int8_t>(value)); break;
-    case DataType::kUInt8: put(static_cast<uint8_t>(value)); break;
-    case DataType::kBool: put(static_cast<uint8_t>(value != 0.0f)); break;
-    default: throw_cuda_unsupported_type(node, 0, type, "float, double, float16, bfloat16, int8, uint8, int32, int64, bool");
-  }
-  return bits;
-}
-
 PadMode cuda_pad_mode(const Node& node, const std::string& mode) {
   if (mode == "constant") return PadMode::kConstant;
   if (mode == "reflect") return PadMode::kReflect;
@@ -67,7 +48,7 @@ class CudaPadKernel final : public Kernel {
       }
       if (context.has_input(3)) axes = host_int64s(context.input(3), node_, 3);
     } else {
-      value_bits = cuda_pad_value_bits(node_, input.dtype(), value_);
+      value_bits = cuda_element_bits(node_, input.dtype(), value_);
     }
     size_t rank = input.rank();
     std::vector<int64_t> all = resolve_pads(pads, axes, rank);
