@@ -343,7 +343,7 @@ TEST_P(CudaKernels, MatchTheCpuKernel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, CudaKernels, ::testing::ValuesIn(cuda_op_cases()),
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernels, ::testing::ValuesIn(cuda_op_cases()),
                          [](const ::testing::TestParamInfo<CudaOpCase>& info) { return info.param.name; });
 
 }  // namespace

@@ -3,6 +3,7 @@
 // driver or device (on a GPU machine: for a device id that does not exist).
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <string>
 
 #include "providers/provider_factory.h"
@@ -48,6 +49,7 @@ TEST(CudaProvider, OpenWithoutADeviceThrowsOneReadableSentence) {
     message = open_error(*missing);
     EXPECT_NE(message.find("cuda:999"), std::string::npos) << message;
   }
+  std::cout << "open() says: " << message << "\n";
   EXPECT_NE(message.find("CUDA"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
   // A provider that failed to open refuses work instead of crashing.
