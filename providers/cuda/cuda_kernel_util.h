@@ -13,7 +13,14 @@
 
 namespace onyx::cuda {
 
-inline CudaRunState& run_state_of(KernelContext& context) { return cuda_run_state(context.device_state()); }
+// The run's state, with the run's device made current on this thread (a session may compute on
+// threads that never selected the device; a launch on another device's stream would fail).
+inline CudaRunState& run_state_of(KernelContext& context) {
+  CudaRunState& state = cuda_run_state(context.device_state());
+  int current = -1;
+  if (cudaGetDevice(&current) != cudaSuccess || current != state.device) cudaSetDevice(state.device);
+  return state;
+}
 inline cudaStream_t stream_of(KernelContext& context) { return run_state_of(context).stream; }
 
 inline bool is_cuda_float_type(DataType type) {

@@ -259,14 +259,13 @@ Tensor CudaExecutionProvider::from_host(const Tensor& tensor, DeviceRunState* ru
     staging.release_after(stream);
     done += chunk;
   }
+  // Without a run the copy is on the provider's stream, which nothing else orders after: wait,
+  // so that work on any run's stream may read the tensor.
+  if (run == nullptr) ONYX_CUDA_CHECK(cudaStreamSynchronize(stream));
   return device;
 }
 
-Tensor CudaExecutionProvider::upload(const Tensor& host) {
-  Tensor device = from_host(host, nullptr);
-  synchronize(nullptr);
-  return device;
-}
+Tensor CudaExecutionProvider::upload(const Tensor& host) { return from_host(host, nullptr); }
 
 void CudaExecutionProvider::synchronize(DeviceRunState* run) {
   require_open("synchronize()");

@@ -169,13 +169,22 @@ class CudaConvKernel final : public Kernel {
                                                               y_desc.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
                                                               results));
     }
+    // With TF32 off an fp32 convolution must run FMA math: prefer an algorithm cuDNN reports
+    // in that mode, else take its best one and force the mode (cuDNN refuses it at run time if
+    // it cannot, which names the call).
+    const cudnnConvolutionFwdAlgoPerf_t* best = nullptr;
     for (int i = 0; i < returned; ++i) {
       const cudnnConvolutionFwdAlgoPerf_t& result = results[i];
       if (result.status != CUDNN_STATUS_SUCCESS) continue;
-      // With TF32 off, an fp32 convolution may only use FMA kernels.
-      if (wanted == CUDNN_FMA_MATH && result.mathType != CUDNN_FMA_MATH) continue;
       if (exhaustive_ && result.memory > kCudaConvSearchWorkspace) continue;
-      CudaConvChoice choice{result.algo, result.memory, result.mathType};
+      if (best == nullptr) best = &result;
+      if (wanted != CUDNN_FMA_MATH || result.mathType == CUDNN_FMA_MATH) {
+        best = &result;
+        break;
+      }
+    }
+    if (best != nullptr) {
+      CudaConvChoice choice{best->algo, best->memory, wanted == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : best->mathType};
       std::lock_guard<std::mutex> lock(mutex_);
       choices_.emplace(key, choice);
       return choice;
