@@ -7,6 +7,10 @@ out=${OUT:-/tmp/onyx_gpu_check}
 bundle=${1:-build/gpu_bundle}
 mkdir -p "$out"
 exec > >(tee "$out/gpu_check.log") 2>&1
+if [ -f "$bundle/onyx_gpu_bundle.tar.xz" ]; then
+  unpacked=/tmp/onyx_gpu_bundle
+  mkdir -p "$unpacked" && tar -C "$unpacked" -xJf "$bundle/onyx_gpu_bundle.tar.xz" && bundle=$unpacked
+fi
 
 echo "== device"
 nvidia-smi || echo "nvidia-smi failed"
@@ -27,7 +31,8 @@ echo "== CUDA GoogleTest cases"
 timeout 420 "$bundle/onyx_tests" --gtest_filter='Cuda*' --gtest_output="xml:$out/cuda_tests.xml" \
   > "$out/cuda_tests.txt" 2>&1
 status=$?
-grep -E "^\[  (FAILED|PASSED|SKIPPED) |tests ran" "$out/cuda_tests.txt" | tail -40
+echo "== failures"
+grep -E "^\[  FAILED  \] .*\(" "$out/cuda_tests.txt" | head -60 || true
 echo "== summary: onyx_tests exit $status"
-tail -3 "$out/cuda_tests.txt"
+grep -E "tests ran|^\[  (PASSED|FAILED|SKIPPED)  \] [0-9]+ test" "$out/cuda_tests.txt"
 exit $status
