@@ -34,5 +34,5 @@ status=$?
 echo "== failures"
 grep -E "^\[  FAILED  \] .*\(" "$out/cuda_tests.txt" | head -60 || true
 echo "== summary: onyx_tests exit $status"
-grep -E "tests ran|^\[  (PASSED|FAILED|SKIPPED)  \] [0-9]+ test" "$out/cuda_tests.txt"
+grep -E "test suites ran|^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test" "$out/cuda_tests.txt"
 exit $status
