@@ -224,6 +224,24 @@ std::vector<CudaOpCase> cuda_op_cases() {
                     make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1}),
                     make_attribute("count_include_pad", int64_t{1})}});
   cases.push_back({"GlobalAveragePool", "GlobalAveragePool", {in(f32({2, 5, 7, 7}))}});
+  cases.push_back({"ConvTranspose_stride2_output_padding_bias", "ConvTranspose",
+                   {in(f32({2, 3, 5, 4})), constant(f32({3, 4, 3, 3}, -1, 1, 2)), constant(f32({4}, -1, 1, 3))},
+                   {make_attribute("strides", std::vector<int64_t>{2, 2}),
+                    make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1}),
+                    make_attribute("output_padding", std::vector<int64_t>{1, 0})},
+                   18, 1e-4});
+  cases.push_back({"ConvTranspose_asymmetric_pads_groups", "ConvTranspose",
+                   {in(f32({1, 4, 4, 4})), constant(f32({4, 3, 2, 3}, -1, 1, 2))},
+                   {make_attribute("group", int64_t{2}), make_attribute("pads", std::vector<int64_t>{0, 1, 1, 0})},
+                   18, 1e-4});
+  cases.push_back({"ConvTranspose_1d_same_upper", "ConvTranspose", {in(f32({1, 2, 7})), constant(f32({2, 3, 4}, -1, 1, 2))},
+                   {make_attribute("strides", std::vector<int64_t>{2}), make_attribute("auto_pad", "SAME_UPPER")},
+                   18, 1e-4});
+  cases.push_back({"LRN_size5", "LRN", {in(f32({2, 7, 3, 3}))}, {make_attribute("size", int64_t{5})}, 18, 1e-4});
+  cases.push_back({"ScatterND_rows", "ScatterND",
+                   {in(f32({4, 3})), in(i64({2, 1}, {3, 0})), in(f32({2, 3}, 5, 6, 9))}});
+  cases.push_back({"ScatterND_elements_int64", "ScatterND",
+                   {in(i64({2, 2}, {1, 2, 3, 4})), in(i64({2, 2}, {0, 1, 1, -2})), in(i64({2}, {10, 20}))}});
   // Resize: scales or sizes, nearest and linear, the coordinate transforms.
   auto scales = [](std::vector<float> s) { return constant(Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s)); };
   cases.push_back({"Resize_nearest_upsample_asymmetric", "Resize", {in(f32({1, 2, 3, 4})), omitted(), scales({1, 1, 2, 2})},

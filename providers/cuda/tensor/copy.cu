@@ -37,6 +37,21 @@ __global__ void pad_kernel(const T* input, T* output, int64_t count, PadMap map,
   }
 }
 
+template <typename T>
+__global__ void scatter_nd_kernel(const int64_t* indices, const T* updates, T* output, int64_t count, ScatterMap map) {
+  ONYX_GRID_STRIDE_LOOP(i, count) {
+    int64_t update = i / map.block;
+    int64_t offset = 0;
+    bool inside = true;
+    for (int d = 0; d < map.depth; ++d) {
+      int64_t index = normalize_gather_index(indices[update * map.depth + d], map.dims[d]);
+      inside = inside && index >= 0;
+      offset += index * map.strides[d];
+    }
+    if (inside) output[offset + i % map.block] = updates[i];
+  }
+}
+
 template <typename Fn>
 void with_width(int bytes, Fn&& fn) {
   switch (bytes) {
@@ -99,6 +114,18 @@ void launch_pad(int element_bytes, const void* input, void* output, int64_t coun
     std::memcpy(&value, &value_bits, sizeof(T));  // little-endian: the low bytes
     pad_kernel<T><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(static_cast<const T*>(input),
                                                                     static_cast<T*>(output), count, map, value);
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_scatter_nd(int element_bytes, const int64_t* indices, const void* updates, void* output,
+                       int64_t update_count, const ScatterMap& map, cudaStream_t stream) {
+  int64_t count = update_count * map.block;
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    scatter_nd_kernel<T><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(indices, static_cast<const T*>(updates),
+                                                                           static_cast<T*>(output), count, map);
   });
   ONYX_CUDA_CHECK(cudaGetLastError());
 }

@@ -29,4 +29,17 @@ void launch_gather(int element_bytes, const void* data, const void* indices, boo
 void launch_pad(int element_bytes, const void* input, void* output, int64_t count, const PadMap& map,
                 uint64_t value_bits, cudaStream_t stream);
 
+// ScatterND without reduction, after the data was copied into `output`: update u of
+// `update_count` blocks of `block` elements goes to the element offset its index tuple names
+// (indices int64 [update_count, depth]; dims/strides: the data's leading `depth` dims). An
+// out-of-range index writes nothing.
+struct ScatterMap {
+  int depth = 0;
+  int64_t dims[kMaxIndexDims] = {};
+  int64_t strides[kMaxIndexDims] = {};  // in elements
+  int64_t block = 1;
+};
+void launch_scatter_nd(int element_bytes, const int64_t* indices, const void* updates, void* output,
+                       int64_t update_count, const ScatterMap& map, cudaStream_t stream);
+
 }  // namespace onyx::cuda
