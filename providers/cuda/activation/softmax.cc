@@ -19,6 +19,8 @@ class CudaSoftmaxKernel final : public Kernel {
     }
   }
 
+  static bool supports(const KernelInfo& info) { return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}); }
+
   void compute(KernelContext& context) override {
     const Tensor& input = context.input(0);
     check_cuda_input_type(node_, 0, input.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16},

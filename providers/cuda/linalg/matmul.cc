@@ -149,6 +149,8 @@ class CudaGemmKernel final : public Kernel {
     if (!CudaMatMulKernel::supports(info)) throw_cuda_unsupported_type(info, 0, kCudaGemmTypes);
   }
 
+  static bool supports(const KernelInfo& info) { return cuda_gemm_type(info); }
+
   void compute(KernelContext& context) override {
     const Tensor& a = context.input(0);
     const Tensor& b = context.input(1);

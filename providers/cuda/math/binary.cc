@@ -22,7 +22,7 @@ BroadcastMap cuda_broadcast_map_for(const Node& node, const std::vector<std::vec
   }
 }
 
-class CudaBinaryKernel final : public Kernel {
+class CudaBinaryKernel {
  public:
   CudaBinaryKernel(const KernelInfo& info, BinaryOp op) : node_(info.node()), op_(op) {
     if (!supports(info, op)) throw_cuda_unsupported_type(info, 0, supported_text());
@@ -40,7 +40,7 @@ class CudaBinaryKernel final : public Kernel {
     return true;
   }
 
-  void compute(KernelContext& context) override {
+  void compute(KernelContext& context) {
     const Tensor& first = context.input(0);
     if (!binary_dtype_supported(op_, first.dtype())) {
       throw_cuda_unsupported_type(node_, 0, first.dtype(), supported_text());
@@ -94,10 +94,11 @@ class CudaBinaryKernel final : public Kernel {
 class CudaWhereKernel final : public Kernel {
  public:
   explicit CudaWhereKernel(const KernelInfo& info) : node_(info.node()) {
+    if (!supports(info)) throw_cuda_unsupported_type(info, 1, "8-, 16-, 32- and 64-bit element types");
+  }
+  static bool supports(const KernelInfo& info) {
     DataType type = inferred_input_type(info, 1);
-    if (type != DataType::kUndefined && !where_dtype_supported(type)) {
-      throw_cuda_unsupported_type(info, 1, "8-, 16-, 32- and 64-bit element types");
-    }
+    return type == DataType::kUndefined || where_dtype_supported(type);
   }
 
   void compute(KernelContext& context) override {
@@ -120,14 +121,36 @@ class CudaWhereKernel final : public Kernel {
   const Node& node_;
 };
 
-KernelFactory cuda_binary_factory(BinaryOp op) {
-  return [op](const KernelInfo& info) -> std::unique_ptr<Kernel> { return std::make_unique<CudaBinaryKernel>(info, op); };
-}
+// One class per op, so that registration sees its static supports() (placement asks it).
+template <BinaryOp kOp>
+class CudaBinaryOpKernel final : public Kernel {
+ public:
+  explicit CudaBinaryOpKernel(const KernelInfo& info) : kernel_(info, kOp) {}
+  static bool supports(const KernelInfo& info) { return CudaBinaryKernel::supports(info, kOp); }
+  void compute(KernelContext& context) override { kernel_.compute(context); }
+
+ private:
+  CudaBinaryKernel kernel_;
+};
+
+// Mod: Python-style remainder (integers) or C fmod (fmod = 1, required for floats).
+class CudaModKernel final : public Kernel {
+ public:
+  explicit CudaModKernel(const KernelInfo& info) : kernel_(info, op_of(info)) {}
+  static bool supports(const KernelInfo& info) { return CudaBinaryKernel::supports(info, op_of(info)); }
+  void compute(KernelContext& context) override { kernel_.compute(context); }
+
+ private:
+  static BinaryOp op_of(const KernelInfo& info) {
+    return info.attributes().get_int("fmod", 0) != 0 ? BinaryOp::kFmod : BinaryOp::kMod;
+  }
+  CudaBinaryKernel kernel_;
+};
 
 }  // namespace
 
 #define ONYX_CUDA_BINARY(name, since, op) \
-  ONYX_REGISTER_KERNEL_FACTORY(kCudaProvider, "", name, since, kOpsetOpenEnded, cuda_binary_factory(BinaryOp::op))
+  ONYX_REGISTER_KERNEL(kCudaProvider, "", name, since, kOpsetOpenEnded, CudaBinaryOpKernel<BinaryOp::op>)
 
 ONYX_CUDA_BINARY("Add", 1, kAdd);
 ONYX_CUDA_BINARY("Sub", 1, kSub);
@@ -147,11 +170,7 @@ ONYX_CUDA_BINARY("And", 1, kAnd);
 ONYX_CUDA_BINARY("Or", 1, kOr);
 ONYX_CUDA_BINARY("Xor", 1, kXor);
 #undef ONYX_CUDA_BINARY
-ONYX_REGISTER_KERNEL_FACTORY(kCudaProvider, "", "Mod", 10, kOpsetOpenEnded,
-                             [](const KernelInfo& info) -> std::unique_ptr<Kernel> {
-                               bool fmod = info.attributes().get_int("fmod", 0) != 0;
-                               return std::make_unique<CudaBinaryKernel>(info, fmod ? BinaryOp::kFmod : BinaryOp::kMod);
-                             });
+ONYX_REGISTER_KERNEL(kCudaProvider, "", "Mod", 10, kOpsetOpenEnded, CudaModKernel);
 ONYX_REGISTER_KERNEL(kCudaProvider, "", "Where", 9, kOpsetOpenEnded, CudaWhereKernel);
 
 }  // namespace onyx::cuda

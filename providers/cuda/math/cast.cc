@@ -23,7 +23,13 @@ class CudaCastKernel final : public Kernel {
 
   static bool supports(const KernelInfo& info) {
     DataType type = inferred_input_type(info, 0);
-    return type == DataType::kUndefined || cast_dtype_supported(type);
+    if (type != DataType::kUndefined && !cast_dtype_supported(type)) return false;
+    if (info.node().op_type == "CastLike") {
+      DataType target = inferred_input_type(info, 1);
+      return target == DataType::kUndefined || cast_dtype_supported(target);
+    }
+    int64_t to = info.attributes().get_int("to", 0);
+    return to >= 0 && to <= kMaxDataTypeCode && cast_dtype_supported(static_cast<DataType>(to));
   }
 
   void compute(KernelContext& context) override {

@@ -10,7 +10,7 @@ namespace onyx::cuda {
 
 namespace {
 
-class CudaUnaryKernel final : public Kernel {
+class CudaUnaryKernel {
  public:
   CudaUnaryKernel(const KernelInfo& info, UnaryOp op) : node_(info.node()), op_(op) {
     if (!supports(info)) throw_cuda_unsupported_type(info, 0, "float, float16, bfloat16");
@@ -38,7 +38,7 @@ class CudaUnaryKernel final : public Kernel {
     return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16});
   }
 
-  void compute(KernelContext& context) override {
+  void compute(KernelContext& context) {
     const Tensor& input = context.input(0);
     check_cuda_input_type(node_, 0, input.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16},
                           "float, float16, bfloat16");
@@ -57,10 +57,12 @@ class CudaUnaryKernel final : public Kernel {
 class CudaClipKernel final : public Kernel {
  public:
   explicit CudaClipKernel(const KernelInfo& info) : node_(info.node()), opset_(info.opset()) {
-    if (!CudaUnaryKernel::supports(info)) throw_cuda_unsupported_type(info, 0, "float, float16, bfloat16");
+    if (!supports(info)) throw_cuda_unsupported_type(info, 0, "float, float16, bfloat16");
     low_ = info.attributes().get_float("min", std::numeric_limits<float>::lowest());
     high_ = info.attributes().get_float("max", std::numeric_limits<float>::max());
   }
+
+  static bool supports(const KernelInfo& info) { return CudaUnaryKernel::supports(info); }
 
   void compute(KernelContext& context) override {
     const Tensor& input = context.input(0);
@@ -85,14 +87,22 @@ class CudaClipKernel final : public Kernel {
   float high_;
 };
 
-KernelFactory cuda_unary_factory(UnaryOp op) {
-  return [op](const KernelInfo& info) -> std::unique_ptr<Kernel> { return std::make_unique<CudaUnaryKernel>(info, op); };
-}
+// One class per op, so that registration sees its static supports() (placement asks it).
+template <UnaryOp kOp>
+class CudaUnaryOpKernel final : public Kernel {
+ public:
+  explicit CudaUnaryOpKernel(const KernelInfo& info) : kernel_(info, kOp) {}
+  static bool supports(const KernelInfo& info) { return CudaUnaryKernel::supports(info); }
+  void compute(KernelContext& context) override { kernel_.compute(context); }
+
+ private:
+  CudaUnaryKernel kernel_;
+};
 
 }  // namespace
 
 #define ONYX_CUDA_UNARY(name, since, op) \
-  ONYX_REGISTER_KERNEL_FACTORY(kCudaProvider, "", name, since, kOpsetOpenEnded, cuda_unary_factory(UnaryOp::op))
+  ONYX_REGISTER_KERNEL(kCudaProvider, "", name, since, kOpsetOpenEnded, CudaUnaryOpKernel<UnaryOp::op>)
 
 ONYX_CUDA_UNARY("Relu", 1, kRelu);
 ONYX_CUDA_UNARY("Sigmoid", 1, kSigmoid);

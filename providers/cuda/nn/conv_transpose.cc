@@ -35,6 +35,8 @@ class CudaConvTransposeKernel final : public Kernel {
     }
   }
 
+  static bool supports(const KernelInfo& info) { return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}); }
+
   void compute(KernelContext& context) override {
     const Tensor& x = context.input(0);
     const Tensor& w = context.input(1);

@@ -27,6 +27,12 @@ class CudaLrnKernel final : public Kernel {
     }
   }
 
+  static bool supports(const KernelInfo& info) {
+    int64_t size = info.attributes().get_int("size", 0);
+    return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}) && size % 2 == 1 && size <= 15 &&
+           info.attributes().get_float("bias", 1.0f) >= 1e-5f && info.attributes().get_float("beta", 0.75f) >= 0.01f;
+  }
+
   void compute(KernelContext& context) override {
     const Tensor& x = context.input(0);
     check_cuda_input_type(node_, 0, x.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16},

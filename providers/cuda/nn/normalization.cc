@@ -31,6 +31,8 @@ class CudaLayerNormKernel final : public Kernel {
     }
   }
 
+  static bool supports(const KernelInfo& info) { return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}); }
+
   void compute(KernelContext& context) override {
     const Tensor& x = context.input(0);
     check_cuda_input_type(node_, 0, x.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}, kCudaNormTypes);
@@ -72,6 +74,11 @@ class CudaBatchNormKernel final : public Kernel {
       throw_error(ErrorCode::kNotImplemented, "CUDA BatchNormalization (node '", node_.name,
                   "'): only inference mode (training_mode = 0, one output) runs on CUDA");
     }
+  }
+
+  static bool supports(const KernelInfo& info) {
+    return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}) && info.attributes().get_int("training_mode", 0) == 0 &&
+           info.output_count() <= 1;
   }
 
   void compute(KernelContext& context) override {

@@ -29,6 +29,12 @@ class CudaPoolKernel final : public Kernel {
     }
   }
 
+  // Dilations, asymmetric pads and ceil-mode sizes depend on the shapes: compute() refuses them.
+  static bool supports(const KernelInfo& info) {
+    bool indices = info.node().op_type == "MaxPool" && info.output_count() > 1 && !info.node().outputs[1].empty();
+    return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}) && !indices && info.attributes().get_int("storage_order", 0) == 0;
+  }
+
   void compute(KernelContext& context) override {
     const Tensor& x = context.input(0);
     check_cuda_input_type(node_, 0, x.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}, kCudaPoolTypes);
@@ -93,6 +99,7 @@ class CudaGlobalPoolKernel final : public Kernel {
       throw_cuda_unsupported_type(info, 0, kCudaPoolTypes);
     }
   }
+  static bool supports(const KernelInfo& info) { return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}); }
   void compute(KernelContext& context) override {
     const Tensor& x = context.input(0);
     check_cuda_input_type(node_, 0, x.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}, kCudaPoolTypes);

@@ -13,19 +13,21 @@ namespace onyx::cuda {
 
 namespace {
 
-class CudaReduceKernel final : public Kernel {
+class CudaReduceKernel {
  public:
   CudaReduceKernel(const KernelInfo& info, ReduceOp op)
       : node_(info.node()), op_(op), axes_from_input_(reduce_axes_from_input(info.node().op_type, info.opset())),
         keepdims_(info.attributes().get_int("keepdims", 1) != 0),
         noop_with_empty_axes_(info.attributes().get_int("noop_with_empty_axes", 0) != 0) {
-    if (!input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16})) {
-      throw_cuda_unsupported_type(info, 0, "float, float16, bfloat16");
-    }
+    if (!supports(info)) throw_cuda_unsupported_type(info, 0, "float, float16, bfloat16");
     if (!axes_from_input_) axes_ = info.attributes().get_ints("axes");
   }
 
-  void compute(KernelContext& context) override {
+  static bool supports(const KernelInfo& info) {
+    return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16});
+  }
+
+  void compute(KernelContext& context) {
     const Tensor& input = context.input(0);
     check_cuda_input_type(node_, 0, input.dtype(), {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16},
                           "float, float16, bfloat16");
@@ -65,16 +67,24 @@ class CudaReduceKernel final : public Kernel {
   std::vector<int64_t> axes_;
 };
 
-KernelFactory cuda_reduce_factory(ReduceOp op) {
-  return [op](const KernelInfo& info) -> std::unique_ptr<Kernel> { return std::make_unique<CudaReduceKernel>(info, op); };
-}
+// One class per op, so that registration sees its static supports() (placement asks it).
+template <ReduceOp kOp>
+class CudaReduceOpKernel final : public Kernel {
+ public:
+  explicit CudaReduceOpKernel(const KernelInfo& info) : kernel_(info, kOp) {}
+  static bool supports(const KernelInfo& info) { return CudaReduceKernel::supports(info); }
+  void compute(KernelContext& context) override { kernel_.compute(context); }
+
+ private:
+  CudaReduceKernel kernel_;
+};
 
 }  // namespace
 
 // Axes are host input 1 where the op takes them as an input.
-#define ONYX_CUDA_REDUCE(name, op)                                                                          \
-  static const ::onyx::detail::KernelRegistrar ONYX_CONCAT(onyx_cuda_reduce_, __COUNTER__)(::onyx::KernelDef{ \
-      kCudaProvider, "", name, 1, kOpsetOpenEnded, cuda_reduce_factory(ReduceOp::op), ::onyx::InputMemory{.host = {1}, .any_device = {}}})
+#define ONYX_CUDA_REDUCE(name, op)                                                                       \
+  ONYX_REGISTER_KERNEL_WITH_MEMORY(kCudaProvider, "", name, 1, kOpsetOpenEnded, CudaReduceOpKernel<ReduceOp::op>, \
+                                   {.host = {1}, .any_device = {}})
 
 ONYX_CUDA_REDUCE("ReduceSum", kSum);
 ONYX_CUDA_REDUCE("ReduceMean", kMean);

@@ -14,6 +14,7 @@ class CudaConcatKernel final : public Kernel {
   explicit CudaConcatKernel(const KernelInfo& info) : node_(info.node()), axis_(info.attributes().get_int("axis", 0)) {
     if (!cuda_copyable_type(info, 0)) throw_cuda_unsupported_type(info, 0, "element types of 1, 2, 4 or 8 bytes");
   }
+  static bool supports(const KernelInfo& info) { return cuda_copyable_type(info, 0); }
   void compute(KernelContext& context) override {
     std::vector<Shape> shapes;
     for (size_t i = 0; i < context.input_count(); ++i) shapes.push_back(context.input(i).shape());
@@ -47,6 +48,9 @@ class CudaGatherKernel final : public Kernel {
   explicit CudaGatherKernel(const KernelInfo& info) : node_(info.node()), axis_(info.attributes().get_int("axis", 0)) {
     if (!cuda_copyable_type(info, 0)) throw_cuda_unsupported_type(info, 0, "element types of 1, 2, 4 or 8 bytes");
     if (!input_type_in(info, 1, {DataType::kInt32, DataType::kInt64})) throw_cuda_unsupported_type(info, 1, "int32, int64");
+  }
+  static bool supports(const KernelInfo& info) {
+    return cuda_copyable_type(info, 0) && input_type_in(info, 1, {DataType::kInt32, DataType::kInt64});
   }
   void compute(KernelContext& context) override {
     const Tensor& data = context.input(0);

@@ -31,6 +31,12 @@ class CudaPadKernel final : public Kernel {
     }
   }
 
+  static bool supports(const KernelInfo& info) {
+    std::string mode = info.attributes().get_string("mode", "constant");
+    return cuda_copyable_type(info, 0) &&
+           (mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap");
+  }
+
   void compute(KernelContext& context) override {
     const Tensor& input = context.input(0);
     int width = cuda_element_width(node_, 0, input.dtype());

@@ -22,6 +22,11 @@ class CudaScatterNdKernel final : public Kernel {
     }
   }
 
+  static bool supports(const KernelInfo& info) {
+    return cuda_copyable_type(info, 0) && input_type_in(info, 1, {DataType::kInt64}) &&
+           info.attributes().get_string("reduction", "none") == "none";
+  }
+
   void compute(KernelContext& context) override {
     const Tensor& data = context.input(0);
     const Tensor& indices = context.input(1);

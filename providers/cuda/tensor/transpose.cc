@@ -35,6 +35,7 @@ class CudaTransposeKernel final : public Kernel {
   explicit CudaTransposeKernel(const KernelInfo& info) : node_(info.node()), perm_(info.attributes().get_ints("perm")) {
     if (!cuda_copyable_type(info, 0)) throw_cuda_unsupported_type(info, 0, "element types of 1, 2, 4 or 8 bytes");
   }
+  static bool supports(const KernelInfo& info) { return cuda_copyable_type(info, 0); }
   void compute(KernelContext& context) override {
     const Tensor& input = context.input(0);
     std::vector<int64_t> perm = resolve_perm(perm_, input.rank());
@@ -60,6 +61,7 @@ class CudaSliceKernel final : public Kernel {
       axes_ = info.attributes().get_ints("axes");
     }
   }
+  static bool supports(const KernelInfo& info) { return cuda_copyable_type(info, 0); }
   void compute(KernelContext& context) override {
     const Tensor& input = context.input(0);
     std::vector<int64_t> starts = starts_, ends = ends_, axes = axes_, steps;
@@ -96,6 +98,7 @@ class CudaExpandKernel final : public Kernel {
   explicit CudaExpandKernel(const KernelInfo& info) : node_(info.node()) {
     if (!cuda_copyable_type(info, 0)) throw_cuda_unsupported_type(info, 0, "element types of 1, 2, 4 or 8 bytes");
   }
+  static bool supports(const KernelInfo& info) { return cuda_copyable_type(info, 0); }
   void compute(KernelContext& context) override {
     const Tensor& input = context.input(0);
     std::vector<int64_t> requested = host_int64s(context.input(1), node_, 1);

@@ -49,6 +49,12 @@ class CudaResizeKernel final : public Kernel {
     if (!cuda_copyable_type(info, 0)) throw_cuda_unsupported_type(info, 0, "element types of 1, 2, 4 or 8 bytes");
   }
 
+  static bool supports(const KernelInfo& info) {
+    std::string mode = info.attributes().get_string("mode", "nearest");
+    if (mode == "cubic" || !cuda_copyable_type(info, 0)) return false;
+    return mode != "linear" || input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16});
+  }
+
   void compute(KernelContext& context) override {
     const Tensor& x = context.input(0);
     std::vector<double> roi, scales;
