@@ -361,6 +361,31 @@ TEST_P(CudaKernels, MatchTheCpuKernel) {
   }
 }
 
+// The table itself, on every machine: each case is a valid node the CPU runs, and the one-node
+// model built for it runs in a CPU session with the same result, so a CUDA failure on the GPU
+// machine is about CUDA, never about the case.
+class CudaKernelTable : public ::testing::TestWithParam<CudaOpCase> {};
+
+TEST_P(CudaKernelTable, RunsOnTheCpuAsANodeAndAsAModel) {
+  const CudaOpCase& c = GetParam();
+  std::vector<Value> inputs;
+  for (const CudaOpInput& input : c.inputs) inputs.push_back(input.value.defined() ? Value(input.value) : Value());
+  std::vector<Value> expected = call_node_on_cpu(cuda_case_node(c), c.opset, inputs);
+  InferenceSession session(cuda_case_model(c, expected));
+  std::map<std::string, Value> feeds;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    if (c.inputs[i].value.defined() && !c.inputs[i].constant) feeds["in" + std::to_string(i)] = c.inputs[i].value;
+  }
+  std::vector<NamedValue> outputs = session.run(feeds);
+  ASSERT_EQ(outputs.size(), expected.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    expect_close(outputs[i].value.tensor(), expected[i].tensor(), 0.0, c.name + " output " + std::to_string(i));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelTable, ::testing::ValuesIn(cuda_op_cases()),
+                         [](const ::testing::TestParamInfo<CudaOpCase>& info) { return info.param.name; });
+
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernels, ::testing::ValuesIn(cuda_op_cases()),
                          [](const ::testing::TestParamInfo<CudaOpCase>& info) { return info.param.name; });
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "providers/kernel_registry.h"
 #include "providers/provider_factory.h"
 #include "runtime/ir/graph.h"
 
@@ -96,6 +97,25 @@ TEST(CudaProvider, FindsKernelsWithoutTouchingTheDevice) {
   bool listed = false;
   for (const auto& [name, description] : providers) listed = listed || name == "cuda";
   EXPECT_TRUE(listed);
+}
+
+// A CUDA kernel serves the opsets its CPU twin does: a narrower range would send nodes of the
+// other opsets to the CPU (with copies) for no reason, a wider one would claim opsets whose
+// meaning the CPU kernel (the reference) does not define.
+TEST(CudaProvider, KernelsRegisterTheCpuKernelsOpsetRanges) {
+  std::string why;
+  if (!cuda_provider_or_null("cuda", why)) GTEST_SKIP() << "no CUDA device: " << why;
+  int cuda_kernels = 0;
+  for (const KernelDef* def : KernelRegistry::global().all()) {
+    if (def->provider != "CUDA") continue;
+    ++cuda_kernels;
+    const KernelDef* cpu = KernelRegistry::global().find("CPU", def->domain, def->op_type, def->since_version);
+    ASSERT_NE(cpu, nullptr) << def->op_type << ": no CPU kernel at opset " << def->since_version;
+    EXPECT_EQ(cpu->since_version, def->since_version) << def->op_type;
+    EXPECT_EQ(cpu->until_version, def->until_version) << def->op_type;
+  }
+  EXPECT_GE(cuda_kernels, 80);
+  std::cout << cuda_kernels << " CUDA kernels registered\n";
 }
 
 }  // namespace
