@@ -149,6 +149,18 @@ void CudaExecutionProvider::open() {
   }
   if (status != cudaSuccess) {
     cudaGetLastError();
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);  // 0 when no driver is installed at all
+    cudaRuntimeGetVersion(&runtime);
+    if (status == cudaErrorInsufficientDriver && driver == 0) {
+      throw_error(ErrorCode::kRuntimeFailure, "CUDA provider: no CUDA driver on this machine (cudaGetDeviceCount: ",
+                  cudaGetErrorName(status), ": ", cudaGetErrorString(status), ")");
+    }
+    if (status == cudaErrorInsufficientDriver) {
+      throw_error(ErrorCode::kRuntimeFailure, "CUDA provider: the CUDA driver (", driver / 1000, ".", driver % 1000 / 10,
+                  ") is older than this build's CUDA runtime (", runtime / 1000, ".", runtime % 1000 / 10,
+                  ") needs (cudaGetDeviceCount: ", cudaGetErrorName(status), ")");
+    }
     throw_error(ErrorCode::kRuntimeFailure, "CUDA provider: no usable CUDA driver on this machine (cudaGetDeviceCount: ",
                 cudaGetErrorName(status), ": ", cudaGetErrorString(status), ")");
   }
