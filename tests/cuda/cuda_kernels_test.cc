@@ -154,6 +154,11 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"Slice_opset9_attributes", "Slice", {in(f32({4, 6}))},
                    {make_attribute("starts", std::vector<int64_t>{1}), make_attribute("ends", std::vector<int64_t>{-1}),
                     make_attribute("axes", std::vector<int64_t>{1})}, 9});
+  cases.push_back({"Split_sizes_input", "Split", {in(f32({2, 7, 3})), constant(i64s({2, 4, 1}))},
+                   {make_attribute("axis", int64_t{1})}, 18, 0.0, 3});
+  cases.push_back({"Split_num_outputs_uneven", "Split", {in(f32({5, 4}))}, {make_attribute("num_outputs", int64_t{2})},
+                   18, 0.0, 2});
+  cases.push_back({"Dropout_inference_with_mask", "Dropout", {in(f32({3, 4}))}, {}, 18, 0.0, 2});
   cases.push_back({"Expand_broadcast", "Expand", {in(f32({3, 1})), constant(i64s({2, 3, 4}))}});
   cases.push_back({"Pad_constant", "Pad", {in(f32({2, 3})), constant(i64s({1, 0, 0, 2})), constant(Tensor::scalar(1.5f))}});
   cases.push_back({"Pad_reflect", "Pad", {in(f32({3, 4})), constant(i64s({2, 1, 1, 3}))}, {make_attribute("mode", "reflect")}});
