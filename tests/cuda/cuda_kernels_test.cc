@@ -247,6 +247,20 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {in(f32({4, 3})), in(i64({2, 1}, {3, 0})), in(f32({2, 3}, 5, 6, 9))}});
   cases.push_back({"ScatterND_elements_int64", "ScatterND",
                    {in(i64({2, 2}, {1, 2, 3, 4})), in(i64({2, 2}, {0, 1, 1, -2})), in(i64({2}, {10, 20}))}});
+  // LSTM: one projection GEMM per direction, a recurrent GEMM and a cell kernel per step.
+  auto hidden = [](int64_t h) { return make_attribute("hidden_size", h); };
+  cases.push_back({"LSTM_forward_bias_initial_states", "LSTM",
+                   {in(f32({5, 2, 3})), constant(f32({1, 16, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 16, 4}, -0.5f, 0.5f, 3)),
+                    constant(f32({1, 32}, -0.5f, 0.5f, 4)), omitted(), in(f32({1, 2, 4}, -1, 1, 5)),
+                    in(f32({1, 2, 4}, -1, 1, 6))},
+                   {hidden(4)}, 18, 1e-5, 3});
+  cases.push_back({"LSTM_bidirectional_no_bias", "LSTM",
+                   {in(f32({4, 3, 2})), constant(f32({2, 12, 2}, -0.5f, 0.5f, 2)), constant(f32({2, 12, 3}, -0.5f, 0.5f, 3))},
+                   {hidden(3), make_attribute("direction", "bidirectional")}, 18, 1e-5, 3});
+  cases.push_back({"LSTM_reverse_batch_major", "LSTM",
+                   {in(f32({2, 6, 3})), constant(f32({1, 8, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 8, 2}, -0.5f, 0.5f, 3)),
+                    constant(f32({1, 16}, -0.5f, 0.5f, 4)), omitted(), in(f32({2, 1, 2}, -1, 1, 5))},
+                   {hidden(2), make_attribute("direction", "reverse"), make_attribute("layout", int64_t{1})}, 18, 1e-5, 3});
   // Resize: scales or sizes, nearest and linear, the coordinate transforms.
   auto scales = [](std::vector<float> s) { return constant(Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s)); };
   cases.push_back({"Resize_nearest_upsample_asymmetric", "Resize", {in(f32({1, 2, 3, 4})), omitted(), scales({1, 1, 2, 2})},

@@ -5,6 +5,7 @@
 #include "onnx_ops/linalg.h"
 #include "providers/cuda/cuda_check.h"
 #include "providers/cuda/cuda_kernel_util.h"
+#include "providers/cuda/linalg/cublas_gemm.h"
 #include "providers/cuda/tensor/copy_ops.h"
 #include "providers/kernel_registry.h"
 
@@ -13,46 +14,6 @@ namespace onyx::cuda {
 namespace {
 
 constexpr const char* kCudaGemmTypes = "float, float16, bfloat16";
-
-cudaDataType_t cublas_data_type(DataType type) {
-  switch (type) {
-    case DataType::kFloat: return CUDA_R_32F;
-    case DataType::kFloat16: return CUDA_R_16F;
-    default: return CUDA_R_16BF;
-  }
-}
-
-cublasComputeType_t cublas_compute_type(DataType type, bool tf32) {
-  return type == DataType::kFloat && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-}
-
-// One row-major GEMM (or a strided batch of them): C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C.
-struct CudaGemmCall {
-  DataType type;
-  bool trans_a = false, trans_b = false;
-  int64_t m = 0, n = 0, k = 0;
-  const void* a = nullptr;
-  const void* b = nullptr;
-  void* c = nullptr;
-  int64_t stride_a = 0, stride_b = 0, stride_c = 0, batch = 1;
-  float alpha = 1.0f, beta = 0.0f;
-};
-
-void run_cuda_gemm(cublasHandle_t handle, const CudaGemmCall& call, bool tf32) {
-  cudaDataType_t data = cublas_data_type(call.type);
-  cublasOperation_t op_a = call.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  cublasOperation_t op_b = call.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  int64_t lda = call.trans_a ? call.m : call.k;
-  int64_t ldb = call.trans_b ? call.k : call.n;
-  auto narrow = [](int64_t v) {
-    if (v > INT32_MAX) throw_error(ErrorCode::kNotImplemented, "CUDA MatMul/Gemm: a dim of ", v, " exceeds cuBLAS's int range");
-    return static_cast<int>(v);
-  };
-  ONYX_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      handle, op_b, op_a, narrow(call.n), narrow(call.m), narrow(call.k), &call.alpha, call.b, data, narrow(ldb),
-      call.stride_b, call.a, data, narrow(lda), call.stride_a, &call.beta, call.c, data, narrow(call.n), call.stride_c,
-      narrow(call.batch), cublas_compute_type(call.type, tf32), CUBLAS_GEMM_DEFAULT));
-}
 
 bool cuda_gemm_type(const KernelInfo& info) {
   return input_type_in(info, 0, {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}) &&
