@@ -261,6 +261,18 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {in(f32({2, 6, 3})), constant(f32({1, 8, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 8, 2}, -0.5f, 0.5f, 3)),
                     constant(f32({1, 16}, -0.5f, 0.5f, 4)), omitted(), in(f32({2, 1, 2}, -1, 1, 5))},
                    {hidden(2), make_attribute("direction", "reverse"), make_attribute("layout", int64_t{1})}, 18, 1e-5, 3});
+  cases.push_back({"GRU_forward_bias_initial_state", "GRU",
+                   {in(f32({5, 2, 3})), constant(f32({1, 12, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 12, 4}, -0.5f, 0.5f, 3)),
+                    constant(f32({1, 24}, -0.5f, 0.5f, 4)), omitted(), in(f32({1, 2, 4}, -1, 1, 5))},
+                   {hidden(4)}, 18, 1e-5, 2});
+  cases.push_back({"GRU_bidirectional_linear_before_reset", "GRU",
+                   {in(f32({4, 3, 2})), constant(f32({2, 9, 2}, -0.5f, 0.5f, 2)), constant(f32({2, 9, 3}, -0.5f, 0.5f, 3)),
+                    constant(f32({2, 18}, -0.5f, 0.5f, 4))},
+                   {hidden(3), make_attribute("direction", "bidirectional"), make_attribute("linear_before_reset", int64_t{1})},
+                   18, 1e-5, 2});
+  cases.push_back({"GRU_reverse_batch_major", "GRU",
+                   {in(f32({2, 6, 3})), constant(f32({1, 6, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 6, 2}, -0.5f, 0.5f, 3))},
+                   {hidden(2), make_attribute("direction", "reverse"), make_attribute("layout", int64_t{1})}, 18, 1e-5, 2});
   // Resize: scales or sizes, nearest and linear, the coordinate transforms.
   auto scales = [](std::vector<float> s) { return constant(Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s)); };
   cases.push_back({"Resize_nearest_upsample_asymmetric", "Resize", {in(f32({1, 2, 3, 4})), omitted(), scales({1, 1, 2, 2})},

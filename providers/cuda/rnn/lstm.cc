@@ -7,7 +7,7 @@
 #include "providers/cuda/cuda_kernel_util.h"
 #include "providers/cuda/linalg/cublas_gemm.h"
 #include "providers/cuda/rnn/lstm_ops.h"
-#include "providers/cuda/tensor/copy_ops.h"
+#include "providers/cuda/rnn/rnn_state.h"
 #include "providers/kernel_registry.h"
 
 namespace onyx::cuda {
@@ -66,6 +66,7 @@ class CudaLstmKernel final : public Kernel {
     float* y_c = context.has_output(2) ? context.output(2, DataType::kFloat, state_shape).mutable_data<float>() : nullptr;
     if (batch * H == 0) return;
 
+    RnnLayout layout{batch, H, directions, batch_major_};
     size_t floats = sizeof(float);
     Tensor input_gates = context.scratch(static_cast<size_t>(steps * batch * 4 * H) * floats);
     Tensor recurrent_gates = context.scratch(static_cast<size_t>(batch * 4 * H) * floats);
@@ -76,8 +77,8 @@ class CudaLstmKernel final : public Kernel {
       CudaGemmCall project{DataType::kFloat, false, true, steps * batch, 4 * H, input_size, x.raw_data(),
                            w.data<float>() + d * 4 * H * input_size, input_gates.mutable_raw_data()};
       if (steps * batch > 0) run_cuda_gemm(run.cublas, project, tf32_);
-      load_state(context, 5, d, directions, batch, h_state, run.stream);
-      load_state(context, 6, d, directions, batch, c_state, run.stream);
+      load_rnn_state(context, 5, d, layout, h_state, run.stream);
+      load_rnn_state(context, 6, d, layout, c_state, run.stream);
       const float* bias = context.has_input(3) ? context.input(3).data<float>() + d * 8 * H : nullptr;
       for (int64_t s = 0; s < steps; ++s) {
         int64_t t = (direction_ == "reverse" || d == 1) ? steps - 1 - s : s;
@@ -104,37 +105,13 @@ class CudaLstmKernel final : public Kernel {
         launch_lstm_step(step, run.stream);
       }
       if (steps == 0) {  // no step ran: the outputs are the initial states
-        copy_state_out(h_state, y_h, d, directions, batch, run.stream);
-        copy_state_out(c_state, y_c, d, directions, batch, run.stream);
+        store_rnn_state(h_state, y_h, d, layout, run.stream);
+        store_rnn_state(c_state, y_c, d, layout, run.stream);
       }
     }
   }
 
  private:
-  // initial_h / initial_c of direction d into `state` ([batch, H]), or zeros.
-  void load_state(KernelContext& context, size_t input, int64_t d, int64_t directions, int64_t batch, Tensor& state,
-                  cudaStream_t stream) {
-    if (!context.has_input(input)) {
-      ONYX_CUDA_CHECK(cudaMemsetAsync(state.mutable_raw_data(), 0, static_cast<size_t>(batch * hidden_) * sizeof(float), stream));
-      return;
-    }
-    const Tensor& initial = context.input(input);
-    // [dirs, batch, H] (layout 0) or [batch, dirs, H] (layout 1): direction d's [batch, H].
-    StridedMap map = batch_major_ ? make_strided_map({batch, hidden_}, {directions * hidden_, 1}, d * hidden_, "LSTM")
-                                  : make_strided_map({batch, hidden_}, {hidden_, 1}, d * batch * hidden_, "LSTM");
-    launch_strided_copy(4, initial.raw_data(), state.mutable_raw_data(), batch * hidden_, map, stream);
-  }
-
-  void copy_state_out(const Tensor& state, float* target, int64_t d, int64_t directions, int64_t batch,
-                      cudaStream_t stream) {
-    if (target == nullptr) return;
-    for (int64_t b = 0; b < batch; ++b) {
-      int64_t at = batch_major_ ? (b * directions + d) * hidden_ : (d * batch + b) * hidden_;
-      ONYX_CUDA_CHECK(cudaMemcpyAsync(target + at, static_cast<const float*>(state.raw_data()) + b * hidden_,
-                                      static_cast<size_t>(hidden_) * sizeof(float), cudaMemcpyDeviceToDevice, stream));
-    }
-  }
-
   const Node& node_;
   int64_t hidden_;
   std::string direction_;
