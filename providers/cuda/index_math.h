@@ -173,6 +173,25 @@ inline BroadcastMap make_broadcast_map(const std::vector<std::vector<int64_t>>& 
   return map;
 }
 
+// --- Tile --------------------------------------------------------------------------------------
+// Output coordinate c along dim d reads input coordinate c mod in_dims[d].
+struct TileMap {
+  int rank = 0;
+  int64_t out_dims[kMaxIndexDims] = {};
+  int64_t in_dims[kMaxIndexDims] = {};
+};
+
+ONYX_HOST_DEVICE inline int64_t tile_source_offset(const TileMap& map, int64_t linear) {
+  int64_t offset = 0, stride = 1;
+  for (int d = map.rank - 1; d >= 0; --d) {
+    int64_t coordinate = linear % map.out_dims[d];
+    linear /= map.out_dims[d];
+    offset += (coordinate % map.in_dims[d]) * stride;
+    stride *= map.in_dims[d];
+  }
+  return offset;
+}
+
 // --- Gather along one axis ------------------------------------------------------------------
 // data viewed as [outer, axis_dim, inner], indices flattened to index_count, output as
 // [outer, index_count, inner].

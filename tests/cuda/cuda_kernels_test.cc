@@ -159,6 +159,8 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"Split_num_outputs_uneven", "Split", {in(f32({5, 4}))}, {make_attribute("num_outputs", int64_t{2})},
                    18, 0.0, 2});
   cases.push_back({"Dropout_inference_with_mask", "Dropout", {in(f32({3, 4}))}, {}, 18, 0.0, 2});
+  cases.push_back({"Tile_2d", "Tile", {in(f32({2, 3})), constant(i64s({3, 2}))}});
+  cases.push_back({"Tile_int64_3d", "Tile", {in(i64({1, 2, 1}, {4, 5})), constant(i64s({2, 1, 3}))}});
   cases.push_back({"Expand_broadcast", "Expand", {in(f32({3, 1})), constant(i64s({2, 3, 4}))}});
   cases.push_back({"Pad_constant", "Pad", {in(f32({2, 3})), constant(i64s({1, 0, 0, 2})), constant(Tensor::scalar(1.5f))}});
   cases.push_back({"Pad_reflect", "Pad", {in(f32({3, 4})), constant(i64s({2, 1, 1, 3}))}, {make_attribute("mode", "reflect")}});

@@ -120,6 +120,20 @@ TEST(CudaIndexMath, ExpandIsAStridedMapWithZeroStrides) {
   }
 }
 
+TEST(CudaIndexMath, TileReadsTheCoordinateModuloTheInputDim) {
+  std::vector<int64_t> in = {2, 3}, repeats = {3, 2}, out = {6, 6};
+  TileMap map;
+  map.rank = 2;
+  for (int d = 0; d < 2; ++d) {
+    map.in_dims[d] = in[d];
+    map.out_dims[d] = out[d];
+  }
+  for (int64_t linear = 0; linear < 36; ++linear) {
+    std::vector<int64_t> c = coordinates_of(linear, out);
+    ASSERT_EQ(tile_source_offset(map, linear), offset_of({c[0] % 2, c[1] % 3}, in));
+  }
+}
+
 TEST(CudaIndexMath, GatherReadsTheIndexedSliceWithNegativeIndices) {
   // data [2, 5, 3], axis 1, indices [2, 2] = {4, -1, 0, -5}
   std::vector<int64_t> data = {2, 5, 3};

@@ -16,6 +16,11 @@ __global__ void strided_copy_kernel(const T* input, T* output, int64_t count, St
 }
 
 template <typename T>
+__global__ void tile_kernel(const T* input, T* output, int64_t count, TileMap map) {
+  ONYX_GRID_STRIDE_LOOP(i, count) { output[i] = input[tile_source_offset(map, i)]; }
+}
+
+template <typename T>
 __global__ void concat_part_kernel(const T* input, T* output, int64_t count, int64_t in_axis, int64_t inner,
                                    int64_t out_axis, int64_t axis_base) {
   ONYX_GRID_STRIDE_LOOP(i, count) { output[concat_output_offset(i, in_axis, inner, out_axis, axis_base)] = input[i]; }
@@ -74,6 +79,17 @@ void launch_strided_copy(int element_bytes, const void* input, void* output, int
     using T = decltype(tag);
     strided_copy_kernel<T><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(static_cast<const T*>(input),
                                                                              static_cast<T*>(output), count, map);
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_tile(int element_bytes, const void* input, void* output, int64_t count, const TileMap& map,
+                 cudaStream_t stream) {
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    tile_kernel<T><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(static_cast<const T*>(input), static_cast<T*>(output),
+                                                                     count, map);
   });
   ONYX_CUDA_CHECK(cudaGetLastError());
 }

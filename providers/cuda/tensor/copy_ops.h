@@ -17,6 +17,10 @@ bool copy_width_supported(int bytes);
 void launch_strided_copy(int element_bytes, const void* input, void* output, int64_t count, const StridedMap& map,
                          cudaStream_t stream);
 
+// output[i] = input[tile_source_offset(map, i)] (Tile).
+void launch_tile(int element_bytes, const void* input, void* output, int64_t count, const TileMap& map,
+                 cudaStream_t stream);
+
 // Copies one Concat input ([outer, in_axis, inner], in_count elements) into its slot of the output.
 void launch_concat_part(int element_bytes, const void* input, void* output, int64_t in_count, int64_t in_axis,
                         int64_t inner, int64_t out_axis, int64_t axis_base, cudaStream_t stream);
