@@ -188,6 +188,10 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"ReduceMax_last_axis", "ReduceMax", {in(f32({3, 700})), constant(i64s({-1}))}});
   cases.push_back({"ReduceMean_opset13_attribute", "ReduceMean", {in(f32({2, 3, 4}))},
                    {make_attribute("axes", std::vector<int64_t>{0, 2})}, 13});
+  cases.push_back({"ArgMax_axis1_keepdims", "ArgMax", {in(f32({3, 7, 2}))}, {make_attribute("axis", int64_t{1})}});
+  cases.push_back({"ArgMin_last_index_ties_int64", "ArgMin", {in(i64({2, 4}, {3, 1, 1, 5, 2, 2, 9, 2}))},
+                   {make_attribute("axis", int64_t{-1}), make_attribute("keepdims", int64_t{0}),
+                    make_attribute("select_last_index", int64_t{1})}});
   cases.push_back({"ReduceL2_f32", "ReduceL2", {in(f32({3, 4})), constant(i64s({1}))}});
   cases.push_back({"ReduceLogSumExp_f32", "ReduceLogSumExp", {in(f32({3, 4}, 10, 20)), constant(i64s({0}))}});
 
