@@ -25,7 +25,8 @@ void print_placement(std::ostream& out, const Graph& graph, const GraphPlacement
   out << "placement:";
   for (const auto& [name, count] : per_provider) out << " " << name << " " << count << " nodes;";
   out << " copies inside the graph: " << placement.inner_copy_count() << ", of inputs (only when fed on another device): "
-      << input_copies << ", of outputs: " << placement.output_copies.size() << "\n";
+      << input_copies << ", of outputs: " << placement.output_copies.size()
+      << "; initializers uploaded once: " << placement.constant_upload_count() << "\n";
   if (host_nodes > 0 && per_provider.size() > 1) {
     out << "nodes on the CPU:\n";
     for (size_t i = 0; i < placement.nodes.size(); ++i) {
@@ -34,11 +35,14 @@ void print_placement(std::ostream& out, const Graph& graph, const GraphPlacement
     }
   }
   bool any_copy = !placement.output_copies.empty();
-  for (const NodePlacement& node : placement.nodes) any_copy = any_copy || !node.copies_before.empty();
+  for (const NodePlacement& node : placement.nodes) {
+    for (const PlannedCopy& copy : node.copies_before) any_copy = any_copy || !copy.of_constant;
+  }
   if (!any_copy) return;
   out << "copies:\n";
   for (size_t i = 0; i < placement.nodes.size(); ++i) {
     for (const PlannedCopy& copy : placement.nodes[i].copies_before) {
+      if (copy.of_constant) continue;
       out << "  " << copy_line(copy) << " for " << graph.nodes[i].describe() << "\n";
     }
   }

@@ -214,6 +214,18 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
 }
 
 void ExecutionPlan::add_step_for_copy(const PlannedCopy& copy) {
+  if (copy.of_constant) {
+    // An initializer a device kernel reads: uploaded once, here, and handed to every run's
+    // frame like the other constants.
+    auto host_constant = std::find_if(constants_.begin(), constants_.end(),
+                                      [&](const auto& entry) { return entry.first == slot_of(copy.value); });
+    if (host_constant != constants_.end() && host_constant->second.is_tensor()) {
+      Tensor uploaded = copy.to->from_host(host_constant->second.tensor(), nullptr);
+      copy.to->synchronize(nullptr);
+      constants_.emplace_back(slot_of(copy.copy_name), Value(std::move(uploaded)));
+      return;
+    }
+  }
   PlanStep transfer;
   transfer.provider = copy.to;
   transfer.provider_index =

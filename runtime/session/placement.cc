@@ -77,7 +77,15 @@ bool supported_by(const KernelDef& kernel, ExecutionProvider& provider, const No
 size_t GraphPlacement::inner_copy_count() const {
   size_t count = 0;
   for (const NodePlacement& node : nodes) {
-    for (const PlannedCopy& copy : node.copies_before) count += copy.from != nullptr;
+    for (const PlannedCopy& copy : node.copies_before) count += copy.from != nullptr && !copy.of_constant;
+  }
+  return count;
+}
+
+size_t GraphPlacement::constant_upload_count() const {
+  size_t count = 0;
+  for (const NodePlacement& node : nodes) {
+    for (const PlannedCopy& copy : node.copies_before) count += copy.of_constant;
   }
   return count;
 }
@@ -167,7 +175,10 @@ GraphPlacement place_graph(const Graph& graph, const Model& model, const Inferre
       auto made = copies.find(key);
       if (made == copies.end()) {
         std::string copy_name = name + "@" + wanted->name();
-        placed.copies_before.push_back({name, copy_name, from, wanted});
+        auto initializer = graph.initializers.find(name);
+        bool constant = initializer != graph.initializers.end() && graph.find_input(name) == nullptr &&
+                        initializer->second.dtype() != DataType::kString;
+        placed.copies_before.push_back({name, copy_name, from, wanted, constant});
         location[copy_name] = wanted;
         made = copies.emplace(key, copy_name).first;
       }

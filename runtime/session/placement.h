@@ -30,6 +30,9 @@ struct PlannedCopy {
   // bind on a device): then the copy happens only if it is elsewhere than `to`.
   ExecutionProvider* from = nullptr;
   ExecutionProvider* to = nullptr;
+  // A copy of an initializer: made once, when the session is created (weights are uploaded
+  // once, not per run).
+  bool of_constant = false;
 };
 
 struct NodePlacement {
@@ -50,8 +53,10 @@ struct GraphPlacement {
   std::vector<std::string> outputs;  // where each graph output is read from (on the host)
   std::vector<PlannedCopy> output_copies;
 
-  // Copies between two known devices inside the graph (not of graph inputs or outputs).
+  // Copies made on every run between two known devices inside the graph (not of graph inputs
+  // or outputs, nor the one-time uploads of initializers).
   size_t inner_copy_count() const;
+  size_t constant_upload_count() const;
 };
 
 // `outputs_to_host`: which graph outputs come back to the host (empty: all); the others stay

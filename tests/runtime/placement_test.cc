@@ -96,6 +96,21 @@ TEST(Placement, AValueIsCopiedOncePerDeviceHoweverManyNodesReadIt) {
   EXPECT_EQ(emulated.device->copies_from_host(), 1);
 }
 
+TEST(Placement, InitializersAreUploadedOnceAtSessionCreation) {
+  Model model = make_model({make_node("Add", {"x", "w"}, {"y"})}, {tensor_value("x", DataType::kFloat, {2})},
+                           {tensor_value("y", DataType::kFloat, {2})});
+  model.graph.set_initializer("w", Tensor::from_vector<float>({2}, {10, 20}));
+  EmulatedSession emulated(std::move(model));
+  EXPECT_EQ(emulated.device->copies_from_host(), 1) << "w, when the session was made";
+  EXPECT_EQ(emulated.session->plan().placement().constant_upload_count(), 1u);
+  EXPECT_EQ(emulated.session->plan().placement().inner_copy_count(), 0u);
+  for (int run = 0; run < 3; ++run) {
+    auto outputs = emulated.session->run({{"x", Tensor::from_vector<float>({2}, {1, 2})}});
+    EXPECT_EQ(values_of(outputs[0].value), (std::vector<float>{11, 22}));
+  }
+  EXPECT_EQ(emulated.device->copies_from_host(), 1 + 3) << "then only x, once per run";
+}
+
 TEST(Placement, InputsBoundOnTheDeviceAreNotCopied) {
   Model model = make_model({make_node("Neg", {"x"}, {"y"})}, {tensor_value("x", DataType::kFloat, {2})},
                            {tensor_value("y", DataType::kFloat, {2})});
