@@ -72,6 +72,42 @@ bool supported_by(const KernelDef& kernel, ExecutionProvider& provider, const No
   }
 }
 
+// The shape computations that stay on the host: candidates (above) whose results are only read
+// as shapes — by other such nodes, by host inputs of device kernels (onnx_ops/host_inputs.h),
+// by Shape/Size, or as graph outputs. A candidate whose result is data for a device kernel
+// (a Range of positions gathered from an embedding table) is better computed on the device
+// itself: its own inputs are host inputs there, so neither way costs a copy of its inputs.
+std::vector<bool> host_shape_computations(const Graph& graph, const InferredTypes& types) {
+  const size_t count = graph.nodes.size();
+  std::vector<bool> candidate(count, false);
+  std::set<std::string> shape_values;
+  for (size_t n = 0; n < count; ++n) {
+    const Node& node = graph.nodes[n];
+    if (!is_shape_computation(node, graph, types, shape_values)) continue;
+    candidate[n] = true;
+    for (const std::string& output : node.outputs) {
+      if (!output.empty()) shape_values.insert(output);
+    }
+  }
+  std::map<std::string, size_t> producer;
+  for (size_t n = 0; n < count; ++n) {
+    for (const std::string& output : graph.nodes[n].outputs) producer[output] = n;
+  }
+  // Readers come after producers: walking backwards settles every reader first.
+  std::vector<bool> keep = candidate;
+  for (size_t n = count; n-- > 0;) {
+    const Node& reader = graph.nodes[n];
+    bool metadata_reader = reader.domain.empty() && (reader.op_type == "Shape" || reader.op_type == "Size");
+    for (size_t i = 0; i < reader.inputs.size(); ++i) {
+      auto from = producer.find(reader.inputs[i]);
+      if (from == producer.end() || !candidate[from->second]) continue;
+      bool read_as_shape = keep[n] || metadata_reader || is_host_input(reader.domain, reader.op_type, i);
+      if (!read_as_shape) keep[from->second] = false;
+    }
+  }
+  return keep;
+}
+
 }  // namespace
 
 size_t GraphPlacement::inner_copy_count() const {
@@ -118,16 +154,18 @@ GraphPlacement place_graph(const Graph& graph, const Model& model, const Inferre
     if (graph.find_input(name) == nullptr) location[name] = host;
   }
   std::map<std::pair<std::string, ExecutionProvider*>, std::string> copies;  // (value, to) -> copy
-  std::set<std::string> shape_values;
+  std::vector<bool> shape_computations;
+  if (first_device != nullptr) shape_computations = host_shape_computations(graph, types);
 
-  for (const Node& node : graph.nodes) {
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
     NodePlacement& placed = placement.nodes.emplace_back();
     placed.opset = model.opset_for(node.domain).value_or(0);
     if (placed.opset == 0) {
       throw_error(ErrorCode::kInvalidModel, node.describe(), ": the model does not import domain '",
                   display_domain(node.domain), "'");
     }
-    bool shape_chain = first_device != nullptr && is_shape_computation(node, graph, types, shape_values);
+    bool shape_chain = first_device != nullptr && shape_computations[n];
     bool refused = false;  // a device kernel exists but does not take these inputs
     for (ExecutionProvider* provider : providers) {
       if (shape_chain && provider != host) continue;
@@ -148,11 +186,6 @@ GraphPlacement place_graph(const Graph& graph, const Model& model, const Inferre
                            : refused  ? "the " + first_device->name() + " kernel for " + where +
                                           " does not take these inputs or attributes"
                                       : "no " + first_device->name() + " kernel for " + where;
-    }
-    if (shape_chain) {
-      for (const std::string& output : node.outputs) {
-        if (!output.empty()) shape_values.insert(output);
-      }
     }
 
     std::vector<std::string> inputs = node.inputs;

@@ -1,9 +1,10 @@
 // Placement: which provider runs each node, and the copies between devices that follow.
 //
-// Each node goes to the first provider (in priority order) with a kernel for it, except shape
-// computations: Shape and Size, and nodes that compute integer values only from such values
-// and integer constants (Shape -> Gather -> Concat -> Reshape chains of models with dynamic
-// dims) stay on the host, where the device kernels that read them (Reshape's shape, Slice's
+// Each node goes to the first provider (in priority order) with a kernel for it that takes
+// its inputs (KernelDef::supports), except shape computations: Shape and Size, and nodes that
+// compute integer values only from such values and integer constants (Shape -> Gather ->
+// Concat -> Reshape chains of models with dynamic dims), as long as their results are read only
+// as shapes, stay on the host, where the device kernels that read them (Reshape's shape, Slice's
 // starts, Expand's shape: onnx_ops/host_inputs.h and KernelDef::input_memory) want them; sending them to the
 // device would cost a copy there and one back. A kernel's inputs are copied to where it reads
 // them once per value and destination, however many nodes read the copy; graph outputs are

@@ -81,6 +81,32 @@ TEST(Placement, ShapeChainsStayOnTheHostAndCostNoCopies) {
   EXPECT_EQ(emulated.device->copies_to_host(), 2) << "z, once per run";
 }
 
+TEST(Placement, ShapeValuesReadAsDataAreComputedOnTheDevice) {
+  // positions = Range(0, N, 1) with N from Shape(x): the positions index an embedding table on
+  // the device, so Range runs there (its scalar inputs are host inputs) rather than on the
+  // host with a copy of its result.
+  Model model = make_model(
+      {make_node("Shape", {"x"}, {"s"}), make_node("Gather", {"s", "zero"}, {"n"}),
+       make_node("Range", {"start", "n", "one"}, {"positions"}),
+       make_node("Gather", {"table", "positions"}, {"embedded"}, {}, "embed"),
+       make_node("Add", {"x", "embedded"}, {"y"})},
+      {tensor_value("x", DataType::kFloat, {-1, 3})}, {tensor_value("y", DataType::kFloat, {-1, 3})});
+  model.graph.set_initializer("zero", Tensor::scalar<int64_t>(0));
+  model.graph.set_initializer("start", Tensor::scalar<int64_t>(0));
+  model.graph.set_initializer("one", Tensor::scalar<int64_t>(1));
+  std::vector<float> table(24);
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<float>(i);
+  model.graph.set_initializer("table", Tensor::from_vector<float>({8, 3}, table));
+  EmulatedSession emulated(std::move(model));
+  const auto& nodes = emulated.session->plan().placement().nodes;
+  EXPECT_EQ(nodes[0].provider->name(), "CPU");  // Shape
+  EXPECT_EQ(nodes[1].provider->name(), "CPU");  // Gather of the shape
+  EXPECT_EQ(nodes[2].provider->name(), "EMULATED") << "Range: " << nodes[2].host_reason;
+  EXPECT_EQ(emulated.session->plan().placement().inner_copy_count(), 0u);
+  auto outputs = emulated.session->run({{"x", Tensor::from_vector<float>({2, 3}, {0, 0, 0, 1, 1, 1})}});
+  EXPECT_EQ(values_of(outputs[0].value), (std::vector<float>{0, 1, 2, 4, 5, 6}));
+}
+
 TEST(Placement, AValueIsCopiedOncePerDeviceHoweverManyNodesReadIt) {
   Model model = make_model({make_node("Neg", {"x"}, {"a"}), make_node("Abs", {"x"}, {"b"}),
                             make_node("Relu", {"x"}, {"c"}), make_node("Sum", {"a", "b", "c"}, {"y"})},
