@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +119,14 @@ std::vector<CudaOpCase> cuda_op_cases() {
     cases.push_back({op + "_int64", op, {in(i64({2, 3}, {1, 2, 3, 4, 5, 6})), in(i64({3}, {2, 2, 7}))}});
     cases.push_back({op + "_f32", op, {in(f32({2, 3})), in(f32({1, 3}, -2, 2, 9))}});
   }
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor specials = Tensor::from_vector<float>({2, 3}, {1.0f, nan, inf, -inf, 0.0f, -2.5f});
+  cases.push_back({"Not_bool", "Not", {in(boolean({3, 4}))}});
+  cases.push_back({"IsNaN_f32", "IsNaN", {in(specials)}});
+  cases.push_back({"IsInf_positive_only", "IsInf", {in(specials)}, {make_attribute("detect_negative", int64_t{0})}});
+  cases.push_back({"CumSum_exclusive_reverse", "CumSum", {in(f32({2, 5, 3})), constant(i64s({1}))},
+                   {make_attribute("exclusive", int64_t{1}), make_attribute("reverse", int64_t{1})}});
+  cases.push_back({"CumSum_int64_last_axis", "CumSum", {in(i64({2, 3}, {1, 2, 3, 4, 5, 6})), constant(Tensor::scalar<int64_t>(-1))}});
   cases.push_back({"And_bool", "And", {in(boolean({2, 3})), in(boolean({3}, 5))}});
   cases.push_back({"Where_broadcast_f32", "Where", {in(boolean({2, 1, 4})), in(f32({3, 4})), in(f32({2, 3, 1}, -1, 1, 7))}});
   cases.push_back({"Where_int64", "Where", {in(boolean({3})), in(i64({3}, {1, 2, 3})), in(i64({1}, {-1}))}});
@@ -146,6 +155,8 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"Concat_int64_axis_minus1", "Concat", {in(i64({2, 1}, {1, 2})), in(i64({2, 2}, {3, 4, 5, 6}))},
                    {make_attribute("axis", int64_t{-1})}});
   cases.push_back({"Gather_axis1_negative", "Gather", {in(f32({3, 5, 2})), in(i64({2, 2}, {4, -1, 0, -5}))},
+                   {make_attribute("axis", int64_t{1})}});
+  cases.push_back({"GatherElements_axis1_negative", "GatherElements", {in(f32({3, 4})), in(i64({3, 2}, {0, -1, 3, 2, 1, 1}))},
                    {make_attribute("axis", int64_t{1})}});
   cases.push_back({"Gather_int32_indices", "Gather", {in(f32({6, 3})), in(i32({3}, {5, 0, 2}))}});
   cases.push_back({"Slice_steps", "Slice",

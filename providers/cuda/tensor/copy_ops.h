@@ -29,6 +29,10 @@ void launch_concat_part(int element_bytes, const void* input, void* output, int6
 void launch_gather(int element_bytes, const void* data, const void* indices, bool indices_int64, void* output,
                    int64_t count, const GatherMap& map, cudaStream_t stream);
 
+// GatherElements: indices int32 or int64, shaped like the output; out-of-range writes zeros.
+void launch_gather_elements(int element_bytes, const void* data, const void* indices, bool indices_int64, void* output,
+                            int64_t count, const GatherElementsMap& map, int64_t axis_dim, cudaStream_t stream);
+
 // Pad: `value_bits` holds the constant's bytes in its low `element_bytes` bytes.
 void launch_pad(int element_bytes, const void* input, void* output, int64_t count, const PadMap& map,
                 uint64_t value_bits, cudaStream_t stream);
