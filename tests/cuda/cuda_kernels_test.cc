@@ -203,6 +203,12 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"ArgMin_last_index_ties_int64", "ArgMin", {in(i64({2, 4}, {3, 1, 1, 5, 2, 2, 9, 2}))},
                    {make_attribute("axis", int64_t{-1}), make_attribute("keepdims", int64_t{0}),
                     make_attribute("select_last_index", int64_t{1})}});
+  cases.push_back({"TopK_largest_last_axis", "TopK", {in(f32({3, 300})), constant(i64s({5}))}, {}, 18, 0.0, 2});
+  cases.push_back({"TopK_smallest_axis0_ties_int64", "TopK",
+                   {in(i64({4, 2}, {3, 1, 1, 1, 3, 0, 1, 1})), constant(i64s({3}))},
+                   {make_attribute("axis", int64_t{0}), make_attribute("largest", int64_t{0})}, 18, 0.0, 2});
+  cases.push_back({"TopK_f16_middle_axis", "TopK", {in(f16({2, 9, 3})), constant(i64s({4}))},
+                   {make_attribute("axis", int64_t{1})}, 18, 0.0, 2});
   cases.push_back({"ReduceL2_f32", "ReduceL2", {in(f32({3, 4})), constant(i64s({1}))}});
   cases.push_back({"ReduceLogSumExp_f32", "ReduceLogSumExp", {in(f32({3, 4}, 10, 20)), constant(i64s({0}))}});
 
