@@ -91,6 +91,13 @@ std::vector<CudaOpCase> cuda_op_cases() {
     cases.push_back({op + "_f32", op, {in(f32({2, 3, 5}))}});
     cases.push_back({op + "_f16", op, {in(f16({2, 3, 5}))}, {}, 18, 2e-3});
   }
+  for (std::string op : {"Tan", "Atan", "Sinh", "Cosh", "Asinh", "Celu"}) cases.push_back({op + "_f32", op, {in(f32({4, 6}))}});
+  for (std::string op : {"Asin", "Acos", "Atanh"}) cases.push_back({op + "_f32", op, {in(f32({4, 6}, -0.95f, 0.95f))}});
+  cases.push_back({"Acosh_f32", "Acosh", {in(f32({4, 6}, 1.0f, 4.0f))}});
+  cases.push_back({"Round_halves_to_even", "Round", {in(Tensor::from_vector<float>({6}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f}))}});
+  cases.push_back({"ThresholdedRelu_f32", "ThresholdedRelu", {in(f32({4, 6}))}, {make_attribute("alpha", 0.5f)}});
+  cases.push_back({"Shrink_f32", "Shrink", {in(f32({4, 6}))}, {make_attribute("lambd", 0.7f), make_attribute("bias", 0.2f)}});
+  cases.push_back({"Mean_three_broadcast_f32", "Mean", {in(f32({2, 3})), in(f32({3}, -1, 1, 2)), in(f32({2, 1}, -1, 1, 3))}});
   cases.push_back({"Log_f32", "Log", {in(f32({4, 7}, 0.1f, 5.0f))}});
   cases.push_back({"Sqrt_bf16", "Sqrt", {in(bf16({4, 7}, 0.1f, 5.0f))}, {}, 18, 1e-2});
   cases.push_back({"Reciprocal_f32", "Reciprocal", {in(f32({9}, 0.5f, 3.0f))}});
