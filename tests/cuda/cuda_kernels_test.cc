@@ -196,6 +196,9 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {in(f32({2, 3, 16}, -3, 5)), constant(f32({16}, 0.5f, 1.5f, 2)), constant(f32({16}, -1, 1, 3))}});
   cases.push_back({"LayerNormalization_axis1_no_bias", "LayerNormalization",
                    {in(f32({2, 3, 4})), constant(f32({3, 4}, 0.5f, 1.5f, 2))}, {make_attribute("axis", int64_t{1})}});
+  cases.push_back({"LayerNormalization_f16_stats", "LayerNormalization",
+                   {in(f16({4, 32}, -3, 5)), constant(f16({32}, 0.5f, 1.5f, 2)), constant(f16({32}, -1, 1, 3))},
+                   {}, 18, 5e-3, 3});
   cases.push_back({"BatchNormalization_inference", "BatchNormalization",
                    {in(f32({2, 3, 4, 4})), constant(f32({3}, 0.5f, 1.5f, 2)), constant(f32({3}, -1, 1, 3)),
                     constant(f32({3}, -1, 1, 4)), constant(f32({3}, 0.5f, 2.0f, 5))}});
@@ -258,6 +261,11 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {make_attribute("kernel_shape", std::vector<int64_t>{2, 2}),
                     make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1}),
                     make_attribute("count_include_pad", int64_t{1})}});
+  cases.push_back({"MaxPool_1d_f16", "MaxPool", {in(f16({2, 3, 11}))},
+                   {make_attribute("kernel_shape", std::vector<int64_t>{3}), make_attribute("strides", std::vector<int64_t>{2})},
+                   18, 0.0});
+  cases.push_back({"Conv_3d", "Conv", {in(f32({1, 2, 5, 5, 4})), constant(f32({3, 2, 3, 3, 2}, -1, 1, 2))},
+                   {make_attribute("pads", std::vector<int64_t>{1, 1, 0, 1, 1, 0})}, 18, 1e-4});
   cases.push_back({"GlobalAveragePool", "GlobalAveragePool", {in(f32({2, 5, 7, 7}))}});
   cases.push_back({"ConvTranspose_stride2_output_padding_bias", "ConvTranspose",
                    {in(f32({2, 3, 5, 4})), constant(f32({3, 4, 3, 3}, -1, 1, 2)), constant(f32({4}, -1, 1, 3))},
