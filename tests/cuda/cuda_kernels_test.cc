@@ -177,6 +177,9 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"Split_num_outputs_uneven", "Split", {in(f32({5, 4}))}, {make_attribute("num_outputs", int64_t{2})},
                    18, 0.0, 2});
   cases.push_back({"Dropout_inference_with_mask", "Dropout", {in(f32({3, 4}))}, {}, 18, 0.0, 2});
+  cases.push_back({"Trilu_upper_k1", "Trilu", {in(f32({2, 4, 5})), constant(Tensor::scalar<int64_t>(1))}});
+  cases.push_back({"Trilu_lower_int64", "Trilu", {in(i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}))},
+                   {make_attribute("upper", int64_t{0})}});
   cases.push_back({"Tile_2d", "Tile", {in(f32({2, 3})), constant(i64s({3, 2}))}});
   cases.push_back({"Tile_int64_3d", "Tile", {in(i64({1, 2, 1}, {4, 5})), constant(i64s({2, 1, 3}))}});
   cases.push_back({"Expand_broadcast", "Expand", {in(f32({3, 1})), constant(i64s({2, 3, 4}))}});
@@ -311,6 +314,15 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"GRU_reverse_batch_major", "GRU",
                    {in(f32({2, 6, 3})), constant(f32({1, 6, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 6, 2}, -0.5f, 0.5f, 3))},
                    {hidden(2), make_attribute("direction", "reverse"), make_attribute("layout", int64_t{1})}, 18, 1e-5, 2});
+  cases.push_back({"RNN_forward_bias", "RNN",
+                   {in(f32({5, 2, 3})), constant(f32({1, 4, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 4, 4}, -0.5f, 0.5f, 3)),
+                    constant(f32({1, 8}, -0.5f, 0.5f, 4))},
+                   {hidden(4)}, 18, 1e-5, 2});
+  cases.push_back({"RNN_bidirectional_batch_major", "RNN",
+                   {in(f32({3, 4, 2})), constant(f32({2, 3, 2}, -0.5f, 0.5f, 2)), constant(f32({2, 3, 3}, -0.5f, 0.5f, 3)),
+                    omitted(), omitted(), in(f32({3, 2, 3}, -1, 1, 5))},
+                   {hidden(3), make_attribute("direction", "bidirectional"), make_attribute("layout", int64_t{1})},
+                   18, 1e-5, 2});
   // Resize: scales or sizes, nearest and linear, the coordinate transforms.
   auto scales = [](std::vector<float> s) { return constant(Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s)); };
   cases.push_back({"Resize_nearest_upsample_asymmetric", "Resize", {in(f32({1, 2, 3, 4})), omitted(), scales({1, 1, 2, 2})},

@@ -44,6 +44,16 @@ __global__ void gather_elements_kernel(const T* data, const Index* indices, T* o
 }
 
 template <typename T>
+__global__ void trilu_kernel(const T* input, T* output, int64_t count, int64_t rows, int64_t columns, int64_t k,
+                             bool upper) {
+  ONYX_GRID_STRIDE_LOOP(i, count) {
+    int64_t column = i % columns, row = (i / columns) % rows;
+    bool keep = upper ? column - row >= k : column - row <= k;
+    output[i] = keep ? input[i] : T(0);
+  }
+}
+
+template <typename T>
 __global__ void pad_kernel(const T* input, T* output, int64_t count, PadMap map, T value) {
   ONYX_GRID_STRIDE_LOOP(i, count) {
     int64_t source = pad_source_offset(map, i);
@@ -142,6 +152,17 @@ void launch_gather_elements(int element_bytes, const void* data, const void* ind
       gather_elements_kernel<T, int32_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
           static_cast<const T*>(data), static_cast<const int32_t*>(indices), static_cast<T*>(output), count, map, axis_dim);
     }
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_trilu(int element_bytes, const void* input, void* output, int64_t count, int64_t rows, int64_t columns,
+                  int64_t k, bool upper, cudaStream_t stream) {
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    trilu_kernel<T><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(static_cast<const T*>(input), static_cast<T*>(output),
+                                                                      count, rows, columns, k, upper);
   });
   ONYX_CUDA_CHECK(cudaGetLastError());
 }
