@@ -284,6 +284,9 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {make_attribute("strides", std::vector<int64_t>{2}), make_attribute("auto_pad", "SAME_UPPER")},
                    18, 1e-4});
   cases.push_back({"LRN_size5", "LRN", {in(f32({2, 7, 3, 3}))}, {make_attribute("size", int64_t{5})}, 18, 1e-4});
+  cases.push_back({"ScatterElements_axis1", "ScatterElements",
+                   {in(f32({3, 4})), in(i64({3, 2}, {1, -1, 0, 2, 3, 1})), in(f32({3, 2}, 5, 6, 9))},
+                   {make_attribute("axis", int64_t{1})}});
   cases.push_back({"ScatterND_rows", "ScatterND",
                    {in(f32({4, 3})), in(i64({2, 1}, {3, 0})), in(f32({2, 3}, 5, 6, 9))}});
   cases.push_back({"ScatterND_elements_int64", "ScatterND",

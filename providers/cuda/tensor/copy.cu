@@ -43,6 +43,15 @@ __global__ void gather_elements_kernel(const T* data, const Index* indices, T* o
   }
 }
 
+template <typename T, typename Index>
+__global__ void scatter_elements_kernel(const T* updates, const Index* indices, T* output, int64_t count,
+                                        GatherElementsMap map, int64_t axis_dim) {
+  ONYX_GRID_STRIDE_LOOP(i, count) {
+    int64_t index = normalize_gather_index(static_cast<int64_t>(indices[i]), axis_dim);
+    if (index >= 0) output[gather_elements_offset(map, i, index)] = updates[i];
+  }
+}
+
 template <typename T>
 __global__ void trilu_kernel(const T* input, T* output, int64_t count, int64_t rows, int64_t columns, int64_t k,
                              bool upper) {
@@ -151,6 +160,25 @@ void launch_gather_elements(int element_bytes, const void* data, const void* ind
     } else {
       gather_elements_kernel<T, int32_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
           static_cast<const T*>(data), static_cast<const int32_t*>(indices), static_cast<T*>(output), count, map, axis_dim);
+    }
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_scatter_elements(int element_bytes, const void* updates, const void* indices, bool indices_int64,
+                             void* output, int64_t count, const GatherElementsMap& map, int64_t axis_dim,
+                             cudaStream_t stream) {
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    if (indices_int64) {
+      scatter_elements_kernel<T, int64_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
+          static_cast<const T*>(updates), static_cast<const int64_t*>(indices), static_cast<T*>(output), count, map,
+          axis_dim);
+    } else {
+      scatter_elements_kernel<T, int32_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
+          static_cast<const T*>(updates), static_cast<const int32_t*>(indices), static_cast<T*>(output), count, map,
+          axis_dim);
     }
   });
   ONYX_CUDA_CHECK(cudaGetLastError());
