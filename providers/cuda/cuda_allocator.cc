@@ -8,11 +8,19 @@ namespace {
 
 // Makes `device` current for the calling thread for one scope: a pool may be used from any
 // thread, and cudaMalloc allocates on the thread's current device.
+// `checked`: throw when the device cannot be selected; frees (noexcept, possibly at process
+// exit after the runtime unloaded) pass false and carry on.
 class CudaAllocDeviceScope {
  public:
-  explicit CudaAllocDeviceScope(int device) {
+  explicit CudaAllocDeviceScope(int device, bool checked = true) {
     if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
-    if (previous_ != device) ONYX_CUDA_CHECK(cudaSetDevice(device));
+    if (previous_ != device) {
+      cudaError_t status = cudaSetDevice(device);
+      if (status != cudaSuccess) {
+        cudaGetLastError();
+        if (checked) throw_cuda_failure(status, "cudaSetDevice(device)");
+      }
+    }
     if (previous_ == device) previous_ = -1;
   }
   ~CudaAllocDeviceScope() {
@@ -48,7 +56,7 @@ void* CudaBlockBackend::allocate(size_t bytes) {
 }
 
 void CudaBlockBackend::deallocate(void* block) noexcept {
-  CudaAllocDeviceScope scope(device_);
+  CudaAllocDeviceScope scope(device_, /*checked=*/false);
   cudaFree(block);
 }
 
@@ -79,7 +87,7 @@ bool CudaBlockBackend::fence_done(cudaEvent_t event) {
 void CudaBlockBackend::release_fence(cudaEvent_t event) noexcept { spare_events_.push_back(event); }
 
 void CudaBlockBackend::synchronize() noexcept {
-  CudaAllocDeviceScope scope(device_);
+  CudaAllocDeviceScope scope(device_, /*checked=*/false);
   cudaDeviceSynchronize();
 }
 

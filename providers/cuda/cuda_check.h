@@ -43,6 +43,3 @@ const char* cublas_status_name(cublasStatus_t status);
     if (onyx_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                  \
       ::onyx::cuda::throw_cudnn_failure(onyx_cudnn_status_, #call);                  \
   } while (0)
-
-// For a kernel launch: checks the launch itself (bad configuration), not its completion.
-#define ONYX_CUDA_CHECK_LAUNCH(what) ONYX_CUDA_CHECK((static_cast<void>(what), cudaGetLastError()))

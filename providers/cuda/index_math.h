@@ -219,6 +219,26 @@ ONYX_HOST_DEVICE inline int64_t gather_source_offset(const GatherMap& map, int64
   return (outer * map.axis_dim + index) * map.inner + inner;
 }
 
+// --- GatherElements ----------------------------------------------------------------------------
+// Output (shaped like the indices) element c reads data at c with its `axis` coordinate replaced
+// by the (normalized) index at c.
+struct GatherElementsMap {
+  int rank = 0;
+  int axis = 0;
+  int64_t index_dims[kMaxIndexDims] = {};
+  int64_t data_strides[kMaxIndexDims] = {};
+};
+
+ONYX_HOST_DEVICE inline int64_t gather_elements_offset(const GatherElementsMap& map, int64_t linear, int64_t index) {
+  int64_t offset = 0;
+  for (int d = map.rank - 1; d >= 0; --d) {
+    int64_t coordinate = linear % map.index_dims[d];
+    linear /= map.index_dims[d];
+    offset += (d == map.axis ? index : coordinate) * map.data_strides[d];
+  }
+  return offset;
+}
+
 // --- Concat ----------------------------------------------------------------------------------
 // Input element `linear` of an input viewed as [outer, in_axis, inner] goes to this output
 // element of [outer, out_axis, inner], the input starting at `axis_base` along the axis.

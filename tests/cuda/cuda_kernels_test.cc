@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +91,13 @@ std::vector<CudaOpCase> cuda_op_cases() {
     cases.push_back({op + "_f32", op, {in(f32({2, 3, 5}))}});
     cases.push_back({op + "_f16", op, {in(f16({2, 3, 5}))}, {}, 18, 2e-3});
   }
+  for (std::string op : {"Tan", "Atan", "Sinh", "Cosh", "Asinh", "Celu"}) cases.push_back({op + "_f32", op, {in(f32({4, 6}))}});
+  for (std::string op : {"Asin", "Acos", "Atanh"}) cases.push_back({op + "_f32", op, {in(f32({4, 6}, -0.95f, 0.95f))}});
+  cases.push_back({"Acosh_f32", "Acosh", {in(f32({4, 6}, 1.0f, 4.0f))}});
+  cases.push_back({"Round_halves_to_even", "Round", {in(Tensor::from_vector<float>({6}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f}))}});
+  cases.push_back({"ThresholdedRelu_f32", "ThresholdedRelu", {in(f32({4, 6}))}, {make_attribute("alpha", 0.5f)}});
+  cases.push_back({"Shrink_f32", "Shrink", {in(f32({4, 6}))}, {make_attribute("lambd", 0.7f), make_attribute("bias", 0.2f)}});
+  cases.push_back({"Mean_three_broadcast_f32", "Mean", {in(f32({2, 3})), in(f32({3}, -1, 1, 2)), in(f32({2, 1}, -1, 1, 3))}});
   cases.push_back({"Log_f32", "Log", {in(f32({4, 7}, 0.1f, 5.0f))}});
   cases.push_back({"Sqrt_bf16", "Sqrt", {in(bf16({4, 7}, 0.1f, 5.0f))}, {}, 18, 1e-2});
   cases.push_back({"Reciprocal_f32", "Reciprocal", {in(f32({9}, 0.5f, 3.0f))}});
@@ -118,6 +126,14 @@ std::vector<CudaOpCase> cuda_op_cases() {
     cases.push_back({op + "_int64", op, {in(i64({2, 3}, {1, 2, 3, 4, 5, 6})), in(i64({3}, {2, 2, 7}))}});
     cases.push_back({op + "_f32", op, {in(f32({2, 3})), in(f32({1, 3}, -2, 2, 9))}});
   }
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor specials = Tensor::from_vector<float>({2, 3}, {1.0f, nan, inf, -inf, 0.0f, -2.5f});
+  cases.push_back({"Not_bool", "Not", {in(boolean({3, 4}))}});
+  cases.push_back({"IsNaN_f32", "IsNaN", {in(specials)}});
+  cases.push_back({"IsInf_positive_only", "IsInf", {in(specials)}, {make_attribute("detect_negative", int64_t{0})}});
+  cases.push_back({"CumSum_exclusive_reverse", "CumSum", {in(f32({2, 5, 3})), constant(i64s({1}))},
+                   {make_attribute("exclusive", int64_t{1}), make_attribute("reverse", int64_t{1})}});
+  cases.push_back({"CumSum_int64_last_axis", "CumSum", {in(i64({2, 3}, {1, 2, 3, 4, 5, 6})), constant(Tensor::scalar<int64_t>(-1))}});
   cases.push_back({"And_bool", "And", {in(boolean({2, 3})), in(boolean({3}, 5))}});
   cases.push_back({"Where_broadcast_f32", "Where", {in(boolean({2, 1, 4})), in(f32({3, 4})), in(f32({2, 3, 1}, -1, 1, 7))}});
   cases.push_back({"Where_int64", "Where", {in(boolean({3})), in(i64({3}, {1, 2, 3})), in(i64({1}, {-1}))}});
@@ -147,6 +163,8 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {make_attribute("axis", int64_t{-1})}});
   cases.push_back({"Gather_axis1_negative", "Gather", {in(f32({3, 5, 2})), in(i64({2, 2}, {4, -1, 0, -5}))},
                    {make_attribute("axis", int64_t{1})}});
+  cases.push_back({"GatherElements_axis1_negative", "GatherElements", {in(f32({3, 4})), in(i64({3, 2}, {0, -1, 3, 2, 1, 1}))},
+                   {make_attribute("axis", int64_t{1})}});
   cases.push_back({"Gather_int32_indices", "Gather", {in(f32({6, 3})), in(i32({3}, {5, 0, 2}))}});
   cases.push_back({"Slice_steps", "Slice",
                    {in(f32({4, 6, 5})), constant(i64s({3, 1})), constant(i64s({-100, 6})), constant(i64s({0, 1})),
@@ -159,6 +177,9 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"Split_num_outputs_uneven", "Split", {in(f32({5, 4}))}, {make_attribute("num_outputs", int64_t{2})},
                    18, 0.0, 2});
   cases.push_back({"Dropout_inference_with_mask", "Dropout", {in(f32({3, 4}))}, {}, 18, 0.0, 2});
+  cases.push_back({"Trilu_upper_k1", "Trilu", {in(f32({2, 4, 5})), constant(Tensor::scalar<int64_t>(1))}});
+  cases.push_back({"Trilu_lower_int64", "Trilu", {in(i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}))},
+                   {make_attribute("upper", int64_t{0})}});
   cases.push_back({"Tile_2d", "Tile", {in(f32({2, 3})), constant(i64s({3, 2}))}});
   cases.push_back({"Tile_int64_3d", "Tile", {in(i64({1, 2, 1}, {4, 5})), constant(i64s({2, 1, 3}))}});
   cases.push_back({"Expand_broadcast", "Expand", {in(f32({3, 1})), constant(i64s({2, 3, 4}))}});
@@ -178,6 +199,9 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {in(f32({2, 3, 16}, -3, 5)), constant(f32({16}, 0.5f, 1.5f, 2)), constant(f32({16}, -1, 1, 3))}});
   cases.push_back({"LayerNormalization_axis1_no_bias", "LayerNormalization",
                    {in(f32({2, 3, 4})), constant(f32({3, 4}, 0.5f, 1.5f, 2))}, {make_attribute("axis", int64_t{1})}});
+  cases.push_back({"LayerNormalization_f16_stats", "LayerNormalization",
+                   {in(f16({4, 32}, -3, 5)), constant(f16({32}, 0.5f, 1.5f, 2)), constant(f16({32}, -1, 1, 3))},
+                   {}, 18, 5e-3, 3});
   cases.push_back({"BatchNormalization_inference", "BatchNormalization",
                    {in(f32({2, 3, 4, 4})), constant(f32({3}, 0.5f, 1.5f, 2)), constant(f32({3}, -1, 1, 3)),
                     constant(f32({3}, -1, 1, 4)), constant(f32({3}, 0.5f, 2.0f, 5))}});
@@ -192,6 +216,12 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"ArgMin_last_index_ties_int64", "ArgMin", {in(i64({2, 4}, {3, 1, 1, 5, 2, 2, 9, 2}))},
                    {make_attribute("axis", int64_t{-1}), make_attribute("keepdims", int64_t{0}),
                     make_attribute("select_last_index", int64_t{1})}});
+  cases.push_back({"TopK_largest_last_axis", "TopK", {in(f32({3, 300})), constant(i64s({5}))}, {}, 18, 0.0, 2});
+  cases.push_back({"TopK_smallest_axis0_ties_int64", "TopK",
+                   {in(i64({4, 2}, {3, 1, 1, 1, 3, 0, 1, 1})), constant(i64s({3}))},
+                   {make_attribute("axis", int64_t{0}), make_attribute("largest", int64_t{0})}, 18, 0.0, 2});
+  cases.push_back({"TopK_f16_middle_axis", "TopK", {in(f16({2, 9, 3})), constant(i64s({4}))},
+                   {make_attribute("axis", int64_t{1})}, 18, 0.0, 2});
   cases.push_back({"ReduceL2_f32", "ReduceL2", {in(f32({3, 4})), constant(i64s({1}))}});
   cases.push_back({"ReduceLogSumExp_f32", "ReduceLogSumExp", {in(f32({3, 4}, 10, 20)), constant(i64s({0}))}});
 
@@ -234,6 +264,11 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {make_attribute("kernel_shape", std::vector<int64_t>{2, 2}),
                     make_attribute("pads", std::vector<int64_t>{1, 1, 1, 1}),
                     make_attribute("count_include_pad", int64_t{1})}});
+  cases.push_back({"MaxPool_1d_f16", "MaxPool", {in(f16({2, 3, 11}))},
+                   {make_attribute("kernel_shape", std::vector<int64_t>{3}), make_attribute("strides", std::vector<int64_t>{2})},
+                   18, 0.0});
+  cases.push_back({"Conv_3d", "Conv", {in(f32({1, 2, 5, 5, 4})), constant(f32({3, 2, 3, 3, 2}, -1, 1, 2))},
+                   {make_attribute("pads", std::vector<int64_t>{1, 1, 0, 1, 1, 0})}, 18, 1e-4});
   cases.push_back({"GlobalAveragePool", "GlobalAveragePool", {in(f32({2, 5, 7, 7}))}});
   cases.push_back({"ConvTranspose_stride2_output_padding_bias", "ConvTranspose",
                    {in(f32({2, 3, 5, 4})), constant(f32({3, 4, 3, 3}, -1, 1, 2)), constant(f32({4}, -1, 1, 3))},
@@ -249,6 +284,9 @@ std::vector<CudaOpCase> cuda_op_cases() {
                    {make_attribute("strides", std::vector<int64_t>{2}), make_attribute("auto_pad", "SAME_UPPER")},
                    18, 1e-4});
   cases.push_back({"LRN_size5", "LRN", {in(f32({2, 7, 3, 3}))}, {make_attribute("size", int64_t{5})}, 18, 1e-4});
+  cases.push_back({"ScatterElements_axis1", "ScatterElements",
+                   {in(f32({3, 4})), in(i64({3, 2}, {1, -1, 0, 2, 3, 1})), in(f32({3, 2}, 5, 6, 9))},
+                   {make_attribute("axis", int64_t{1})}});
   cases.push_back({"ScatterND_rows", "ScatterND",
                    {in(f32({4, 3})), in(i64({2, 1}, {3, 0})), in(f32({2, 3}, 5, 6, 9))}});
   cases.push_back({"ScatterND_elements_int64", "ScatterND",
@@ -279,6 +317,15 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"GRU_reverse_batch_major", "GRU",
                    {in(f32({2, 6, 3})), constant(f32({1, 6, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 6, 2}, -0.5f, 0.5f, 3))},
                    {hidden(2), make_attribute("direction", "reverse"), make_attribute("layout", int64_t{1})}, 18, 1e-5, 2});
+  cases.push_back({"RNN_forward_bias", "RNN",
+                   {in(f32({5, 2, 3})), constant(f32({1, 4, 3}, -0.5f, 0.5f, 2)), constant(f32({1, 4, 4}, -0.5f, 0.5f, 3)),
+                    constant(f32({1, 8}, -0.5f, 0.5f, 4))},
+                   {hidden(4)}, 18, 1e-5, 2});
+  cases.push_back({"RNN_bidirectional_batch_major", "RNN",
+                   {in(f32({3, 4, 2})), constant(f32({2, 3, 2}, -0.5f, 0.5f, 2)), constant(f32({2, 3, 3}, -0.5f, 0.5f, 3)),
+                    omitted(), omitted(), in(f32({3, 2, 3}, -1, 1, 5))},
+                   {hidden(3), make_attribute("direction", "bidirectional"), make_attribute("layout", int64_t{1})},
+                   18, 1e-5, 2});
   // Resize: scales or sizes, nearest and linear, the coordinate transforms.
   auto scales = [](std::vector<float> s) { return constant(Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s)); };
   cases.push_back({"Resize_nearest_upsample_asymmetric", "Resize", {in(f32({1, 2, 3, 4})), omitted(), scales({1, 1, 2, 2})},
@@ -378,6 +425,7 @@ TEST_P(CudaKernels, MatchTheCpuKernel) {
 
   SessionOptions options;
   options.providers = make_providers({"cuda"});
+  options.optimization_level = 0;  // the node itself must run, not an optimized-away or folded form
   InferenceSession session(cuda_case_model(c, expected), options);
   // The node must really run on CUDA, not fall back to the CPU.
   bool on_cuda = false;
@@ -408,7 +456,9 @@ TEST_P(CudaKernelTable, RunsOnTheCpuAsANodeAndAsAModel) {
   std::vector<Value> inputs;
   for (const CudaOpInput& input : c.inputs) inputs.push_back(input.value.defined() ? Value(input.value) : Value());
   std::vector<Value> expected = call_node_on_cpu(cuda_case_node(c), c.opset, inputs);
-  InferenceSession session(cuda_case_model(c, expected));
+  SessionOptions options;
+  options.optimization_level = 0;
+  InferenceSession session(cuda_case_model(c, expected), options);
   std::map<std::string, Value> feeds;
   for (size_t i = 0; i < c.inputs.size(); ++i) {
     if (c.inputs[i].value.defined() && !c.inputs[i].constant) feeds["in" + std::to_string(i)] = c.inputs[i].value;

@@ -152,6 +152,22 @@ TEST(CudaIndexMath, GatherReadsTheIndexedSliceWithNegativeIndices) {
   EXPECT_EQ(normalize_gather_index(-6, 5), -1);
 }
 
+TEST(CudaIndexMath, GatherElementsReplacesTheAxisCoordinate) {
+  // data [3, 4], indices [2, 4] along axis 0.
+  GatherElementsMap map;
+  map.rank = 2;
+  map.axis = 0;
+  map.index_dims[0] = 2;
+  map.index_dims[1] = 4;
+  map.data_strides[0] = 4;
+  map.data_strides[1] = 1;
+  std::vector<int64_t> indices = {2, 0, 1, 2, 0, 0, 2, 1};
+  for (int64_t linear = 0; linear < 8; ++linear) {
+    std::vector<int64_t> c = coordinates_of(linear, {2, 4});
+    ASSERT_EQ(gather_elements_offset(map, linear, indices[linear]), offset_of({indices[linear], c[1]}, {3, 4}));
+  }
+}
+
 TEST(CudaIndexMath, ConcatPlacesEachInputAtItsAxisOffset) {
   // [2, a, 3] inputs with a = 1, 4, 2 along axis 1 into [2, 7, 3].
   std::vector<int64_t> axes = {1, 4, 2};

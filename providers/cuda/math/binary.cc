@@ -5,6 +5,7 @@
 #include "onnx_ops/broadcast.h"
 #include "providers/cuda/cuda_kernel_util.h"
 #include "providers/cuda/math/binary_ops.h"
+#include "providers/cuda/math/unary_ops.h"
 #include "providers/kernel_registry.h"
 
 namespace onyx::cuda {
@@ -40,7 +41,8 @@ class CudaBinaryKernel {
     return true;
   }
 
-  void compute(KernelContext& context) {
+  // Returns output 0 (Mean scales it afterwards).
+  Tensor compute(KernelContext& context) {
     const Tensor& first = context.input(0);
     if (!binary_dtype_supported(op_, first.dtype())) {
       throw_cuda_unsupported_type(node_, 0, first.dtype(), supported_text());
@@ -55,7 +57,7 @@ class CudaBinaryKernel {
     DataType out_type = bool_out ? DataType::kBool : first.dtype();
     if (context.input_count() == 1) {  // Max/Min/Sum of one input
       context.set_output(0, first);
-      return;
+      return first;
     }
     // Variadic ops fold left to right; intermediates are scratch of the run, freed in stream
     // order (a block freed here is reused only by later work on the same stream).
@@ -78,6 +80,7 @@ class CudaBinaryKernel {
                     map, contiguous, stream_of(context));
       accumulated = target;
     }
+    return accumulated;
   }
 
  private:
@@ -133,6 +136,27 @@ class CudaBinaryOpKernel final : public Kernel {
   CudaBinaryKernel kernel_;
 };
 
+// Mean: the inputs' sum (broadcast, folded as Sum), then scaled by 1 / count in place.
+class CudaMeanKernel final : public Kernel {
+ public:
+  explicit CudaMeanKernel(const KernelInfo& info) : kernel_(info, BinaryOp::kAdd) {}
+  static bool supports(const KernelInfo& info) {
+    DataType type = inferred_input_type(info, 0);
+    return CudaBinaryKernel::supports(info, BinaryOp::kAdd) &&
+           (type == DataType::kUndefined || unary_dtype_supported(type));
+  }
+  void compute(KernelContext& context) override {
+    Tensor sum = kernel_.compute(context);
+    if (context.input_count() == 1) return;  // the input itself
+    UnaryParams scale{1.0f / static_cast<float>(context.input_count()), 0.0f, 0.0f};
+    launch_unary(UnaryOp::kScale, sum.dtype(), sum.raw_data(), sum.mutable_raw_data(), sum.element_count(), scale,
+                 stream_of(context));
+  }
+
+ private:
+  CudaBinaryKernel kernel_;
+};
+
 // Mod: Python-style remainder (integers) or C fmod (fmod = 1, required for floats).
 class CudaModKernel final : public Kernel {
  public:
@@ -171,6 +195,7 @@ ONYX_CUDA_BINARY("Or", 1, kOr);
 ONYX_CUDA_BINARY("Xor", 1, kXor);
 #undef ONYX_CUDA_BINARY
 ONYX_REGISTER_KERNEL(kCudaProvider, "", "Mod", 10, kOpsetOpenEnded, CudaModKernel);
+ONYX_REGISTER_KERNEL(kCudaProvider, "", "Mean", 1, kOpsetOpenEnded, CudaMeanKernel);
 ONYX_REGISTER_KERNEL(kCudaProvider, "", "Where", 9, kOpsetOpenEnded, CudaWhereKernel);
 
 }  // namespace onyx::cuda

@@ -27,6 +27,12 @@ class CudaUnaryKernel {
         params_.gamma = attributes.get_float("gamma", 1.05070102214813232421875f);
         break;
       case UnaryOp::kSwish: params_.alpha = attributes.get_float("alpha", 1.0f); break;
+      case UnaryOp::kThresholdedRelu: params_.alpha = attributes.get_float("alpha", 1.0f); break;
+      case UnaryOp::kCelu: params_.alpha = attributes.get_float("alpha", 1.0f); break;
+      case UnaryOp::kShrink:
+        params_.alpha = attributes.get_float("lambd", 0.5f);
+        params_.beta = attributes.get_float("bias", 0.0f);
+        break;
       case UnaryOp::kGelu:
         if (attributes.get_string("approximate", "none") == "tanh") op_ = UnaryOp::kGeluTanh;
         break;
@@ -129,6 +135,19 @@ ONYX_CUDA_UNARY("Ceil", 1, kCeil);
 ONYX_CUDA_UNARY("Sin", 7, kSin);
 ONYX_CUDA_UNARY("Cos", 7, kCos);
 ONYX_CUDA_UNARY("Sign", 9, kSign);
+ONYX_CUDA_UNARY("Round", 11, kRound);
+ONYX_CUDA_UNARY("Tan", 7, kTan);
+ONYX_CUDA_UNARY("Asin", 7, kAsin);
+ONYX_CUDA_UNARY("Acos", 7, kAcos);
+ONYX_CUDA_UNARY("Atan", 7, kAtan);
+ONYX_CUDA_UNARY("Sinh", 9, kSinh);
+ONYX_CUDA_UNARY("Cosh", 9, kCosh);
+ONYX_CUDA_UNARY("Asinh", 9, kAsinh);
+ONYX_CUDA_UNARY("Acosh", 9, kAcosh);
+ONYX_CUDA_UNARY("Atanh", 9, kAtanh);
+ONYX_CUDA_UNARY("ThresholdedRelu", 10, kThresholdedRelu);
+ONYX_CUDA_UNARY("Celu", 12, kCelu);
+ONYX_CUDA_UNARY("Shrink", 9, kShrink);
 #undef ONYX_CUDA_UNARY
 ONYX_REGISTER_KERNEL_WITH_MEMORY(kCudaProvider, "", "Clip", 1, kOpsetOpenEnded, CudaClipKernel, {.host = {1, 2}, .any_device = {}});
 

@@ -41,6 +41,21 @@ __device__ __forceinline__ float apply_unary(float x, const UnaryParams& p) {
   if constexpr (kOp == UnaryOp::kSin) return sinf(x);
   if constexpr (kOp == UnaryOp::kCos) return cosf(x);
   if constexpr (kOp == UnaryOp::kSign) return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);
+  if constexpr (kOp == UnaryOp::kRound) return rintf(x);  // halves to even, as ONNX Round
+  if constexpr (kOp == UnaryOp::kTan) return tanf(x);
+  if constexpr (kOp == UnaryOp::kAsin) return asinf(x);
+  if constexpr (kOp == UnaryOp::kAcos) return acosf(x);
+  if constexpr (kOp == UnaryOp::kAtan) return atanf(x);
+  if constexpr (kOp == UnaryOp::kSinh) return sinhf(x);
+  if constexpr (kOp == UnaryOp::kCosh) return coshf(x);
+  if constexpr (kOp == UnaryOp::kAsinh) return asinhf(x);
+  if constexpr (kOp == UnaryOp::kAcosh) return acoshf(x);
+  if constexpr (kOp == UnaryOp::kAtanh) return atanhf(x);
+  if constexpr (kOp == UnaryOp::kThresholdedRelu) return x > p.alpha ? x : 0.0f;
+  if constexpr (kOp == UnaryOp::kCelu) return fmaxf(0.0f, x) + fminf(0.0f, p.alpha * expm1f(x / p.alpha));
+  // Shrink: alpha = lambd, beta = bias.
+  if constexpr (kOp == UnaryOp::kShrink) return x < -p.alpha ? x + p.beta : (x > p.alpha ? x - p.beta : 0.0f);
+  if constexpr (kOp == UnaryOp::kScale) return p.alpha * x;
   return x;
 }
 
@@ -67,7 +82,10 @@ void launch_unary_op(UnaryOp op, const void* in, void* out, int64_t n, UnaryPara
     ONYX_UNARY_CASE(kClip) ONYX_UNARY_CASE(kSoftplus) ONYX_UNARY_CASE(kSoftsign) ONYX_UNARY_CASE(kElu)
     ONYX_UNARY_CASE(kSelu) ONYX_UNARY_CASE(kSwish) ONYX_UNARY_CASE(kMish) ONYX_UNARY_CASE(kFloor)
     ONYX_UNARY_CASE(kCeil) ONYX_UNARY_CASE(kSin) ONYX_UNARY_CASE(kCos) ONYX_UNARY_CASE(kSign)
-    ONYX_UNARY_CASE(kIdentity)
+    ONYX_UNARY_CASE(kIdentity) ONYX_UNARY_CASE(kRound) ONYX_UNARY_CASE(kTan) ONYX_UNARY_CASE(kAsin)
+    ONYX_UNARY_CASE(kAcos) ONYX_UNARY_CASE(kAtan) ONYX_UNARY_CASE(kSinh) ONYX_UNARY_CASE(kCosh)
+    ONYX_UNARY_CASE(kAsinh) ONYX_UNARY_CASE(kAcosh) ONYX_UNARY_CASE(kAtanh) ONYX_UNARY_CASE(kThresholdedRelu)
+    ONYX_UNARY_CASE(kCelu) ONYX_UNARY_CASE(kShrink) ONYX_UNARY_CASE(kScale)
 #undef ONYX_UNARY_CASE
   }
 }

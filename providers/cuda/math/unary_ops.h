@@ -14,6 +14,8 @@ enum class UnaryOp : int {
   kRelu, kSigmoid, kTanh, kExp, kLog, kSqrt, kNeg, kAbs, kErf, kReciprocal, kGelu, kGeluTanh,
   kHardSigmoid, kHardSwish, kLeakyRelu, kClip, kSoftplus, kSoftsign, kElu, kSelu, kSwish, kMish,
   kFloor, kCeil, kSin, kCos, kSign, kIdentity,
+  kRound, kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kThresholdedRelu, kCelu, kShrink,
+  kScale,  // alpha * x (Mean's division by the input count)
 };
 
 // alpha/beta: the op's attributes (LeakyRelu alpha, HardSigmoid alpha/beta, Clip min/max, ...).

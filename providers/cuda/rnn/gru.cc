@@ -1,4 +1,4 @@
-// CUDA GRU (float; forward, reverse or bidirectional; layout 0 or 1; bias, initial state;
+// CUDA GRU and the plain RNN (Tanh) (float; forward, reverse or bidirectional; layout 0 or 1; bias, initial state;
 // linear_before_reset 0 or 1; default activations, no clip; every sequence full length). Each
 // direction projects all steps' inputs in one cuBLAS GEMM; per step the recurrent GEMM(s) and
 // the gate kernels follow (two phases when the reset gate applies before Rh).
@@ -16,21 +16,23 @@ namespace {
 class CudaGruKernel final : public Kernel {
  public:
   explicit CudaGruKernel(const KernelInfo& info)
-      : node_(info.node()), hidden_(info.attributes().require_int("hidden_size")),
+      : node_(info.node()), plain_(info.node().op_type == "RNN"), gates_(plain_ ? 1 : 3),
+        hidden_(info.attributes().require_int("hidden_size")),
         direction_(info.attributes().get_string("direction", "forward")),
         batch_major_(info.attributes().get_int("layout", 0) == 1),
         linear_before_reset_(info.attributes().get_int("linear_before_reset", 0) != 0),
         tf32_(cuda_provider_of(info.provider()).options().tf32) {
     if (!supports(info)) {
-      throw_error(ErrorCode::kNotImplemented, "CUDA GRU (node '", node_.name,
-                  "'): only float GRUs with default activations and no clip run on CUDA");
+      throw_error(ErrorCode::kNotImplemented, "CUDA ", node_.op_type, " (node '", node_.name,
+                  "'): only float ", node_.op_type, "s with default activations and no clip run on CUDA");
     }
   }
 
   static bool supports(const KernelInfo& info) {
+    bool plain = info.node().op_type == "RNN";
     std::vector<std::string> activations = info.attributes().get_strings("activations");
     for (size_t i = 0; i < activations.size(); ++i) {
-      if (activations[i] != (i % 2 == 0 ? "Sigmoid" : "Tanh")) return false;
+      if (activations[i] != (plain || i % 2 == 1 ? "Tanh" : "Sigmoid")) return false;
     }
     return input_type_in(info, 0, {DataType::kFloat}) && !info.attributes().has("clip");
   }
@@ -44,14 +46,15 @@ class CudaGruKernel final : public Kernel {
     int64_t batch = batch_major_ ? x.dim(0) : x.dim(1);
     int64_t input_size = x.dim(2), H = hidden_;
     int64_t directions = direction_ == "bidirectional" ? 2 : 1;
-    if (w.rank() != 3 || w.dim(0) != directions || w.dim(1) != 3 * H || w.dim(2) != input_size) {
-      throw_error(ErrorCode::kInvalidArgument, "GRU (node '", node_.name, "'): W of shape ", shape_to_string(w.shape()),
+    int64_t G = gates_;
+    if (w.rank() != 3 || w.dim(0) != directions || w.dim(1) != G * H || w.dim(2) != input_size) {
+      throw_error(ErrorCode::kInvalidArgument, node_.op_type, " (node '", node_.name, "'): W of shape ", shape_to_string(w.shape()),
                   " for X ", shape_to_string(x.shape()), " and hidden_size ", H);
     }
     if (context.has_input(4)) {
       for (int64_t length : host_int64s(context.input(4), node_, 4)) {
         if (length != steps) {
-          throw_error(ErrorCode::kNotImplemented, "CUDA GRU (node '", node_.name,
+          throw_error(ErrorCode::kNotImplemented, "CUDA ", node_.op_type, " (node '", node_.name,
                       "'): sequence_lens shorter than the sequence are not implemented on CUDA");
         }
       }
@@ -65,16 +68,16 @@ class CudaGruKernel final : public Kernel {
 
     RnnLayout layout{batch, H, directions, batch_major_};
     auto floats = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
-    Tensor input_gates = context.scratch(floats(steps * batch * 3 * H));
-    Tensor recurrent_gates = context.scratch(floats(batch * 3 * H));
+    Tensor input_gates = context.scratch(floats(steps * batch * G * H));
+    Tensor recurrent_gates = context.scratch(floats(batch * G * H));
     Tensor h_state = context.scratch(floats(batch * H));
     Tensor reset_hidden = context.scratch(floats(batch * H));
     Tensor gate_z = context.scratch(floats(batch * H));
     Tensor recurrent_h = context.scratch(floats(batch * H));
     for (int64_t d = 0; d < directions; ++d) {
-      const float* w_d = w.data<float>() + d * 3 * H * input_size;
-      const float* r_d = r.data<float>() + d * 3 * H * H;
-      CudaGemmCall project{DataType::kFloat, false, true, steps * batch, 3 * H, input_size, x.raw_data(), w_d,
+      const float* w_d = w.data<float>() + d * G * H * input_size;
+      const float* r_d = r.data<float>() + d * G * H * H;
+      CudaGemmCall project{DataType::kFloat, false, true, steps * batch, G * H, input_size, x.raw_data(), w_d,
                            input_gates.mutable_raw_data()};
       if (steps * batch > 0) run_cuda_gemm(run.cublas, project, tf32_);
       load_rnn_state(context, 5, d, layout, h_state, run.stream);
@@ -82,7 +85,7 @@ class CudaGruKernel final : public Kernel {
       step.input_gates = static_cast<const float*>(input_gates.raw_data());
       step.recurrent_gates = static_cast<const float*>(recurrent_gates.raw_data());
       step.recurrent_h = static_cast<const float*>(recurrent_h.raw_data());
-      step.bias = context.has_input(3) ? context.input(3).data<float>() + d * 6 * H : nullptr;
+      step.bias = context.has_input(3) ? context.input(3).data<float>() + d * 2 * G * H : nullptr;
       step.h = static_cast<float*>(h_state.mutable_raw_data());
       step.reset_hidden = static_cast<float*>(reset_hidden.mutable_raw_data());
       step.gate_z = static_cast<float*>(gate_z.mutable_raw_data());
@@ -98,8 +101,8 @@ class CudaGruKernel final : public Kernel {
       for (int64_t s = 0; s < steps; ++s) {
         step.t = (direction_ == "reverse" || d == 1) ? steps - 1 - s : s;
         step.last = s + 1 == steps;
-        if (linear_before_reset_) {
-          CudaGemmCall recurrent{DataType::kFloat, false, true, batch, 3 * H, H, h_state.raw_data(), r_d,
+        if (plain_ || linear_before_reset_) {
+          CudaGemmCall recurrent{DataType::kFloat, false, true, batch, G * H, H, h_state.raw_data(), r_d,
                                  recurrent_gates.mutable_raw_data()};
           run_cuda_gemm(run.cublas, recurrent, tf32_);
         } else {
@@ -112,7 +115,11 @@ class CudaGruKernel final : public Kernel {
                                  recurrent_h.mutable_raw_data()};
           run_cuda_gemm(run.cublas, candidate, tf32_);
         }
-        launch_gru_step(step, run.stream);
+        if (plain_) {
+          launch_rnn_step(step, run.stream);
+        } else {
+          launch_gru_step(step, run.stream);
+        }
       }
       if (steps == 0) store_rnn_state(h_state, y_h, d, layout, run.stream);
     }
@@ -120,6 +127,8 @@ class CudaGruKernel final : public Kernel {
 
  private:
   const Node& node_;
+  bool plain_;      // RNN: one Tanh gate
+  int64_t gates_;   // 3 for GRU, 1 for RNN
   int64_t hidden_;
   std::string direction_;
   bool batch_major_;
@@ -130,6 +139,8 @@ class CudaGruKernel final : public Kernel {
 }  // namespace
 
 ONYX_REGISTER_KERNEL_WITH_MEMORY(kCudaProvider, "", "GRU", 1, kOpsetOpenEnded, CudaGruKernel,
+                                 {.host = {4}, .any_device = {}});
+ONYX_REGISTER_KERNEL_WITH_MEMORY(kCudaProvider, "", "RNN", 1, kOpsetOpenEnded, CudaGruKernel,
                                  {.host = {4}, .any_device = {}});
 
 }  // namespace onyx::cuda

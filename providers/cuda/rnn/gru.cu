@@ -68,7 +68,24 @@ __global__ void gru_candidate_kernel(GruStep s) {
   }
 }
 
+__global__ void rnn_step_kernel(GruStep s) {
+  ONYX_GRID_STRIDE_LOOP(index, s.batch * s.hidden) {
+    int64_t b = index / s.hidden, j = index % s.hidden, H = s.hidden;
+    float value = s.input_gates[gru_input_row(s, b) * H + j] + s.recurrent_gates[b * H + j] + gru_bias(s, 0, j) +
+                  gru_bias(s, 1, j);
+    // gru_finish with z = 0 writes H = candidate and the outputs.
+    gru_finish(s, index, b, j, 0.0f, tanhf(value));
+  }
+}
+
 }  // namespace
+
+void launch_rnn_step(const GruStep& step, cudaStream_t stream) {
+  int64_t count = step.batch * step.hidden;
+  if (count == 0) return;
+  rnn_step_kernel<<<grid_for(count), kThreadsPerBlock, 0, stream>>>(step);
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
 
 void launch_gru_step(const GruStep& step, cudaStream_t stream) {
   int64_t count = step.batch * step.hidden;

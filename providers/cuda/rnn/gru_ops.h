@@ -29,4 +29,8 @@ struct GruStep {
 void launch_gru_step(const GruStep& step, cudaStream_t stream);
 void launch_gru_reset_phase(const GruStep& step, cudaStream_t stream);
 
+// The plain RNN step with Tanh: H = tanh(x + H_prev Ri^T + Wbi + Rbi), using GruStep's fields
+// with one gate (input_gates [rows, H], recurrent_gates [batch, H], bias [2H]).
+void launch_rnn_step(const GruStep& step, cudaStream_t stream);
+
 }  // namespace onyx::cuda

@@ -1,4 +1,4 @@
-// CUDA Concat and Gather (data-movement kernels in copy.cu).
+// CUDA Concat, Gather and GatherElements (data-movement kernels in copy.cu).
 #include "onnx_ops/axes.h"
 #include "onnx_ops/tensor_ops.h"
 #include "providers/cuda/cuda_kernel_util.h"
@@ -77,8 +77,46 @@ class CudaGatherKernel final : public Kernel {
   int64_t axis_;
 };
 
+class CudaGatherElementsKernel final : public Kernel {
+ public:
+  explicit CudaGatherElementsKernel(const KernelInfo& info)
+      : node_(info.node()), axis_(info.attributes().get_int("axis", 0)) {
+    if (!supports(info)) throw_cuda_unsupported_type(info, 0, "element types of 1, 2, 4 or 8 bytes; int32/int64 indices");
+  }
+  static bool supports(const KernelInfo& info) {
+    return cuda_copyable_type(info, 0) && input_type_in(info, 1, {DataType::kInt32, DataType::kInt64});
+  }
+  void compute(KernelContext& context) override {
+    const Tensor& data = context.input(0);
+    const Tensor& indices = context.input(1);
+    check_cuda_input_type(node_, 1, indices.dtype(), {DataType::kInt32, DataType::kInt64}, "int32, int64");
+    if (indices.rank() != data.rank() || data.rank() > static_cast<size_t>(kMaxIndexDims)) {
+      throw_error(ErrorCode::kInvalidArgument, "GatherElements (node '", node_.name, "'): indices ",
+                  shape_to_string(indices.shape()), " for data ", shape_to_string(data.shape()));
+    }
+    int64_t axis = normalize_axis(axis_, static_cast<int64_t>(data.rank()), "GatherElements");
+    Tensor& output = context.output(0, data.dtype(), indices.shape());
+    GatherElementsMap map;
+    map.rank = static_cast<int>(data.rank());
+    map.axis = static_cast<int>(axis);
+    std::vector<int64_t> strides = dense_strides(data.shape());
+    for (size_t d = 0; d < data.rank(); ++d) {
+      map.index_dims[d] = indices.dim(d);
+      map.data_strides[d] = strides[d];
+    }
+    launch_gather_elements(cuda_element_width(node_, 0, data.dtype()), data.raw_data(), indices.raw_data(),
+                           indices.dtype() == DataType::kInt64, output.mutable_raw_data(), output.element_count(), map,
+                           data.dim(static_cast<size_t>(axis)), stream_of(context));
+  }
+
+ private:
+  const Node& node_;
+  int64_t axis_;
+};
+
 }  // namespace
 
+ONYX_REGISTER_KERNEL(kCudaProvider, "", "GatherElements", 11, kOpsetOpenEnded, CudaGatherElementsKernel);
 ONYX_REGISTER_KERNEL(kCudaProvider, "", "Concat", 1, kOpsetOpenEnded, CudaConcatKernel);
 ONYX_REGISTER_KERNEL(kCudaProvider, "", "Gather", 1, kOpsetOpenEnded, CudaGatherKernel);
 

@@ -34,6 +34,34 @@ __global__ void gather_kernel(const T* data, const Index* indices, T* output, in
   }
 }
 
+template <typename T, typename Index>
+__global__ void gather_elements_kernel(const T* data, const Index* indices, T* output, int64_t count,
+                                       GatherElementsMap map, int64_t axis_dim) {
+  ONYX_GRID_STRIDE_LOOP(i, count) {
+    int64_t index = normalize_gather_index(static_cast<int64_t>(indices[i]), axis_dim);
+    output[i] = index < 0 ? T(0) : data[gather_elements_offset(map, i, index)];
+  }
+}
+
+template <typename T, typename Index>
+__global__ void scatter_elements_kernel(const T* updates, const Index* indices, T* output, int64_t count,
+                                        GatherElementsMap map, int64_t axis_dim) {
+  ONYX_GRID_STRIDE_LOOP(i, count) {
+    int64_t index = normalize_gather_index(static_cast<int64_t>(indices[i]), axis_dim);
+    if (index >= 0) output[gather_elements_offset(map, i, index)] = updates[i];
+  }
+}
+
+template <typename T>
+__global__ void trilu_kernel(const T* input, T* output, int64_t count, int64_t rows, int64_t columns, int64_t k,
+                             bool upper) {
+  ONYX_GRID_STRIDE_LOOP(i, count) {
+    int64_t column = i % columns, row = (i / columns) % rows;
+    bool keep = upper ? column - row >= k : column - row <= k;
+    output[i] = keep ? input[i] : T(0);
+  }
+}
+
 template <typename T>
 __global__ void pad_kernel(const T* input, T* output, int64_t count, PadMap map, T value) {
   ONYX_GRID_STRIDE_LOOP(i, count) {
@@ -117,6 +145,52 @@ void launch_gather(int element_bytes, const void* data, const void* indices, boo
       gather_kernel<T, int32_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
           static_cast<const T*>(data), static_cast<const int32_t*>(indices), static_cast<T*>(output), count, map);
     }
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_gather_elements(int element_bytes, const void* data, const void* indices, bool indices_int64, void* output,
+                            int64_t count, const GatherElementsMap& map, int64_t axis_dim, cudaStream_t stream) {
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    if (indices_int64) {
+      gather_elements_kernel<T, int64_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
+          static_cast<const T*>(data), static_cast<const int64_t*>(indices), static_cast<T*>(output), count, map, axis_dim);
+    } else {
+      gather_elements_kernel<T, int32_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
+          static_cast<const T*>(data), static_cast<const int32_t*>(indices), static_cast<T*>(output), count, map, axis_dim);
+    }
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_scatter_elements(int element_bytes, const void* updates, const void* indices, bool indices_int64,
+                             void* output, int64_t count, const GatherElementsMap& map, int64_t axis_dim,
+                             cudaStream_t stream) {
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    if (indices_int64) {
+      scatter_elements_kernel<T, int64_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
+          static_cast<const T*>(updates), static_cast<const int64_t*>(indices), static_cast<T*>(output), count, map,
+          axis_dim);
+    } else {
+      scatter_elements_kernel<T, int32_t><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(
+          static_cast<const T*>(updates), static_cast<const int32_t*>(indices), static_cast<T*>(output), count, map,
+          axis_dim);
+    }
+  });
+  ONYX_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_trilu(int element_bytes, const void* input, void* output, int64_t count, int64_t rows, int64_t columns,
+                  int64_t k, bool upper, cudaStream_t stream) {
+  if (count == 0) return;
+  with_width(element_bytes, [&](auto tag) {
+    using T = decltype(tag);
+    trilu_kernel<T><<<grid_for(count), kThreadsPerBlock, 0, stream>>>(static_cast<const T*>(input), static_cast<T*>(output),
+                                                                      count, rows, columns, k, upper);
   });
   ONYX_CUDA_CHECK(cudaGetLastError());
 }

@@ -29,6 +29,21 @@ void launch_concat_part(int element_bytes, const void* input, void* output, int6
 void launch_gather(int element_bytes, const void* data, const void* indices, bool indices_int64, void* output,
                    int64_t count, const GatherMap& map, cudaStream_t stream);
 
+// GatherElements: indices int32 or int64, shaped like the output; out-of-range writes zeros.
+void launch_gather_elements(int element_bytes, const void* data, const void* indices, bool indices_int64, void* output,
+                            int64_t count, const GatherElementsMap& map, int64_t axis_dim, cudaStream_t stream);
+
+// Trilu over the last two dims [rows, columns]: keeps column - row >= k (upper) or <= k (lower),
+// zeros elsewhere.
+void launch_trilu(int element_bytes, const void* input, void* output, int64_t count, int64_t rows, int64_t columns,
+                  int64_t k, bool upper, cudaStream_t stream);
+
+// ScatterElements without reduction, after the data was copied into `output`: update i (shaped
+// like the indices) goes to gather_elements_offset(map, i, index i); out-of-range writes nothing.
+void launch_scatter_elements(int element_bytes, const void* updates, const void* indices, bool indices_int64,
+                             void* output, int64_t count, const GatherElementsMap& map, int64_t axis_dim,
+                             cudaStream_t stream);
+
 // Pad: `value_bits` holds the constant's bytes in its low `element_bytes` bytes.
 void launch_pad(int element_bytes, const void* input, void* output, int64_t count, const PadMap& map,
                 uint64_t value_bits, cudaStream_t stream);

@@ -1,6 +1,7 @@
-// CUDA ScatterND without reduction (reduction = "none"): the output is a copy of the data with
-// the update blocks written at their index tuples. Indices are int64 on the device. ONNX leaves
+// CUDA ScatterND and ScatterElements without reduction (reduction = "none"): the output is a
+// copy of the data with the updates written where their indices say. Indices are int64 on the device. ONNX leaves
 // duplicate indices undefined; here the last writer wins in no fixed order.
+#include "onnx_ops/axes.h"
 #include "providers/cuda/cuda_check.h"
 #include "providers/cuda/cuda_kernel_util.h"
 #include "providers/cuda/tensor/copy_ops.h"
@@ -67,8 +68,60 @@ class CudaScatterNdKernel final : public Kernel {
   const Node& node_;
 };
 
+class CudaScatterElementsKernel final : public Kernel {
+ public:
+  explicit CudaScatterElementsKernel(const KernelInfo& info)
+      : node_(info.node()), axis_(info.attributes().get_int("axis", 0)) {
+    if (!supports(info)) {
+      throw_error(ErrorCode::kNotImplemented, "CUDA ScatterElements (node '", node_.name,
+                  "'): only reduction 'none' over 1/2/4/8-byte types with int32/int64 indices runs on CUDA");
+    }
+  }
+  static bool supports(const KernelInfo& info) {
+    return cuda_copyable_type(info, 0) && input_type_in(info, 1, {DataType::kInt32, DataType::kInt64}) &&
+           info.attributes().get_string("reduction", "none") == "none";
+  }
+
+  void compute(KernelContext& context) override {
+    const Tensor& data = context.input(0);
+    const Tensor& indices = context.input(1);
+    const Tensor& updates = context.input(2);
+    check_cuda_input_type(node_, 1, indices.dtype(), {DataType::kInt32, DataType::kInt64}, "int32, int64");
+    if (updates.dtype() != data.dtype()) throw_cuda_unsupported_type(node_, 2, updates.dtype(), std::string(dtype_name(data.dtype())));
+    if (indices.rank() != data.rank() || indices.shape() != updates.shape() ||
+        data.rank() > static_cast<size_t>(kMaxIndexDims)) {
+      throw_error(ErrorCode::kInvalidArgument, "ScatterElements (node '", node_.name, "'): indices ",
+                  shape_to_string(indices.shape()), " and updates ", shape_to_string(updates.shape()), " for data ",
+                  shape_to_string(data.shape()));
+    }
+    int64_t axis = normalize_axis(axis_, static_cast<int64_t>(data.rank()), "ScatterElements");
+    Tensor& output = context.output(0, data.dtype(), data.shape());
+    CudaRunState& run = run_state_of(context);
+    if (data.byte_size() > 0) {
+      ONYX_CUDA_CHECK(cudaMemcpyAsync(output.mutable_raw_data(), data.raw_data(), data.byte_size(),
+                                      cudaMemcpyDeviceToDevice, run.stream));
+    }
+    GatherElementsMap map;
+    map.rank = static_cast<int>(data.rank());
+    map.axis = static_cast<int>(axis);
+    std::vector<int64_t> strides = dense_strides(data.shape());
+    for (size_t d = 0; d < data.rank(); ++d) {
+      map.index_dims[d] = indices.dim(d);
+      map.data_strides[d] = strides[d];
+    }
+    launch_scatter_elements(cuda_element_width(node_, 0, data.dtype()), updates.raw_data(), indices.raw_data(),
+                            indices.dtype() == DataType::kInt64, output.mutable_raw_data(), updates.element_count(), map,
+                            data.dim(static_cast<size_t>(axis)), run.stream);
+  }
+
+ private:
+  const Node& node_;
+  int64_t axis_;
+};
+
 }  // namespace
 
+ONYX_REGISTER_KERNEL(kCudaProvider, "", "ScatterElements", 11, kOpsetOpenEnded, CudaScatterElementsKernel);
 ONYX_REGISTER_KERNEL(kCudaProvider, "", "ScatterND", 11, kOpsetOpenEnded, CudaScatterNdKernel);
 
 }  // namespace onyx::cuda
