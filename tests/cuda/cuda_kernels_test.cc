@@ -180,6 +180,21 @@ std::vector<CudaOpCase> cuda_op_cases() {
   cases.push_back({"Trilu_upper_k1", "Trilu", {in(f32({2, 4, 5})), constant(Tensor::scalar<int64_t>(1))}});
   cases.push_back({"Trilu_lower_int64", "Trilu", {in(i64({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}))},
                    {make_attribute("upper", int64_t{0})}});
+  cases.push_back({"ConstantOfShape_default_zero", "ConstantOfShape", {in(i64s({2, 3}))}});
+  cases.push_back({"ConstantOfShape_float", "ConstantOfShape", {in(i64s({4, 1, 3}))},
+                   {make_attribute("value", Tensor::from_vector<float>({1}, {1.5f}))}});
+  cases.push_back({"ConstantOfShape_int64_empty", "ConstantOfShape", {in(i64s({2, 0}))},
+                   {make_attribute("value", Tensor::from_vector<int64_t>({1}, {7}))}});
+  cases.push_back({"ConstantOfShape_bool", "ConstantOfShape", {in(i64s({5}))},
+                   {make_attribute("value", Tensor::from_vector<bool>({1}, {true}))}});
+  cases.push_back({"Range_int64", "Range", {in(Tensor::scalar<int64_t>(2)), in(Tensor::scalar<int64_t>(11)),
+                                            in(Tensor::scalar<int64_t>(3))}});
+  cases.push_back({"Range_int32_descending", "Range", {in(Tensor::scalar<int32_t>(10)), in(Tensor::scalar<int32_t>(-3)),
+                                                       in(Tensor::scalar<int32_t>(-4))}});
+  cases.push_back({"Range_float", "Range", {in(Tensor::scalar<float>(0.5f)), in(Tensor::scalar<float>(10.0f)),
+                                            in(Tensor::scalar<float>(1.5f))}});
+  cases.push_back({"Range_empty", "Range", {in(Tensor::scalar<int64_t>(5)), in(Tensor::scalar<int64_t>(5)),
+                                            in(Tensor::scalar<int64_t>(1))}});
   cases.push_back({"Tile_2d", "Tile", {in(f32({2, 3})), constant(i64s({3, 2}))}});
   cases.push_back({"Tile_int64_3d", "Tile", {in(i64({1, 2, 1}, {4, 5})), constant(i64s({2, 1, 3}))}});
   cases.push_back({"Expand_broadcast", "Expand", {in(f32({3, 1})), constant(i64s({2, 3, 4}))}});
