@@ -4,6 +4,8 @@
 // without the CUDA provider) every case is skipped with the reason: none passes silently.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -78,6 +80,9 @@ struct CudaOpCase {
   double tolerance = 1e-5;  // |cuda - cpu| <= tolerance * (1 + |cpu|)
   size_t outputs = 1;
 };
+
+// GoogleTest prints a parameter in skip and failure lines: the case's name, not its bytes.
+void PrintTo(const CudaOpCase& op_case, std::ostream* out) { *out << op_case.name; }
 
 CudaOpInput in(Tensor t) { return {std::move(t), false}; }
 CudaOpInput constant(Tensor t) { return {std::move(t), true}; }
