@@ -7,8 +7,8 @@
 # GoogleTest cases (each CUDA kernel against the CPU kernel), the onnx node conformance suite
 # with --device cuda, and the model benchmark against PyTorch (scripts/bench_gpu_vs_torch.py).
 # Everything goes to $OUT (the device tool's output folder; /tmp/onyx-gpu-out elsewhere):
-# gpu_check.log, cuda_tests.json, conformance_cuda.json, bench.json. Record the figures in
-# docs/gpu_results.md with the date.
+# gpu_check.log, cuda_tests.{log,json}, conformance_cuda.{log,json}, bench.json. Record the
+# figures in docs/gpu_results.md with the date.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/onyx-gpu-out}
@@ -55,12 +55,17 @@ ONYX=$ONYX_HOME/bin/onyx
 "$ONYX" inspect models/mlp_fashion_untrained.onnx --device cuda | tail -3
 
 stamp "CUDA GoogleTest cases"
-timeout 150 "$ONYX_HOME/bin/onyx_tests" --gtest_filter='*Cuda*:*CUDA*' --gtest_output="json:$OUT/cuda_tests.json" 2>&1 | tail -60
-echo "onyx_tests exit status: ${PIPESTATUS[0]}"
+timeout 150 "$ONYX_HOME/bin/onyx_tests" --gtest_filter='*Cuda*:*CUDA*' --gtest_output="json:$OUT/cuda_tests.json" \
+  > "$OUT/cuda_tests.log" 2>&1
+echo "onyx_tests exit status: $?"
+grep -E '^\[  FAILED  \]|Failure|^\[==========\]|^\[  PASSED  \]|^\[  SKIPPED \] [0-9]+ test' "$OUT/cuda_tests.log" | head -80
 
 stamp "onnx node conformance on cuda"
 timeout 150 "$PYTHON" scripts/conformance.py --device cuda --suite onnx-node --onyx "$ONYX" --jobs 12 \
-  --test-timeout 60 --summary "$OUT/conformance_cuda.json" 2>&1 | tail -60
+  --test-timeout 60 --summary "$OUT/conformance_cuda.json" > "$OUT/conformance_cuda.log" 2>&1
+echo "conformance exit status: $?"
+grep -E '^onnx-node:|^conformance:' "$OUT/conformance_cuda.log"
+grep -E '^  unexpected' "$OUT/conformance_cuda.log" | head -60
 cp .cache/conformance/cuda/onnx-node.json "$OUT/conformance_cuda_results.json" 2>/dev/null || true
 
 stamp "benchmark against PyTorch"
