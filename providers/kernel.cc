@@ -56,6 +56,12 @@ Tensor KernelContext::scratch(size_t bytes) {
   return allocator_.allocate(-1, DataType::kUInt8, {static_cast<int64_t>(bytes)});
 }
 
+const Value& KernelContext::output_value(size_t i) const {
+  static const Value none;
+  if (i >= output_slots_.size() || output_slots_[i] < 0) return none;
+  return frame_[output_slots_[i]];
+}
+
 void KernelContext::set_output(size_t i, Value value) {
   if (i >= output_slots_.size()) {
     throw_error(ErrorCode::kRuntimeFailure, "kernel set output ", i, " but the node has ",

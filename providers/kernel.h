@@ -16,6 +16,7 @@
 
 namespace onyx {
 
+class DeviceRunState;
 class ExecutionProvider;
 class SubgraphCompiler;
 
@@ -102,8 +103,20 @@ class KernelContext {
   Tensor& output(size_t i, DataType dtype, const Shape& shape);
   // Sets output i to a value built by the kernel (a sequence, an alias, an empty optional).
   void set_output(size_t i, Value value);
+  // What output i holds (after compute; none for an unused output).
+  const Value& output_value(size_t i) const;
 
   int threads() const { return threads_; }
+
+  // The run's state on the step's device (a CUDA stream and library handles: a device
+  // provider's kernels cast it to their own type); null on the CPU. `run_states` are the
+  // run's states for every provider of the plan, which subgraph frames inherit.
+  DeviceRunState* device_state() const { return device_state_; }
+  const std::vector<std::shared_ptr<DeviceRunState>>* run_states() const { return run_states_; }
+  void set_device_state(DeviceRunState* state, const std::vector<std::shared_ptr<DeviceRunState>>* run_states) {
+    device_state_ = state;
+    run_states_ = run_states;
+  }
 
   // Work memory for this call only (oneDNN scratchpads, layout-conversion buffers), from the
   // run's allocator: a kernel serves concurrent runs, so a work buffer kept in the kernel would
@@ -116,6 +129,8 @@ class KernelContext {
   std::span<const int> output_slots_;
   OutputAllocator& allocator_;
   int threads_;
+  DeviceRunState* device_state_ = nullptr;
+  const std::vector<std::shared_ptr<DeviceRunState>>* run_states_ = nullptr;
   // Outputs a kernel writes that nobody reads. A forward_list keeps references stable and,
   // unlike a deque, costs no allocation when a step has none.
   std::forward_list<Value> unused_outputs_;

@@ -6,6 +6,14 @@
 
 namespace onyx {
 
+bool InputMemory::on_host(size_t input) const {
+  return std::find(host.begin(), host.end(), static_cast<int>(input)) != host.end();
+}
+
+bool InputMemory::on_any_device(size_t input) const {
+  return std::find(any_device.begin(), any_device.end(), static_cast<int>(input)) != any_device.end();
+}
+
 std::unique_ptr<Kernel> create_checked_kernel(const KernelDef& def, const KernelInfo& info) {
   std::vector<const TypeInfo*> input_types;
   for (size_t i = 0; i < info.input_count(); ++i) input_types.push_back(&info.input_type(i));

@@ -12,6 +12,9 @@ are ignored.
   scripts/conformance.py                      all suites, check against the lists
   scripts/conformance.py --suite onnx-node    one suite (repeatable)
   scripts/conformance.py --jobs 2             run chunks of tests in 2 processes at once
+  scripts/conformance.py --device cuda        run on a device (nodes without a kernel there fall
+                                              back to the CPU); expected failures are the CPU
+                                              list plus expected_failures/<device>/<suite>.txt
   scripts/conformance.py --update             rewrite the lists from this run's results
                                               (keeps reasons; a new entry says "not implemented:
                                               OP" for a missing kernel, else "not triaged: ERROR")
@@ -62,14 +65,26 @@ LIST_HEADER = """\
 """
 
 
-def list_path(suite):
-    return os.path.join(LIST_DIR, f"{suite}.txt")
+# The device of this run ("cpu" or a provider name such as "cuda", "emulated"), set by main().
+DEVICE = "cpu"
+DEVICE_ARGUMENT = ""
 
 
-def read_list(suite):
+def device_name(device):
+    return (device or "cpu").split(",")[0].split(":")[0].lower()
+
+
+def list_path(suite, device="cpu"):
+    """The CPU list, or the list of a device's own failures (beyond the CPU's)."""
+    if device == "cpu":
+        return os.path.join(LIST_DIR, f"{suite}.txt")
+    return os.path.join(LIST_DIR, device, f"{suite}.txt")
+
+
+def read_list(suite, device="cpu"):
     """Returns {test name: reason} from the suite's expected-failure list (empty if none)."""
     entries = {}
-    path = list_path(suite)
+    path = list_path(suite, device)
     if not os.path.exists(path):
         return entries
     with open(path) as f:
@@ -98,14 +113,15 @@ def new_reason(message):
     return "not triaged: " + first_line(message)
 
 
-def write_list(suite, failing, old_entries):
+def write_list(suite, failing, old_entries, device="cpu"):
     """Writes the list: every not-passing test, with its old reason or a new one."""
     os.makedirs(LIST_DIR, exist_ok=True)
     lines = [LIST_HEADER.format(suite=suite)]
     for name in sorted(failing):
         reason = old_entries.get(name) or new_reason(failing[name]["message"])
         lines.append(f"{name}  # {reason}\n")
-    with open(list_path(suite), "w") as f:
+    os.makedirs(os.path.dirname(list_path(suite, device)), exist_ok=True)
+    with open(list_path(suite, device), "w") as f:
         f.writelines(lines)
 
 
@@ -140,6 +156,8 @@ def run_chunk(onyx, tests, timeout, test_timeout, env):
     with tempfile.TemporaryDirectory(prefix="onyx-conformance-") as tmp:
         json_path = os.path.join(tmp, "results.json")
         command = [onyx, "test", *tests, "--json", json_path, "--timeout", str(test_timeout)]
+        if DEVICE_ARGUMENT:
+            command += ["--device", DEVICE_ARGUMENT]
         try:
             proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True, errors="replace", timeout=timeout, env=env)
@@ -186,15 +204,20 @@ def run_suites(onyx, suites, jobs, timeout, test_timeout):
     return results
 
 
-def check_suite(suite, results, expected, min_ratio, expected_total):
-    """Prints the suite's report; returns (ok, summary dict)."""
+def check_suite(suite, results, expected, min_ratio, expected_total, cpu_expected=None):
+    """Prints the suite's report; returns (ok, summary dict). On a device, `expected` is the
+    device's own list and `cpu_expected` the CPU's: a test the CPU fails may fail there too,
+    and passing there is no error (the CPU list is the one to shrink)."""
+    cpu_expected = cpu_expected or {}
+    device_list = dict(expected)
+    expected = {**cpu_expected, **expected}
     total = len(results)
     count_ok = total == expected_total
     passed = sorted(n for n, r in results.items() if r["status"] == "pass")
     failing = {n: r for n, r in results.items() if r["status"] != "pass"}
     unexpected_failures = sorted(set(failing) - set(expected))
-    unexpected_passes = sorted(set(passed) & set(expected))
-    stale = sorted(set(expected) - set(results))
+    unexpected_passes = sorted(set(passed) & set(device_list))
+    stale = sorted(set(device_list) - set(results))
     ratio = len(passed) / total if total else 0.0
     ratio_ok = ratio >= min_ratio
     ok = (total > 0 and count_ok and not unexpected_failures and not unexpected_passes and not stale
@@ -214,7 +237,7 @@ def check_suite(suite, results, expected, min_ratio, expected_total):
         r = failing[name]
         print(f"  unexpected {r['status'].upper()}: {name}: {first_line(r['message'], 300)}")
     for name in unexpected_passes:
-        print(f"  unexpected PASS: {name} (listed in {os.path.relpath(list_path(suite), ROOT)}: "
+        print(f"  unexpected PASS: {name} (listed in {os.path.relpath(list_path(suite, DEVICE), ROOT)}: "
               f"delete its line)")
     for name in stale:
         print(f"  stale entry: {name} is listed but no such test exists (delete its line)")
@@ -246,7 +269,12 @@ def main():
     parser.add_argument("--test-timeout", type=int, default=120,
                         help="seconds per test before onyx test stops it (reported as ERROR)")
     parser.add_argument("--summary", help="write a JSON summary of the run here")
+    parser.add_argument("--device", default="",
+                        help="onyx test --device: cpu (default), cuda[:N], emulated, with options after commas")
     args = parser.parse_args()
+    global DEVICE, DEVICE_ARGUMENT
+    DEVICE = device_name(args.device)
+    DEVICE_ARGUMENT = args.device if DEVICE != "cpu" else ""
     if os.environ.get("CI"):
         refused = [flag for flag in REFUSED_IN_CI if getattr(args, flag.lstrip("-"))]
         if refused:
@@ -270,20 +298,25 @@ def main():
     start = time.monotonic()
     results = run_suites(args.onyx, suites, jobs, args.timeout, args.test_timeout)
     elapsed = time.monotonic() - start
-    os.makedirs(RESULTS_DIR, exist_ok=True)
+    results_dir = RESULTS_DIR if DEVICE == "cpu" else os.path.join(RESULTS_DIR, DEVICE)
+    os.makedirs(results_dir, exist_ok=True)
 
     all_ok = True
     summary = {"suites": {}, "seconds": elapsed}
     for suite in suites:
-        with open(os.path.join(RESULTS_DIR, f"{suite}.json"), "w") as f:
+        with open(os.path.join(results_dir, f"{suite}.json"), "w") as f:
             json.dump(results[suite], f, indent=1, sort_keys=True)
-        expected = read_list(suite)
+        cpu_expected = read_list(suite) if DEVICE != "cpu" else None
+        expected = read_list(suite, DEVICE)
         if args.update:
-            failing = {n: r for n, r in results[suite].items() if r["status"] != "pass"}
-            write_list(suite, failing, expected)
-            expected = read_list(suite)
-        ok, summary["suites"][suite] = check_suite(suite, results[suite], expected,
-                                                   MIN_PASS_RATIO[suite], EXPECTED_TESTS[suite])
+            failing = {n: r for n, r in results[suite].items()
+                       if r["status"] != "pass" and n not in (cpu_expected or {})}
+            write_list(suite, failing, expected, DEVICE)
+            expected = read_list(suite, DEVICE)
+        # The pass-ratio floor is the CPU's; a device is held to its lists.
+        min_ratio = MIN_PASS_RATIO[suite] if DEVICE == "cpu" else 0.0
+        ok, summary["suites"][suite] = check_suite(suite, results[suite], expected, min_ratio,
+                                                   EXPECTED_TESTS[suite], cpu_expected)
         all_ok = all_ok and ok
     total = sum(s["total"] for s in summary["suites"].values())
     passed = sum(s["passed"] for s in summary["suites"].values())
@@ -294,7 +327,7 @@ def main():
     print(f"conformance: {passed}/{total} tests passed in {len(suites)} suites ({elapsed:.0f}s); "
           + ("all suites match their expected-failure lists" if all_ok else "MISMATCH, see above"))
     if args.update:
-        print(f"conformance: rewrote {', '.join(os.path.relpath(list_path(s), ROOT) for s in suites)}")
+        print(f"conformance: rewrote {', '.join(os.path.relpath(list_path(s, DEVICE), ROOT) for s in suites)}")
     return 0 if all_ok else 1
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every onyx test: setup (`scripts/setup.sh --tests`: idempotent, installs, configures,
 # builds every target), the GoogleTest suites through ctest, the ONNX conformance suites against
-# their expected-failure lists, and the pytest checks. Every part runs even when an earlier one
+# their expected-failure lists (on the CPU and on the emulated device), and the pytest checks. Every part runs even when an earlier one
 # failed (except setup), a summary line per part closes the output, then the tally
 # (scripts/test_tally.py: a skipped test fails the run unless it names a missing GPU); the exit
 # status is nonzero if any part failed. Under CI (CI set) one more part fuzzes each libFuzzer
@@ -74,6 +74,12 @@ if [ "${ONYX_SKIP_CONFORMANCE:-0}" != 1 ]; then
   # shellcheck disable=SC2086  # ONYX_CONFORMANCE_ARGS is a list of words on purpose
   run_part conformance "$PYTHON" scripts/conformance.py --jobs "$JOBS" \
     --summary "$REPORTS/conformance.json" ${ONYX_CONFORMANCE_ARGS:-}
+  # The same suites on the emulated device (providers/emulated/): every node the device can
+  # run runs there and checks that its inputs arrived through the planned copies, so placement
+  # and copy insertion are tested on every model of the suites without a GPU.
+  # shellcheck disable=SC2086
+  run_part conformance-emulated "$PYTHON" scripts/conformance.py --device emulated --jobs "$JOBS" \
+    --summary "$REPORTS/conformance-emulated.json" ${ONYX_CONFORMANCE_ARGS:-}
 fi
 
 # pytest exits 5 when it collects no test: a failure while test files exist, fine otherwise.

@@ -5,6 +5,7 @@
 
 #include "runtime/ir/value_files.h"
 #include "runtime/session/inference_session.h"
+#include "tools/device_option.h"
 #include "tools/value_comparison.h"
 
 namespace onyx::cli {
@@ -70,7 +71,7 @@ const char* test_status_word(TestStatus status) {
   return "?";
 }
 
-TestOutcome run_backend_test(const fs::path& folder, int threads) {
+TestOutcome run_backend_test(const fs::path& folder, int threads, const std::string& device) {
   fs::path model_path = folder / "model.onnx";
   if (!fs::exists(model_path)) return {TestStatus::kSkip, "no model.onnx"};
   std::vector<fs::path> sets = data_sets(folder);
@@ -78,6 +79,7 @@ TestOutcome run_backend_test(const fs::path& folder, int threads) {
 
   SessionOptions options;
   options.intra_op_threads = threads;
+  options.providers = providers_for_device(device);
   InferenceSession session(model_path, options);
   Tolerance tolerance;
   tolerance.random_values = has_random_outputs(session.model().graph);

@@ -14,7 +14,8 @@ struct TestOutcome {
   std::string message;
 };
 
-TestOutcome run_backend_test(const std::filesystem::path& folder, int threads);
+// `device` as --device takes it ("" or "cpu", "cuda:0", "emulated").
+TestOutcome run_backend_test(const std::filesystem::path& folder, int threads, const std::string& device = "");
 
 const char* test_status_word(TestStatus status);  // "PASS", "FAIL", ...
 

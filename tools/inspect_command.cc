@@ -8,7 +8,10 @@
 #include "runtime/session/graph_checks.h"
 #include "runtime/session/type_inference.h"
 #include "tools/commands.h"
+#include "runtime/session/inference_session.h"
 #include "tools/custom_ops_option.h"
+#include "tools/device_option.h"
+#include "tools/placement_report.h"
 
 namespace onyx::cli {
 
@@ -44,7 +47,7 @@ std::string human_bytes(int64_t bytes) {
   return text;
 }
 
-int inspect(const std::string& path) {
+int inspect(const std::string& path, const std::string& device) {
   Model model = load_model(path);
   const Graph& graph = model.graph;
   std::cout << "model: " << path << "\n";
@@ -86,6 +89,15 @@ int inspect(const std::string& path) {
   std::cout << "ops:\n";
   for (const auto& [op, count] : histogram) std::cout << "  " << op << ": " << count << "\n";
   std::cout << "parameters: " << graph.parameter_count() << " (" << human_bytes(graph.parameter_bytes()) << ")\n";
+  if (!device.empty()) {
+    // Placement only looks kernels up: it needs no device, so it shows here what a session on
+    // that device would run where.
+    SessionOptions options;
+    options.providers = providers_for_device(device);
+    SessionPreview preview = InferenceSession::preview(model, options);
+    std::cout << "device: " << device << " (after optimization: " << preview.model.graph.nodes.size() << " nodes)\n";
+    print_placement(std::cout, preview.model.graph, preview.placement);
+  }
   return 0;
 }
 
@@ -94,12 +106,15 @@ int inspect(const std::string& path) {
 Command add_inspect_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto custom_ops = std::make_shared<std::vector<std::string>>();
-  CLI::App* command = app.add_subcommand("inspect", "Describe a model: opsets, inputs, outputs, ops, parameters");
+  auto device = std::make_shared<std::string>();
+  CLI::App* command = app.add_subcommand(
+      "inspect", "Describe a model: opsets, inputs, outputs, ops, parameters; with --device, where its nodes would run");
   command->add_option("model", *path, "the .onnx model")->required();
   add_custom_ops_option(*command, *custom_ops);
-  return [path, custom_ops] {
+  add_device_option(*command, *device);
+  return [path, custom_ops, device] {
     load_custom_op_libraries(*custom_ops);
-    return inspect(*path);
+    return inspect(*path, *device);
   };
 }
 

@@ -8,8 +8,10 @@
 #include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
+#include "tools/device_option.h"
 #include "tools/feeds.h"
 #include "tools/memory_limit_option.h"
+#include "tools/placement_report.h"
 #include "tools/value_printing.h"
 
 namespace onyx::cli {
@@ -23,7 +25,9 @@ struct RunOptions {
   size_t memory_limit = 0;
   int optimization_level = SessionOptions{}.optimization_level;
   bool random = false;
+  bool verbose = false;
   std::vector<std::string> custom_ops;
+  std::string device;
 };
 
 int run(const RunOptions& options) {
@@ -32,8 +36,10 @@ int run(const RunOptions& options) {
   session_options.intra_op_threads = options.threads;
   session_options.memory_limit = options.memory_limit;
   session_options.optimization_level = options.optimization_level;
+  session_options.providers = providers_for_device(options.device);
   InferenceSession session(std::filesystem::path(options.model), session_options);
 
+  if (options.verbose) print_placement(std::cout, session.model().graph, session.plan().placement());
   std::map<std::string, Value> feeds = build_feeds(session, options.inputs, options.random);
   std::vector<NamedValue> outputs = session.run(feeds);
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir);
@@ -61,6 +67,8 @@ Command add_run_command(CLI::App& app) {
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
   add_memory_limit_option(*command, options->memory_limit);
   add_custom_ops_option(*command, options->custom_ops);
+  add_device_option(*command, options->device);
+  command->add_flag("--verbose,-v", options->verbose, "also print where nodes run and the copies between devices");
   return [options] { return run(*options); };
 }
 

@@ -20,6 +20,7 @@
 #include "tools/backend_test.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
+#include "tools/device_option.h"
 
 namespace onyx::cli {
 
@@ -33,6 +34,7 @@ struct TestOptions {
   int jobs = 1;
   int timeout_seconds = 300;
   std::vector<std::string> custom_ops;
+  std::string device;
 };
 
 struct TestCase {
@@ -62,10 +64,10 @@ std::vector<TestCase> discover(const std::vector<std::string>& folders) {
 }
 
 // Runs in the child: executes the test and writes "<status char><message>" to the pipe.
-[[noreturn]] void child_main(const fs::path& path, int threads, int fd) {
+[[noreturn]] void child_main(const fs::path& path, int threads, const std::string& device, int fd) {
   TestOutcome outcome{TestStatus::kError, ""};
   try {
-    outcome = run_backend_test(path, threads);
+    outcome = run_backend_test(path, threads, device);
   } catch (const std::exception& error) {
     outcome = {TestStatus::kError, user_message(error)};
   }
@@ -129,7 +131,7 @@ void run_all(std::vector<TestCase>& cases, const TestOptions& options) {
       if (pid < 0) throw_error(ErrorCode::kRuntimeFailure, "fork() failed");
       if (pid == 0) {
         ::close(pipe_fds[0]);
-        child_main(cases[next].path, threads, pipe_fds[1]);
+        child_main(cases[next].path, threads, options.device, pipe_fds[1]);
       }
       ::close(pipe_fds[1]);
       running.push_back({next++, pid, pipe_fds[0], "", std::chrono::steady_clock::now()});
@@ -195,6 +197,7 @@ Command add_test_command(CLI::App& app) {
   command->add_option("--timeout", options->timeout_seconds, "seconds before a test is stopped and reported as ERROR")
       ->check(positive());
   add_custom_ops_option(*command, options->custom_ops);
+  add_device_option(*command, options->device);
   return [options] { return run_tests(*options); };
 }
 

@@ -11,9 +11,9 @@ class CpuExecutionProvider final : public ExecutionProvider {
  public:
   std::string name() const override { return kCpuProvider; }
   Device device() const override { return {}; }
-  Allocator& allocator() override { return *cpu_allocator(); }
-  Tensor to_host(const Tensor& tensor) override { return tensor; }
-  Tensor from_host(const Tensor& tensor) override { return tensor; }
+  std::shared_ptr<Allocator> allocator() override { return cpu_allocator(); }
+  Tensor to_host(const Tensor& tensor, DeviceRunState*) override { return tensor; }
+  Tensor from_host(const Tensor& tensor, DeviceRunState*) override { return tensor; }
 };
 
 }  // namespace onyx

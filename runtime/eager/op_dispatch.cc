@@ -254,12 +254,12 @@ class PooledOutputAllocator final : public OutputAllocator {
   explicit PooledOutputAllocator(ExecutionProvider& provider) : provider_(provider) {}
   Tensor allocate(int, DataType dtype, const Shape& shape) override {
     if (&provider_ == &cpu_provider()) return Tensor(dtype, shape, pool());
-    return Tensor(dtype, shape, provider_.allocator());
+    return Tensor(dtype, shape, *provider_.allocator());
   }
 
  private:
   static CachingAllocator& pool() {
-    thread_local CachingAllocator allocator(*cpu_allocator());
+    thread_local CachingAllocator allocator(cpu_allocator());
     return allocator;
   }
   ExecutionProvider& provider_;
@@ -292,7 +292,7 @@ void run_kernel(const OpHandle& op, Value* frame, size_t input_count, size_t out
   } catch (const std::exception& error) {
     throw Error(ErrorCode::kRuntimeFailure, "eager " + op.describe() + ": " + user_message(error));
   }
-  provider.synchronize();
+  provider.synchronize(nullptr);
 }
 
 bool is_plain_eager() { return current_trace() == nullptr && !tapes_recording(); }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <set>
 
 #include "runtime/session/node_call.h"
@@ -13,18 +14,43 @@ namespace onyx {
 
 namespace {
 
-// Moves a value between devices at a partition border.
+// Moves a value to `to`'s device at a partition border. The source is the tensor's own
+// device, so a value whose place is known only at run time (a feed the caller bound on a
+// device) is copied only when it is elsewhere. Sequences and optionals stay where they are.
 class DeviceTransferKernel final : public Kernel {
  public:
-  DeviceTransferKernel(ExecutionProvider& from, ExecutionProvider& to) : from_(from), to_(to) {}
+  DeviceTransferKernel(const std::vector<ExecutionProvider*>& providers, int to)
+      : providers_(providers), to_(to) {}
   void compute(KernelContext& context) override {
-    Tensor host = from_.to_host(context.input(0));
-    context.set_output(0, to_.from_host(host));
+    const Value& value = context.input_value(0);
+    ExecutionProvider& to = *providers_[static_cast<size_t>(to_)];
+    if (!value.is_tensor() || value.tensor().device() == to.device()) {
+      context.set_output(0, value);
+      return;
+    }
+    const Tensor& tensor = value.tensor();
+    Tensor host = tensor;
+    if (!tensor.device().is_cpu()) {
+      int from = provider_of(tensor.device());
+      host = providers_[static_cast<size_t>(from)]->to_host(tensor, state(context, from));
+    }
+    context.set_output(0, to.device().is_cpu() ? host : to.from_host(host, state(context, to_)));
   }
 
  private:
-  ExecutionProvider& from_;
-  ExecutionProvider& to_;
+  int provider_of(Device device) const {
+    for (size_t i = 0; i < providers_.size(); ++i) {
+      if (providers_[i]->device() == device) return static_cast<int>(i);
+    }
+    throw_error(ErrorCode::kInvalidArgument, "a tensor on ", device.to_string(),
+                " was given, but the session has no provider for that device");
+  }
+  static DeviceRunState* state(const KernelContext& context, int provider) {
+    return context.run_states() ? (*context.run_states())[static_cast<size_t>(provider)].get() : nullptr;
+  }
+
+  const std::vector<ExecutionProvider*>& providers_;
+  int to_;
 };
 
 Tensor copy_out_of_arena(const Tensor& alias, int slot, OutputAllocator& allocator) {
@@ -46,6 +72,11 @@ Value sequence_out_of_arena(const Value& sequence, const PlannedOutputAllocator&
 }
 
 }  // namespace
+
+std::string describe_step(const PlanStep& step) {
+  if (step.node) return step.node->describe();
+  return "copy of '" + step.copy->value + "' to " + step.copy->to->device().to_string();
+}
 
 int ExecutionPlan::slot_of(const std::string& name) {
   auto [it, inserted] = slots_.emplace(name, static_cast<int>(slot_names_.size()));
@@ -78,10 +109,10 @@ class PlanSubgraphCompiler final : public SubgraphCompiler {
       : model_(model), types_(types), providers_(providers), threads_(threads), ops_(ops),
         memory_limit_(memory_limit) {}
 
-  std::unique_ptr<ExecutionPlan> compile(const Graph& graph) const override {
+  std::unique_ptr<ExecutionPlan> compile(const Graph& graph, std::vector<bool> outputs_to_host) const override {
     InferredTypes inner = infer_types(graph, model_, &types_, ops_);
     return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph), ops_,
-                                           memory_limit_);
+                                           memory_limit_, std::move(outputs_to_host));
   }
 
  private:
@@ -100,13 +131,11 @@ ExecutionPlan::~ExecutionPlan() = default;
 ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                              const std::vector<ExecutionProvider*>& providers, int threads,
                              const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
-                             size_t memory_limit)
+                             size_t memory_limit, std::vector<bool> outputs_to_host)
     : threads_(threads), memory_limit_(memory_limit) {
-  if (providers.empty()) throw_error(ErrorCode::kInvalidArgument, "no execution provider given");
-  for (ExecutionProvider* provider : providers) {
-    if (provider->device().is_cpu()) host_provider_ = provider;
-  }
-  if (host_provider_ == nullptr) throw_error(ErrorCode::kInvalidArgument, "the CPU provider is required");
+  placement_ = place_graph(graph, model, types, providers, outer_inputs, ops, outputs_to_host);
+  providers_ = providers;
+  host_provider_ = placement_.host;
   // oneDNN fixes a primitive's thread count when the kernel creates it, here for static shapes:
   // created under the default (one per core) a session of fewer threads would run its
   // convolutions with extra OpenMP threads that then spin between them.
@@ -126,27 +155,24 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     if (graph.find_input(name) == nullptr) constants_.emplace_back(slot, graph.initializers.at(name));
   }
 
-  for (const Node& node : graph.nodes) {
+  auto index_of = [&](ExecutionProvider* provider) {
+    return static_cast<int>(std::find(providers_.begin(), providers_.end(), provider) - providers_.begin());
+  };
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    const NodePlacement& placed = placement_.nodes[n];
+    for (const PlannedCopy& copy : placed.copies_before) add_step_for_copy(copy);
     PlanStep step;
     step.node = &node;
-    step.opset = model.opset_for(node.domain).value_or(0);
-    if (step.opset == 0) {
-      throw_error(ErrorCode::kInvalidModel, node.describe(), ": the model does not import domain '",
-                  display_domain(node.domain), "'");
-    }
+    step.opset = placed.opset;
+    step.provider = placed.provider;
+    step.provider_index = index_of(placed.provider);
+    step.host_reason = placed.host_reason;
+    has_device_steps_ = has_device_steps_ || !placed.provider->device().is_cpu();
     std::vector<std::string> implicit = implicit_inputs(node);
-    for (const auto& input : node.inputs) step.inputs.push_back(input.empty() ? -1 : slot_of(input));
-    for (const auto& input : implicit) step.inputs.push_back(slot_of(input));
+    for (const auto& input : placed.inputs) step.inputs.push_back(input.empty() ? -1 : slot_of(input));
     for (const auto& output : node.outputs) step.outputs.push_back(output.empty() ? -1 : slot_of(output));
-    const KernelDef* def = nullptr;
-    for (ExecutionProvider* provider : providers) {
-      def = provider->find_kernel(node, step.opset, ops.kernels());
-      if (def) {
-        step.provider = provider;
-        break;
-      }
-    }
-    if (def == nullptr) throw_missing_kernel(node, step.opset, host_provider_->name(), ops);
+    const KernelDef* def = placed.kernel;
 
     std::vector<const TypeInfo*> input_types;
     std::vector<const Tensor*> constants;
@@ -173,62 +199,42 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     }
     steps_.push_back(std::move(step));
   }
+  for (const PlannedCopy& copy : placement_.output_copies) add_step_for_copy(copy);
+  output_copy_steps_ = placement_.output_copies.size();
   std::set<int> constant_slots;
   for (const auto& [slot, value] : constants_) constant_slots.insert(slot);
-  for (const auto& output : graph.outputs) {
-    output_slots_.push_back(slot_of(output.name));
+  for (size_t i = 0; i < placement_.outputs.size(); ++i) {
+    output_slots_.push_back(slot_of(placement_.outputs[i]));
+    device_output_slots_.push_back(slot_of(graph.outputs[i].name));
     output_is_constant_.push_back(constant_slots.count(output_slots_.back()) > 0);
   }
-  add_transfers();
   compute_lifetimes(types);
   arenas_ = std::make_unique<ArenaPool>(host_provider_->allocator(), memory_.arena_bytes());
   dynamic_memory_ = std::make_unique<CachingAllocator>(host_provider_->allocator());
 }
 
-void ExecutionPlan::add_transfers() {
-  // Feeds and initializers live on the host; every other value where its producer ran.
-  std::vector<ExecutionProvider*> location(slot_names_.size(), host_provider_);
-  std::vector<PlanStep> with_transfers;
-  std::map<std::pair<int, ExecutionProvider*>, int> copies;
-  for (PlanStep& step : steps_) {
-    for (int& slot : step.inputs) {
-      if (slot < 0 || location[static_cast<size_t>(slot)] == step.provider) continue;
-      auto key = std::make_pair(slot, step.provider);
-      auto found = copies.find(key);
-      if (found == copies.end()) {
-        ExecutionProvider* from = location[static_cast<size_t>(slot)];
-        int copy_slot = slot_of(slot_names_[static_cast<size_t>(slot)] + "@" + step.provider->name());
-        location.resize(slot_names_.size(), host_provider_);
-        location[static_cast<size_t>(copy_slot)] = step.provider;
-        PlanStep transfer;
-        transfer.provider = step.provider;
-        transfer.kernel = std::make_unique<DeviceTransferKernel>(*from, *step.provider);
-        transfer.inputs = {slot};
-        transfer.outputs = {copy_slot};
-        with_transfers.push_back(std::move(transfer));
-        found = copies.emplace(key, copy_slot).first;
-      }
-      slot = found->second;
+void ExecutionPlan::add_step_for_copy(const PlannedCopy& copy) {
+  if (copy.of_constant) {
+    // An initializer a device kernel reads: uploaded once, here, and handed to every run's
+    // frame like the other constants.
+    auto host_constant = std::find_if(constants_.begin(), constants_.end(),
+                                      [&](const auto& entry) { return entry.first == slot_of(copy.value); });
+    if (host_constant != constants_.end() && host_constant->second.is_tensor()) {
+      Tensor uploaded = copy.to->from_host(host_constant->second.tensor(), nullptr);
+      copy.to->synchronize(nullptr);
+      constants_.emplace_back(slot_of(copy.copy_name), Value(std::move(uploaded)));
+      return;
     }
-    for (int slot : step.outputs) {
-      if (slot >= 0) location[static_cast<size_t>(slot)] = step.provider;
-    }
-    with_transfers.push_back(std::move(step));
   }
-  // Graph outputs are returned on the host.
-  for (int& slot : output_slots_) {
-    ExecutionProvider* from = location[static_cast<size_t>(slot)];
-    if (from == host_provider_) continue;
-    int copy_slot = slot_of(slot_names_[static_cast<size_t>(slot)] + "@host");
-    PlanStep transfer;
-    transfer.provider = host_provider_;
-    transfer.kernel = std::make_unique<DeviceTransferKernel>(*from, *host_provider_);
-    transfer.inputs = {slot};
-    transfer.outputs = {copy_slot};
-    with_transfers.push_back(std::move(transfer));
-    slot = copy_slot;
-  }
-  steps_ = std::move(with_transfers);
+  PlanStep transfer;
+  transfer.provider = copy.to;
+  transfer.provider_index =
+      static_cast<int>(std::find(providers_.begin(), providers_.end(), copy.to) - providers_.begin());
+  transfer.copy = &copy;
+  transfer.kernel = std::make_unique<DeviceTransferKernel>(providers_, transfer.provider_index);
+  transfer.inputs = {slot_of(copy.value)};
+  transfer.outputs = {slot_of(copy.copy_name)};
+  steps_.push_back(std::move(transfer));
 }
 
 void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
@@ -266,11 +272,28 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
   memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes);
 }
 
-ExecutionPlan::Frame::Frame(const ExecutionPlan& plan)
+ExecutionPlan::Frame::Frame(const ExecutionPlan& plan, const KernelContext* parent)
     : arenas_(*plan.arenas_), arena_(arenas_.acquire()),
       allocator_(plan.memory_, arena_.get(), *plan.dynamic_memory_), values_(plan.slot_names_.size()) {
   allocator_.set_memory_limit(plan.memory_limit_);
   for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
+  const size_t provider_count = plan.providers_.size();
+  if (parent != nullptr && parent->run_states() != nullptr && parent->run_states()->size() == provider_count) {
+    run_states_ = *parent->run_states();
+    owns_run_states_ = false;
+  } else {
+    run_states_.resize(provider_count);
+    if (plan.has_device_steps_) {
+      for (size_t i = 0; i < provider_count; ++i) run_states_[i] = plan.providers_[i]->acquire_run_state();
+    }
+  }
+  device_allocators_.resize(provider_count);
+  for (size_t i = 0; i < provider_count; ++i) {
+    ExecutionProvider* provider = plan.providers_[i];
+    if (provider == plan.host_provider_ || !plan.has_device_steps_) continue;
+    device_allocators_[i] = provider->make_output_allocator(run_states_[i].get());
+    device_allocators_[i]->set_memory_limit(plan.memory_limit_);
+  }
 }
 
 ExecutionPlan::Frame::~Frame() {
@@ -278,10 +301,12 @@ ExecutionPlan::Frame::~Frame() {
   arenas_.release(std::move(arena_));
 }
 
-std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame() const { return std::make_unique<Frame>(*this); }
+std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame(const KernelContext* parent) const {
+  return std::make_unique<Frame>(*this, parent);
+}
 
 void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-                        std::vector<double>* step_seconds) const {
+                        std::vector<double>* step_seconds, bool outputs_on_device) const {
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
@@ -289,9 +314,14 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   for (size_t i = 0; i < inputs.size(); ++i) values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   PlannedOutputAllocator& allocator = frame.allocator_;
   omp_set_num_threads(threads_);
-  for (size_t index = 0; index < steps_.size(); ++index) {
+  const size_t step_count = outputs_on_device ? steps_.size() - output_copy_steps_ : steps_.size();
+  for (size_t index = 0; index < step_count; ++index) {
     const PlanStep& step = steps_[index];
-    KernelContext context(values.data(), step.inputs, step.outputs, allocator, threads_);
+    const size_t provider = static_cast<size_t>(step.provider_index);
+    OutputAllocator* device_allocator = frame.device_allocators_[provider].get();
+    KernelContext context(values.data(), step.inputs, step.outputs,
+                          device_allocator ? *device_allocator : static_cast<OutputAllocator&>(allocator), threads_);
+    context.set_device_state(frame.run_states_[provider].get(), &frame.run_states_);
     try {
       if (step_seconds == nullptr) {
         step.kernel->compute(context);
@@ -301,11 +331,9 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
         (*step_seconds)[index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       }
     } catch (const Error& error) {
-      std::string where = step.node ? step.node->describe() : std::string("device transfer");
-      throw Error(error.code(), where + ": " + error.what());
+      throw Error(error.code(), describe_step(step) + ": " + error.what());
     } catch (const std::exception& error) {
-      std::string where = step.node ? step.node->describe() : std::string("device transfer");
-      throw Error(ErrorCode::kRuntimeFailure, where + ": " + user_message(error));
+      throw Error(ErrorCode::kRuntimeFailure, describe_step(step) + ": " + user_message(error));
     }
     // A kernel may hand back a view of another value (Identity, Reshape), or a sequence holding
     // one. If that memory is in the arena, it can be reused once its owner dies, so such a
@@ -323,17 +351,26 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
     }
     for (int slot : step.release_after) values[static_cast<size_t>(slot)] = Value();
   }
+  // Device work is queued: wait for it, so errors surface here and outputs bound on a device
+  // are complete when run returns.
+  if (has_device_steps_ && frame.owns_run_states_) {
+    for (size_t i = 0; i < providers_.size(); ++i) {
+      if (frame.run_states_[i]) providers_[i]->synchronize(frame.run_states_[i].get());
+    }
+  }
   outputs.resize(output_slots_.size());
-  for (size_t i = 0; i < output_slots_.size(); ++i) {
-    Value& value = values[static_cast<size_t>(output_slots_[i])];
+  const std::vector<int>& output_slots = outputs_on_device ? device_output_slots_ : output_slots_;
+  for (size_t i = 0; i < output_slots.size(); ++i) {
+    Value& value = values[static_cast<size_t>(output_slots[i])];
     outputs[i] = output_is_constant_[i] ? value : std::move(value);
   }
 }
 
-std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds) const {
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds,
+                                      bool outputs_on_device) const {
   std::unique_ptr<Frame> frame = make_frame();
   std::vector<Value> outputs;
-  run(*frame, inputs, outputs, step_seconds);
+  run(*frame, inputs, outputs, step_seconds, outputs_on_device);
   return outputs;
 }
 

@@ -17,6 +17,7 @@
 #include "providers/execution_provider.h"
 #include "runtime/ir/graph.h"
 #include "runtime/session/memory_plan.h"
+#include "runtime/session/placement.h"
 #include "runtime/session/type_inference.h"
 #include "runtime/tensor/caching_allocator.h"
 
@@ -25,6 +26,9 @@ namespace onyx {
 struct PlanStep {
   const Node* node = nullptr;  // null for a device-transfer step
   ExecutionProvider* provider = nullptr;
+  int provider_index = 0;       // in the plan's providers
+  std::string host_reason;      // see NodePlacement::host_reason
+  const PlannedCopy* copy = nullptr;  // for a device-transfer step: what it copies
   std::unique_ptr<Kernel> kernel;
   std::vector<int> inputs;   // slots; -1 for an omitted optional input; implicit inputs last
   std::vector<int> outputs;  // slots; -1 for an omitted optional output
@@ -32,42 +36,53 @@ struct PlanStep {
   int64_t opset = 0;
 };
 
+// "node 'n' (Op)", or "copy of 'v' to cuda:0" for a device-transfer step.
+std::string describe_step(const PlanStep& step);
+
 class ExecutionPlan {
  public:
   // `providers` in priority order; each node goes to the first that has a kernel for it.
   // `outer_inputs` are values read from an enclosing graph; they follow graph.inputs. Kernels
   // (and subgraphs' shape rules) come from `ops`, which must outlive the plan. No output may
   // take more than `memory_limit` bytes: statically shaped ones are checked here, the rest when
-  // their kernel allocates them.
+  // their kernel allocates them. Outputs come back to the host unless `outputs_to_host` marks
+  // them false (SubgraphCompiler::compile).
   ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                 const std::vector<ExecutionProvider*>& providers, int threads,
                 const std::vector<std::string>& outer_inputs = {},
                 const OpRegistry& ops = OpRegistry::global(),
-                size_t memory_limit = default_memory_limit());
+                size_t memory_limit = default_memory_limit(), std::vector<bool> outputs_to_host = {});
   ~ExecutionPlan();
   ExecutionPlan(const ExecutionPlan&) = delete;
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;
 
-  // One run's state: the value slots (constants filled once), an arena, the allocators.
+  // One run's state: the value slots (constants filled once), an arena, the allocators and
+  // the device run states. A subgraph's frame made inside a kernel passes that kernel's
+  // context, so the subgraph's device work shares the run's streams.
   class Frame;
-  std::unique_ptr<Frame> make_frame() const;
+  std::unique_ptr<Frame> make_frame(const KernelContext* parent = nullptr) const;
 
   // Runs with `inputs` in input_names() order (moved from), writing the graph outputs to
   // `outputs`. A frame serves one run at a time; different frames may run concurrently.
+  // With `outputs_on_device`, outputs stay where their producers made them (the trailing copies
+  // to the host are skipped), so a caller chaining device work pays no copy.
   void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-           std::vector<double>* step_seconds = nullptr) const;
+           std::vector<double>* step_seconds = nullptr, bool outputs_on_device = false) const;
   // Convenience: a fresh frame per call. With `step_seconds` (sized to steps().size()), each
   // step's wall time is added to it.
-  std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr) const;
+  std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr,
+                         bool outputs_on_device = false) const;
 
   const std::vector<std::string>& input_names() const { return input_names_; }
   size_t output_count() const { return output_slots_.size(); }
   const std::vector<PlanStep>& steps() const { return steps_; }
   const MemoryPlan& memory_plan() const { return memory_; }
+  const GraphPlacement& placement() const { return placement_; }
+  const std::vector<ExecutionProvider*>& providers() const { return providers_; }
 
  private:
   int slot_of(const std::string& name);
-  void add_transfers();
+  void add_step_for_copy(const PlannedCopy& copy);
   void compute_lifetimes(const InferredTypes& types);
 
   int threads_;
@@ -78,9 +93,14 @@ class ExecutionPlan {
   std::vector<std::string> input_names_;
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
+  std::vector<int> device_output_slots_;  // the outputs before their copies to the host
+  size_t output_copy_steps_ = 0;          // the last steps of steps_
   std::vector<bool> output_is_constant_;  // such outputs are copied out, not moved
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;
+  GraphPlacement placement_;
+  std::vector<ExecutionProvider*> providers_;
+  bool has_device_steps_ = false;
   std::unique_ptr<ArenaPool> arenas_;
   std::unique_ptr<CachingAllocator> dynamic_memory_;  // values sized only at run time
   ExecutionProvider* host_provider_ = nullptr;
@@ -88,7 +108,7 @@ class ExecutionPlan {
 
 class ExecutionPlan::Frame {
  public:
-  explicit Frame(const ExecutionPlan& plan);
+  Frame(const ExecutionPlan& plan, const KernelContext* parent);
   ~Frame();
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
@@ -98,6 +118,9 @@ class ExecutionPlan::Frame {
   ArenaPool& arenas_;
   std::shared_ptr<void> arena_;
   PlannedOutputAllocator allocator_;
+  DeviceRunStates run_states_;  // per provider of the plan; null for the CPU
+  bool owns_run_states_ = true;  // false when inherited from the enclosing run
+  std::vector<std::unique_ptr<OutputAllocator>> device_allocators_;  // per provider; null for the host
   std::vector<Value> values_;
 };
 

@@ -16,38 +16,68 @@ namespace onyx {
 InferenceSession::InferenceSession(const std::filesystem::path& model_path, SessionOptions options)
     : InferenceSession(load_model(model_path), std::move(options)) {}
 
+namespace {
+
+void add_cpu_provider_if_missing(SessionOptions& options) {
+  bool has_cpu = false;
+  for (const auto& provider : options.providers) has_cpu = has_cpu || provider->device().is_cpu();
+  if (!has_cpu) options.providers.push_back(std::make_shared<CpuExecutionProvider>());
+}
+
+// Steps 1-3 of a session (validate, infer types, optimize), shared with preview().
+InferredTypes prepare_graph(Model& model, const SessionOptions& options, const OpRegistry& ops) {
+  Graph& graph = model.graph;
+  apply_model_expansions(model);  // e.g. the Gradient op -> backward nodes
+  validate_and_sort_graph(graph);
+  InferredTypes types = infer_types(graph, model, nullptr, ops);
+  if (options.optimization_level >= 1) {
+    int folded = fold_constants(graph, model, types);
+    folded += fold_conv_batch_norm(graph);
+    remove_dead_nodes(graph);
+    if (folded > 0) types = infer_types(graph, model, nullptr, ops);  // folded values now feed shape rules
+  }
+  bool cpu_only = true;
+  for (const auto& provider : options.providers) cpu_only = cpu_only && provider->device().is_cpu();
+  if (options.optimization_level >= 2 && cpu_only && convert_to_channels_last(graph, model, types) > 0) {
+    remove_dead_nodes(graph);
+    types = infer_types(graph, model);
+  }
+  return types;
+}
+
+std::vector<ExecutionProvider*> raw_providers(const SessionOptions& options) {
+  std::vector<ExecutionProvider*> providers;
+  for (const auto& provider : options.providers) providers.push_back(provider.get());
+  return providers;
+}
+
+}  // namespace
+
 InferenceSession::InferenceSession(Model model, SessionOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   threads_ = options_.intra_op_threads > 0 ? options_.intra_op_threads
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  bool has_cpu = false;
-  for (const auto& provider : options_.providers) has_cpu = has_cpu || provider->device().is_cpu();
-  if (!has_cpu) options_.providers.push_back(std::make_shared<CpuExecutionProvider>());
+  add_cpu_provider_if_missing(options_);
+  // A device that cannot be used fails here, before any work, with the provider's message.
+  for (const auto& provider : options_.providers) provider->open();
 
   ops_ = make_op_registry(std::move(options_.custom_ops), options_.custom_op_libraries);
   options_.custom_ops.clear();
-
-  Graph& graph = model_.graph;
-  apply_model_expansions(model_);  // e.g. the Gradient op -> backward nodes
-  validate_and_sort_graph(graph);
-  types_ = infer_types(graph, model_, nullptr, *ops_);
-  if (options_.optimization_level >= 1) {
-    int folded = fold_constants(graph, model_, types_);
-    folded += fold_conv_batch_norm(graph);
-    remove_dead_nodes(graph);
-    if (folded > 0) types_ = infer_types(graph, model_, nullptr, *ops_);  // folded values now feed shape rules
-  }
-  bool cpu_only = true;
-  for (const auto& provider : options_.providers) cpu_only = cpu_only && provider->device().is_cpu();
-  if (options_.optimization_level >= 2 && cpu_only && convert_to_channels_last(graph, model_, types_) > 0) {
-    remove_dead_nodes(graph);
-    types_ = infer_types(graph, model_);
-  }
-  std::vector<ExecutionProvider*> providers;
-  for (const auto& provider : options_.providers) providers.push_back(provider.get());
+  types_ = prepare_graph(model_, options_, *ops_);
   memory_limit_ = options_.memory_limit > 0 ? options_.memory_limit : default_memory_limit();
-  plan_ = std::make_unique<ExecutionPlan>(graph, model_, types_, providers, threads_, std::vector<std::string>{}, *ops_,
-                                          memory_limit_);
+  plan_ = std::make_unique<ExecutionPlan>(model_.graph, model_, types_, raw_providers(options_), threads_,
+                                          std::vector<std::string>{}, *ops_, memory_limit_);
+}
+
+SessionPreview InferenceSession::preview(Model model, SessionOptions options) {
+  add_cpu_provider_if_missing(options);
+  std::shared_ptr<OpRegistry> ops = make_op_registry(std::move(options.custom_ops), options.custom_op_libraries);
+  SessionPreview preview;
+  preview.types = prepare_graph(model, options, *ops);
+  preview.placement = place_graph(model.graph, model, preview.types, raw_providers(options), {}, *ops);
+  preview.model = std::move(model);
+  preview.providers = options.providers;
+  return preview;
 }
 
 bool InferenceSession::input_is_optional(const std::string& name) const {
@@ -114,6 +144,11 @@ std::vector<Value> InferenceSession::ordered_inputs(const std::map<std::string, 
 
 std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds) const {
   return name_outputs(plan_->run(ordered_inputs(feeds)));
+}
+
+std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds,
+                                              const RunOptions& options) const {
+  return name_outputs(plan_->run(ordered_inputs(feeds), nullptr, options.outputs_on_device));
 }
 
 std::vector<NamedValue> InferenceSession::run_profiled(const std::map<std::string, Value>& feeds,

@@ -12,6 +12,7 @@
 #include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 #include "runtime/session/execution_plan.h"
+#include "runtime/session/placement.h"
 #include "runtime/session/type_inference.h"
 
 namespace onyx {
@@ -22,7 +23,9 @@ struct SessionOptions {
   // 2: also channels-last convolutions
   // (runtime/optimizer/channels_last.h; only when every provider is a CPU one).
   int optimization_level = 2;
-  // Providers in priority order; the CPU provider is appended when missing.
+  // Providers in priority order; the CPU provider is appended when missing. By name, with a
+  // device id and options: `providers = make_providers({"cuda:0", "cpu"})`
+  // (providers/provider_factory.h). Each node runs on the first provider with a kernel for it.
   std::vector<std::shared_ptr<ExecutionProvider>> providers;
   // Custom ops for this session only, looked up before the global registry (OpRegistry::global,
   // which holds the built-in ops and globally registered custom ops). Libraries are loaded by
@@ -32,6 +35,23 @@ struct SessionOptions {
   // The most bytes one tensor may take (runtime/tensor/memory_limit.h); 0: the machine's
   // physical memory. A node whose output would need more fails naming the node and both sizes.
   size_t memory_limit = 0;
+};
+
+// What a session would run, made without creating kernels or touching a device: the
+// optimized model, its types and the placement of its nodes over the providers.
+struct SessionPreview {
+  Model model;
+  InferredTypes types;
+  std::vector<std::shared_ptr<ExecutionProvider>> providers;  // GraphPlacement points into these
+  GraphPlacement placement;
+};
+
+// Device binding, as onnxruntime's IOBinding offers: feeds may be tensors already on a
+// provider's device (copied only to where a node reads them, so a CUDA tensor fed to a CUDA
+// node is not copied at all), and with `outputs_on_device` the outputs stay where they were
+// made, so benchmarks time the model rather than the copies.
+struct RunOptions {
+  bool outputs_on_device = false;
 };
 
 struct NamedValue {
@@ -44,9 +64,13 @@ class InferenceSession {
   explicit InferenceSession(Model model, SessionOptions options = {});
   explicit InferenceSession(const std::filesystem::path& model_path, SessionOptions options = {});
 
+  // Placement without a device (`onyx inspect --device cuda` on a machine without a GPU).
+  static SessionPreview preview(Model model, SessionOptions options = {});
+
   // Feeds by input name. Every graph input without an initializer must be fed; types and
   // shapes are checked against the declarations. Returns the graph outputs in order.
   std::vector<NamedValue> run(const std::map<std::string, Value>& feeds) const;
+  std::vector<NamedValue> run(const std::map<std::string, Value>& feeds, const RunOptions& options) const;
   // Same, adding each plan step's wall time to `step_seconds` (for profiling).
   std::vector<NamedValue> run_profiled(const std::map<std::string, Value>& feeds,
                                        std::vector<double>& step_seconds) const;

@@ -50,9 +50,8 @@ std::shared_ptr<void> ArenaPool::acquire() {
       return arena;
     }
   }
-  Allocator* allocator = &allocator_;
-  void* memory = allocator_.allocate(std::max<size_t>(bytes_, kAlignment));
-  return std::shared_ptr<void>(memory, [allocator](void* p) { allocator->deallocate(p); });
+  void* memory = allocator_->allocate(std::max<size_t>(bytes_, kAlignment));
+  return std::shared_ptr<void>(memory, [allocator = allocator_](void* p) { allocator->deallocate(p); });
 }
 
 void ArenaPool::release(std::shared_ptr<void> arena) {

@@ -44,12 +44,13 @@ class MemoryPlan {
 // Arenas for concurrent runs: each run borrows one and gives it back.
 class ArenaPool {
  public:
-  ArenaPool(Allocator& allocator, size_t bytes) : allocator_(allocator), bytes_(bytes) {}
+  // Each arena keeps `allocator` alive, so a frame may outlive the plan's provider.
+  ArenaPool(std::shared_ptr<Allocator> allocator, size_t bytes) : allocator_(std::move(allocator)), bytes_(bytes) {}
   std::shared_ptr<void> acquire();
   void release(std::shared_ptr<void> arena);
 
  private:
-  Allocator& allocator_;
+  std::shared_ptr<Allocator> allocator_;
   size_t bytes_;
   std::mutex mutex_;
   std::vector<std::shared_ptr<void>> free_;

@@ -5,17 +5,6 @@
 namespace onyx {
 
 namespace {
-class PlainOutputAllocator final : public OutputAllocator {
- public:
-  explicit PlainOutputAllocator(Allocator& allocator) : allocator_(allocator) {}
-  Tensor allocate(int, DataType dtype, const Shape& shape) override {
-    return Tensor(dtype, shape, allocator_);
-  }
-
- private:
-  Allocator& allocator_;
-};
-
 TypeInfo type_of_value(const Value& value) {
   if (value.is_tensor()) {
     return TypeInfo::tensor_of_shape(value.tensor().dtype(), value.tensor().shape());
@@ -67,12 +56,14 @@ std::vector<Value> call_node(const Node& node, int64_t opset, const std::vector<
     frame.emplace_back();
   }
   KernelInfo info(node, opset, input_type_pointers, {}, constants, provider, threads);
-  PlainOutputAllocator allocator(provider.allocator());
-  KernelContext context(frame.data(), input_slots, output_slots, allocator, threads);
+  DeviceRunStates run_states{provider.acquire_run_state()};
+  std::unique_ptr<OutputAllocator> allocator = provider.make_output_allocator(run_states[0].get());
+  KernelContext context(frame.data(), input_slots, output_slots, *allocator, threads);
+  context.set_device_state(run_states[0].get(), &run_states);
   try {  // errors name the node, as the session's do
     std::unique_ptr<Kernel> kernel = create_checked_kernel(*def, info);
     kernel->compute(context);
-    provider.synchronize();
+    provider.synchronize(run_states[0].get());
   } catch (const Error& error) {
     throw Error(error.code(), node.describe() + ": " + error.what());
   } catch (const std::exception& error) {

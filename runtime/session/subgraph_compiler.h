@@ -17,8 +17,10 @@ class SubgraphCompiler {
  public:
   virtual ~SubgraphCompiler() = default;
   // Compiles `graph` into a plan whose inputs are the graph's own inputs followed by the
-  // outer-scope values it reads, in the order `outer_inputs` returns for it.
-  virtual std::unique_ptr<ExecutionPlan> compile(const Graph& graph) const = 0;
+  // outer-scope values it reads, in the order `outer_inputs` returns for it. Outputs come back
+  // to the host, except those `outputs_to_host` marks false (empty: all to the host), which
+  // stay where they were made: a Loop's state stays on the device between iterations.
+  virtual std::unique_ptr<ExecutionPlan> compile(const Graph& graph, std::vector<bool> outputs_to_host = {}) const = 0;
 };
 
 // Names a subgraph (and its nested subgraphs) reads from enclosing scopes, sorted.

@@ -6,7 +6,12 @@
 namespace onyx {
 
 std::string Device::to_string() const {
-  return type == DeviceType::kCpu ? std::string("cpu") : "cuda:" + std::to_string(index);
+  switch (type) {
+    case DeviceType::kCpu: return "cpu";
+    case DeviceType::kCuda: return "cuda:" + std::to_string(index);
+    case DeviceType::kEmulated: return "emulated:" + std::to_string(index);
+  }
+  return "unknown device";
 }
 
 std::shared_ptr<void> Allocator::allocate_shared(size_t bytes) {

@@ -8,7 +8,9 @@
 
 namespace onyx {
 
-enum class DeviceType { kCpu, kCuda };
+// kEmulated: host memory that the test-only emulated provider (providers/emulated/) claims as
+// a device's, so placement and copies are exercised on machines without a GPU.
+enum class DeviceType { kCpu, kCuda, kEmulated };
 
 struct Device {
   DeviceType type = DeviceType::kCpu;
@@ -16,6 +18,8 @@ struct Device {
 
   bool operator==(const Device&) const = default;
   bool is_cpu() const { return type == DeviceType::kCpu; }
+  // True when the host can read the memory directly (the CPU, the emulated device).
+  bool is_host_memory() const { return type != DeviceType::kCuda; }
   std::string to_string() const;
 };
 

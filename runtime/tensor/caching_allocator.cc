@@ -6,8 +6,8 @@
 
 namespace onyx {
 
-CachingAllocator::CachingAllocator(Allocator& base) : state_(std::make_shared<State>()) {
-  state_->base = &base;
+CachingAllocator::CachingAllocator(std::shared_ptr<Allocator> base) : state_(std::make_shared<State>()) {
+  state_->base = std::move(base);
 }
 
 size_t CachingAllocator::size_class(size_t bytes) {

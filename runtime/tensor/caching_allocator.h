@@ -16,8 +16,9 @@ namespace onyx {
 
 class CachingAllocator final : public Allocator {
  public:
-  // `base` must outlive every block (the process-wide host allocator does).
-  explicit CachingAllocator(Allocator& base);
+  // Every block (and the pool) keeps `base` alive: a device allocator may be made per session,
+  // and a tensor may outlive the session.
+  explicit CachingAllocator(std::shared_ptr<Allocator> base);
 
   void* allocate(size_t bytes) override;
   void deallocate(void* pointer) override;
@@ -31,7 +32,7 @@ class CachingAllocator final : public Allocator {
 
  private:
   struct State {
-    Allocator* base = nullptr;
+    std::shared_ptr<Allocator> base;
     mutable std::mutex mutex;
     std::map<size_t, std::vector<void*>> free_blocks;  // by size class
     std::map<void*, size_t> live_sizes;

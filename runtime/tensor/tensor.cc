@@ -77,7 +77,10 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 Tensor Tensor::clone() const {
   check_has_data("clone()");
-  if (!device_.is_cpu()) throw_error(ErrorCode::kRuntimeFailure, "clone() of a device tensor");
+  if (!device_.is_host_memory()) {
+    throw_error(ErrorCode::kRuntimeFailure, "clone() of a tensor on ", device_.to_string(),
+                ": copy it to the host first");
+  }
   Tensor copy(dtype_, shape_);
   if (dtype_ == DataType::kString) {
     const auto* from = static_cast<const std::string*>(data_);

@@ -14,6 +14,7 @@
 #include <latch>
 #include <thread>
 
+#include "providers/provider_factory.h"
 #include "runtime/eager/eager.h"
 #include "runtime/session/inference_session.h"
 #include "tests/concurrency/stress_models.h"
@@ -106,8 +107,9 @@ void expect_all_match(const Tally& tally, const std::string& what) {
                             << tally.max_abs_error << ")";
 }
 
-SessionOptions options_for(const StressModel& model, int optimization_level = 2) {
+SessionOptions options_for(const StressModel& model, int optimization_level = 2, const std::string& device = "") {
   SessionOptions options;
+  if (!device.empty()) options.providers = make_providers({device});
   options.intra_op_threads = kernel_threads();
   options.optimization_level = optimization_level;
   options.custom_op_libraries = model.custom_op_libraries;
@@ -115,8 +117,9 @@ SessionOptions options_for(const StressModel& model, int optimization_level = 2)
 }
 
 // One session, kThreads threads, each with its own input, against serial runs of those inputs.
-void expect_concurrent_runs_match_serial(const StressModel& model, int optimization_level = 2) {
-  InferenceSession session(model.model, options_for(model, optimization_level));
+void expect_concurrent_runs_match_serial(const StressModel& model, int optimization_level = 2,
+                                         const std::string& device = "") {
+  InferenceSession session(model.model, options_for(model, optimization_level, device));
   std::vector<Feeds> feeds;
   std::vector<std::vector<Tensor>> expected;
   for (int t = 0; t < kThreads; ++t) {
@@ -152,6 +155,13 @@ TEST(ConcurrentRuns, IfMatchesSerialRuns) { expect_concurrent_runs_match_serial(
 TEST(ConcurrentRuns, PluginCustomOpMatchesSerialRuns) {
   expect_concurrent_runs_match_serial(stress::custom_op_model(example_library()));
 }
+
+// On a device provider each run has its own run state (a stream on CUDA), output allocator and
+// copies; the emulated device checks here that concurrent runs keep them apart.
+TEST(ConcurrentRuns, OnADeviceMlpMatchesSerialRuns) { expect_concurrent_runs_match_serial(stress::mlp_model(), 2, "emulated"); }
+TEST(ConcurrentRuns, OnADeviceCnnMatchesSerialRuns) { expect_concurrent_runs_match_serial(stress::cnn_model(), 2, "emulated"); }
+TEST(ConcurrentRuns, OnADeviceLoopMatchesSerialRuns) { expect_concurrent_runs_match_serial(stress::loop_model(), 2, "emulated"); }
+TEST(ConcurrentRuns, OnADeviceIfMatchesSerialRuns) { expect_concurrent_runs_match_serial(stress::if_model(), 2, "emulated"); }
 
 // Different sessions at once: state shared between sessions (a process-wide scratchpad) breaks
 // this even when each session's own state is per run.

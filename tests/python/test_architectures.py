@@ -83,10 +83,12 @@ def test_every_architecture_was_exported(exported):
 
 
 # 0 runs the graph as exported; 2 (the default) folds BatchNormalization and runs convolutions
-# channels-last (runtime/optimizer/): both must give PyTorch's results.
-@pytest.mark.parametrize("level", [0, 2])
+# channels-last (runtime/optimizer/): both must give PyTorch's results. On the emulated device
+# (providers/emulated/) every node a device could run runs there, with the copies the
+# partitioner plans (on a CUDA device's placement), and must give the same results.
+@pytest.mark.parametrize("level,device", [(0, ""), (2, ""), (2, "emulated")])
 @pytest.mark.parametrize("name", sorted(KEY_OPS))
-def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, level):
+def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, level, device):
     folder, models = exported
     entry = models[name]
     model_path = os.path.join(folder, entry["model"])
@@ -96,6 +98,8 @@ def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, 
     for k, case in enumerate(entry["cases"]):
         inputs = {input_name: os.path.join(folder, file) for input_name, file in case["inputs"].items()}
         args = ["run", model_path, "--output-dir", tmp_path / f"case{k}", "--optimization-level", level]
+        if device:
+            args += ["--device", device]
         for input_name, path in inputs.items():
             args += ["--input", f"{input_name}={path}"]
         proc = run_onyx(*args)
@@ -111,6 +115,29 @@ def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, 
                 assert np.std(reference) > MIN_REFERENCE_SPREAD, f"{name} case {k}: {output_name} is degenerate"
             assert_matches(actual, reference, f"{name} case {k} {output_name} vs PyTorch")
             assert_matches(actual, from_ort[output_name], f"{name} case {k} {output_name} vs onnxruntime")
+
+
+# Copies made on every run inside each model (graph inputs and outputs aside) when it runs on
+# CUDA, from `onyx inspect --device cuda` (placement needs no GPU). The goal is none, apart
+# from what control flow must read on the host. A change that adds copies fails here.
+CUDA_INNER_COPIES = {
+    "mlp": 0, "resnet18": 0, "mobilenet_v2": 0, "mobilenet_v3_small": 0, "efficientnet_b0": 0,
+    "shufflenet_v2_x1_0": 0,
+    "transformer": 0, "lstm": 0,
+    "loop_if": 1,  # the inner Loop's condition, computed on the device, read by the host
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEY_OPS))
+def test_cuda_placement_copies(exported, name):
+    folder, models = exported
+    proc = run_onyx("inspect", os.path.join(folder, models[name]["model"]), "--device", "cuda")
+    if "no CUDA provider" in proc.stderr:
+        pytest.fail("this build has no CUDA provider: the CUDA toolkit is expected on build machines")
+    assert proc.returncode == 0, proc.stderr
+    placement = next(line for line in proc.stdout.splitlines() if line.startswith("placement:"))
+    copies = int(placement.split("copies inside the graph: ")[1].split(",")[0])
+    assert copies <= CUDA_INNER_COPIES[name], f"{name}: {placement}\n{proc.stdout}"
 
 
 def test_loop_if_cases_take_both_branches(exported):

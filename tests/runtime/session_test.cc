@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "providers/cpu/cpu_provider.h"
+#include "providers/emulated/emulated_provider.h"
 #include "providers/execution_provider.h"
 #include "runtime/session/inference_session.h"
 #include "runtime/tensor/caching_allocator.h"
@@ -118,30 +119,23 @@ TEST(InferenceSession, ConstantSubgraphsAreFoldedAtCreation) {
   EXPECT_TRUE(session.types().find("y")->has_static_shape());
 }
 
-// A provider standing in for a device: it claims Neg and keeps its values on "cuda:0" memory
-// that is really host memory, so the transfers the partitioner inserts can be checked here.
-class FakeDeviceProvider final : public ExecutionProvider {
+// The emulated device, claiming only Neg, so that a Neg/Abs chain alternates between it and
+// the CPU and every border needs a copy.
+class NegOnlyDevice final : public ExecutionProvider {
  public:
-  std::string name() const override { return "FAKE"; }
-  Device device() const override { return {DeviceType::kCuda, 0}; }
-  Allocator& allocator() override { return *cpu_allocator(); }
+  std::string name() const override { return device_.name(); }
+  Device device() const override { return device_.device(); }
+  std::shared_ptr<Allocator> allocator() override { return device_.allocator(); }
   const KernelDef* find_kernel(const Node& node, int64_t opset, const KernelRegistry& kernels) const override {
-    return node.op_type == "Neg" ? kernels.find("CPU", node.domain, node.op_type, opset) : nullptr;
+    return node.op_type == "Neg" ? device_.find_kernel(node, opset, kernels) : nullptr;
   }
-  Tensor to_host(const Tensor& tensor) override {
-    ++to_host_copies;
-    return tensor.clone();
-  }
-  Tensor from_host(const Tensor& tensor) override {
-    ++from_host_copies;
-    return tensor.clone();
-  }
-  int to_host_copies = 0;
-  int from_host_copies = 0;
+  Tensor to_host(const Tensor& tensor, DeviceRunState* run) override { return device_.to_host(tensor, run); }
+  Tensor from_host(const Tensor& tensor, DeviceRunState* run) override { return device_.from_host(tensor, run); }
+  EmulatedDeviceProvider device_;
 };
 
 TEST(InferenceSession, PartitionsAcrossProvidersWithCopiesAtTheBorders) {
-  auto device = std::make_shared<FakeDeviceProvider>();
+  auto device = std::make_shared<NegOnlyDevice>();
   SessionOptions options;
   options.providers = {device};
   InferenceSession session(neg_abs_chain(4, {3}), options);  // Neg(dev) Abs(cpu) Neg(dev) Abs(cpu)
@@ -149,8 +143,8 @@ TEST(InferenceSession, PartitionsAcrossProvidersWithCopiesAtTheBorders) {
   auto outputs = session.run({{"x", Tensor::from_vector<float>({3}, {-1, 0, 2})}});
   auto y = outputs[0].value.tensor().values<float>();
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 0, 2}));
-  EXPECT_EQ(device->from_host_copies, 2);
-  EXPECT_EQ(device->to_host_copies, 2);
+  EXPECT_EQ(device->device_.copies_from_host(), 2);  // x (fed on the host) and v1
+  EXPECT_EQ(device->device_.copies_to_host(), 2);    // v0 and v2
 }
 
 }  // namespace
@@ -160,7 +154,7 @@ namespace onyx {
 namespace {
 
 TEST(CachingAllocator, ReusesFreedBlocksOfTheSameSizeClass) {
-  CachingAllocator pool(*cpu_allocator());
+  CachingAllocator pool(cpu_allocator());
   void* first;
   {
     Tensor a(DataType::kFloat, {1000}, pool);
@@ -179,7 +173,7 @@ TEST(CachingAllocator, SizeClassesWasteLittleAndBlocksOutliveThePool) {
   EXPECT_LE(CachingAllocator::size_class(big), big + big / 8);
   Tensor survivor;
   {
-    CachingAllocator pool(*cpu_allocator());
+    CachingAllocator pool(cpu_allocator());
     survivor = Tensor(DataType::kInt64, {16}, pool);
   }
   survivor.mutable_data<int64_t>()[15] = 7;  // still valid: the block holds the pool alive
@@ -201,10 +195,11 @@ class CountingCpuProvider final : public ExecutionProvider {
   };
   std::string name() const override { return kCpuProvider; }
   Device device() const override { return {}; }
-  Allocator& allocator() override { return counting; }
-  Tensor to_host(const Tensor& tensor) override { return tensor; }
-  Tensor from_host(const Tensor& tensor) override { return tensor; }
-  CountingAllocator counting;
+  std::shared_ptr<Allocator> allocator() override { return counting_; }
+  Tensor to_host(const Tensor& tensor, DeviceRunState*) override { return tensor; }
+  Tensor from_host(const Tensor& tensor, DeviceRunState*) override { return tensor; }
+  std::shared_ptr<CountingAllocator> counting_ = std::make_shared<CountingAllocator>();
+  CountingAllocator& counting = *counting_;
 };
 
 TEST(InferenceSession, DynamicShapesReachASteadyStateWithoutNewAllocations) {

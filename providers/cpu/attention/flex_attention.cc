@@ -145,7 +145,7 @@ class FlexAttentionKernel : public Kernel {
     }
     inputs[0] = input;
     call.bind_outer_values(ctx, inputs);
-    auto frame = call.plan().make_frame();
+    auto frame = call.plan().make_frame(&ctx);
     std::vector<Value> outputs;
     call.plan().run(*frame, inputs, outputs);
     if (outputs.size() != 1 || !outputs[0].is_tensor() ||

@@ -32,9 +32,20 @@ const Tensor& bool_scalar(bool value) {
   return value ? true_scalar : false_scalar;
 }
 
+// The body's condition comes to the host (the loop reads it), and so do its scan outputs (they
+// are stacked here); loop-carried values stay where the body made them, so a body running on a
+// device keeps its state there from one iteration to the next.
+std::vector<bool> body_outputs_to_host(const KernelInfo& info) {
+  const Graph& body = info.attributes().require_graph("body");
+  const size_t carried = info.input_count() >= 2 ? info.input_count() - 2 : 0;
+  std::vector<bool> to_host(body.outputs.size(), true);
+  for (size_t i = 1; i <= carried && i < to_host.size(); ++i) to_host[i] = false;
+  return to_host;
+}
+
 class LoopKernel final : public Kernel {
  public:
-  explicit LoopKernel(const KernelInfo& info) : body_(info, "body") {
+  explicit LoopKernel(const KernelInfo& info) : body_(info, "body", body_outputs_to_host(info)) {
     carried_count_ = info.input_count() - 2;
     size_t body_outputs = body_.graph().outputs.size();
     if (body_.formal_input_count() != carried_count_ + 2 || body_outputs < carried_count_ + 1) {
@@ -57,7 +68,7 @@ class LoopKernel final : public Kernel {
     for (size_t i = 0; i < carried_count_; ++i) carried[i] = context.input_value(2 + i);
     std::vector<std::vector<Value>> scans(scan_count_);
 
-    auto frame = body_.plan().make_frame();
+    auto frame = body_.plan().make_frame(&context);
     std::vector<Value> outputs;
     IterationNumber iteration;
     for (int64_t trip = 0; trip < max_trips && condition; ++trip) {
@@ -101,6 +112,8 @@ class LoopKernel final : public Kernel {
 
 }  // namespace
 
-ONYX_REGISTER_KERNEL("CPU", "", "Loop", 1, kOpsetOpenEnded, LoopKernel);
+// The trip count and condition are read on the host; loop-carried values pass through.
+ONYX_REGISTER_KERNEL_WITH_MEMORY("CPU", "", "Loop", 1, kOpsetOpenEnded, LoopKernel,
+                                 {.host = {0, 1}, .passes_values_through = true});
 
 }  // namespace onyx

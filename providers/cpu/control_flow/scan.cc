@@ -43,7 +43,7 @@ class ScanKernel final : public Kernel {
     std::vector<Tensor> scan_inputs(scan_input_count_);
     for (size_t i = 0; i < state_count_; ++i) states[i] = context.input_value(first + i);
     for (size_t j = 0; j < scan_input_count_; ++j) scan_inputs[j] = context.input(first + state_count_ + j);
-    auto frame = body_.plan().make_frame();
+    auto frame = body_.plan().make_frame(&context);
     if (!batched_) {
       std::vector<Tensor> scan_outputs = run_sequence(context, *frame, states, scan_inputs, input_axes_, -1);
       for (size_t i = 0; i < state_count_; ++i) context.set_output(i, std::move(states[i]));

@@ -7,9 +7,9 @@
 
 namespace onyx {
 
-SubgraphCall::SubgraphCall(const KernelInfo& info, const std::string& attribute)
+SubgraphCall::SubgraphCall(const KernelInfo& info, const std::string& attribute, std::vector<bool> outputs_to_host)
     : graph_(&info.attributes().require_graph(attribute)),
-      plan_(info.subgraph_compiler().compile(*graph_)) {
+      plan_(info.subgraph_compiler().compile(*graph_, std::move(outputs_to_host))) {
   const auto& names = plan_->input_names();
   const auto& implicit = info.implicit_inputs();
   for (size_t i = graph_->inputs.size(); i < names.size(); ++i) {

@@ -12,8 +12,9 @@ namespace onyx {
 
 class SubgraphCall {
  public:
-  // Compiles attribute `attribute` of the node (a graph) through the session's compiler.
-  SubgraphCall(const KernelInfo& info, const std::string& attribute);
+  // Compiles attribute `attribute` of the node (a graph) through the session's compiler;
+  // `outputs_to_host` as SubgraphCompiler::compile takes it.
+  SubgraphCall(const KernelInfo& info, const std::string& attribute, std::vector<bool> outputs_to_host = {});
 
   const ExecutionPlan& plan() const { return *plan_; }
   const Graph& graph() const { return *graph_; }

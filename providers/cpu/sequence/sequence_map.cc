@@ -36,7 +36,7 @@ class SequenceMapKernel final : public Kernel {
     }
     std::vector<Sequence> results(outputs_);
     for (Sequence& r : results) r.reserve(length);
-    auto frame = body_.plan().make_frame();
+    auto frame = body_.plan().make_frame(&ctx);
     std::vector<Value> inputs(body_.input_count());
     std::vector<Value> outputs;
     for (size_t t = 0; t < length; ++t) {

@@ -143,8 +143,9 @@ class EyeLikeKernel final : public Kernel {
 }  // namespace
 
 ONYX_REGISTER_KERNEL("CPU", "", "Constant", 1, kOpsetOpenEnded, ConstantKernel);
-ONYX_REGISTER_KERNEL("CPU", "", "Shape", 1, kOpsetOpenEnded, ShapeKernel);
-ONYX_REGISTER_KERNEL("CPU", "", "Size", 1, kOpsetOpenEnded, SizeKernel);
+// Shape and Size read only the input's metadata: a device tensor needs no copy to the host.
+ONYX_REGISTER_KERNEL_WITH_MEMORY("CPU", "", "Shape", 1, kOpsetOpenEnded, ShapeKernel, {.any_device = {0}});
+ONYX_REGISTER_KERNEL_WITH_MEMORY("CPU", "", "Size", 1, kOpsetOpenEnded, SizeKernel, {.any_device = {0}});
 ONYX_REGISTER_KERNEL("CPU", "", "ConstantOfShape", 9, kOpsetOpenEnded, ConstantOfShapeKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "Range", 11, kOpsetOpenEnded, RangeKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "EyeLike", 9, kOpsetOpenEnded, EyeLikeKernel);
