@@ -19,7 +19,7 @@ JOBS=${JOBS:-2}
 BUILD=$ROOT/build-tsan
 export CCACHE_BASEDIR=$ROOT
 FLAGS="-fsanitize=thread -fno-omit-frame-pointer"
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONYX_BENCHMARKS=OFF -DONYX_TESTS=ON \
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONYX_BENCHMARKS=OFF -DONYX_TESTS=ON -DONYX_CUDA=OFF \
   -DCMAKE_C_FLAGS="$FLAGS" -DCMAKE_CXX_FLAGS="$FLAGS" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" >/dev/null
 cmake --build "$BUILD" -j"$JOBS" --target onyx_concurrency_tests

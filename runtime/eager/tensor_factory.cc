@@ -78,8 +78,11 @@ void copy_to_buffer(const Tensor& tensor, void* data, size_t bytes) {
 
 Tensor to_device(const Tensor& tensor, Device device) {
   if (tensor.device() == device) return tensor;
-  throw_error(ErrorCode::kNotImplemented, "to_device: no execution provider for ", device.to_string(),
-              " in this build (onyx was built without a device provider)");
+  // Sessions run on CUDA (SessionOptions::providers); eager calls dispatch to the CPU provider
+  // only, so a device tensor here would have no kernels to run its ops.
+  throw_error(ErrorCode::kNotImplemented, "to_device(", device.to_string(),
+              "): eager mode runs on the CPU only; run models on a device through an InferenceSession "
+              "with SessionOptions::providers (make_providers({\"cuda\"}))");
 }
 
 }  // namespace onyx

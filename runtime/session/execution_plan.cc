@@ -14,6 +14,19 @@ namespace onyx {
 
 namespace {
 
+// The provider (index) whose device holds `device`.
+int provider_index_of(const std::vector<ExecutionProvider*>& providers, Device device) {
+  for (size_t i = 0; i < providers.size(); ++i) {
+    if (providers[i]->device() == device) return static_cast<int>(i);
+  }
+  throw_error(ErrorCode::kInvalidArgument, "a tensor on ", device.to_string(),
+              " was given, but the session has no provider for that device");
+}
+
+DeviceRunState* run_state_of(const DeviceRunStates* states, int provider) {
+  return states ? (*states)[static_cast<size_t>(provider)].get() : nullptr;
+}
+
 // Moves a value to `to`'s device at a partition border. The source is the tensor's own
 // device, so a value whose place is known only at run time (a feed the caller bound on a
 // device) is copied only when it is elsewhere. Sequences and optionals stay where they are.
@@ -31,24 +44,13 @@ class DeviceTransferKernel final : public Kernel {
     const Tensor& tensor = value.tensor();
     Tensor host = tensor;
     if (!tensor.device().is_cpu()) {
-      int from = provider_of(tensor.device());
-      host = providers_[static_cast<size_t>(from)]->to_host(tensor, state(context, from));
+      int from = provider_index_of(providers_, tensor.device());
+      host = providers_[static_cast<size_t>(from)]->to_host(tensor, run_state_of(context.run_states(), from));
     }
-    context.set_output(0, to.device().is_cpu() ? host : to.from_host(host, state(context, to_)));
+    context.set_output(0, to.device().is_cpu() ? host : to.from_host(host, run_state_of(context.run_states(), to_)));
   }
 
  private:
-  int provider_of(Device device) const {
-    for (size_t i = 0; i < providers_.size(); ++i) {
-      if (providers_[i]->device() == device) return static_cast<int>(i);
-    }
-    throw_error(ErrorCode::kInvalidArgument, "a tensor on ", device.to_string(),
-                " was given, but the session has no provider for that device");
-  }
-  static DeviceRunState* state(const KernelContext& context, int provider) {
-    return context.run_states() ? (*context.run_states())[static_cast<size_t>(provider)].get() : nullptr;
-  }
-
   const std::vector<ExecutionProvider*>& providers_;
   int to_;
 };
@@ -72,6 +74,12 @@ Value sequence_out_of_arena(const Value& sequence, const PlannedOutputAllocator&
 }
 
 }  // namespace
+
+Tensor ExecutionPlan::to_host(const Tensor& tensor, const KernelContext& context) const {
+  if (tensor.device().is_cpu()) return tensor;
+  int from = provider_index_of(providers_, tensor.device());
+  return providers_[static_cast<size_t>(from)]->to_host(tensor, run_state_of(context.run_states(), from));
+}
 
 std::string describe_step(const PlanStep& step) {
   if (step.node) return step.node->describe();

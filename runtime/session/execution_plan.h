@@ -78,6 +78,9 @@ class ExecutionPlan {
   const std::vector<PlanStep>& steps() const { return steps_; }
   const MemoryPlan& memory_plan() const { return memory_; }
   const GraphPlacement& placement() const { return placement_; }
+  // `tensor` on the host: copied there, on `context`'s run, when a provider's device holds it
+  // (a control-flow kernel reading values it passed through, such as Scan's scan inputs).
+  Tensor to_host(const Tensor& tensor, const KernelContext& context) const;
   const std::vector<ExecutionProvider*>& providers() const { return providers_; }
 
  private:

@@ -263,6 +263,35 @@ TEST(Placement, ALoopKeepsItsStateOnTheDevice) {
   EXPECT_EQ(emulated.device->copies_to_host(), 1 + 3);
 }
 
+// Scan (opset 9+): sum = 0; for each row r of x: sum = sum + r, emitting sum each step.
+Model scan_model() {
+  auto body = std::make_shared<Graph>();
+  body->name = "body";
+  body->nodes = {make_node("Add", {"sum_in", "row"}, {"sum_out"}), make_node("Neg", {"sum_out"}, {"emitted"})};
+  body->inputs = {tensor_value("sum_in", DataType::kFloat, {2}), tensor_value("row", DataType::kFloat, {2})};
+  body->outputs = {tensor_value("sum_out", DataType::kFloat, {2}), tensor_value("emitted", DataType::kFloat, {2})};
+  Attribute attribute;
+  attribute.name = "body";
+  attribute.kind = Attribute::Kind::kGraph;
+  attribute.g = body;
+  return make_model({make_node("Scan", {"initial", "x"}, {"sum", "sums"}, {attribute, make_attribute("num_scan_inputs", int64_t{1})})},
+                    {tensor_value("initial", DataType::kFloat, {2}), tensor_value("x", DataType::kFloat, {4, 2})},
+                    {tensor_value("sum", DataType::kFloat, {2}), tensor_value("sums", DataType::kFloat, {4, 2})});
+}
+
+TEST(Placement, AScanKeepsItsStateOnTheDevice) {
+  EmulatedSession emulated(scan_model());
+  auto outputs = emulated.session->run({{"initial", Tensor::from_vector<float>({2}, {1, 2})},
+                                        {"x", Tensor::from_vector<float>({4, 2}, {1, 1, 2, 2, 3, 3, 4, 4})}});
+  EXPECT_EQ(values_of(outputs[0].value), (std::vector<float>{11, 12}));
+  EXPECT_EQ(values_of(outputs[1].value), (std::vector<float>{-2, -3, -4, -5, -7, -8, -11, -12}));
+  // In: the initial state once and each of the 4 rows (sliced on the host). Out: each step's
+  // emitted row (stacked on the host) and the final state once. A state brought back every
+  // step would add 3 copies each way.
+  EXPECT_EQ(emulated.device->copies_from_host(), 1 + 4);
+  EXPECT_EQ(emulated.device->copies_to_host(), 4 + 1);
+}
+
 TEST(Placement, WorksWithoutCreatingKernels) {
   SessionOptions options;
   options.providers = make_providers({"emulated"});

@@ -7,18 +7,14 @@
 #include "onnx_ops/attribute_spec.h"
 #include "runtime/ir/attribute_builders.h"
 #include "runtime/session/node_call.h"
+#include "tests/unit/tensor_ops_test_util.h"
 
 namespace onyx {
 namespace {
 
+// The kernel tests' node builder, with the attributes first: they are what these tests vary.
 Node node_of(const std::string& op, std::vector<Attribute> attributes, size_t inputs = 1, size_t outputs = 1) {
-  Node node;
-  node.name = "n";
-  node.op_type = op;
-  for (size_t i = 0; i < inputs; ++i) node.inputs.push_back("x" + std::to_string(i));
-  for (size_t i = 0; i < outputs; ++i) node.outputs.push_back("y" + std::to_string(i));
-  node.attributes = std::move(attributes);
-  return node;
+  return tensor_test::make_node(op, inputs, outputs, std::move(attributes));
 }
 
 TypeInfo floats(std::vector<int64_t> dims) {

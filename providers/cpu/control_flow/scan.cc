@@ -1,6 +1,8 @@
 // Scan: the body plan is compiled once and run per step on one slice of each scan input;
 // states carry over, scan outputs are stacked along their axes. Opset 8's form (a leading
 // batch axis and optional per-batch sequence lengths) runs the opset-9 loop per batch entry.
+#include <algorithm>
+
 #include "providers/cpu/control_flow/subgraph_call.h"
 #include "providers/kernel_registry.h"
 
@@ -16,9 +18,23 @@ int64_t normalized(int64_t axis, size_t rank, const char* what) {
   return axis < 0 ? axis + r : axis;
 }
 
+// From opset 9, the states stay where the body made them (on a device, if it ran there) from
+// one step to the next; the scan outputs come to the host, where they are stacked. Opset 8's
+// batched form slices and stacks its states here, so all of its body's outputs come back.
+std::vector<bool> scan_body_outputs_to_host(const KernelInfo& info) {
+  if (info.opset() < 9) return {};
+  const Graph& body = info.attributes().require_graph("body");
+  const size_t scan_inputs = static_cast<size_t>(std::max<int64_t>(0, info.attributes().get_int("num_scan_inputs", 0)));
+  const size_t states = info.input_count() >= scan_inputs ? info.input_count() - scan_inputs : 0;
+  std::vector<bool> to_host(body.outputs.size(), true);
+  for (size_t i = 0; i < states && i < to_host.size(); ++i) to_host[i] = false;
+  return to_host;
+}
+
 class ScanKernel final : public Kernel {
  public:
-  explicit ScanKernel(const KernelInfo& info) : body_(info, "body"), batched_(info.opset() < 9) {
+  explicit ScanKernel(const KernelInfo& info)
+      : body_(info, "body", scan_body_outputs_to_host(info)), batched_(info.opset() < 9) {
     const NodeAttributes& a = info.attributes();
     // Counts, axes and directions as check_scan (onnx_ops/control_flow.cc) allowed them.
     scan_input_count_ = static_cast<size_t>(a.require_int("num_scan_inputs"));
@@ -42,7 +58,10 @@ class ScanKernel final : public Kernel {
     std::vector<Value> states(state_count_);
     std::vector<Tensor> scan_inputs(scan_input_count_);
     for (size_t i = 0; i < state_count_; ++i) states[i] = context.input_value(first + i);
-    for (size_t j = 0; j < scan_input_count_; ++j) scan_inputs[j] = context.input(first + state_count_ + j);
+    // Scan inputs are sliced here, on the host: one copy per Scan call when they come from a device.
+    for (size_t j = 0; j < scan_input_count_; ++j) {
+      scan_inputs[j] = body_.plan().to_host(context.input(first + state_count_ + j), context);
+    }
     auto frame = body_.plan().make_frame(&context);
     if (!batched_) {
       std::vector<Tensor> scan_outputs = run_sequence(context, *frame, states, scan_inputs, input_axes_, -1);
@@ -128,6 +147,8 @@ class ScanKernel final : public Kernel {
 
 }  // namespace
 
-ONYX_REGISTER_KERNEL("CPU", "", "Scan", 8, kOpsetOpenEnded, ScanKernel);
+// Opset 8 reads everything on the host; from 9 the states pass through to the body as they are.
+ONYX_REGISTER_KERNEL("CPU", "", "Scan", 8, 8, ScanKernel);
+ONYX_REGISTER_KERNEL_WITH_MEMORY("CPU", "", "Scan", 9, kOpsetOpenEnded, ScanKernel, {.passes_values_through = true});
 
 }  // namespace onyx
