@@ -45,4 +45,24 @@ cudnnMathType_t cudnn_math_type(DataType type, bool tf32) {
   return CUDNN_TENSOR_OP_MATH;
 }
 
+std::vector<int64_t> CudnnConvGeometry::dims(std::vector<int64_t> shape) const {
+  if (one_dimensional) shape.insert(shape.begin() + 2, 1);
+  return shape;
+}
+
+CudnnConvGeometry cudnn_conv_geometry(const std::vector<int64_t>& pads, const std::vector<int64_t>& strides,
+                                      const std::vector<int64_t>& dilations) {
+  CudnnConvGeometry geometry;
+  geometry.one_dimensional = pads.size() == 1;
+  if (geometry.one_dimensional) {
+    geometry.pads.push_back(0);
+    geometry.strides.push_back(1);
+    geometry.dilations.push_back(1);
+  }
+  geometry.pads.insert(geometry.pads.end(), pads.begin(), pads.end());
+  geometry.strides.insert(geometry.strides.end(), strides.begin(), strides.end());
+  geometry.dilations.insert(geometry.dilations.end(), dilations.begin(), dilations.end());
+  return geometry;
+}
+
 }  // namespace onyx::cuda

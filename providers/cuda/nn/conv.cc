@@ -26,8 +26,6 @@ struct CudaConvChoice {
   cudnnMathType_t math;
 };
 
-std::vector<int> cudnn_narrow(const std::vector<int64_t>& values) { return std::vector<int>(values.begin(), values.end()); }
-
 class CudaConvKernel final : public Kernel {
  public:
   explicit CudaConvKernel(const KernelInfo& info)
@@ -74,26 +72,15 @@ class CudaConvKernel final : public Kernel {
     }
 
     // 1-D convolutions run as 2-D ones over a height of 1.
-    auto with_unit_height = [&](std::vector<int64_t> dims) {
-      if (spatial == 1) dims.insert(dims.begin() + 2, 1);
-      return dims;
-    };
-    std::vector<int64_t> strides = geometry.strides, dilations = geometry.dilations;
-    if (spatial == 1) {
-      pads.insert(pads.begin(), 0);
-      strides.insert(strides.begin(), 1);
-      dilations.insert(dilations.begin(), 1);
-    }
+    CudnnConvGeometry conv = cudnn_conv_geometry(pads, geometry.strides, geometry.dilations);
     CudnnTensorDescriptor x_desc, y_desc;
     CudnnFilterDescriptor w_desc;
     CudnnConvolutionDescriptor conv_desc;
-    set_cudnn_tensor(x_desc, x.dtype(), with_unit_height(x.shape()));
-    set_cudnn_tensor(y_desc, y.dtype(), with_unit_height(y.shape()));
-    set_cudnn_filter(w_desc, w.dtype(), with_unit_height(w.shape()));
-    std::vector<int> pad_values = cudnn_narrow(pads), stride_values = cudnn_narrow(strides),
-                     dilation_values = cudnn_narrow(dilations);
-    ONYX_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv_desc.get(), static_cast<int>(pad_values.size()), pad_values.data(),
-                                                     stride_values.data(), dilation_values.data(), CUDNN_CROSS_CORRELATION,
+    set_cudnn_tensor(x_desc, x.dtype(), conv.dims(x.shape()));
+    set_cudnn_tensor(y_desc, y.dtype(), conv.dims(y.shape()));
+    set_cudnn_filter(w_desc, w.dtype(), conv.dims(w.shape()));
+    ONYX_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv_desc.get(), static_cast<int>(conv.pads.size()), conv.pads.data(),
+                                                     conv.strides.data(), conv.dilations.data(), CUDNN_CROSS_CORRELATION,
                                                      CUDNN_DATA_FLOAT));
     ONYX_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv_desc.get(), static_cast<int>(group_)));
     ONYX_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc.get(), cudnn_math_type(x.dtype(), tf32_)));

@@ -83,26 +83,15 @@ class CudaConvTransposeKernel final : public Kernel {
       target = full_storage.mutable_raw_data();
     }
 
-    auto with_unit_height = [&](std::vector<int64_t> dims) {
-      if (spatial == 1) dims.insert(dims.begin() + 2, 1);
-      return dims;
-    };
-    std::vector<int64_t> strides = geometry.strides, dilations = geometry.dilations;
-    if (spatial == 1) {
-      pads.insert(pads.begin(), 0);
-      strides.insert(strides.begin(), 1);
-      dilations.insert(dilations.begin(), 1);
-    }
+    CudnnConvGeometry conv = cudnn_conv_geometry(pads, geometry.strides, geometry.dilations);
     CudnnTensorDescriptor dy_desc, dx_desc;
     CudnnFilterDescriptor w_desc;
     CudnnConvolutionDescriptor conv_desc;
-    set_cudnn_tensor(dy_desc, x.dtype(), with_unit_height(x.shape()));
-    set_cudnn_tensor(dx_desc, x.dtype(), with_unit_height(target_shape));
-    set_cudnn_filter(w_desc, w.dtype(), with_unit_height(w.shape()));
-    std::vector<int> pad_values(pads.begin(), pads.end()), stride_values(strides.begin(), strides.end()),
-        dilation_values(dilations.begin(), dilations.end());
-    ONYX_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv_desc.get(), static_cast<int>(pad_values.size()),
-                                                     pad_values.data(), stride_values.data(), dilation_values.data(),
+    set_cudnn_tensor(dy_desc, x.dtype(), conv.dims(x.shape()));
+    set_cudnn_tensor(dx_desc, x.dtype(), conv.dims(target_shape));
+    set_cudnn_filter(w_desc, w.dtype(), conv.dims(w.shape()));
+    ONYX_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv_desc.get(), static_cast<int>(conv.pads.size()),
+                                                     conv.pads.data(), conv.strides.data(), conv.dilations.data(),
                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     ONYX_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv_desc.get(), static_cast<int>(group_)));
     cudnnMathType_t wanted = cudnn_math_type(x.dtype(), tf32_);
@@ -132,7 +121,7 @@ class CudaConvTransposeKernel final : public Kernel {
       std::vector<int64_t> bias_dims(y.rank() + (spatial == 1 ? 1 : 0), 1);
       bias_dims[1] = channels;
       set_cudnn_tensor(bias_desc, bias.dtype(), bias_dims);
-      set_cudnn_tensor(y_desc, y.dtype(), with_unit_height(y.shape()));
+      set_cudnn_tensor(y_desc, y.dtype(), conv.dims(y.shape()));
       ONYX_CUDNN_CHECK(cudnnAddTensor(run.cudnn, &one, bias_desc.get(), bias.raw_data(), &one, y_desc.get(),
                                       y.mutable_raw_data()));
     }
