@@ -42,22 +42,9 @@ class CudaLstmKernel final : public Kernel {
     const Tensor& w = context.input(1);
     const Tensor& r = context.input(2);
     check_cuda_input_type(node_, 0, x.dtype(), {DataType::kFloat}, "float");
-    int64_t steps = batch_major_ ? x.dim(1) : x.dim(0);
-    int64_t batch = batch_major_ ? x.dim(0) : x.dim(1);
-    int64_t input_size = x.dim(2), H = hidden_;
-    int64_t directions = direction_ == "bidirectional" ? 2 : 1;
-    if (w.rank() != 3 || w.dim(0) != directions || w.dim(1) != 4 * H || w.dim(2) != input_size) {
-      throw_error(ErrorCode::kInvalidArgument, "LSTM (node '", node_.name, "'): W of shape ", shape_to_string(w.shape()),
-                  " for X ", shape_to_string(x.shape()), " and hidden_size ", H);
-    }
-    if (context.has_input(4)) {
-      for (int64_t length : host_int64s(context.input(4), node_, 4)) {
-        if (length != steps) {
-          throw_error(ErrorCode::kNotImplemented, "CUDA LSTM (node '", node_.name,
-                      "'): sequence_lens shorter than the sequence are not implemented on CUDA");
-        }
-      }
-    }
+    const int64_t directions = direction_ == "bidirectional" ? 2 : 1;
+    const RnnShape shape = check_rnn_shapes(context, node_, batch_major_, hidden_, directions, 4);
+    const int64_t steps = shape.steps, batch = shape.batch, input_size = shape.input_size, H = hidden_;
     CudaRunState& run = run_state_of(context);
     Shape y_shape = batch_major_ ? Shape{batch, steps, directions, H} : Shape{steps, directions, batch, H};
     Shape state_shape = batch_major_ ? Shape{batch, directions, H} : Shape{directions, batch, H};
