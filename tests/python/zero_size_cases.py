@@ -1,4 +1,5 @@
-"""Zero-size variants of the ONNX node tests, with onnxruntime's outputs as the expected values.
+"""Zero-size variants of the ONNX node tests, with onnxruntime's outputs as the expected values
+(the ONNX reference implementation's where onnxruntime's are known to be unset memory).
 
 Each node test whose inputs have dims gets two variants: every input whose first (last) dim has
 the size of the first such input's is cut to 0 along that axis (so inputs that share a batch or a
@@ -87,6 +88,16 @@ def settle_empty_sequence_states(model, feeds, outputs):
     return settled
 
 
+def has_featureless_recurrent_input(model, feeds):
+    """A recurrent op whose input has no features (input_size 0) computes its gates from the
+    recurrence and the biases alone. onnxruntime's input projection then leaves its buffer
+    unwritten, so its outputs vary from run to run (0 on one machine, NaN on the next), and its GRU
+    aborts; such a variant takes its expected values from the ONNX reference implementation."""
+    if len(model.graph.node) != 1 or model.graph.node[0].op_type not in RECURRENT_OPS:
+        return False
+    return feeds[model.graph.node[0].input[0]].shape[-1] == 0
+
+
 def variant_name(test_dir, axis):
     return os.path.basename(test_dir) + ("_zero_leading_dim" if axis == 0 else "_zero_last_dim")
 
@@ -94,6 +105,7 @@ def variant_name(test_dir, axis):
 def worker():
     """Reads (folder, axis) lines from the list file, from a start line; runs each variant in onnxruntime; writes it out or says why not."""
     import onnxruntime as ort
+    from onnx.reference import ReferenceEvaluator
     ort.set_default_logger_severity(4)
     out_dir, list_file, start = sys.argv[2], sys.argv[3], int(sys.argv[4])
     for line in open(list_file).read().splitlines()[start:]:
@@ -105,10 +117,13 @@ def worker():
                 print(json.dumps({"skipped": "no dim to cut"}), flush=True)
                 continue
             model, feeds = variant
-            session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-            outputs = settle_empty_sequence_states(model, feeds, session.run(None, feeds))
-        except Exception as error:  # noqa: BLE001 - onnxruntime refused: nothing to compare with
-            print(json.dumps({"skipped": f"onnxruntime: {str(error)[:80]}"}), flush=True)
+            if has_featureless_recurrent_input(model, feeds):
+                outputs = ReferenceEvaluator(model).run(None, feeds)
+            else:
+                session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+                outputs = settle_empty_sequence_states(model, feeds, session.run(None, feeds))
+        except Exception as error:  # noqa: BLE001 - onnxruntime (or the reference) refused: nothing to compare with
+            print(json.dumps({"skipped": f"no expected values: {str(error)[:80]}"}), flush=True)
             continue
         if not all(isinstance(o, np.ndarray) for o in outputs):
             print(json.dumps({"skipped": "non-tensor output"}), flush=True)
