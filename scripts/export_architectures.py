@@ -130,6 +130,16 @@ def build_architectures(torch):
             hidden, (h, c) = self.lstm(x)
             return self.head(hidden), h
 
+    class GruTagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(16, 32, num_layers=2, batch_first=True)
+            self.head = nn.Linear(32, 6)
+
+        def forward(self, x):
+            hidden, h = self.gru(x)
+            return self.head(hidden), h
+
     class LoopIf(nn.Module):
         """Control flow that tracing would unroll: scripting keeps it as ONNX Loop and If."""
 
@@ -173,6 +183,8 @@ def build_architectures(torch):
     transformer = seeded(6, TransformerClassifier)
     lstm = seeded(7, LstmTagger)
     loop_if = seeded(8, lambda: torch.jit.script(LoopIf()))
+    gru = seeded(9, GruTagger)
+    squeezenet = seeded(10, lambda: torchvision.models.squeezenet1_1(weights=None))
 
     def token_batch(batch, length, lengths):
         """Random token ids with the positions past each sequence's length padded (id 0)."""
@@ -204,6 +216,11 @@ def build_architectures(torch):
                      {"ids": {0: "batch", 1: "length"}, "padding": {0: "batch", 1: "length"}}),
         Architecture("lstm", lstm, ["x"], ["tags", "h_n"],
                      [(torch.randn(2, 7, 16),), (torch.randn(3, 1, 16),)], {"x": {0: "batch", 1: "length"}}),
+        # The first case is the one benchmarks time: one sequence of 32 steps.
+        Architecture("gru", gru, ["x"], ["tags", "h_n"],
+                     [(torch.randn(1, 32, 16),), (torch.randn(3, 5, 16),)], {"x": {0: "batch", 1: "length"}}),
+        Architecture("squeezenet1_1", squeezenet, ["image"], ["logits"],
+                     [(image,), (torch.randn(2, 3, 96, 96),)], {"image": {0: "batch", 2: "height", 3: "width"}}),
         Architecture("loop_if", loop_if, ["x", "steps"], ["y", "halvings", "shrinks"],
                      [loop_case(5, 6), loop_case(0, 0), loop_case(1, 12)]),
     ]

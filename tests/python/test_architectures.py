@@ -38,6 +38,8 @@ KEY_OPS = {
     "shufflenet_v2_x1_0": {"Conv", "Reshape", "Transpose", "Slice", "Concat", "MaxPool"},
     "transformer": {"Gather", "MatMul", "Softmax", "LayerNormalization", "Where", "Erf"},
     "lstm": {"LSTM"},
+    "gru": {"GRU"},
+    "squeezenet1_1": {"Conv", "Relu", "MaxPool", "Concat", "GlobalAveragePool"},
     "loop_if": {"Loop", "If"},
 }
 
@@ -123,7 +125,7 @@ def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, 
 CUDA_INNER_COPIES = {
     "mlp": 0, "resnet18": 0, "mobilenet_v2": 0, "mobilenet_v3_small": 0, "efficientnet_b0": 0,
     "shufflenet_v2_x1_0": 0,
-    "transformer": 0, "lstm": 0,
+    "transformer": 0, "lstm": 0, "gru": 0, "squeezenet1_1": 0,
     "loop_if": 1,  # the inner Loop's condition, computed on the device, read by the host
 }
 
