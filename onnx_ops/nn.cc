@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 
+#include "onnx_ops/broadcast.h"
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
 
@@ -77,8 +78,18 @@ void channels_last_rule(InferenceContext& ctx, const std::function<TypeInfo(cons
   ctx.set_output_type(0, TypeInfo::tensor(x->elem_type, std::move(last)));
 }
 
+// NhwcConv's optional input 3 is a residual added to Y (channels-last like Y), so Y has the
+// broadcast of the convolution's output and the residual.
 void nhwc_conv_rule(InferenceContext& ctx) {
   channels_last_rule(ctx, [&](const TypeInfo& x) { return conv_output(x, ctx.tensor_input_type(1), ctx.attributes()); });
+  const TypeInfo* residual = ctx.tensor_input_type(3);
+  if (!residual || ctx.output_types().empty()) return;
+  const TypeInfo y = ctx.output_types()[0];
+  if (!residual->shape || !y.shape || residual->shape->size() != y.shape->size()) {
+    return ctx.set_output_type(0, TypeInfo::tensor(y.elem_type));
+  }
+  const std::vector<Dim> shapes[] = {*y.shape, *residual->shape};
+  ctx.set_output_type(0, TypeInfo::tensor(y.elem_type, broadcast_dims(shapes, "NhwcConv (the residual Add)")));
 }
 
 void conv_transpose_rule(InferenceContext& ctx) {

@@ -58,8 +58,8 @@ class ChannelsLastRewriter {
     for (Node& node : graph_.nodes) {
       if (is_convertible_conv(node)) {
         convert_conv(node);
-      } else if (!try_fuse_activation(node) && !try_fuse_swish(node) && !try_pool(node) && !try_concat(node) &&
-                 !try_batch_norm(node) && !try_twin(node)) {
+      } else if (!try_fuse_activation(node) && !try_fuse_swish(node) && !try_fuse_residual(node) && !try_pool(node) &&
+                 !try_concat(node) && !try_batch_norm(node) && !try_twin(node)) {
         emit(std::move(node));
       }
     }
@@ -230,6 +230,53 @@ class ChannelsLastRewriter {
     dropped_.insert(back_transpose_.at(x));
     produce(node.outputs[0], twin->second.name, twin->second.rank);
     return true;
+  }
+
+  // Whether adding `skip` to the convolution output `y` (same rank) can be done inside the
+  // convolution: the sum must not be larger than y where it is known to be (a statically
+  // planned buffer of y's size). Dims unknown here are allocated at run time, and the kernel
+  // broadcasts a smaller residual itself.
+  bool fits_in_conv_output(const std::string& y, const std::string& skip) const {
+    const TypeInfo* y_type = types_.find(y);
+    const TypeInfo* skip_type = types_.find(skip);
+    if (!y_type || !skip_type || !y_type->shape || !skip_type->shape || !is_float(skip)) return false;
+    const std::vector<Dim>& y_dims = *y_type->shape;
+    const std::vector<Dim>& skip_dims = *skip_type->shape;
+    if (y_dims.size() != skip_dims.size()) return false;
+    for (size_t d = 0; d < y_dims.size(); ++d) {
+      const bool skip_is_one = skip_dims[d].is_known() && skip_dims[d].value == 1;
+      if (y_dims[d].is_known() && y_dims[d].value == 1 && !skip_is_one) return false;
+    }
+    return true;
+  }
+
+  // Add(y, skip) with y a NhwcConv's output read by nothing else (a residual block's skip
+  // connection) runs inside the convolution as a oneDNN binary post-op, so an activation after
+  // it still fuses. The convolution moves down to the Add's place: the skip may be computed
+  // after it.
+  bool try_fuse_residual(const Node& node) {
+    if (!node.domain.empty() || node.op_type != "Add" || node.inputs.size() != 2 || node.outputs.size() != 1) {
+      return false;
+    }
+    for (int first = 0; first < 2; ++first) {
+      const std::string& y = node.inputs[first];
+      const std::string& skip = node.inputs[1 - first];
+      auto twin = channels_last_.find(y);
+      if (y == skip || twin == channels_last_.end() || reads_[y] != 1) continue;
+      auto conv = unfused_convs_.find(twin->second.name);
+      if (conv == unfused_convs_.end() || out_[conv->second].inputs.size() > 3 || !fits_in_conv_output(y, skip)) {
+        continue;
+      }
+      const ChannelsLastValue output = twin->second;
+      Node fused = std::move(out_[conv->second]);
+      dropped_.insert({conv->second, back_transpose_.at(y)});
+      fused.inputs.resize(3);  // X, W and B ("" when absent), then the residual
+      fused.inputs.push_back(channels_last(skip, output.rank));
+      unfused_convs_[output.name] = emit(std::move(fused));  // an activation may still follow
+      produce(node.outputs[0], output.name, output.rank);
+      return true;
+    }
+    return false;
   }
 
   // MaxPool (without Indices), AveragePool and their Global forms continue a chain.

@@ -7,7 +7,9 @@
 // MaxPool/AveragePool and their Global forms (com.onyx NhwcMaxPool, ...), Concat (along the
 // moved axis) and inference BatchNormalization (as Mul and Add by [C] constants), fuses a Relu,
 // LeakyRelu, HardSwish, constant Clip or SiLU (Mul(y, Sigmoid(y))) that alone reads a
-// convolution into it, and puts Transposes only where the chain meets other ops. Every
+// convolution into it, as well as a residual Add before such an activation (ResNet's
+// Relu(Conv(x) + skip), MobileNet's Conv(x) + skip), and puts Transposes only where the chain
+// meets other ops. Every
 // original value keeps its name and meaning: a Transpose back to channels-first produces it,
 // and dead-node removal drops those nobody reads.
 #pragma once

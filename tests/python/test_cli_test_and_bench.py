@@ -72,3 +72,4 @@ def test_bench_json_has_the_timings_bench_vs_ort_reads(tmp_path, rng):
     assert 0 < result["min_ms"] <= result["median_ms"]
     assert result["mean_ms"] > 0
     assert result["cpu_ms"] > 0
+    assert result["session_create_ms"] > 0 and result["first_run_ms"] > 0  # cold start, reported apart

@@ -106,8 +106,71 @@ TEST(ChannelsLast, InvertedResidualBlockRunsChannelsLastWithFusedClips) {
   EXPECT_EQ(counts["NhwcConv"], 3);
   EXPECT_EQ(counts["Conv"], 0);
   EXPECT_EQ(counts["Clip"], 0);       // both fused into their convolutions
-  EXPECT_EQ(counts["Transpose"], 2);  // x in (read by a Conv and the Add), y out
-  EXPECT_EQ(counts["Add"], 1);
+  EXPECT_EQ(counts["Transpose"], 2);  // x in (read by a Conv and as the residual), y out
+  EXPECT_EQ(counts["Add"], 0);        // the residual Add runs inside the last convolution
+}
+
+// ResNet's downsampling basic block: Relu(BN-folded Conv(Relu(Conv(x))) + Conv1x1(x)), with the
+// skip branch's convolution after the main branch's in node order.
+Model basic_block(std::vector<int64_t> x_shape, std::vector<int64_t> y_shape) {
+  Model model = make_model(
+      {make_node("Conv", {"x", "w1", "b1"}, {"c1"}, {ints("pads", {1, 1, 1, 1}), ints("strides", {2, 2})}),
+       make_node("Relu", {"c1"}, {"r1"}),
+       make_node("Conv", {"r1", "w2", "b2"}, {"c2"}, {ints("pads", {1, 1, 1, 1})}),
+       make_node("Conv", {"x", "wd"}, {"down"}, {ints("strides", {2, 2})}),
+       make_node("Add", {"c2", "down"}, {"sum"}),
+       make_node("Relu", {"sum"}, {"y"})},
+      {tensor_value("x", DataType::kFloat, x_shape)}, {tensor_value("y", DataType::kFloat, y_shape)});
+  add_weight(model, "w1", {6, 4, 3, 3}, 1);
+  add_weight(model, "b1", {6}, 2);
+  add_weight(model, "w2", {6, 6, 3, 3}, 3);
+  add_weight(model, "b2", {6}, 4);
+  add_weight(model, "wd", {6, 4, 1, 1}, 5);
+  return model;
+}
+
+TEST(ChannelsLast, ResidualAddAndReluRunInsideTheConvolution) {
+  Model model = basic_block({2, 4, 9, 9}, {2, 6, 5, 5});
+  auto counts = expect_same_results(model, {{"x", random_tensor({2, 4, 9, 9}, 6)}});
+  EXPECT_EQ(counts["NhwcConv"], 3);
+  EXPECT_EQ(counts["Add"], 0);
+  EXPECT_EQ(counts["Relu"], 0);
+  EXPECT_EQ(counts["Transpose"], 2);  // x in, y out
+}
+
+TEST(ChannelsLast, ResidualOfAnotherBatchBroadcastsAtRunTime) {
+  // The skip is a graph input of batch 2; x's batch is symbolic. Fed batch 1, the sum has the
+  // skip's batch, bigger than the convolution's output, which the kernel broadcasts.
+  Model model = make_model({make_node("Conv", {"x", "w"}, {"c"}, {ints("pads", {1, 1, 1, 1})}),
+                            make_node("Add", {"c", "skip"}, {"sum"}),
+                            make_node("Relu", {"sum"}, {"y"})},
+                           {tensor_value("x", DataType::kFloat, {-1, 3, 4, 4}),
+                            tensor_value("skip", DataType::kFloat, {2, 5, 4, 1})},
+                           {{"y", TypeInfo::tensor(DataType::kFloat), ""}});
+  add_weight(model, "w", {5, 3, 3, 3}, 1);
+  for (int64_t batch : {1, 2}) {
+    auto counts = expect_same_results(model, {{"x", random_tensor({batch, 3, 4, 4}, 2)},
+                                              {"skip", random_tensor({2, 5, 4, 1}, 3)}});
+    EXPECT_EQ(counts["NhwcConv"], 1) << batch;
+    EXPECT_EQ(counts["Add"], 0) << batch;
+  }
+}
+
+TEST(ChannelsLast, ResidualIsNotFusedIntoAConvWithOtherReadersOrTwice) {
+  // "c" is also a graph output: its Add stays. "d" takes the first Add only.
+  Model model = make_model({make_node("Conv", {"x", "w"}, {"c"}, {ints("pads", {1, 1, 1, 1})}),
+                            make_node("Add", {"c", "x"}, {"y1"}),
+                            make_node("Conv", {"x", "w"}, {"d"}, {ints("pads", {1, 1, 1, 1})}),
+                            make_node("Add", {"x", "d"}, {"e"}),
+                            make_node("Add", {"e", "x"}, {"y2"})},
+                           {tensor_value("x", DataType::kFloat, {1, 3, 5, 5})},
+                           {tensor_value("c", DataType::kFloat, {1, 3, 5, 5}),
+                            tensor_value("y1", DataType::kFloat, {1, 3, 5, 5}),
+                            tensor_value("y2", DataType::kFloat, {1, 3, 5, 5})});
+  add_weight(model, "w", {3, 3, 3, 3}, 1);
+  auto counts = expect_same_results(model, {{"x", random_tensor({1, 3, 5, 5}, 2)}});
+  EXPECT_EQ(counts["NhwcConv"], 2);
+  EXPECT_EQ(counts["Add"], 2);  // c + x and e + x
 }
 
 TEST(ChannelsLast, SymbolicBatchAndSizes) {
@@ -332,16 +395,19 @@ Tensor permute_4d(const Tensor& x, bool to_channels_last) {
 
 TEST(NhwcConv, EveryTypeAndActivationMatchesConv) {
   // Float takes oneDNN's channels-last path; double the transposed reference kernel.
+  // With a residual (input 3) it is added before the activation.
   for (DataType dtype : {DataType::kFloat, DataType::kDouble}) {
+    for (bool with_residual : {false, true}) {
     for (const char* activation : {"", "Relu", "LeakyRelu", "Clip", "HardSwish", "Swish"}) {
       Tensor x32 = random_tensor({2, 4, 7, 6}, 1), w32 = random_tensor({6, 2, 3, 3}, 2), b32 = random_tensor({6}, 3);
+      Tensor r32 = random_tensor({2, 6, 7, 3}, 4);  // Y's shape, channels-first
       auto as = [&](const Tensor& t) {
         if (dtype == DataType::kFloat) return t;
         Tensor d(DataType::kDouble, t.shape());
         for (int64_t i = 0; i < t.element_count(); ++i) d.mutable_data<double>()[i] = t.data<float>()[i];
         return d;
       };
-      Tensor x = as(x32), w = as(w32), b = as(b32);
+      Tensor x = as(x32), w = as(w32), b = as(b32), r = as(r32);
       std::vector<Attribute> attributes = {ints("pads", {1, 0, 1, 2}), ints("strides", {1, 2}),
                                            make_attribute("group", int64_t{2})};
       Node conv = make_node("Conv", {"x", "w", "b"}, {"y"}, attributes);
@@ -355,20 +421,29 @@ TEST(NhwcConv, EveryTypeAndActivationMatchesConv) {
       nhwc.attributes.push_back(make_attribute("clip_min", -0.5f));
       nhwc.attributes.push_back(make_attribute("clip_max", 0.75f));
       Tensor x_last = dtype == DataType::kFloat ? permute_4d<float>(x, true) : permute_4d<double>(x, true);
-      Tensor y_last = call_node_on_cpu(nhwc, 1, {x_last, w, b})[0].tensor();
+      Tensor r_last = dtype == DataType::kFloat ? permute_4d<float>(r, true) : permute_4d<double>(r, true);
+      std::vector<Value> inputs{Value(x_last), Value(w), Value(b)};
+      if (with_residual) {
+        nhwc.inputs.push_back("r");
+        inputs.push_back(Value(r_last));
+      }
+      Tensor y_last = call_node_on_cpu(nhwc, 1, inputs)[0].tensor();
       Tensor y = dtype == DataType::kFloat ? permute_4d<float>(y_last, false) : permute_4d<double>(y_last, false);
       ASSERT_EQ(y.shape(), expected.shape());
       const std::string a = activation;
       for (int64_t i = 0; i < y.element_count(); ++i) {
         double e = dtype == DataType::kFloat ? expected.data<float>()[i] : expected.data<double>()[i];
+        if (with_residual) e += dtype == DataType::kFloat ? r.data<float>()[i] : r.data<double>()[i];
         if (a == "Relu") e = std::max(e, 0.0);
         if (a == "LeakyRelu") e = e < 0 ? 0.25 * e : e;
         if (a == "Clip") e = std::min(std::max(e, -0.5), 0.75);
         if (a == "HardSwish") e = e * std::max(0.0, std::min(1.0, e / 6 + 0.5));
         if (a == "Swish") e = e / (1 + std::exp(-e));
         double actual = dtype == DataType::kFloat ? y.data<float>()[i] : y.data<double>()[i];
-        ASSERT_NEAR(actual, e, 1e-5) << dtype_name(dtype) << " activation '" << a << "' element " << i;
+        ASSERT_NEAR(actual, e, 1e-5) << dtype_name(dtype) << " activation '" << a << "' residual " << with_residual
+                                     << " element " << i;
       }
+    }
     }
   }
 }

@@ -6,16 +6,21 @@
 // com.onyx NhwcConv (written by the channels-last pass, runtime/optimizer/channels_last.h) is
 // the same convolution with X and Y channels-last ([N, spatial..., C]; W stays [M, C/group,
 // k...]), which is the layout oneDNN's fast f32 kernels use, so chains of them skip the reorders
-// at every border; an optional `activation` ("Relu", "LeakyRelu" with `alpha`, "Clip" with
+// at every border; an optional residual (input 3, channels-last like Y) is added, and then an
+// optional `activation` ("Relu", "LeakyRelu" with `alpha`, "Clip" with
 // `clip_min`/`clip_max`, "HardSwish", "Swish" = x·sigmoid(x)) runs inside the primitive.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
 #include "providers/cpu/nn/dnnl_conv.h"
+#include "onnx_ops/axes.h"
+#include "onnx_ops/broadcast.h"
 #include "providers/cpu/nn/conv_reference.h"
+#include "providers/cpu/tensor/copy.h"
 #include "providers/kernel_registry.h"
 
 namespace onyx {
@@ -118,6 +123,23 @@ struct FusedActivation {
 };
 
 using ConvRefTypes = TypeList<double, Float16, BFloat16>;
+using NhwcConvRefTypes = TypeList<float, double, Float16, BFloat16>;
+
+template <typename T>
+void add_into(const T* from, T* to, int64_t count) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats add in float
+  for (int64_t i = 0; i < count; ++i) to[i] = static_cast<T>(static_cast<C>(to[i]) + static_cast<C>(from[i]));
+}
+
+// Copies `from` into `to`, whose shape `from` broadcasts to (same rank).
+void expand_into(const Tensor& from, Tensor& to, int threads) {
+  std::vector<int64_t> strides = contiguous_strides(from.shape());
+  for (size_t d = 0; d < from.rank(); ++d) {
+    if (from.dim(d) == 1) strides[d] = 0;
+  }
+  strided_copy(from.dtype(), from.raw_data(), to.mutable_raw_data(), to.shape(), strides,
+               contiguous_strides(to.shape()), threads);
+}
 
 class ConvKernel final : public Kernel {
  public:
@@ -127,7 +149,9 @@ class ConvKernel final : public Kernel {
         channels_last_(info.node().domain == kOnyxDomain) {
     if (channels_last_) {
       activation_ = FusedActivation::read(info.attributes());
+      has_residual_ = info.has_input(3);
       dnnl_options_ = activation_.dnnl_options();
+      dnnl_options_.residual = has_residual_;
     }
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat) weights_ = *w;
     has_bias_ = info.has_input(2);
@@ -185,26 +209,61 @@ class ConvKernel final : public Kernel {
     ConvShapes s = check_conv(x_shape, w.shape(), bias ? &bias->shape() : nullptr, group_, attrs_);
     Shape y_nchw{s.batch, s.maps};
     y_nchw.insert(y_nchw.end(), s.geometry.output.begin(), s.geometry.output.end());
-    Tensor& y = ctx.output(0, x.dtype(), channels_last_shape(y_nchw));
+    const Shape y_shape = channels_last_shape(y_nchw);
+    const Tensor* residual = has_residual_ ? &ctx.input(3) : nullptr;
+    if (residual && residual->dtype() != x.dtype()) {
+      throw_error(ErrorCode::kInvalidArgument, "NhwcConv: the residual is ", dtype_name(residual->dtype()), " but X is ",
+                  dtype_name(x.dtype()));
+    }
+    if (residual && residual->shape() != y_shape) return compute_broadcast_residual(ctx, x, w, bias, *residual, s, y_shape);
+    Tensor& y = ctx.output(0, x.dtype(), y_shape);
     if (y.element_count() == 0) return;
     if (x.dtype() == DataType::kFloat) {
       if (auto conv = x.element_count() && w.element_count() ? conv_for(x_shape, s) : nullptr) {
         Tensor scratch = ctx.scratch(conv->scratch_bytes());
         conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>(),
-                  scratch.mutable_raw_data());
+                  scratch.mutable_raw_data(), residual ? residual->data<float>() : nullptr);
         return;
       }
     }
-    // The reference kernel is channels-first: transpose around it.
-    dispatch_dtype_or_throw<TypeList<float, double, Float16, BFloat16>>(x.dtype(), "NhwcConv", [&]<typename T>() {
-      const int64_t x_spatial = s.geometry.input_count(), y_spatial = y.element_count() / (s.batch * s.maps);
-      std::vector<T> x_first(static_cast<size_t>(x.element_count())), y_first(static_cast<size_t>(y.element_count()));
-      swap_inner(x.data<T>(), x_first.data(), s.batch, x_spatial, s.channels);
-      conv_reference<T>(x_first.data(), w.data<T>(), bias ? bias->data<T>() : nullptr, y_first.data(), s.batch,
-                        s.channels, s.maps, s.group, s.geometry, ctx.threads());
-      activation_.apply(y_first.data(), y.element_count());
-      swap_inner(y_first.data(), y.mutable_data<T>(), s.batch, s.maps, y_spatial);
+    dispatch_dtype_or_throw<NhwcConvRefTypes>(x.dtype(), "NhwcConv", [&]<typename T>() {
+      reference_channels_last<T>(ctx, x, w, bias, s, y);
+      if (residual) add_into(residual->data<T>(), y.mutable_data<T>(), y.element_count());
+      activation_.apply(y.mutable_data<T>(), y.element_count());
     });
+  }
+
+  // Y = act(Conv(X) + residual) where the residual broadcasts against the convolution's
+  // output (a skip connection of another batch size, say): rare, so the reference kernel.
+  void compute_broadcast_residual(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                  const Tensor& residual, const ConvShapes& s, const Shape& conv_shape) {
+    if (residual.rank() != conv_shape.size()) {
+      throw_error(ErrorCode::kInvalidArgument, "NhwcConv: the residual ", shape_to_string(residual.shape()),
+                  " must have Y's rank (Y is ", shape_to_string(conv_shape), ")");
+    }
+    const Shape y_shape = broadcast_shapes(conv_shape, residual.shape(), "NhwcConv (the residual Add)");
+    Tensor& y = ctx.output(0, x.dtype(), y_shape);
+    if (y.element_count() == 0) return;
+    Tensor conv_y(x.dtype(), conv_shape), residual_y(x.dtype(), y_shape);
+    expand_into(residual, residual_y, ctx.threads());
+    dispatch_dtype_or_throw<NhwcConvRefTypes>(x.dtype(), "NhwcConv", [&]<typename T>() {
+      reference_channels_last<T>(ctx, x, w, bias, s, conv_y);
+      expand_into(conv_y, y, ctx.threads());
+      add_into(residual_y.data<T>(), y.mutable_data<T>(), y.element_count());
+      activation_.apply(y.mutable_data<T>(), y.element_count());
+    });
+  }
+
+  // The reference kernel is channels-first: transpose around it. Y channels-last, no activation.
+  template <typename T>
+  void reference_channels_last(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* bias,
+                               const ConvShapes& s, Tensor& y) {
+    const int64_t x_spatial = s.geometry.input_count(), y_spatial = y.element_count() / (s.batch * s.maps);
+    std::vector<T> x_first(static_cast<size_t>(x.element_count())), y_first(static_cast<size_t>(y.element_count()));
+    swap_inner(x.data<T>(), x_first.data(), s.batch, x_spatial, s.channels);
+    conv_reference<T>(x_first.data(), w.data<T>(), bias ? bias->data<T>() : nullptr, y_first.data(), s.batch,
+                      s.channels, s.maps, s.group, s.geometry, ctx.threads());
+    swap_inner(y_first.data(), y.mutable_data<T>(), s.batch, s.maps, y_spatial);
   }
 
   // Null when oneDNN cannot express the case; the reference kernel runs it then.
@@ -225,6 +284,7 @@ class ConvKernel final : public Kernel {
   FusedActivation activation_;
   DnnlConvOptions dnnl_options_;
   bool has_bias_ = false;
+  bool has_residual_ = false;  // NhwcConv's input 3: added to Y before the activation
   Tensor weights_;  // constant float weights, packed by each DnnlConv
   PrimitiveCache<Shape, DnnlConv> convs_{16};  // bounded for ever-changing shapes
 };

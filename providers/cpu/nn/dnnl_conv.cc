@@ -1,5 +1,7 @@
 #include "providers/cpu/nn/dnnl_conv.h"
 
+#include <cstring>
+
 namespace onyx {
 
 using dnnl::memory;
@@ -74,11 +76,15 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, 
   dnnl::engine& engine = dnnl_cpu_engine();
   memory::desc src_desc, weights_desc, dst_desc;
   dnnl::primitive_attr attr = dnnl_attributes();
+  // oneDNN applies post-ops in order: the residual is added before the activation, as in
+  // Relu(Conv(x) + skip). It is a sum post-op over Y preloaded with the residual: a binary
+  // add of a whole tensor has only oneDNN's reference kernel (2.6), a hundred times slower.
+  dnnl::post_ops post_ops;
+  if (options.residual) post_ops.append_sum(1.f);
   if (options.activation != dnnl::algorithm::undef) {
-    dnnl::post_ops post_ops;
     post_ops.append_eltwise(1.f, options.activation, options.activation_alpha, options.activation_beta);
-    attr.set_post_ops(post_ops);
   }
+  if (post_ops.len() > 0) attr.set_post_ops(post_ops);
   memory::desc scratchpad_desc;
   if (s.transposed) {
     for (int64_t p : pad_r) {
@@ -95,9 +101,10 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, 
     dst_desc = pd.dst_desc();
     scratchpad_desc = pd.scratchpad_desc();
   } else {
+    // With a residual, Y is the caller's buffer (the sum post-op reads it), in its layout.
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                          dnnl::algorithm::convolution_direct, any_desc(x_dims),
-                                         any_desc(w_dims), bias_desc_, any_desc(y_dims), strides,
+                                         any_desc(w_dims), bias_desc_, options.residual ? y_plain_ : any_desc(y_dims), strides,
                                          dilations, pad_l, pad_r);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
     primitive_ = dnnl::convolution_forward(pd);
@@ -129,7 +136,8 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const float* constant_w, 
   }
 }
 
-void DnnlConv::run(const float* x, const float* w, const float* bias, float* y, void* scratch) const {
+void DnnlConv::run(const float* x, const float* w, const float* bias, float* y, void* scratch,
+                   const float* residual) const {
   dnnl::engine& engine = dnnl_cpu_engine();
   dnnl::stream& stream = dnnl_cpu_stream();
   memory x_mem(x_plain_, engine, const_cast<float*>(x));
@@ -152,6 +160,7 @@ void DnnlConv::run(const float* x, const float* w, const float* bias, float* y, 
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, y_mem}};
   if (bias) args[DNNL_ARG_BIAS] = memory(bias_desc_, engine, const_cast<float*>(bias));
   if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace_.at(scratchpad_, scratch);
+  if (residual) std::memcpy(y, residual, y_plain_.get_size());
   primitive_.execute(stream, args);
   if (y_inner_ >= 0) y_reorder_.execute(stream, y_mem, y_user, workspace_, scratch);
   stream.wait();

@@ -19,10 +19,12 @@ struct ConvShapes {
 };
 
 // How a convolution meets its neighbours: X and Y channels-last ([N, spatial..., C], for
-// NhwcConv, which the channels-last pass makes) instead of [N, C, spatial...], and an
-// activation applied to Y inside the primitive (`algorithm::undef`: none).
+// NhwcConv, which the channels-last pass makes) instead of [N, C, spatial...], a residual of
+// Y's shape and layout added to Y (a ResNet block's skip connection), and then an activation
+// applied to Y inside the primitive (`algorithm::undef`: none).
 struct DnnlConvOptions {
   bool channels_last = false;
+  bool residual = false;
   dnnl::algorithm activation = dnnl::algorithm::undef;
   float activation_alpha = 0.f, activation_beta = 0.f;  // oneDNN's eltwise parameters
 };
@@ -34,7 +36,9 @@ class DnnlConv {
   // The work memory run() needs: oneDNN's scratchpads and X, Y (and unpacked W) in oneDNN's layouts.
   size_t scratch_bytes() const { return workspace_.bytes(); }
   // `scratch` holds scratch_bytes() bytes that no other call uses meanwhile; calls may overlap.
-  void run(const float* x, const float* w, const float* bias, float* y, void* scratch) const;
+  // `residual` (Y's shape and layout) is required exactly when the options asked for one.
+  void run(const float* x, const float* w, const float* bias, float* y, void* scratch,
+           const float* residual = nullptr) const;
 
  private:
   dnnl::primitive primitive_;
