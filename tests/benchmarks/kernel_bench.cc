@@ -6,6 +6,7 @@
 // Every benchmark's last argument is the thread count. A missing kernel reports an error for
 // that benchmark instead of ending the run, so this builds and runs while kernels land.
 #include <benchmark/benchmark.h>
+#include <omp.h>
 
 #include <memory>
 #include <random>
@@ -69,6 +70,8 @@ class PreparedNode {
   }
 
   void run() {
+    // As a session's run does: oneDNN's regions take the OpenMP default, every core otherwise.
+    omp_set_num_threads(threads_);
     KernelContext context(frame_.data(), input_slots_, output_slots_, outputs_, threads_);
     kernel_->compute(context);
   }
@@ -141,7 +144,8 @@ void BM_Gemm(benchmark::State& state) {
   }, 2.0 * m * k * n, 0);
 }
 BENCHMARK(BM_Gemm)->ArgNames({"M", "K", "N", "threads"})
-    ->Args({8, 784, 128, 1})->Args({64, 1024, 1024, 1})->Args({64, 1024, 1024, 2})->UseRealTime();
+    ->Args({1, 64, 128, 1})->Args({4, 64, 128, 1})->Args({8, 784, 128, 1})->Args({64, 1024, 1024, 1})
+    ->Args({64, 1024, 1024, 2})->UseRealTime();
 
 // Args: N, C, H(=W), M (output channels), kernel size, threads. Padding keeps H and W.
 void BM_Conv(benchmark::State& state) {

@@ -1,8 +1,11 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to (M, N). Float runs on oneDNN with
-// alpha as the output scale and beta * C preloaded into Y and accumulated by a sum post-op.
+// alpha as the output scale and beta * C preloaded into Y and accumulated by a sum post-op;
+// float16 and bfloat16 are widened to float for that same path, double runs on Eigen
+// (gemm_library.h) and integers on the portable loops of gemm_plain.h.
 #include <cstring>
 
 #include "providers/cpu/linalg/dnnl_util.h"
+#include "providers/cpu/linalg/gemm_library.h"
 #include "providers/cpu/linalg/gemm_plain.h"
 #include "providers/kernel_registry.h"
 
@@ -10,7 +13,7 @@ namespace onyx {
 
 namespace {
 
-using GemmTypes = TypeList<double, Float16, BFloat16, int32_t, int64_t, uint32_t, uint64_t>;
+using GemmIntegerTypes = TypeList<int32_t, int64_t, uint32_t, uint64_t>;
 
 // How C maps onto the (M, N) output: its row and column counts, each 1 or the full size.
 struct BiasLayout {
@@ -40,17 +43,22 @@ class GemmKernel final : public Kernel {
     trans_b_ = attrs.get_int("transB", 0) != 0;
     alpha_ = attrs.get_float("alpha", 1.0f);
     beta_ = attrs.get_float("beta", 1.0f);
-    if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat && b->rank() == 2) {
+    const Tensor* b = info.constant_input(1);
+    if (b && b->rank() == 2 && (b->dtype() == DataType::kFloat16 || b->dtype() == DataType::kBFloat16)) {
+      constant_b_ = widen_tensor_to_float(*b);  // widened once, packed below like a float B
+    } else if (b && b->rank() == 2 && b->dtype() == DataType::kFloat) {
       constant_b_ = *b;
+    }
+    if (constant_b_.defined()) {
       // With a static A the primitive (and B's packing) is built now, not on the first run.
       const TypeInfo& a = info.input_type(0);
-      if (a.is_tensor() && a.elem_type == DataType::kFloat && a.has_static_shape() && a.shape->size() == 2) {
+      if (a.is_tensor() && a.elem_type == b->dtype() && a.has_static_shape() && a.shape->size() == 2) {
         Shape as = a.static_shape();
         const int64_t m = trans_a_ ? as[1] : as[0], k = trans_a_ ? as[0] : as[1];
         const int64_t n = trans_b_ ? b->dim(0) : b->dim(1);
         const bool accumulate = info.has_input(2) && beta_ != 0.0f;
         if (m * k * n > 0 && k == (trans_b_ ? b->dim(1) : b->dim(0))) {
-          cache_.get({1, m, k, n, trans_a_, trans_b_, alpha_, accumulate}, b->data<float>());
+          cache_.get({1, m, k, n, trans_a_, trans_b_, alpha_, accumulate}, constant_b_.data<float>());
         }
       }
     }
@@ -88,24 +96,24 @@ class GemmKernel final : public Kernel {
     Tensor& y = ctx.output(0, a.dtype(), {m, n});
     if (y.element_count() == 0) return;
     if (a.dtype() == DataType::kFloat) {
-      float* py = y.mutable_data<float>();
+      return run_float(ctx, a.data<float>(), b.data<float>(), c ? c->data<float>() : nullptr, layout,
+                       y.mutable_data<float>(), m, k, n);
+    }
+    if (a.dtype() == DataType::kFloat16) return run_widened<Float16>(ctx, a, b, c, layout, y, m, k, n);
+    if (a.dtype() == DataType::kBFloat16) return run_widened<BFloat16>(ctx, a, b, c, layout, y, m, k, n);
+    if (a.dtype() == DataType::kDouble) {
+      double* py = y.mutable_data<double>();
       if (c) {
-        const float* pc = c->data<float>();
+        const double* pc = c->data<double>();
         for (int64_t i = 0; i < m; ++i) {
-          for (int64_t j = 0; j < n; ++j) py[i * n + j] = beta_ * pc[layout.index(i, j)];
+          for (int64_t j = 0; j < n; ++j) py[i * n + j] = static_cast<double>(beta_) * pc[layout.index(i, j)];
         }
       }
-      if (k == 0) {
-        if (!c) std::memset(py, 0, y.byte_size());
-        return;
-      }
-      DnnlGemm::Spec spec{1, m, k, n, trans_a_, trans_b_, alpha_, c != nullptr};
-      auto gemm = cache_.get(spec, constant_b_.defined() ? constant_b_.data<float>() : nullptr);
-      Tensor scratch = ctx.scratch(gemm->scratch_bytes());
-      gemm->run(a.data<float>(), b.data<float>(), py, scratch.mutable_raw_data());
+      if (k > 0) gemm_double(a.data<double>(), b.data<double>(), py, m, k, n, trans_a_, trans_b_, alpha_, c != nullptr);
+      else if (!c) std::fill_n(py, m * n, 0.0);
       return;
     }
-    dispatch_dtype_or_throw<GemmTypes>(a.dtype(), "Gemm", [&]<typename T>() {
+    dispatch_dtype_or_throw<GemmIntegerTypes>(a.dtype(), "Gemm", [&]<typename T>() {
       using Acc = GemmAccType<T>;
       const T* pa = a.data<T>();
       const T* pb = b.data<T>();
@@ -117,22 +125,10 @@ class GemmKernel final : public Kernel {
         for (int64_t i = begin; i < end; ++i) {
           gemm_rows(pa, pb, acc.data(), i, i + 1, m, k, n, trans_a_, trans_b_);
           for (int64_t j = 0; j < n; ++j) {
-            if constexpr (std::is_integral_v<T>) {
-              // Integer Gemm: alpha/beta are floats in the schema; ORT casts them the same way.
-              T v = static_cast<T>(static_cast<T>(alpha_) * static_cast<T>(acc[j]));
-              if (pc) v = static_cast<T>(v + static_cast<T>(beta_) * pc[layout.index(i, j)]);
-              py[i * n + j] = v;
-            } else {
-              float v = alpha_ * static_cast<float>(acc[j]);
-              double dv = static_cast<double>(alpha_) * static_cast<double>(acc[j]);
-              if constexpr (std::is_same_v<T, double>) {
-                if (pc) dv += static_cast<double>(beta_) * pc[layout.index(i, j)];
-                py[i * n + j] = dv;
-              } else {
-                if (pc) v += beta_ * static_cast<float>(pc[layout.index(i, j)]);
-                py[i * n + j] = T(v);
-              }
-            }
+            // Integer Gemm: alpha/beta are floats in the schema; ORT casts them the same way.
+            T v = static_cast<T>(static_cast<T>(alpha_) * static_cast<T>(acc[j]));
+            if (pc) v = static_cast<T>(v + static_cast<T>(beta_) * pc[layout.index(i, j)]);
+            py[i * n + j] = v;
           }
         }
       });
@@ -140,6 +136,38 @@ class GemmKernel final : public Kernel {
   }
 
  private:
+  // Y = alpha * op(A) * op(B) + beta * C on float values.
+  void run_float(KernelContext& ctx, const float* pa, const float* pb, const float* pc, const BiasLayout& layout,
+                 float* py, int64_t m, int64_t k, int64_t n) {
+    if (pc) {
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) py[i * n + j] = beta_ * pc[layout.index(i, j)];
+      }
+    }
+    if (k == 0) {
+      if (!pc) std::memset(py, 0, static_cast<size_t>(m * n) * sizeof(float));
+      return;
+    }
+    DnnlGemm::Spec spec{1, m, k, n, trans_a_, trans_b_, alpha_, pc != nullptr};
+    auto gemm = cache_.get(spec, constant_b_.defined() ? constant_b_.data<float>() : nullptr);
+    Tensor scratch = ctx.scratch(gemm->scratch_bytes());
+    gemm->run(pa, pb, py, scratch.mutable_raw_data());
+  }
+
+  // 16-bit floats: A, C (and B unless it was widened at creation) widened, the float path, Y
+  // rounded once.
+  template <typename T>
+  void run_widened(KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* c, const BiasLayout& layout,
+                   Tensor& y, int64_t m, int64_t k, int64_t n) {
+    std::vector<float> wide_a = widen_to_float(a.data<T>(), a.element_count());
+    std::vector<float> wide_b = constant_b_.defined() ? std::vector<float>{} : widen_to_float(b.data<T>(), b.element_count());
+    std::vector<float> wide_c = c ? widen_to_float(c->data<T>(), c->element_count()) : std::vector<float>{};
+    std::vector<float> wide_y(static_cast<size_t>(y.element_count()));
+    run_float(ctx, wide_a.data(), constant_b_.defined() ? constant_b_.data<float>() : wide_b.data(),
+              c ? wide_c.data() : nullptr, layout, wide_y.data(), m, k, n);
+    narrow_from_float(wide_y.data(), y.mutable_data<T>(), y.element_count());
+  }
+
   bool trans_a_ = false, trans_b_ = false;
   float alpha_ = 1.0f, beta_ = 1.0f;
   Tensor constant_b_;

@@ -1,5 +1,5 @@
-// Portable GEMM loops for the element types oneDNN does not serve here (double, integers,
-// 16-bit floats computed in float). Row-major, inner loop over contiguous output columns so it
+// Portable GEMM loops for the integer MatMul and Gemm (no BLAS serves them; the float types go
+// through gemm_library.h). Row-major, inner loop over contiguous output columns so it
 // vectorizes; integers wrap like two's complement instead of overflowing into UB.
 #pragma once
 

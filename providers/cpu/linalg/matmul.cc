@@ -1,9 +1,11 @@
 // MatMul (numpy.matmul semantics): float through oneDNN's matmul primitive, cached per shape,
-// with a constant B packed once; other types through the portable loops in gemm_plain.h.
+// with a constant B packed once; float16 and bfloat16 widened to float on that same path;
+// double through Eigen (gemm_library.h); integers through the portable loops in gemm_plain.h.
 #include <cstring>
 
 #include "onnx_ops/linalg.h"
 #include "providers/cpu/linalg/dnnl_util.h"
+#include "providers/cpu/linalg/gemm_library.h"
 #include "providers/cpu/linalg/gemm_plain.h"
 #include "providers/kernel_registry.h"
 
@@ -11,8 +13,7 @@ namespace onyx {
 
 namespace {
 
-using MatMulTypes = TypeList<double, Float16, BFloat16, int8_t, int16_t, int32_t, int64_t, uint8_t,
-                             uint16_t, uint32_t, uint64_t>;
+using MatMulIntegerTypes = TypeList<int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t>;
 
 // Element offsets of A's and B's matrix for each output batch, honouring broadcast batch dims.
 void batch_offsets(const MatMulShape& s, std::vector<int64_t>& a_off, std::vector<int64_t>& b_off) {
@@ -47,13 +48,18 @@ void batch_offsets(const MatMulShape& s, std::vector<int64_t>& a_off, std::vecto
 class MatMulKernel final : public Kernel {
  public:
   explicit MatMulKernel(const KernelInfo& info) {
-    if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat) {
+    const Tensor* b = info.constant_input(1);
+    if (b && (b->dtype() == DataType::kFloat16 || b->dtype() == DataType::kBFloat16)) {
+      constant_b_ = widen_tensor_to_float(*b);  // widened once, packed below like a float B
+    } else if (b && b->dtype() == DataType::kFloat) {
       constant_b_ = *b;
+    }
+    if (constant_b_.defined()) {
       // With a static A the primitive (and B's packing) is built now, not on the first run.
       const TypeInfo& a = info.input_type(0);
-      if (a.is_tensor() && a.elem_type == DataType::kFloat && a.has_static_shape() && b->rank() <= 2) {
+      if (a.is_tensor() && a.elem_type == b->dtype() && a.has_static_shape() && b->rank() <= 2) {
         MatMulShape s = matmul_shape(a.static_shape(), b->shape());
-        if (s.m * s.k * s.n > 0) cache_.get({1, s.batch_count() * s.m, s.k, s.n}, b->data<float>());
+        if (s.m * s.k * s.n > 0) cache_.get({1, s.batch_count() * s.m, s.k, s.n}, constant_b_.data<float>());
       }
     }
   }
@@ -72,10 +78,22 @@ class MatMulKernel final : public Kernel {
       std::memset(y.mutable_raw_data(), 0, y.byte_size());
       return;
     }
-    if (a.dtype() == DataType::kFloat) return run_float(ctx, a, b, s, y);
-    dispatch_dtype_or_throw<MatMulTypes>(a.dtype(), "MatMul", [&]<typename T>() {
-      std::vector<int64_t> a_off, b_off;
-      batch_offsets(s, a_off, b_off);
+    if (a.dtype() == DataType::kFloat) {
+      return run_float(ctx, a.data<float>(), b.data<float>(), s, y.mutable_data<float>());
+    }
+    if (a.dtype() == DataType::kFloat16) return run_widened<Float16>(ctx, a, b, s, y);
+    if (a.dtype() == DataType::kBFloat16) return run_widened<BFloat16>(ctx, a, b, s, y);
+    std::vector<int64_t> a_off, b_off;
+    batch_offsets(s, a_off, b_off);
+    if (a.dtype() == DataType::kDouble) {
+      for (size_t i = 0; i < a_off.size(); ++i) {
+        gemm_double(a.data<double>() + a_off[i], b.data<double>() + b_off[i],
+                    y.mutable_data<double>() + static_cast<int64_t>(i) * s.m * s.n, s.m, s.k, s.n, false, false, 1.0,
+                    false);
+      }
+      return;
+    }
+    dispatch_dtype_or_throw<MatMulIntegerTypes>(a.dtype(), "MatMul", [&]<typename T>() {
       const T* pa = a.data<T>();
       const T* pb = b.data<T>();
       T* py = y.mutable_data<T>();
@@ -87,10 +105,18 @@ class MatMulKernel final : public Kernel {
   }
 
  private:
-  void run_float(KernelContext& ctx, const Tensor& a, const Tensor& b, const MatMulShape& s, Tensor& y) {
-    const float* pa = a.data<float>();
-    const float* pb = b.data<float>();
-    float* py = y.mutable_data<float>();
+  // 16-bit floats: A (and B unless it was widened at creation) widened, the float path, Y
+  // rounded once.
+  template <typename T>
+  void run_widened(KernelContext& ctx, const Tensor& a, const Tensor& b, const MatMulShape& s, Tensor& y) {
+    std::vector<float> wide_a = widen_to_float(a.data<T>(), a.element_count());
+    std::vector<float> wide_b = constant_b_.defined() ? std::vector<float>{} : widen_to_float(b.data<T>(), b.element_count());
+    std::vector<float> wide_y(static_cast<size_t>(y.element_count()));
+    run_float(ctx, wide_a.data(), constant_b_.defined() ? constant_b_.data<float>() : wide_b.data(), s, wide_y.data());
+    narrow_from_float(wide_y.data(), y.mutable_data<T>(), y.element_count());
+  }
+
+  void run_float(KernelContext& ctx, const float* pa, const float* pb, const MatMulShape& s, float* py) {
     const int64_t batch = s.batch_count();
     const int64_t a_count = shape_element_count(s.a_batch);
     const int64_t b_count = shape_element_count(s.b_batch);
