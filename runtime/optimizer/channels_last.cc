@@ -6,6 +6,7 @@
 
 #include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
+#include "runtime/optimizer/activation_fusion.h"
 #include "runtime/optimizer/value_reads.h"
 
 namespace onyx {
@@ -158,26 +159,6 @@ class ChannelsLastRewriter {
     ++converted_;
   }
 
-  // Clip's bounds when both are absent or constant (inputs from opset 11, attributes before).
-  bool clip_bounds(const Node& node, float& low, float& high) const {
-    low = std::numeric_limits<float>::lowest();
-    high = std::numeric_limits<float>::max();
-    if (opset_ < 11) {
-      NodeAttributes attributes(node);
-      low = attributes.get_float("min", low);
-      high = attributes.get_float("max", high);
-      return true;
-    }
-    for (size_t i = 1; i < node.inputs.size(); ++i) {
-      if (node.inputs[i].empty()) continue;
-      if (!is_one_element_constant(node.inputs[i])) return false;
-      const Tensor& bound = graph_.initializers.at(node.inputs[i]);
-      if (bound.dtype() != DataType::kFloat) return false;
-      (i == 1 ? low : high) = bound.data<float>()[0];
-    }
-    return true;
-  }
-
   // SiLU written out, Mul(y, Sigmoid(y)) with y a NhwcConv's output read by nothing else, runs
   // inside the convolution as oneDNN's swish.
   bool try_fuse_swish(const Node& node) {
@@ -204,26 +185,16 @@ class ChannelsLastRewriter {
   // Relu, LeakyRelu, HardSwish or a constant Clip that alone reads a NhwcConv's output runs
   // inside it.
   bool try_fuse_activation(const Node& node) {
-    if (!node.domain.empty() || node.inputs.empty() || node.outputs.size() != 1) return false;
-    if (node.op_type != "Relu" && node.op_type != "LeakyRelu" && node.op_type != "Clip" &&
-        node.op_type != "HardSwish") {
-      return false;
-    }
+    if (node.inputs.empty()) return false;
     const std::string& x = node.inputs[0];
     auto twin = channels_last_.find(x);
     if (twin == channels_last_.end() || reads_[x] != 1) return false;
     auto conv = unfused_convs_.find(twin->second.name);
     if (conv == unfused_convs_.end()) return false;
+    std::vector<Attribute> attributes;
+    if (!fused_activation_attributes(node, graph_, opset_, false, attributes)) return false;
     Node& target = out_[conv->second];
-    if (node.op_type == "Clip") {
-      float low, high;
-      if (!clip_bounds(node, low, high)) return false;
-      target.attributes.push_back(make_attribute("clip_min", low));
-      target.attributes.push_back(make_attribute("clip_max", high));
-    } else if (node.op_type == "LeakyRelu") {
-      target.attributes.push_back(make_attribute("alpha", NodeAttributes(node).get_float("alpha", 0.01f)));
-    }
-    target.attributes.push_back(make_attribute("activation", node.op_type));
+    target.attributes.insert(target.attributes.end(), attributes.begin(), attributes.end());
     unfused_convs_.erase(conv);
     // The convolution's own output is now activated: its Transpose back must go (x had no
     // other reader), and the activation's output takes over the channels-last value.

@@ -78,12 +78,15 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
                  : plain_b;
   dnnl::primitive_attr attr = dnnl_attributes();
   if (spec.alpha != 1.0f) attr.set_output_scales(0, {spec.alpha});
-  if (spec.accumulate) {
-    dnnl::post_ops ops;
-    ops.append_sum(1.0f);
-    attr.set_post_ops(ops);
+  dnnl::post_ops ops;
+  if (spec.accumulate) ops.append_sum(1.0f);
+  if (spec.activation != dnnl::algorithm::undef) {
+    ops.append_eltwise(1.f, spec.activation, spec.activation_alpha, spec.activation_beta);
   }
-  dnnl::matmul::desc desc(a_desc_, wanted_b, c_desc_);
+  if (ops.len() > 0) attr.set_post_ops(ops);
+  if (spec.bias) bias_desc_ = memory::desc({1, 1, spec.n}, memory::data_type::f32, memory::dims{spec.n, spec.n, 1});
+  dnnl::matmul::desc desc = spec.bias ? dnnl::matmul::desc(a_desc_, wanted_b, bias_desc_, c_desc_)
+                                      : dnnl::matmul::desc(a_desc_, wanted_b, c_desc_);
   dnnl::matmul::primitive_desc pd(desc, attr, dnnl_cpu_engine());
   primitive_ = dnnl::matmul(pd);
   b_desc_ = pd.weights_desc();
@@ -96,7 +99,7 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
   }
 }
 
-void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch) const {
+void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch, const float* bias) const {
   dnnl::engine& engine = dnnl_cpu_engine();
   memory a_mem(a_desc_, engine, const_cast<float*>(a));
   memory c_mem(c_desc_, engine, c);
@@ -104,6 +107,7 @@ void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch) cons
   dnnl::stream& stream = dnnl_cpu_stream();
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
   if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace_.at(scratchpad_, scratch);
+  if (bias) args[DNNL_ARG_BIAS] = memory(bias_desc_, engine, const_cast<float*>(bias));
   primitive_.execute(stream, args);
   stream.wait();
 }

@@ -87,9 +87,10 @@ class PrimitiveCache {
   std::map<Key, std::shared_ptr<const T>> entries_;
 };
 
-// C[b] = alpha * op(A[b]) * op(B[b]) (+ C[b] when `accumulate`), all float, row-major, batch
-// count `batch` with A, B, C contiguous per batch. Built once per shape; `constant_b` (when set)
-// is reordered into the primitive's preferred layout once and reused on every call.
+// C[b] = act(alpha * op(A[b]) * op(B[b]) (+ bias) (+ C[b] when `accumulate`)), all float,
+// row-major, batch count `batch` with A, B, C contiguous per batch, bias [N] for every row.
+// Built once per shape; `constant_b` (when set) is reordered into the primitive's preferred
+// layout once and reused on every call.
 class DnnlGemm {
  public:
   struct Spec {
@@ -97,7 +98,13 @@ class DnnlGemm {
     bool trans_a = false, trans_b = false;
     float alpha = 1.0f;
     bool accumulate = false;
-    auto tie() const { return std::tie(batch, m, k, n, trans_a, trans_b, alpha, accumulate); }
+    bool bias = false;  // only with alpha 1: oneDNN scales the bias too
+    dnnl::algorithm activation = dnnl::algorithm::undef;  // an eltwise post-op, last
+    float activation_alpha = 0.f, activation_beta = 0.f;
+    auto tie() const {
+      return std::tie(batch, m, k, n, trans_a, trans_b, alpha, accumulate, bias, activation, activation_alpha,
+                      activation_beta);
+    }
     bool operator<(const Spec& other) const { return tie() < other.tie(); }
   };
 
@@ -105,13 +112,14 @@ class DnnlGemm {
   // The work memory run() needs.
   size_t scratch_bytes() const { return workspace_.bytes(); }
   // `b` is ignored when a constant B was packed at construction; `scratch` holds
-  // scratch_bytes() bytes that no other call uses meanwhile.
-  void run(const float* a, const float* b, float* c, void* scratch) const;
+  // scratch_bytes() bytes that no other call uses meanwhile; `bias` ([N]) exactly when the
+  // spec asked for one.
+  void run(const float* a, const float* b, float* c, void* scratch, const float* bias = nullptr) const;
 
  private:
   Spec spec_;
   dnnl::matmul primitive_;
-  dnnl::memory::desc a_desc_, b_desc_, c_desc_;
+  dnnl::memory::desc a_desc_, b_desc_, c_desc_, bias_desc_;
   dnnl::memory packed_b_;  // empty unless B was constant; only read by calls
   DnnlWorkspace workspace_;
   int scratchpad_ = -1;

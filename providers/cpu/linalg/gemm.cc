@@ -56,9 +56,11 @@ class GemmKernel final : public Kernel {
         Shape as = a.static_shape();
         const int64_t m = trans_a_ ? as[1] : as[0], k = trans_a_ ? as[0] : as[1];
         const int64_t n = trans_b_ ? b->dim(0) : b->dim(1);
-        const bool accumulate = info.has_input(2) && beta_ != 0.0f;
-        if (m * k * n > 0 && k == (trans_b_ ? b->dim(1) : b->dim(0))) {
-          cache_.get({1, m, k, n, trans_a_, trans_b_, alpha_, accumulate}, constant_b_.data<float>());
+        const TypeInfo* c = info.has_input(2) && beta_ != 0.0f ? &info.input_type(2) : nullptr;
+        if (m * k * n > 0 && k == (trans_b_ ? b->dim(1) : b->dim(0)) && (!c || c->has_static_shape())) {
+          BiasLayout layout;
+          if (c) layout = bias_layout(c->static_shape(), m, n);
+          cache_.get(spec(m, k, n, c ? &layout : nullptr), constant_b_.data<float>());
         }
       }
     }
@@ -136,10 +138,22 @@ class GemmKernel final : public Kernel {
   }
 
  private:
+  // A row of biases (a fully connected layer's C, beta 1) is oneDNN's bias argument; any other
+  // C is preloaded into Y (times beta) and accumulated by a sum post-op.
+  bool c_is_bias(const BiasLayout& c, int64_t n) const { return alpha_ == 1.f && beta_ == 1.f && c.rows == 1 && c.cols == n; }
+
+  DnnlGemm::Spec spec(int64_t m, int64_t k, int64_t n, const BiasLayout* c) const {
+    DnnlGemm::Spec spec{1, m, k, n, trans_a_, trans_b_, alpha_};
+    spec.bias = c && c_is_bias(*c, n);
+    spec.accumulate = c && !spec.bias;
+    return spec;
+  }
+
   // Y = alpha * op(A) * op(B) + beta * C on float values.
   void run_float(KernelContext& ctx, const float* pa, const float* pb, const float* pc, const BiasLayout& layout,
                  float* py, int64_t m, int64_t k, int64_t n) {
-    if (pc) {
+    const bool bias = pc && c_is_bias(layout, n);
+    if (pc && (!bias || k == 0)) {
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < n; ++j) py[i * n + j] = beta_ * pc[layout.index(i, j)];
       }
@@ -148,10 +162,9 @@ class GemmKernel final : public Kernel {
       if (!pc) std::memset(py, 0, static_cast<size_t>(m * n) * sizeof(float));
       return;
     }
-    DnnlGemm::Spec spec{1, m, k, n, trans_a_, trans_b_, alpha_, pc != nullptr};
-    auto gemm = cache_.get(spec, constant_b_.defined() ? constant_b_.data<float>() : nullptr);
+    auto gemm = cache_.get(spec(m, k, n, pc ? &layout : nullptr), constant_b_.defined() ? constant_b_.data<float>() : nullptr);
     Tensor scratch = ctx.scratch(gemm->scratch_bytes());
-    gemm->run(pa, pb, py, scratch.mutable_raw_data());
+    gemm->run(pa, pb, py, scratch.mutable_raw_data(), bias ? pc : nullptr);
   }
 
   // 16-bit floats: A, C (and B unless it was widened at creation) widened, the float path, Y

@@ -16,6 +16,7 @@
 
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
+#include "providers/cpu/activation/fused_activation.h"
 #include "providers/cpu/nn/dnnl_conv.h"
 #include "onnx_ops/axes.h"
 #include "onnx_ops/broadcast.h"
@@ -77,51 +78,6 @@ void swap_inner(const T* from, T* to, int64_t batch, int64_t a, int64_t b) {
   }
 }
 
-// The activation NhwcConv fuses, read once from its attributes.
-struct FusedActivation {
-  std::string name;  // empty: none
-  float alpha = 0.f, beta = 0.f;
-
-  static FusedActivation read(const NodeAttributes& attributes) {
-    FusedActivation a{attributes.get_string("activation", "")};
-    if (a.name == "LeakyRelu") {
-      a.alpha = attributes.get_float("alpha", 0.01f);
-    } else if (a.name == "Clip") {
-      a.alpha = attributes.get_float("clip_min", std::numeric_limits<float>::lowest());
-      a.beta = attributes.get_float("clip_max", std::numeric_limits<float>::max());
-    } else if (a.name == "Swish") {
-      a.alpha = 1.f;  // x * sigmoid(x): SiLU
-    } else if (!a.name.empty() && a.name != "Relu" && a.name != "HardSwish") {
-      throw_error(ErrorCode::kInvalidModel, "NhwcConv: unknown activation '", a.name, "'");
-    }
-    return a;
-  }
-
-  DnnlConvOptions dnnl_options() const {
-    DnnlConvOptions options{.channels_last = true};
-    if (name == "Relu" || name == "LeakyRelu") options.activation = dnnl::algorithm::eltwise_relu;
-    if (name == "Clip") options.activation = dnnl::algorithm::eltwise_clip;
-    if (name == "HardSwish") options.activation = dnnl::algorithm::eltwise_hardswish;
-    if (name == "Swish") options.activation = dnnl::algorithm::eltwise_swish;
-    options.activation_alpha = alpha;
-    options.activation_beta = beta;
-    return options;
-  }
-
-  template <typename T>
-  void apply(T* y, int64_t count) const {
-    if (name.empty()) return;
-    for (int64_t i = 0; i < count; ++i) {
-      const float v = static_cast<float>(y[i]);
-      if (name == "Relu") y[i] = static_cast<T>(std::max(v, 0.f));
-      else if (name == "LeakyRelu") y[i] = static_cast<T>(v < 0.f ? alpha * v : v);
-      else if (name == "HardSwish") y[i] = static_cast<T>(v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f)));
-      else if (name == "Swish") y[i] = static_cast<T>(v / (1.f + std::exp(-v)));
-      else y[i] = static_cast<T>(std::min(std::max(v, alpha), beta));  // Clip
-    }
-  }
-};
-
 using ConvRefTypes = TypeList<double, Float16, BFloat16>;
 using NhwcConvRefTypes = TypeList<float, double, Float16, BFloat16>;
 
@@ -148,9 +104,12 @@ class ConvKernel final : public Kernel {
         group_(info.attributes().get_int("group", 1)),
         channels_last_(info.node().domain == kOnyxDomain) {
     if (channels_last_) {
-      activation_ = FusedActivation::read(info.attributes());
+      activation_ = FusedActivation::read(info.attributes(), "NhwcConv");
       has_residual_ = info.has_input(3);
-      dnnl_options_ = activation_.dnnl_options();
+      dnnl_options_.channels_last = true;
+      dnnl_options_.activation = activation_.dnnl_algorithm();
+      dnnl_options_.activation_alpha = activation_.alpha;
+      dnnl_options_.activation_beta = activation_.beta;
       dnnl_options_.residual = has_residual_;
     }
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat) weights_ = *w;

@@ -1,0 +1,72 @@
+// The activation a fused CPU kernel (com.onyx NhwcConv, FusedMatMul) applies to its output,
+// read once from the attributes runtime/optimizer/activation_fusion.h writes: as a oneDNN
+// eltwise post-op on the primitive paths, and by apply() on the reference paths.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "onnx_ops/node_attributes.h"
+#include "runtime/common/error.h"
+
+namespace onyx {
+
+struct FusedActivation {
+  std::string name;  // empty: none
+  float alpha = 0.f, beta = 0.f;  // oneDNN's eltwise parameters
+
+  // Throws kInvalidModel naming `op` for an activation no fused kernel knows.
+  static FusedActivation read(const NodeAttributes& attributes, std::string_view op) {
+    FusedActivation a{attributes.get_string("activation", "")};
+    if (a.name == "LeakyRelu") {
+      a.alpha = attributes.get_float("alpha", 0.01f);
+    } else if (a.name == "Clip") {
+      a.alpha = attributes.get_float("clip_min", std::numeric_limits<float>::lowest());
+      a.beta = attributes.get_float("clip_max", std::numeric_limits<float>::max());
+    } else if (a.name == "Swish") {
+      a.alpha = 1.f;  // x * sigmoid(x): SiLU
+    } else if (!a.name.empty() && a.name != "Relu" && a.name != "HardSwish" && a.name != "Sigmoid" &&
+               a.name != "Tanh") {
+      throw_error(ErrorCode::kInvalidModel, op, ": unknown activation '", a.name, "'");
+    }
+    return a;
+  }
+
+  // `algorithm::undef` when there is none.
+  dnnl::algorithm dnnl_algorithm() const {
+    if (name == "Relu" || name == "LeakyRelu") return dnnl::algorithm::eltwise_relu;
+    if (name == "Clip") return dnnl::algorithm::eltwise_clip;
+    if (name == "HardSwish") return dnnl::algorithm::eltwise_hardswish;
+    if (name == "Swish") return dnnl::algorithm::eltwise_swish;
+    if (name == "Sigmoid") return dnnl::algorithm::eltwise_logistic;
+    if (name == "Tanh") return dnnl::algorithm::eltwise_tanh;
+    return dnnl::algorithm::undef;
+  }
+
+  template <typename T>
+  void apply(T* y, int64_t count) const {
+    if (name.empty()) return;
+    using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats in float
+    const C a = alpha, b = beta;
+    for (int64_t i = 0; i < count; ++i) {
+      const C v = static_cast<C>(y[i]);
+      C r;
+      if (name == "Relu") r = std::max(v, C(0));
+      else if (name == "LeakyRelu") r = v < C(0) ? a * v : v;
+      else if (name == "HardSwish") r = v * std::max(C(0), std::min(C(1), v / C(6) + C(0.5)));
+      else if (name == "Swish") r = v / (C(1) + std::exp(-v));
+      else if (name == "Sigmoid") r = C(1) / (C(1) + std::exp(-v));
+      else if (name == "Tanh") r = std::tanh(v);
+      else r = std::min(std::max(v, a), b);  // Clip
+      y[i] = static_cast<T>(r);
+    }
+  }
+};
+
+}  // namespace onyx
