@@ -99,5 +99,20 @@ void gemm_rule(InferenceContext& ctx) {
 ONYX_REGISTER_SHAPE_RULE("", "MatMul",
                          [](InferenceContext& ctx) { matmul_rule(ctx, DataType::kUndefined, "MatMul"); });
 ONYX_REGISTER_SHAPE_RULE("", "Gemm", gemm_rule);
+// com.onyx FusedMatMul (runtime/optimizer/matmul_fusion.h): MatMul of A and op(B), B 2-D.
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "FusedMatMul", [](InferenceContext& ctx) {
+  const TypeInfo& a = ctx.input_type(0);
+  if (!a.is_tensor()) return;
+  TypeInfo b = ctx.input_type(1);
+  if (b.is_tensor() && b.shape && b.shape->size() == 2 && ctx.attributes().get_int("transB", 0) != 0) {
+    std::swap((*b.shape)[0], (*b.shape)[1]);
+  }
+  std::vector<Dim> dims;
+  if (b.is_tensor() && matmul_dims(a, b, dims, "FusedMatMul")) {
+    ctx.set_output_type(0, TypeInfo::tensor(a.elem_type, std::move(dims)));
+  } else {
+    ctx.set_output_type(0, TypeInfo::tensor(a.elem_type));
+  }
+});
 
 }  // namespace onyx

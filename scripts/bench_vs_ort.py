@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Times onyx and onnxruntime on the same models, in one run, and prints a table with the ratio
-ort_time / onyx_time per model (above 1: onyx is faster).
+onyx_time / ort_time per model (below 1: onyx is faster), plus both runtimes' cold start
+(session creation and first run) and onyx's peak resident memory.
 
 onyx is timed by `onyx bench MODEL --iterations N --threads T --json [--input NAME=FILE]...`,
 which prints one JSON object with its per-run times in milliseconds (median_ms, mean_ms,
@@ -247,7 +248,7 @@ def main():
         sys.exit(f"bench_vs_ort: {args.onyx} not found; build onyx first (scripts/setup.sh)")
 
     rows = []
-    header = f"{'model':<28} {'onyx ms':>10} {'ort ms':>10} {'ort/onyx':>9}"
+    header = f"{'model':<28} {'onyx ms':>10} {'ort ms':>10} {'onyx/ort':>9}"
     print(f"threads={args.threads} iterations={args.iterations} rounds={args.rounds} "
           f"({'process CPU time' if args.cpu_time else 'median wall time'} per run)")
     print(header)
@@ -266,7 +267,7 @@ def main():
             if ort_result is None or headline(ort_round) < headline(ort_result):
                 ort_result = ort_round
         onyx_ms, ort_ms = headline(onyx_result), headline(ort_result)
-        ratio = ort_ms / onyx_ms if onyx_ms else None
+        ratio = onyx_ms / ort_ms if onyx_ms else None
         rows.append({"model": model, "onyx": onyx_result, "ort": ort_result, "ratio": ratio})
         onyx_text = f"{onyx_ms:10.3f}" if onyx_ms is not None else f"{'error':>10}"
         ratio_text = f"{ratio:9.2f}" if ratio is not None else f"{'-':>9}"
@@ -276,7 +277,7 @@ def main():
     ratios = [r["ratio"] for r in rows if r["ratio"]]
     if ratios:
         geomean = float(np.exp(np.mean(np.log(ratios))))
-        print(f"geometric mean of ort/onyx over {len(ratios)} models: {geomean:.2f}")
+        print(f"geometric mean of onyx/ort over {len(ratios)} models: {geomean:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"threads": args.threads, "iterations": args.iterations, "rounds": args.rounds,

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <numeric>
+#include <sys/resource.h>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,13 @@ double process_cpu_ms() {
   return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) * 1e-6;
 }
 
+// The process's peak resident memory so far (the model, its session and every run), in MiB.
+double peak_resident_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
 int bench(const BenchOptions& options) {
   load_custom_op_libraries(options.custom_ops);
   SessionOptions session_options;
@@ -118,6 +126,7 @@ int bench(const BenchOptions& options) {
     nlohmann::json report = {{"model", options.model},      {"iterations", options.iterations},
                              {"threads", session.threads()}, {"session_create_ms", create_ms},
                              {"first_run_ms", first_run_ms},
+                             {"peak_rss_mb", peak_resident_mb()},
                              {"mean_ms", mean},             {"median_ms", median},
                              {"p90_ms", p90},               {"min_ms", times.front()},
                              {"cpu_ms", cpu_ms}};
@@ -143,6 +152,7 @@ int bench(const BenchOptions& options) {
     }
     std::printf("runs: %d  mean %.4f ms  median %.4f ms  p90 %.4f ms  min %.4f ms  cpu %.4f ms\n",
                 options.iterations, mean, median, p90, times.front(), cpu_ms);
+    std::printf("peak resident memory: %.1f MiB\n", peak_resident_mb());
     if (options.profile) print_profile(session, step_seconds, options.iterations);
   }
   return 0;
@@ -158,7 +168,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_option("--warmup", options->warmup, "untimed runs first (the first of them, or one extra when 0, is reported as the first run)")->check(non_negative());
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(non_negative());
   command->add_option("--optimization-level", options->optimization_level,
-                      "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
+                      "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions and fused bias/activation layers (default)")
       ->check(CLI::Range(0, 2));
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");

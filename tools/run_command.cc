@@ -62,7 +62,7 @@ Command add_run_command(CLI::App& app) {
   command->add_option("--output-dir,-o", options->output_dir, "write each output as output_<k>.pb here");
   command->add_option("--threads", options->threads, "intra-op threads (default: one per core)")->check(non_negative());
   command->add_option("--optimization-level", options->optimization_level,
-                      "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions (default)")
+                      "0: none, 1: constant and Conv+BatchNormalization folding, 2: also channels-last convolutions and fused bias/activation layers (default)")
       ->check(CLI::Range(0, 2));
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
   add_memory_limit_option(*command, options->memory_limit);

@@ -6,6 +6,7 @@
 #include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/channels_last.h"
+#include "runtime/optimizer/matmul_fusion.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/optimizer/conv_batch_norm.h"
 #include "runtime/session/graph_checks.h"
@@ -40,6 +41,9 @@ InferredTypes prepare_graph(Model& model, const SessionOptions& options, const O
   for (const auto& provider : options.providers) cpu_only = cpu_only && provider->device().is_cpu();
   if (options.optimization_level >= 2 && cpu_only && convert_to_channels_last(graph, model, types) > 0) {
     remove_dead_nodes(graph);
+    types = infer_types(graph, model);
+  }
+  if (options.optimization_level >= 2 && cpu_only && fuse_matmul_bias_activation(graph, model, types) > 0) {
     types = infer_types(graph, model);
   }
   return types;

@@ -73,3 +73,4 @@ def test_bench_json_has_the_timings_bench_vs_ort_reads(tmp_path, rng):
     assert result["mean_ms"] > 0
     assert result["cpu_ms"] > 0
     assert result["session_create_ms"] > 0 and result["first_run_ms"] > 0  # cold start, reported apart
+    assert result["peak_rss_mb"] > 1
