@@ -144,7 +144,7 @@ void BM_Gemm(benchmark::State& state) {
   }, 2.0 * m * k * n, 0);
 }
 BENCHMARK(BM_Gemm)->ArgNames({"M", "K", "N", "threads"})
-    ->Args({1, 64, 128, 1})->Args({4, 64, 128, 1})->Args({8, 784, 128, 1})->Args({64, 1024, 1024, 1})
+    ->Args({1, 64, 128, 1})->Args({1, 1280, 1000, 1})->Args({1, 1280, 1000, 2})->Args({4, 64, 128, 1})->Args({8, 784, 128, 1})->Args({64, 1024, 1024, 1})
     ->Args({64, 1024, 1024, 2})->UseRealTime();
 
 // Args: N, C, H(=W), M (output channels), kernel size, threads. Padding keeps H and W.

@@ -1,6 +1,7 @@
-// MatMul and Gemm in double (Eigen), float16 and bfloat16 (widened onto oneDNN's f32 GEMM)
-// against a double-precision loop over the same (rounded) inputs: every transpose, alpha/beta,
-// every shape of C, broadcast batches, and constant weights (packed at session creation).
+// MatMul and Gemm in double (Eigen), float16 and bfloat16 (widened onto oneDNN's f32 GEMM), and
+// float at a single row (the GEMV path), against a double-precision loop over the same (rounded)
+// inputs: every transpose, alpha/beta, every shape of C, broadcast batches, and constant weights
+// (packed at session creation).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -36,6 +37,7 @@ double value_at<double>(const Tensor& t, int64_t i) {
 template <typename T>
 double tolerance(double scale) {
   if constexpr (std::is_same_v<T, double>) return 1e-12 * (1 + scale);
+  if constexpr (std::is_same_v<T, float>) return 1e-5 * (1 + scale);
   if constexpr (std::is_same_v<T, Float16>) return 2e-3 * (1 + scale);
   return 1.6e-2 * (1 + scale);  // bfloat16: 8 bits of mantissa
 }
@@ -159,6 +161,65 @@ TEST(GemmLibrary, DoubleRunsLargeBlockedProducts) {
   Tensor a = random_values<double>({130, 257}, 9), b = random_values<double>({257, 140}, 10);
   Tensor y = call_node_on_cpu(testing::make_node("MatMul", {"a", "b"}, {"y"}), 13, {Value(a), Value(b)})[0].tensor();
   expect_close<double>(y, reference_gemm<double>(a, b, nullptr, false, false, 1, 0), "MatMul 130x257x140");
+}
+
+TEST(GemmSingleRow, EveryTransposeAndCMatchesTheDefinition) {
+  // M = 1 with B given at run time, small and large enough to be split between threads.
+  for (int64_t k : {33, 600}) {
+    const int64_t n = k == 33 ? 7 : 700;
+    for (bool trans_b : {false, true}) {
+      for (const Shape& c_shape : {Shape{}, Shape{n}, Shape{1, n}, Shape{1, 1}}) {
+        Tensor a = random_values<float>({1, k}, 11), b = random_values<float>(trans_b ? Shape{n, k} : Shape{k, n}, 12);
+        Tensor c = random_values<float>(c_shape, 13);
+        for (float alpha : {1.f, 1.5f}) {
+          Node node = testing::make_node("Gemm", {"a", "b"}, {"y"},
+                                         {make_attribute("transB", int64_t{trans_b}), make_attribute("alpha", alpha),
+                                          make_attribute("beta", 1.f)});
+          std::vector<Value> inputs{Value(a), Value(b)};
+          if (!c_shape.empty()) {
+            node.inputs.push_back("c");
+            inputs.push_back(Value(c));
+          }
+          Tensor y = call_node_on_cpu(node, 13, inputs, 2)[0].tensor();
+          expect_close<float>(y, reference_gemm<float>(a, b, c_shape.empty() ? nullptr : &c, false, trans_b, alpha, 1),
+                              "k " + std::to_string(k) + " transB " + std::to_string(trans_b) + " C " +
+                                  shape_to_string(c_shape) + " alpha " + std::to_string(alpha));
+        }
+      }
+    }
+  }
+}
+
+TEST(GemmSingleRow, ConstantWeightsWithBiasAndActivation) {
+  // A classifier head at batch 1: Gemm(transB) + Relu and MatMul + Add + Sigmoid, weights constant
+  // (packed as [K, N] once), fused at level 2 and plain at level 0.
+  const int64_t k = 512, n = 300;
+  Tensor x = random_values<float>({1, k}, 14), w = random_values<float>({n, k}, 15), wt(DataType::kFloat, {k, n});
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t p = 0; p < k; ++p) wt.mutable_data<float>()[p * n + j] = w.data<float>()[j * k + p];
+  }
+  Tensor bias = random_values<float>({n}, 16);
+  Model model = testing::make_model(
+      {testing::make_node("Gemm", {"x", "w", "bias"}, {"g"}, {make_attribute("transB", int64_t{1})}),
+       testing::make_node("Relu", {"g"}, {"y1"}), testing::make_node("MatMul", {"x", "wt"}, {"m"}),
+       testing::make_node("Add", {"m", "bias"}, {"s"}), testing::make_node("Sigmoid", {"s"}, {"y2"})},
+      {testing::tensor_value("x", DataType::kFloat, {1, k})},
+      {testing::tensor_value("y1", DataType::kFloat, {1, n}), testing::tensor_value("y2", DataType::kFloat, {1, n})});
+  model.graph.set_initializer("w", w);
+  model.graph.set_initializer("wt", wt);
+  model.graph.set_initializer("bias", bias);
+  std::vector<double> expected = reference_gemm<float>(x, w, &bias, false, true, 1, 1);
+  std::vector<double> relu(expected), sigmoid(expected);
+  for (double& v : relu) v = std::max(v, 0.0);
+  for (double& v : sigmoid) v = 1 / (1 + std::exp(-v));
+  for (int level : {0, 2}) {
+    SessionOptions options;
+    options.optimization_level = level;
+    InferenceSession session(Model(model), options);
+    auto outputs = session.run({{"x", Value(x)}});
+    expect_close<float>(outputs[0].value.tensor(), relu, "Gemm + Relu, level " + std::to_string(level));
+    expect_close<float>(outputs[1].value.tensor(), sigmoid, "MatMul + Add + Sigmoid, level " + std::to_string(level));
+  }
 }
 
 }  // namespace

@@ -17,6 +17,27 @@
 
 namespace onyx {
 
+// y = f(y) for oneDNN's eltwise `algorithm` with its `alpha`/`beta`, for the paths that run
+// outside a oneDNN primitive (reference kernels, small GEMVs); `undef` leaves y alone.
+template <typename T>
+void apply_eltwise(dnnl::algorithm algorithm, float alpha, float beta, T* y, int64_t count) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats in float
+  const C a = alpha, b = beta;
+  auto f = [&](C v) -> C {
+    switch (algorithm) {
+      case dnnl::algorithm::eltwise_relu: return v < C(0) ? a * v : v;  // alpha: LeakyRelu's slope
+      case dnnl::algorithm::eltwise_clip: return std::min(std::max(v, a), b);
+      case dnnl::algorithm::eltwise_hardswish: return v * std::max(C(0), std::min(C(1), v / C(6) + C(0.5)));
+      case dnnl::algorithm::eltwise_swish: return v / (C(1) + std::exp(-a * v));
+      case dnnl::algorithm::eltwise_logistic: return C(1) / (C(1) + std::exp(-v));
+      case dnnl::algorithm::eltwise_tanh: return std::tanh(v);
+      default: return v;
+    }
+  };
+  if (algorithm == dnnl::algorithm::undef) return;
+  for (int64_t i = 0; i < count; ++i) y[i] = static_cast<T>(f(static_cast<C>(y[i])));
+}
+
 struct FusedActivation {
   std::string name;  // empty: none
   float alpha = 0.f, beta = 0.f;  // oneDNN's eltwise parameters
@@ -51,21 +72,7 @@ struct FusedActivation {
 
   template <typename T>
   void apply(T* y, int64_t count) const {
-    if (name.empty()) return;
-    using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats in float
-    const C a = alpha, b = beta;
-    for (int64_t i = 0; i < count; ++i) {
-      const C v = static_cast<C>(y[i]);
-      C r;
-      if (name == "Relu") r = std::max(v, C(0));
-      else if (name == "LeakyRelu") r = v < C(0) ? a * v : v;
-      else if (name == "HardSwish") r = v * std::max(C(0), std::min(C(1), v / C(6) + C(0.5)));
-      else if (name == "Swish") r = v / (C(1) + std::exp(-v));
-      else if (name == "Sigmoid") r = C(1) / (C(1) + std::exp(-v));
-      else if (name == "Tanh") r = std::tanh(v);
-      else r = std::min(std::max(v, a), b);  // Clip
-      y[i] = static_cast<T>(r);
-    }
+    apply_eltwise(dnnl_algorithm(), alpha, beta, y, count);
   }
 };
 

@@ -1,5 +1,12 @@
 #include "providers/cpu/linalg/dnnl_util.h"
 
+#include <omp.h>
+
+#include <Eigen/Core>
+
+#include "providers/cpu/activation/fused_activation.h"
+#include "runtime/common/parallel.h"
+
 namespace onyx {
 
 using dnnl::memory;
@@ -68,6 +75,18 @@ memory::desc matrix_desc(int64_t batch, int64_t rows, int64_t cols, bool trans) 
 }  // namespace
 
 DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
+  single_row_ = spec.batch == 1 && spec.m == 1 && !spec.trans_a;
+  if (single_row_) {
+    if (constant_b) {
+      rows_of_b_.resize(static_cast<size_t>(spec.k * spec.n));
+      for (int64_t p = 0; p < spec.k; ++p) {
+        for (int64_t j = 0; j < spec.n; ++j) {
+          rows_of_b_[static_cast<size_t>(p * spec.n + j)] = spec.trans_b ? constant_b[j * spec.k + p] : constant_b[p * spec.n + j];
+        }
+      }
+    }
+    return;
+  }
   a_desc_ = matrix_desc(spec.batch, spec.m, spec.k, spec.trans_a);
   memory::desc plain_b = matrix_desc(spec.batch, spec.k, spec.n, spec.trans_b);
   c_desc_ = matrix_desc(spec.batch, spec.m, spec.n, false);
@@ -99,7 +118,38 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
   }
 }
 
+void DnnlGemm::run_row(const float* a, const float* b, float* c, const float* bias) const {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Row = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+  const int64_t k = spec_.k, n = spec_.n;
+  const bool by_rows = !rows_of_b_.empty() || !spec_.trans_b;  // B as [K, N]
+  const float* rows = rows_of_b_.empty() ? b : rows_of_b_.data();
+  Eigen::Map<const Row> x(a, k);
+  // Columns [begin, end) of the result; big products split so that each thread streams its own
+  // part of B.
+  auto columns = [&](int64_t begin, int64_t end) {
+    Eigen::Map<Row> y(c + begin, end - begin);
+    Eigen::Map<Eigen::VectorXf> y_column(c + begin, end - begin);
+    // Eigen evaluates alpha * product straight into y (no temporary, no allocation).
+    if (by_rows) {
+      Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> part(rows + begin, k, end - begin, Eigen::OuterStride<>(n));
+      if (spec_.accumulate) y.noalias() += spec_.alpha * (x * part);
+      else y.noalias() = spec_.alpha * (x * part);
+    } else {
+      Eigen::Map<const RowMajor> part(b + begin * k, end - begin, k);  // B stored [N, K]
+      if (spec_.accumulate) y_column.noalias() += spec_.alpha * (part * x.transpose());
+      else y_column.noalias() = spec_.alpha * (part * x.transpose());
+    }
+    if (bias) y += Eigen::Map<const Row>(bias + begin, end - begin);
+    apply_eltwise(spec_.activation, spec_.activation_alpha, spec_.activation_beta, c + begin, end - begin);
+  };
+  constexpr int64_t kValuesPerThread = int64_t{1} << 17;  // below that a region costs more than it saves
+  const int64_t grain = std::max<int64_t>(16, kValuesPerThread / std::max<int64_t>(k, 1));
+  parallel_for(n, grain, omp_get_max_threads(), columns);
+}
+
 void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch, const float* bias) const {
+  if (single_row_) return run_row(a, b, c, bias);
   dnnl::engine& engine = dnnl_cpu_engine();
   memory a_mem(a_desc_, engine, const_cast<float*>(a));
   memory c_mem(c_desc_, engine, c);

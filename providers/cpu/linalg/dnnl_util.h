@@ -90,7 +90,10 @@ class PrimitiveCache {
 // C[b] = act(alpha * op(A[b]) * op(B[b]) (+ bias) (+ C[b] when `accumulate`)), all float,
 // row-major, batch count `batch` with A, B, C contiguous per batch, bias [N] for every row.
 // Built once per shape; `constant_b` (when set) is reordered into the primitive's preferred
-// layout once and reused on every call.
+// layout once and reused on every call. A single row (M = 1, batch 1: a classifier head at
+// batch 1) is a matrix-vector product that only streams B, where a oneDNN call's fixed cost
+// was most of the time: it runs on Eigen's GEMV over B stored [K, N] (packed so once when
+// constant), split over columns between the OpenMP threads when B is large.
 class DnnlGemm {
  public:
   struct Spec {
@@ -117,7 +120,11 @@ class DnnlGemm {
   void run(const float* a, const float* b, float* c, void* scratch, const float* bias = nullptr) const;
 
  private:
+  void run_row(const float* a, const float* b, float* c, const float* bias) const;
+
   Spec spec_;
+  bool single_row_ = false;          // M = 1: the GEMV path, no primitive
+  std::vector<float> rows_of_b_;     // a constant B as [K, N] for the GEMV path
   dnnl::matmul primitive_;
   dnnl::memory::desc a_desc_, b_desc_, c_desc_, bias_desc_;
   dnnl::memory packed_b_;  // empty unless B was constant; only read by calls
