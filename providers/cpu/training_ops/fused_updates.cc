@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <Eigen/Core>
+
 #include "onnx_ops/op_schema.h"
 #include "providers/cpu/math/elementwise.h"
 #include "providers/cpu/training_ops/onyx_training_ops.h"
@@ -90,24 +92,40 @@ class AdamUpdateKernel final : public Kernel {
       // Like torch, weight decay of 0 is skipped (0 * inf would be NaN).
       with_flags(!decoupled_ && weight_decay != 0.0, decoupled_ && weight_decay != 0.0, amsgrad_,
                  [&]<bool kL2, bool kDecoupled, bool kAmsgrad>() {
+        // Blocks of three loops: the moments, the square roots (std::sqrt may set errno, which
+        // keeps a loop scalar; Eigen's vectorizes), the parameters.
+        constexpr int64_t kBlock = 512;
         parallel_for(x.element_count(), kElementwiseGrain, ctx.threads(), [&](int64_t begin, int64_t end) {
-          for (int64_t i = begin; i < end; ++i) {
-            C param = load(p[i]);
-            C grad = sign * C(load(g[i]));
-            if constexpr (kL2) grad += decay * param;
-            if constexpr (kDecoupled) param *= shrink;
-            const C mi = C(load(m[i])) * b1 + grad * keep1;
-            const C vi = C(load(v[i])) * b2 + grad * grad * keep2;
-            C second = vi;
-            if constexpr (kAmsgrad) {
-              const C previous = load(vmax[i]);
-              second = previous < vi ? vi : previous;
-              vmax_new[i] = convert_to<T>(second);
+          alignas(64) C root[kBlock];
+          for (int64_t start = begin; start < end; start += kBlock) {
+            const int64_t n = std::min(kBlock, end - start);
+            for (int64_t j = 0; j < n; ++j) {
+              const int64_t i = start + j;
+              C grad = sign * C(load(g[i]));
+              if constexpr (kL2) grad += decay * C(load(p[i]));
+              const C mi = C(load(m[i])) * b1 + grad * keep1;
+              const C vi = C(load(v[i])) * b2 + grad * grad * keep2;
+              C second = vi;
+              if constexpr (kAmsgrad) {
+                const C previous = load(vmax[i]);
+                second = previous < vi ? vi : previous;
+                vmax_new[i] = convert_to<T>(second);
+              }
+              m_new[i] = convert_to<T>(mi);
+              v_new[i] = convert_to<T>(vi);
+              root[j] = second;
             }
-            const C denominator = std::sqrt(second) / correction2_sqrt + epsilon;
-            m_new[i] = convert_to<T>(mi);
-            v_new[i] = convert_to<T>(vi);
-            p_new[i] = convert_to<T>(param - mi / denominator * step_size);
+            Eigen::Map<Eigen::Array<C, Eigen::Dynamic, 1>> roots(root, n);
+            roots = roots.sqrt();
+            for (int64_t j = 0; j < n; ++j) {
+              const int64_t i = start + j;
+              C param = load(p[i]);
+              if constexpr (kDecoupled) param *= shrink;
+              // The moment as stored (float16 state rounds it, as the composition's output does).
+              const C mi = load(m_new[i]);
+              const C denominator = root[j] / correction2_sqrt + epsilon;
+              p_new[i] = convert_to<T>(param - mi / denominator * step_size);
+            }
           }
         });
       });
