@@ -1,16 +1,17 @@
 #!/usr/bin/python3
-"""Times training the same model with the same data, batch, optimizer and thread count in onyx
-(`onyx train`) and in PyTorch (Debian's python3-torch) in one run, and prints the time per step
-of each and the ratio torch/onyx (above 1: onyx is faster).
+"""Times a training step of the same model with the same data, batch, optimizer and thread count
+in onyx (`onyx train`) and in PyTorch (Debian's python3-torch), and prints a table: the time per
+step of each and the ratio onyx/torch (below 1: onyx is faster), per model and thread count.
 
-The model is exported from PyTorch with the same initial weights both sides start from. Both
-loops do the same work per step: gather a shuffled batch, forward, cross-entropy loss,
-backward, optimizer update. The first epoch is warm-up; the later epochs are timed (onyx's from
-its --log rows, torch's with time.perf_counter). onyx and torch take turns --repeats times and
-the fastest turn of each counts, so a machine shared with other work disturbs both alike.
+Both sides start from the same weights (the model is exported from PyTorch) and do the same work
+per step: gather a shuffled batch, forward, cross-entropy loss, backward, optimizer update; both
+run the given number of intra-op threads (onyx --threads, torch.set_num_threads). The first
+epoch is warm-up; the later epochs are timed (onyx's from its --log rows, torch's with
+time.perf_counter). For each model and thread count onyx and torch take turns --repeats times
+and the fastest turn of each counts, so a machine shared with other work disturbs both alike.
 
-  /usr/bin/python3 scripts/bench_train_vs_torch.py [--model mlp|cnn] [--threads 1] [--batch-size 64]
-      [--optimizer adam] [--epochs 3] [--samples 60000] [--repeats 3]
+  /usr/bin/python3 scripts/bench_train_vs_torch.py [--models mlp cnn] [--threads 1 2]
+      [--batch-size 64] [--optimizer adam] [--epochs 3] [--samples 60000] [--repeats 3]
 """
 import argparse
 import copy
@@ -90,10 +91,36 @@ def onyx_seconds_per_step(model_path, data_path, steps, args, work):
         return [json.loads(line)["seconds"] / steps for line in f]
 
 
+def onyx_revision():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def compare(model_name, threads, images, labels, args, work):
+    """Best-of-repeats seconds per step of onyx and torch for one model and thread count."""
+    steps = (len(images) + args.batch_size - 1) // args.batch_size
+    torch.manual_seed(0)
+    model = getattr(make_train_models, model_name)()
+    model_path = os.path.join(work, model_name + ".onnx")
+    make_train_models.export(model, model_path, quiet=True)
+    data_path = os.path.join(work, "train.npz")
+    if not os.path.exists(data_path):
+        np.savez(data_path, image=images, label=labels)
+    run = argparse.Namespace(**{**vars(args), "threads": threads})
+    onyx_turns, torch_turns = [], []
+    for _ in range(max(1, args.repeats)):
+        onyx_turns.append(np.mean(onyx_seconds_per_step(model_path, data_path, steps, run, work)[1:]))
+        torch_turns.append(np.mean(torch_seconds_per_step(copy.deepcopy(model), images, labels, run)[1:]))
+    return float(min(onyx_turns)), float(min(torch_turns))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", nargs="+", choices=["mlp", "cnn"], default=["mlp", "cnn"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"], default="adam")
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -106,24 +133,21 @@ def main():
 
     images, labels = load_data(args.samples)
     steps = (len(images) + args.batch_size - 1) // args.batch_size
+    rows = []
     with tempfile.TemporaryDirectory() as work:
-        torch.manual_seed(0)
-        model = getattr(make_train_models, args.model)()
-        model_path = os.path.join(work, "model.onnx")
-        make_train_models.export(model, model_path, quiet=True)
-        data_path = os.path.join(work, "train.npz")
-        np.savez(data_path, image=images, label=labels)
-        onyx_turns, torch_turns = [], []
-        for _ in range(max(1, args.repeats)):
-            onyx_turns.append(np.mean(onyx_seconds_per_step(model_path, data_path, steps, args, work)[1:]))
-            torch_turns.append(np.mean(torch_seconds_per_step(copy.deepcopy(model), images, labels, args)[1:]))
-    onyx_step = float(min(onyx_turns))
-    torch_step = float(min(torch_turns))
-    print(f"{args.model}, batch {args.batch_size}, {args.optimizer}, {args.threads} thread(s), "
-          f"{len(images)} samples, {steps} steps per epoch, epochs 2-{args.epochs} timed, best of {len(onyx_turns)}")
-    print(f"onyx   {onyx_step * 1e3:8.3f} ms/step")
-    print(f"torch  {torch_step * 1e3:8.3f} ms/step  (torch {torch.__version__})")
-    print(f"ratio torch/onyx {torch_step / onyx_step:.2f} (above 1: onyx is faster)")
+        for model_name in args.models:
+            for threads in args.threads:
+                onyx_step, torch_step = compare(model_name, threads, images, labels, args, work)
+                rows.append((model_name, threads, onyx_step, torch_step))
+                print(f"  {model_name} {threads} thread(s): onyx {onyx_step * 1e3:.3f} ms, torch {torch_step * 1e3:.3f} ms",
+                      file=sys.stderr, flush=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}  onyx {onyx_revision()}  torch {torch.__version__}")
+    print(f"batch {args.batch_size}, {args.optimizer} (lr {args.lr}), cross-entropy, {len(images)} samples, {steps} steps "
+          f"per epoch, epochs 2-{args.epochs} timed, best of {max(1, args.repeats)} alternating turns")
+    print(f"{'model':<6} {'threads':>7} {'onyx ms/step':>13} {'torch ms/step':>14} {'onyx/torch':>11}")
+    for model_name, threads, onyx_step, torch_step in rows:
+        print(f"{model_name:<6} {threads:>7} {onyx_step * 1e3:>13.3f} {torch_step * 1e3:>14.3f} {onyx_step / torch_step:>11.2f}")
+    print("onyx/torch below 1: onyx is faster")
 
 
 if __name__ == "__main__":

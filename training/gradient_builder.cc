@@ -70,7 +70,7 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   Graph& graph = model.graph;
   NameSource names(graph);
   raise_opset_for_scatter_add(model);
-  if (options.onyx_ops) model.opsets[kTrainingDomain] = 1;  // rules may emit ConvWeightGrad
+  if (options.onyx_ops) model.opsets[kTrainingDomain] = 1;  // rules may emit ConvWeightGrad, MaxPoolGrad, ReluGrad
   validate_and_sort_graph(graph);
   const OpRegistry& ops = options.ops ? *options.ops : OpRegistry::global();
   if (options.training_mode) {

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "runtime/common/error.h"
+#include "providers/cpu/training_ops/onyx_training_ops.h"
 #include "training/graph_writer.h"
 
 namespace onyx::training {
@@ -37,12 +38,17 @@ class UpdateBuilder {
     declare_inputs();
     std::vector<std::string> gradients = clipped_gradients();
     for (size_t i = 0; i < result_.params.size(); ++i) {
+      if (config_.fused) {
+        fused_update(i, gradients[i]);
+        continue;
+      }
       switch (config_.kind) {
         case OptimizerKind::kSgd: sgd_update(i, gradients[i]); break;
         case OptimizerKind::kAdam:
         case OptimizerKind::kAdamW: adam_update(i, gradients[i]); break;
       }
     }
+    if (config_.fused) result_.model.opsets[kTrainingDomain] = 1;
   }
 
  private:
@@ -126,6 +132,36 @@ class UpdateBuilder {
 
   std::string maybe_negate(const std::string& gradient) {
     return config_.maximize ? writer_.add("Neg", {gradient}) : gradient;
+  }
+
+  // The whole update of parameter i as one AdamUpdate or SgdUpdate node (onyx_training_ops.h), fed
+  // the group's float hyper-parameters directly (the kernel converts them).
+  void fused_update(size_t i, const std::string& gradient) {
+    const std::string& p = param(i).name;
+    const size_t group = result_.group_of_param[i];
+    auto hyper_input = [&](const char* name) { return hyperparameter_input_name(name, group); };
+    std::vector<std::string> inputs{p, gradient};
+    std::vector<std::string> states;
+    for (const std::string& state : result_.state_names) states.push_back(state_value_name(state, p));
+    std::vector<Attribute> attributes{make_attribute("maximize", int64_t{config_.maximize ? 1 : 0})};
+    const char* op = kSgdUpdateOp;
+    if (config_.kind == OptimizerKind::kSgd) {
+      inputs.push_back(states.empty() ? std::string() : states[0]);
+      for (const char* name : {"lr", "momentum", "dampening", "weight_decay"}) inputs.push_back(hyper_input(name));
+      attributes.push_back(make_attribute("nesterov", int64_t{config_.nesterov ? 1 : 0}));
+    } else {
+      op = kAdamUpdateOp;
+      inputs.insert(inputs.end(), states.begin(), states.end());
+      if (!config_.amsgrad) inputs.push_back("");
+      for (const char* name : {"lr", "beta1", "beta2", "eps", "weight_decay"}) inputs.push_back(hyper_input(name));
+      attributes.push_back(make_attribute("decoupled", int64_t{config_.kind == OptimizerKind::kAdamW ? 1 : 0}));
+      attributes.push_back(make_attribute("amsgrad", int64_t{config_.amsgrad ? 1 : 0}));
+    }
+    inputs.push_back(kStepInput);
+    std::vector<std::string> made =
+        writer_.add_node(op, std::move(inputs), 1 + states.size(), std::move(attributes), kTrainingDomain);
+    output(made[0], p, param_type(i));
+    for (size_t k = 0; k < states.size(); ++k) output(made[k + 1], states[k], param_type(i));
   }
 
   // torch.optim.SGD (1.13, single tensor): d = g + wd p; buf = momentum buf + (1 - dampening) d,

@@ -48,6 +48,11 @@ struct OptimizerConfig {
   std::vector<ScheduledHyperparameter> schedules;
   // Clip the gradients' global L2 norm to this before the update (torch.nn.utils.clip_grad_norm_).
   std::optional<double> max_grad_norm;
+  // One onyx node per parameter (com.onyx.training::AdamUpdate / SgdUpdate,
+  // providers/cpu/training_ops/onyx_training_ops.h:
+  // one pass, no intermediate tensors) instead of the standard-op composition other runtimes
+  // can run. Same arithmetic either way.
+  bool fused = true;
 };
 
 OptimizerConfig sgd(double lr, double momentum = 0.0, double dampening = 0.0, double weight_decay = 0.0,

@@ -7,11 +7,11 @@
 
 #include <string>
 
+#include "providers/cpu/training_ops/onyx_training_ops.h"  // kTrainingDomain
 #include "runtime/ir/graph.h"
 
 namespace onyx::training {
 
-inline constexpr const char* kTrainingDomain = "com.onyx.training";
 inline constexpr const char* kDropoutSeedInput = "onyx_dropout_seed";
 
 // Replaces every training-mode Dropout (opset 12+, training_mode a true constant) with

@@ -62,6 +62,10 @@ TEST(GradientRulesElementwise, Activations) {
   unary("Gelu", -3.0, 3.0, {}, 20);
   unary("Swish", -3.0, 3.0, {make_attribute("alpha", 0.7f)}, 24);
   unary("Gelu", -3.0, 3.0, {make_attribute("approximate", "tanh")}, 20);
+  // TrainingSession's form of Relu's gradient: one com.onyx.training::ReluGrad (float in
+  // OnyxTrainingOps.*).
+  SCOPED_TRACE("ReluGrad");
+  check_op_gradient({.op = "Relu", .inputs = {in("x", {3, 4}, -4.0, 4.0)}, .onyx_ops = true});
 }
 
 TEST(GradientRulesElementwise, PRelu) {

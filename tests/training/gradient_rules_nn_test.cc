@@ -117,16 +117,23 @@ TEST(GradientRulesConv, ConvTranspose) {
 }
 
 TEST(GradientRulesPool, MaxPoolOverlappingAndNot) {
-  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {2, 2, 5, 5})},
-                     .attributes = {ints("kernel_shape", {3, 3}), ints("strides", {1, 2}), ints("pads", {1, 1, 0, 1})}});
-  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {1, 2, 4, 6})},
-                     .attributes = {ints("kernel_shape", {2, 2}), ints("strides", {2, 2})}, .opset = 12});
-  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {1, 2, 9})}, .attributes = {ints("kernel_shape", {3})}});
-  // Overlapping windows before opset 16: the per-offset masks.
-  check_op_gradient({.op = "MaxPool", .inputs = {in("x", {2, 2, 6, 5})},
-                     .attributes = {ints("kernel_shape", {3, 3}), ints("strides", {2, 1}), ints("pads", {1, 1, 1, 0}),
-                                    ints("dilations", {1, 2})},
-                     .opset = 12});
+  struct Case { Shape x; std::vector<Attribute> attributes; int64_t opset; };
+  const std::vector<Case> cases = {
+      {{2, 2, 5, 5}, {ints("kernel_shape", {3, 3}), ints("strides", {1, 2}), ints("pads", {1, 1, 0, 1})}, 18},
+      {{1, 2, 4, 6}, {ints("kernel_shape", {2, 2}), ints("strides", {2, 2})}, 12},
+      {{1, 2, 9}, {ints("kernel_shape", {3})}, 18},
+      // Overlapping windows before opset 16: the per-offset masks.
+      {{2, 2, 6, 5}, {ints("kernel_shape", {3, 3}), ints("strides", {2, 1}), ints("pads", {1, 1, 1, 0}), ints("dilations", {1, 2})}, 12},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shape_to_string(c.x));
+    check_op_gradient({.op = "MaxPool", .inputs = {in("x", c.x)}, .attributes = c.attributes, .opset = c.opset});
+    // TrainingSession's form: one com.onyx.training::MaxPoolGrad, whatever the opset (in float
+    // too in OnyxTrainingOps.*, against the portable form: a float step flips close maxima).
+    SCOPED_TRACE("MaxPoolGrad");
+    check_op_gradient({.op = "MaxPool", .inputs = {in("x", c.x)}, .attributes = c.attributes, .opset = c.opset,
+                       .onyx_ops = true});
+  }
 }
 
 TEST(GradientRulesPool, AveragePoolWithAndWithoutPadCounting) {

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 
 #include "tests/training/torch_reference.h"
 #include "tests/training/training_test_util.h"
+#include "providers/cpu/training_ops/onyx_training_ops.h"
 #include "training/optimizer.h"
 
 namespace onyx::training {
@@ -20,9 +23,10 @@ constexpr int64_t kSteps = 8;
 
 std::vector<OptimizerParameter> w_and_b() { return {{"W", DataType::kFloat, {4, 3}}, {"b", DataType::kFloat, {3}}}; }
 
-// Runs `config` over the recorded gradients and compares with the case's recorded trajectory.
-void expect_trajectory(const std::string& name, OptimizerConfig config, double gradient_scale = 1.0) {
-  SCOPED_TRACE(name);
+// Runs `config` over the recorded gradients and compares with the case's recorded trajectory,
+// with the fused update nodes and with the standard-op composition.
+void expect_trajectory_of_form(const std::string& name, OptimizerConfig config, double gradient_scale) {
+  SCOPED_TRACE(name + (config.fused ? " (fused)" : " (composed)"));
   Optimizer optimizer(w_and_b(), std::move(config));
   std::map<std::string, Tensor> params{{"W", torch_reference("optim/W0")}, {"b", torch_reference("optim/b0")}};
   const Tensor grad_w = torch_reference("optim/grad_W"), grad_b = torch_reference("optim/grad_b");
@@ -46,6 +50,13 @@ void expect_trajectory(const std::string& name, OptimizerConfig config, double g
     }
   }
   EXPECT_EQ(optimizer.step_count(), kSteps);
+}
+
+void expect_trajectory(const std::string& name, OptimizerConfig config, double gradient_scale = 1.0) {
+  for (bool fused : {true, false}) {
+    config.fused = fused;
+    expect_trajectory_of_form(name, config, gradient_scale);
+  }
 }
 
 TEST(OptimizerMatchesTorch, Sgd) { expect_trajectory("sgd", sgd(0.1)); }
@@ -138,7 +149,9 @@ TEST(Optimizer, LearningRateCanBeSetPerGroupWithoutRebuilding) {
 }
 
 TEST(Optimizer, LeavesOutUnusedPartsAndAddsThemWhenAValueNeedsThem) {
-  Optimizer optimizer({{"p", DataType::kFloat, {1}}}, sgd(1.0, 0.5));
+  OptimizerConfig config = sgd(1.0, 0.5);
+  config.fused = false;
+  Optimizer optimizer({{"p", DataType::kFloat, {1}}}, config);
   auto count = [&](const std::string& op) {
     return std::count_if(optimizer.graph().model.graph.nodes.begin(), optimizer.graph().model.graph.nodes.end(),
                          [&](const Node& node) { return node.op_type == op; });
@@ -165,6 +178,130 @@ TEST(Optimizer, DoubleParametersAreUpdatedInDouble) {
   // Adam's first step moves every element by lr against the gradient's sign.
   EXPECT_NEAR(params["p"].values<double>()[0], 0.9, 1e-6);
   EXPECT_NEAR(params["p"].values<double>()[1], -0.9, 1e-6);
+}
+
+Tensor as_double(const Tensor& tensor) {
+  Tensor values(DataType::kDouble, tensor.shape());
+  for (int64_t i = 0; i < tensor.element_count(); ++i) values.mutable_data<double>()[i] = tensor.element_as_double(i);
+  return values;
+}
+
+// The fused nodes against the composition on tensors large enough to split over two threads
+// (and a small one), in float, double and float16 (against float), for every option of both kinds: 5 steps with
+// a fresh random gradient each, parameters and state compared after every step.
+TEST(Optimizer, FusedUpdatesMatchTheComposition) {
+  std::vector<std::pair<std::string, OptimizerConfig>> configs{
+      {"sgd", sgd(0.1)}, {"sgd momentum dampening weight decay", sgd(0.1, 0.9, 0.3, 0.01)},
+      {"sgd nesterov", sgd(0.05, 0.8, 0.0, 0.02, true)}, {"adam", adam(0.01)},
+      {"adam l2 amsgrad", adam(0.01, 0.8, 0.99, 1e-6, 0.1, true)}, {"adamw", adamw(0.02, 0.9, 0.999, 1e-8, 0.1)},
+      {"adamw amsgrad", adamw(0.02, 0.9, 0.999, 1e-8, 0.1, true)}};
+  OptimizerConfig maximized = adam(0.01);
+  maximized.maximize = true;
+  configs.emplace_back("adam maximize", maximized);
+  OptimizerConfig maximized_sgd = sgd(0.1, 0.5);
+  maximized_sgd.maximize = true;
+  configs.emplace_back("sgd maximize", maximized_sgd);
+  OptimizerConfig clipped = adamw(0.01);
+  clipped.max_grad_norm = 1.0;
+  configs.emplace_back("adamw clipped", clipped);
+  for (DataType dtype : {DataType::kFloat, DataType::kDouble, DataType::kFloat16}) {
+    const std::vector<OptimizerParameter> params{{"big", dtype, {300, 200}}, {"small", dtype, {7}}};
+    // The float16 composition is no reference: eps 1e-8 and small second moments underflow in
+    // it (0/0). The fused float16 node, which computes in float, is checked against the float
+    // composition on the same values.
+    const DataType reference_type = dtype == DataType::kFloat16 ? DataType::kFloat : dtype;
+    std::vector<OptimizerParameter> reference_params = params;
+    for (auto& p : reference_params) p.dtype = reference_type;
+    for (auto [name, config] : configs) {
+      SCOPED_TRACE(name + " " + std::string(dtype_name(dtype)));
+      // Clipping is the same nodes in both forms; in float16 its squared norm (~6e4 here)
+      // loses the precision the float reference keeps.
+      if (dtype == DataType::kFloat16 && config.max_grad_norm) continue;
+      SessionOptions two_threads;
+      two_threads.intra_op_threads = 2;
+      config.fused = true;
+      Optimizer fused(params, config, two_threads);
+      config.fused = false;
+      Optimizer composed(reference_params, config, two_threads);
+      std::mt19937 generator(7);
+      std::normal_distribution<double> normal(0.0, 1.0);
+      auto random = [&](const OptimizerParameter& p) {
+        Tensor values(dtype, p.shape);
+        for (int64_t i = 0; i < values.element_count(); ++i) {
+          double v = normal(generator);
+          // float16 state cannot hold the second moment of tiny gradients: keep |v| in [0.5, 1.5].
+          if (dtype == DataType::kFloat16) v = (v < 0 ? -1 : 1) * (0.5 + std::min(std::abs(v), 1.0));
+          if (dtype == DataType::kFloat) values.mutable_data<float>()[i] = static_cast<float>(v);
+          if (dtype == DataType::kDouble) values.mutable_data<double>()[i] = v;
+          if (dtype == DataType::kFloat16) values.mutable_data<Float16>()[i] = Float16(static_cast<float>(v));
+        }
+        return values;
+      };
+      auto widened = [&](const Tensor& values) {
+        if (reference_type == dtype) return values;
+        Tensor wide(reference_type, values.shape());
+        for (int64_t i = 0; i < values.element_count(); ++i) {
+          wide.mutable_data<float>()[i] = static_cast<float>(values.element_as_double(i));
+        }
+        return wide;
+      };
+      std::map<std::string, Tensor> fused_params, composed_params;
+      for (const auto& p : params) {
+        fused_params[p.name] = random(p);
+        composed_params[p.name] = widened(fused_params[p.name]);
+      }
+      for (int step = 0; step < 5; ++step) {
+        SCOPED_TRACE("step " + std::to_string(step));
+        std::map<std::string, Tensor> grads, reference_grads;
+        for (const auto& p : params) {
+          grads[p.name] = random(p);
+          reference_grads[p.name] = widened(grads[p.name]);
+        }
+        fused.step(fused_params, grads);
+        composed.step(composed_params, reference_grads);
+        // float16 keeps its state rounded to float16; the composition computes bias
+        // corrections in float also for double parameters.
+        const double tolerance = dtype == DataType::kFloat16 ? 1e-2 : 1e-6;
+        for (const auto& p : params) {
+          EXPECT_TRUE(tensors_close(as_double(fused_params[p.name]),
+                                    as_double(composed_params[p.name]), tolerance, tolerance))
+              << p.name;
+        }
+        for (const auto& [state, value] : composed.state()) {
+          EXPECT_TRUE(tensors_close(as_double(fused.state().at(state)),
+                                    as_double(value), tolerance, tolerance))
+              << state;
+        }
+      }
+      // One node per parameter (plus the clipping nodes), none of the standard update ops.
+      size_t fused_nodes = 0;
+      for (const Node& node : fused.graph().model.graph.nodes) fused_nodes += node.domain == kTrainingDomain;
+      EXPECT_EQ(fused_nodes, params.size());
+    }
+  }
+}
+
+TEST(Optimizer, FusedUpdateNodesRejectMismatchedState) {
+  using onyx::testing::error_message;
+  OptimizerGraph graph = build_optimizer_graph({{"p", DataType::kFloat, {4}}}, adam(0.1));
+  // Let the state input take any shape, so the kernel's own check is what answers.
+  for (ValueInfo& input : graph.model.graph.inputs) {
+    if (input.name == state_value_name("exp_avg", "p")) {
+      input.type = TypeInfo::tensor(DataType::kFloat, std::vector<Dim>{Dim::named("n")});
+    }
+  }
+  InferenceSession session(graph.model);
+  std::map<std::string, Value> feeds{{"p", Tensor::from_vector<float>({4}, {1, 2, 3, 4})},
+                                     {gradient_input_name("p"), Tensor::from_vector<float>({4}, {1, 1, 1, 1})},
+                                     {state_value_name("exp_avg", "p"), Tensor::from_vector<float>({3}, {0, 0, 0})},
+                                     {state_value_name("exp_avg_sq", "p"), Tensor::from_vector<float>({4}, {0, 0, 0, 0})},
+                                     {kStepInput, Tensor::scalar<float>(1)}};
+  for (const std::string& name : hyperparameter_names(OptimizerKind::kAdam)) {
+    feeds[hyperparameter_input_name(name, 0)] = Tensor::scalar<float>(0.1f);
+  }
+  EXPECT_NE(error_message([&] { session.run(feeds); }).find("AdamUpdate: input 2 is float[3], expected float[4] like the parameter"),
+            std::string::npos)
+      << error_message([&] { session.run(feeds); });
 }
 
 TEST(Optimizer, BadConfigurationsGiveClearErrors) {

@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "training/gradient_rules/activation_rules.h"
+#include "providers/cpu/training_ops/onyx_training_ops.h"
 #include "runtime/ir/attribute_builders.h"
 #include "training/gradient_rules/rule_helpers.h"
 
@@ -33,7 +34,10 @@ float attr(Ctx& ctx, const char* name, float fallback) {
 }
 
 void relu_rule(Ctx& ctx) {
-  set_if_wanted(ctx, 0, [&] { return ctx.add("Where", {positive(ctx), dy(ctx), c(ctx, 0.0)}); });
+  set_if_wanted(ctx, 0, [&] {
+    if (ctx.onyx_ops()) return ctx.add(kReluGradOp, {dy(ctx), x(ctx)}, {}, kTrainingDomain);  // one pass
+    return ctx.add("Where", {positive(ctx), dy(ctx), c(ctx, 0.0)});
+  });
 }
 
 void leaky_relu_rule(Ctx& ctx) {

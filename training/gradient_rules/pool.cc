@@ -2,12 +2,14 @@
 // positions (its Indices output) and adds where windows overlap (before opset 16, which has
 // no scatter-add, it masks each kernel offset instead); AveragePool spreads each
 // output's gradient over its window with a ConvTranspose of ones (per channel, divided by the
-// window's element count); the global pools behave like ReduceMean/ReduceMax.
+// window's element count); the global pools behave like ReduceMean/ReduceMax. Graphs only onyx
+// runs take MaxPool's gradient as one com.onyx.training::MaxPoolGrad (onyx_training_ops.h).
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
 #include "onnx_ops/nn_geometry.h"
+#include "providers/cpu/training_ops/onyx_training_ops.h"
 #include "runtime/ir/attribute_builders.h"
 #include "training/gradient_rules/rule_helpers.h"
 
@@ -98,6 +100,9 @@ void max_pool_rule(Ctx& ctx) {
   set_if_wanted(ctx, 0, [&] {
     if (NodeAttributes(ctx.node()).get_int("storage_order", 0) != 0) {
       rule_error(ctx, "storage_order=1 is not supported");
+    }
+    if (ctx.onyx_ops()) {  // one fill and scatter per plane, any opset, overlapping or not
+      return ctx.add(kMaxPoolGradOp, {ctx.output_gradient(0), ctx.forward_output(1), ctx.input(0)}, {}, kTrainingDomain);
     }
     WindowGeometry g = static_geometry(ctx);
     bool overlapping = false;
