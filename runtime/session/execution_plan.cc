@@ -214,7 +214,16 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
   for (size_t i = 0; i < placement_.outputs.size(); ++i) {
     output_slots_.push_back(slot_of(placement_.outputs[i]));
     device_output_slots_.push_back(slot_of(graph.outputs[i].name));
-    output_is_constant_.push_back(constant_slots.count(output_slots_.back()) > 0);
+  }
+  // A constant stays in the frame for the next run, and a value listed as two outputs (a body
+  // returning one value twice) must reach both: such outputs are copied out, the last use of a
+  // repeated one moved.
+  for (size_t i = 0; i < output_slots_.size(); ++i) {
+    auto repeated_later = [&](const std::vector<int>& slots) {
+      return std::find(slots.begin() + static_cast<std::ptrdiff_t>(i) + 1, slots.end(), slots[i]) != slots.end();
+    };
+    output_is_copied_.push_back(constant_slots.count(output_slots_[i]) > 0 || repeated_later(output_slots_) ||
+                                repeated_later(device_output_slots_));
   }
   compute_lifetimes(types);
   arenas_ = std::make_unique<ArenaPool>(host_provider_->allocator(), memory_.arena_bytes());
@@ -259,8 +268,10 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
       last[static_cast<size_t>(slot)] = std::max(last[static_cast<size_t>(slot)], i);
     }
   }
+  std::set<int> constant_slots;
+  for (const auto& [slot, value] : constants_) constant_slots.insert(slot);
   std::set<int> keep(output_slots_.begin(), output_slots_.end());
-  for (const auto& [slot, value] : constants_) keep.insert(slot);
+  keep.insert(constant_slots.begin(), constant_slots.end());
 
   std::vector<ValueLifetime> lifetimes;
   for (size_t slot = 0; slot < slot_names_.size(); ++slot) {
@@ -277,7 +288,11 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
     size_t bytes = dtype_storage_bytes(type->elem_type, shape_element_count(type->static_shape()));
     lifetimes.push_back({static_cast<int>(slot), first[slot], last[slot], bytes});
   }
-  memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes);
+  std::vector<int> recycled;  // outputs a kernel makes (not feeds or constants passed through)
+  for (int slot : output_slots_) {
+    if (first[static_cast<size_t>(slot)] >= 0 && !constant_slots.count(slot)) recycled.push_back(slot);
+  }
+  memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes, recycled);
 }
 
 ExecutionPlan::Frame::Frame(const ExecutionPlan& plan, const KernelContext* parent)
@@ -321,6 +336,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   std::vector<Value>& values = frame.values_;
   for (size_t i = 0; i < inputs.size(); ++i) values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   PlannedOutputAllocator& allocator = frame.allocator_;
+  if (++frame.runs_ == 2) allocator.start_recycling();  // a frame run again is likely run many times
   omp_set_num_threads(threads_);
   const size_t step_count = outputs_on_device ? steps_.size() - output_copy_steps_ : steps_.size();
   for (size_t index = 0; index < step_count; ++index) {
@@ -370,7 +386,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   const std::vector<int>& output_slots = outputs_on_device ? device_output_slots_ : output_slots_;
   for (size_t i = 0; i < output_slots.size(); ++i) {
     Value& value = values[static_cast<size_t>(output_slots[i])];
-    outputs[i] = output_is_constant_[i] ? value : std::move(value);
+    outputs[i] = output_is_copied_[i] ? value : std::move(value);
   }
 }
 

@@ -98,7 +98,7 @@ class ExecutionPlan {
   std::vector<int> output_slots_;
   std::vector<int> device_output_slots_;  // the outputs before their copies to the host
   size_t output_copy_steps_ = 0;          // the last steps of steps_
-  std::vector<bool> output_is_constant_;  // such outputs are copied out, not moved
+  std::vector<bool> output_is_copied_;    // constants and repeated outputs: copied out, not moved
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;
   GraphPlacement placement_;
@@ -125,6 +125,7 @@ class ExecutionPlan::Frame {
   bool owns_run_states_ = true;  // false when inherited from the enclosing run
   std::vector<std::unique_ptr<OutputAllocator>> device_allocators_;  // per provider; null for the host
   std::vector<Value> values_;
+  int64_t runs_ = 0;
 };
 
 }  // namespace onyx

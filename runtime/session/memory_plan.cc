@@ -1,6 +1,7 @@
 #include "runtime/session/memory_plan.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace onyx {
 
@@ -9,8 +10,12 @@ constexpr size_t kAlignment = 64;
 size_t align_up(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 }  // namespace
 
-MemoryPlan::MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes)
-    : buffers_(static_cast<size_t>(slot_count)) {
+MemoryPlan::MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes, const std::vector<int>& recycled_slots)
+    : buffers_(static_cast<size_t>(slot_count)), recycled_index_(static_cast<size_t>(slot_count), -1) {
+  for (int slot : recycled_slots) {
+    int& index = recycled_index_[static_cast<size_t>(slot)];
+    if (index < 0) index = static_cast<int>(recycled_count_++);
+  }
   // Greedy by size, largest first: each buffer takes the lowest offset that does not collide
   // with an already placed buffer whose lifetime overlaps its own.
   std::vector<ValueLifetime> order = lifetimes;
@@ -65,8 +70,34 @@ Tensor PlannedOutputAllocator::allocate(int slot, DataType dtype, const Shape& s
     if (planned.bytes > 0 && dtype_storage_bytes(dtype, shape_element_count(shape)) <= planned.bytes) {
       return Tensor::view(dtype, shape, arena_ + planned.offset, nullptr, fallback_.device());
     }
+    int recycled = plan_.recycled_index(slot);
+    if (recycled >= 0 && !recycled_.empty()) return allocate_recycled(recycled_[static_cast<size_t>(recycled)], dtype, shape);
   }
   return Tensor(dtype, shape, fallback_);
+}
+
+Tensor PlannedOutputAllocator::allocate_recycled(SlotBlocks& blocks, DataType dtype, const Shape& shape) {
+  const size_t bytes = dtype_storage_bytes(dtype, shape_element_count(shape));
+  if (bytes == 0) return Tensor(dtype, shape, fallback_);
+  RecycledBlock* replaced = nullptr;
+  for (RecycledBlock& block : blocks) {
+    // use_count is exact here: only this allocator could hand out new references to the block,
+    // and it is the one asking. Once it reads 1, the last other holder has let go.
+    const bool free = block.memory && block.memory.use_count() == 1;
+    if (free && block.bytes >= bytes) {
+      // Pairs with the release of the holder's reference: its reads of the old contents happen
+      // before the kernel overwrites them.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      return Tensor::view(dtype, shape, block.memory.get(), block.memory, fallback_.device());
+    }
+    // Prefer replacing an empty or a free (too small) block; else the first one, whose holder
+    // keeps it alive and frees it as usual.
+    if (replaced == nullptr && (!block.memory || free)) replaced = &block;
+  }
+  if (replaced == nullptr) replaced = &blocks[0];
+  replaced->memory = fallback_.allocate_shared(bytes);
+  replaced->bytes = bytes;
+  return Tensor::view(dtype, shape, replaced->memory.get(), replaced->memory, fallback_.device());
 }
 
 bool PlannedOutputAllocator::in_arena(const Tensor& tensor) const {

@@ -4,6 +4,7 @@
 // of static-shape models allocate nothing but their outputs.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -29,14 +30,21 @@ struct ValueLifetime {
 class MemoryPlan {
  public:
   MemoryPlan() = default;
-  MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes);
+  // `recycled_slots`: values that leave the run (graph outputs), which cannot live in the
+  // arena; see PlannedOutputAllocator.
+  MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes, const std::vector<int>& recycled_slots = {});
 
   const PlannedBuffer& buffer(int slot) const { return buffers_[static_cast<size_t>(slot)]; }
+  // Index of `slot` among the recycled slots, or -1.
+  int recycled_index(int slot) const { return recycled_index_[static_cast<size_t>(slot)]; }
+  size_t recycled_slot_count() const { return recycled_count_; }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t planned_value_count() const { return planned_count_; }
 
  private:
   std::vector<PlannedBuffer> buffers_;
+  std::vector<int> recycled_index_;
+  size_t recycled_count_ = 0;
   size_t arena_bytes_ = 0;
   size_t planned_count_ = 0;
 };
@@ -57,20 +65,39 @@ class ArenaPool {
 };
 
 // Serves planned slots from the run's arena and every other output from the allocator.
+//
+// A frame run again and again (a Loop or Scan body) would allocate each of its graph outputs
+// on every run: they leave the run, so they are not in the arena. Once recycling starts (the
+// frame's second run: a frame run once gains nothing), each recycled slot keeps the last two
+// blocks it allocated, and hands a block out again once no tensor but its
+// own reference holds it (the value it carried has been consumed). A loop-carried value thus
+// alternates between two buffers: iteration k+1 writes its state into the buffer iteration k
+// read, with no allocation and no copy. A block still held anywhere (a scan output the Loop
+// keeps, a value the caller kept, an output aliased by another) is never written.
 class PlannedOutputAllocator final : public OutputAllocator {
  public:
   PlannedOutputAllocator(const MemoryPlan& plan, void* arena, Allocator& fallback)
       : plan_(plan), arena_(static_cast<char*>(arena)), fallback_(fallback) {}
   Tensor allocate(int slot, DataType dtype, const Shape& shape) override;
+  void start_recycling() { recycled_.resize(plan_.recycled_slot_count()); }
   // True when the tensor's memory lies in this run's arena.
   bool in_arena(const Tensor& tensor) const;
   // True when the tensor sits exactly in `slot`'s planned buffer.
   bool in_own_buffer(int slot, const Tensor& tensor) const;
 
  private:
+  struct RecycledBlock {
+    std::shared_ptr<void> memory;
+    size_t bytes = 0;
+  };
+  static constexpr size_t kBlocksPerSlot = 2;  // the value being read and the one being written
+  using SlotBlocks = std::array<RecycledBlock, kBlocksPerSlot>;
+  Tensor allocate_recycled(SlotBlocks& blocks, DataType dtype, const Shape& shape);
+
   const MemoryPlan& plan_;
   char* arena_;
   Allocator& fallback_;
+  std::vector<SlotBlocks> recycled_;  // by MemoryPlan::recycled_index; empty until recycling starts
 };
 
 }  // namespace onyx

@@ -18,20 +18,28 @@ size_t default_memory_limit() {
   return limit;
 }
 
+namespace {
+// True when `shape` of `type` fits in `limit` bytes (or has a symbolic/zero dim).
+bool within_limit(DataType type, const Shape& shape, size_t limit) {
+  int64_t count = 1;
+  bool overflows = false;
+  for (int64_t dim : shape) {
+    if (dim <= 0) return true;
+    overflows = overflows || __builtin_mul_overflow(count, dim, &count);
+  }
+  std::optional<size_t> bytes = overflows ? std::nullopt : storage_bytes(type, count);
+  return bytes && *bytes <= limit;
+}
+}  // namespace
+
 void check_output_within_limit(size_t output_index, DataType type, const Shape& shape, size_t limit) {
+  // Every kernel output passes here: the message is built only when the check fails.
+  if (within_limit(type, shape, limit)) return;
   check_tensor_within_limit("output " + std::to_string(output_index), type, shape, limit);
 }
 
 void check_tensor_within_limit(std::string_view what, DataType type, const Shape& shape, size_t limit) {
-  int64_t count = 1;
-  bool overflows = false;
-  for (int64_t dim : shape) {
-    if (dim < 0) return;
-    if (dim == 0) return;
-    overflows = overflows || __builtin_mul_overflow(count, dim, &count);
-  }
-  std::optional<size_t> bytes = overflows ? std::nullopt : storage_bytes(type, count);
-  if (bytes && *bytes <= limit) return;
+  if (within_limit(type, shape, limit)) return;
   throw_error(ErrorCode::kRuntimeFailure, what, " needs ", exact_storage_bytes(type, shape),
               " bytes, over the limit of ", limit, " bytes (the session's memory limit, --memory-limit)");
 }

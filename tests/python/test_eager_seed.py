@@ -28,6 +28,11 @@ def test_seed_prints_times_and_speedups(tmp_path):
     assert len(speedups) == 4, out  # two sums (quick sizes), the tensor update, training
     assert all(float(s) > 0 for s in speedups)
     assert "sum 499500" in out
+    # both costs the Loop is judged by: per iteration in the graph, per op eagerly
+    loop_ns = re.search(r"^onyx \(in process, CPU time\): ([0-9.]+) ns per iteration", out, re.M)
+    eager_ns = re.search(r"^eager per-op cost: ([0-9.]+) ns", out, re.M)
+    assert loop_ns and eager_ns, out
+    assert float(loop_ns.group(1)) > 0 and float(eager_ns.group(1)) > 0
     eager, graph = re.search(r"^eager: w = \[([^\]]*)\]", out, re.M), re.search(r"^graph: w = \[([^\]]*)\]", out, re.M)
     assert eager and graph and eager.group(1) == graph.group(1), out
 

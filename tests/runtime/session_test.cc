@@ -62,6 +62,22 @@ TEST(InferenceSession, OutputsDoNotAliasTheArenaAcrossRuns) {
   EXPECT_EQ(second[0].value.tensor().values<float>()[0], -5.0f);
 }
 
+// One value listed as two graph outputs reaches both (each run, not only the first).
+TEST(InferenceSession, AValueListedAsTwoOutputsFillsBoth) {
+  Model model = make_model({make_node("Neg", {"x"}, {"y"})}, {tensor_value("x", DataType::kFloat, {2})},
+                           {tensor_value("y", DataType::kFloat, {2}), tensor_value("y", DataType::kFloat, {2})});
+  InferenceSession session(std::move(model));
+  for (int run = 0; run < 2; ++run) {
+    auto outputs = session.run({{"x", Tensor::from_vector<float>({2}, {1, -2})}});
+    ASSERT_EQ(outputs.size(), 2u);
+    for (const auto& output : outputs) {
+      EXPECT_EQ(output.value.tensor().shape(), Shape({2}));
+      EXPECT_EQ(std::vector<float>(output.value.tensor().values<float>().begin(), output.value.tensor().values<float>().end()),
+                std::vector<float>({-1, 2}));
+    }
+  }
+}
+
 TEST(InferenceSession, WrongFeedsGiveClearErrors) {
   InferenceSession session(neg_abs_chain(2, {2, 3}));
   Tensor good(DataType::kFloat, {2, 3});

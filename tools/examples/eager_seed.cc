@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -63,6 +64,16 @@ Tensor decay_loop(const Tensor& n, const Tensor& x0) {
     Tensor step = ops::cast(i, {.to = onyx::DataType::kFloat});
     return std::vector<Tensor>{v[0] * 0.999 + step * 1e-4};
   }, {x0})[0];
+}
+
+// Eager cost of one op: `count` int64 scalar Adds, the op the sum's body runs (best of 3).
+double eager_ns_per_op(int count) {
+  Tensor a = Tensor::scalar<int64_t>(1), b = Tensor::scalar<int64_t>(2), c;
+  double best = best_seconds(3, [&] {
+    for (int i = 0; i < count; ++i) c = a + b;
+  });
+  if (c.values<int64_t>()[0] != 3) throw std::runtime_error("eager 1 + 2 gave a wrong sum");
+  return best / count * 1e9;
 }
 
 void print_row(const char* what, double eager_s, double graph_s) {
@@ -237,6 +248,9 @@ int main(int argc, char** argv) {
     traced_train.concrete(w0, b0).save(save_dir / "linear_regression_train.onnx");
     std::printf("onyx (in process, CPU time): %.1f ns per iteration (Loop overhead plus one int64 Add)\n",
                 loop_ns_per_iteration);
+    const int eager_ops = quick ? 10000 : 100000;
+    std::printf("eager per-op cost: %.1f ns (one int64 scalar Add, best of 3 x %d calls)\n", eager_ns_per_op(eager_ops),
+                eager_ops);
     if (!quick) std::printf("scripts/bench_vs_ort.py, wall time, median of 10 runs each:\n");
     auto [onyx_ms, ort_ms] = quick ? std::pair<double, double>{-1, -1} : time_with_bench_vs_ort(model, save_dir);
     if (ort_ms > 0) {

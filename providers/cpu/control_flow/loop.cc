@@ -71,13 +71,20 @@ class LoopKernel final : public Kernel {
     auto frame = body_.plan().make_frame(&context);
     std::vector<Value> outputs;
     IterationNumber iteration;
+    Value condition_input = bool_scalar(condition);
     for (int64_t trip = 0; trip < max_trips && condition; ++trip) {
       inputs[0] = iteration.next(trip);
-      inputs[1] = bool_scalar(condition);
+      inputs[1] = std::move(condition_input);
       for (size_t i = 0; i < carried_count_; ++i) inputs[2 + i] = std::move(carried[i]);
       body_.bind_outer_values(context, inputs);  // each run consumes its inputs
       body_.plan().run(*frame, inputs, outputs);
       condition = scalar_truth(outputs[0].tensor(), "the Loop body's condition output");
+      // The next iteration's condition input is this one's output when that is already a bool
+      // scalar (typically the input passed through): moved back in, not made again.
+      const Tensor& condition_output = outputs[0].tensor();
+      condition_input = condition_output.dtype() == DataType::kBool && condition_output.rank() == 0
+                            ? std::move(outputs[0])
+                            : Value(bool_scalar(condition));
       outputs[0] = Value();  // may be a view of the iteration number: let it go for reuse
       for (size_t i = 0; i < carried_count_; ++i) carried[i] = std::move(outputs[1 + i]);
       for (size_t k = 0; k < scan_count_; ++k) scans[k].push_back(std::move(outputs[1 + carried_count_ + k]));
