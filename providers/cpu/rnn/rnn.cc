@@ -8,7 +8,6 @@
 // 16-bit floats compute in float.
 #include <Eigen/Core>
 #include <algorithm>
-#include <cmath>
 #include <optional>
 #include <type_traits>
 
@@ -98,7 +97,6 @@ struct Problem {
   int64_t seq, batch, input, hidden, gates_h, dirs;
   const C* x;            // [seq, batch, input]
   const int64_t* lens;   // [batch]
-  bool full_lengths;     // every sequence has length seq
   const C* peepholes;    // [dirs, 3 * hidden] or null
   C* y;                  // [seq, dirs, batch, hidden] or null when Y is not wanted
   C* h;                  // [dirs, batch, hidden]: initial state in, final state out
@@ -372,8 +370,8 @@ void RnnKernel::run(KernelContext& ctx) {
           out[(d * batch + b) * H + j] =
               static_cast<C>(load(v[(batch_major ? b * dirs + d : d * batch + b) * H + j]));
   };
-  Problem<C> p{&a, weights, seq, batch, input, H, GH, dirs, nullptr, lens, full_lengths,
-               nullptr, nullptr, carve.take<C>(state_count), carve.take<C>(state_count)};
+  Problem<C> p{&a, weights, seq, batch, input, H, GH, dirs, nullptr, lens, nullptr,
+               nullptr, carve.take<C>(state_count), carve.take<C>(state_count)};
   read_state(h0_t, p.h);
   if (lstm) read_state(c0_t, p.c);
   C* peep = carve.take<C>(dirs * 3 * H);
