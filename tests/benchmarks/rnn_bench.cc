@@ -55,7 +55,8 @@ void BM_Lstm(benchmark::State& state) { time_recurrent(state, "LSTM", 4, {}); }
 BENCHMARK(BM_Lstm)->ArgNames({"seq", "batch", "input", "hidden", "dirs", "threads"})
     ->Args({7, 2, 16, 32, 2, 1})->Args({7, 2, 16, 32, 2, 2})   // the lstm model's first layer
     ->Args({7, 2, 64, 32, 2, 1})->Args({7, 2, 64, 32, 2, 2})   // its second layer
-    ->Args({32, 16, 64, 128, 1, 1})->Args({32, 16, 64, 128, 1, 2})  // a larger batch
+    ->Args({32, 16, 64, 128, 1, 1})->Args({32, 16, 64, 128, 1, 2})  // a larger batch: rows split
+    ->Args({32, 16, 64, 128, 2, 1})->Args({32, 16, 64, 128, 2, 2})  // directions split
     ->UseRealTime();
 
 void BM_Gru(benchmark::State& state) {

@@ -2,9 +2,9 @@
 // when W, R and B are constant initializers). Each direction first projects every timestep's
 // input at once (one product over [seq*batch, input], biases folded in), then walks the
 // sequence with one small product per step for the recurrent term (H_prev x R^T) and the gate
-// math of each row fused in one pass over its gates. Bidirectional layers run their two
-// directions on two threads when the kernel has them; otherwise large batches split across
-// threads within a step. Batch-major (layout 1) inputs are transposed to time-major first.
+// math of each row fused in one pass over its gates. Bidirectional layers large enough to pay
+// for it run their two directions on two threads; otherwise large batches split across
+// threads. Batch-major (layout 1) inputs are transposed to time-major first.
 // 16-bit floats compute in float.
 #include <Eigen/Core>
 #include <algorithm>
@@ -30,8 +30,13 @@ using MapA = Eigen::Map<Arr<C>>;
 template <typename C>
 using CMapA = Eigen::Map<const Arr<C>>;
 
-// Multiply-adds a thread should get before a parallel region (a few microseconds) pays.
-constexpr int64_t kParallelWork = int64_t{1} << 17;
+// Multiply-adds each thread must get before work is split: on idle cores a parallel region
+// costs a few microseconds, but when other processes oversubscribe the cores a thread can wait
+// milliseconds for its partner to be scheduled (measured: the 2-layer bidirectional LSTM of
+// the exported architectures, ~20 us a run, took 40-60 us a run at 2 threads with its
+// directions split on a loaded 2-core machine against 33 us inline). So only work of tens of
+// microseconds per thread is split.
+constexpr int64_t kParallelWork = int64_t{1} << 19;
 
 // x = act(x) over n contiguous values.
 template <typename C>
@@ -411,7 +416,8 @@ void RnnKernel::run(KernelContext& ctx) {
 
   if (batch > 0 && seq > 0) {
     const int threads = ctx.threads();
-    if (dirs == 2 && threads >= 2) {
+    const int64_t direction_work = seq * batch * GH * (input + H);
+    if (dirs == 2 && threads >= 2 && direction_work >= kParallelWork) {
       // The directions are independent: one thread each.
       parallel_for(2, 1, 2, [&](int64_t begin, int64_t end) {
         for (int64_t d = begin; d < end; ++d) run_direction(p, d, work[d], 1);
