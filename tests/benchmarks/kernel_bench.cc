@@ -21,14 +21,6 @@
 namespace onyx {
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  Tensor tensor(DataType::kFloat, shape);
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  float* data = tensor.mutable_data<float>();
-  for (int64_t i = 0; i < tensor.element_count(); ++i) data[i] = uniform(generator);
-  return tensor;
-}
 
 Node make_node(const std::string& op, size_t inputs, std::vector<Attribute> attributes = {}) {
   Node node;
@@ -46,7 +38,7 @@ void BM_MatMul(benchmark::State& state) {
   int threads = static_cast<int>(state.range(3));
   time_node(state, [&] {
     return std::make_unique<PreparedNode>(make_node("MatMul", 2), 13,
-                                          std::vector<Tensor>{random_tensor({m, k}, 1), random_tensor({k, n}, 2)},
+                                          std::vector<Tensor>{uniform_tensor({m, k}, 1), uniform_tensor({k, n}, 2)},
                                           std::vector<bool>{false, true}, threads);
   }, 2.0 * m * k * n, 0);
 }
@@ -61,7 +53,7 @@ void BM_Gemm(benchmark::State& state) {
   time_node(state, [&] {
     return std::make_unique<PreparedNode>(
         make_node("Gemm", 3, {make_attribute("transB", int64_t{1})}), 13,
-        std::vector<Tensor>{random_tensor({m, k}, 1), random_tensor({n, k}, 2), random_tensor({n}, 3)},
+        std::vector<Tensor>{uniform_tensor({m, k}, 1), uniform_tensor({n, k}, 2), uniform_tensor({n}, 3)},
         std::vector<bool>{false, true, true}, threads);
   }, 2.0 * m * k * n, 0);
 }
@@ -80,8 +72,8 @@ void BM_Conv(benchmark::State& state) {
         make_node("Conv", 3, {make_attribute("kernel_shape", std::vector<int64_t>{kernel, kernel}),
                               make_attribute("pads", std::vector<int64_t>{pad, pad, pad, pad})}),
         11,
-        std::vector<Tensor>{random_tensor({n, c, hw, hw}, 1), random_tensor({m, c, kernel, kernel}, 2),
-                            random_tensor({m}, 3)},
+        std::vector<Tensor>{uniform_tensor({n, c, hw, hw}, 1), uniform_tensor({m, c, kernel, kernel}, 2),
+                            uniform_tensor({m}, 3)},
         std::vector<bool>{false, true, true}, threads);
   }, 2.0 * n * m * hw * hw * c * kernel * kernel, 0);
 }
@@ -102,7 +94,7 @@ void BM_Add(benchmark::State& state) {
   double elements = static_cast<double>(rows * cols);
   time_node(state, [&] {
     return std::make_unique<PreparedNode>(make_node("Add", 2), 14,
-                                          std::vector<Tensor>{random_tensor({rows, cols}, 1), random_tensor(b_shape, 2)},
+                                          std::vector<Tensor>{uniform_tensor({rows, cols}, 1), uniform_tensor(b_shape, 2)},
                                           std::vector<bool>{false, false}, threads);
   }, 0, elements * 4 * (broadcast ? 2 : 3));
 }
@@ -116,7 +108,7 @@ void BM_Relu(benchmark::State& state) {
   int threads = static_cast<int>(state.range(1));
   time_node(state, [&] {
     return std::make_unique<PreparedNode>(make_node("Relu", 1), 14,
-                                          std::vector<Tensor>{random_tensor({count}, 1)},
+                                          std::vector<Tensor>{uniform_tensor({count}, 1)},
                                           std::vector<bool>{false}, threads);
   }, 0, static_cast<double>(count) * 8);
 }
@@ -129,7 +121,7 @@ void BM_Softmax(benchmark::State& state) {
   int threads = static_cast<int>(state.range(2));
   time_node(state, [&] {
     return std::make_unique<PreparedNode>(make_node("Softmax", 1, {make_attribute("axis", int64_t{-1})}), 13,
-                                          std::vector<Tensor>{random_tensor({rows, cols}, 1)},
+                                          std::vector<Tensor>{uniform_tensor({rows, cols}, 1)},
                                           std::vector<bool>{false}, threads);
   }, 0, static_cast<double>(rows * cols) * 8);
 }

@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,16 @@
 #include "runtime/tensor/tensor.h"
 
 namespace onyx {
+
+// A float tensor of seeded values uniform in [-bound, bound].
+inline Tensor uniform_tensor(const Shape& shape, uint32_t seed, float bound = 1.0f) {
+  Tensor tensor(DataType::kFloat, shape);
+  std::mt19937 generator(seed);
+  std::uniform_real_distribution<float> uniform(-bound, bound);
+  float* data = tensor.mutable_data<float>();
+  for (int64_t i = 0; i < tensor.element_count(); ++i) data[i] = uniform(generator);
+  return tensor;
+}
 
 class PlainOutputs final : public OutputAllocator {
  public:

@@ -18,14 +18,8 @@
 namespace onyx {
 namespace {
 
-Tensor uniform_tensor(const Shape& shape, uint32_t seed) {
-  Tensor tensor(DataType::kFloat, shape);
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<float> uniform(-0.3f, 0.3f);
-  float* data = tensor.mutable_data<float>();
-  for (int64_t i = 0; i < tensor.element_count(); ++i) data[i] = uniform(generator);
-  return tensor;
-}
+// Weights of a trained RNN's scale.
+Tensor rnn_tensor(const Shape& shape, uint32_t seed) { return uniform_tensor(shape, seed, 0.3f); }
 
 // Args: seq, batch, input, hidden, directions, threads. Inputs X, W, R, B (B constant too).
 void time_recurrent(benchmark::State& state, const std::string& op, int64_t gates, std::vector<Attribute> extra) {
@@ -45,8 +39,8 @@ void time_recurrent(benchmark::State& state, const std::string& op, int64_t gate
     const int64_t gh = gates * hidden;
     return std::make_unique<PreparedNode>(
         std::move(node), 14,
-        std::vector<Tensor>{uniform_tensor({seq, batch, input}, 1), uniform_tensor({dirs, gh, input}, 2),
-                            uniform_tensor({dirs, gh, hidden}, 3), uniform_tensor({dirs, 2 * gh}, 4)},
+        std::vector<Tensor>{rnn_tensor({seq, batch, input}, 1), rnn_tensor({dirs, gh, input}, 2),
+                            rnn_tensor({dirs, gh, hidden}, 3), rnn_tensor({dirs, 2 * gh}, 4)},
         std::vector<bool>{false, true, true, true}, threads);
   }, 2.0 * dirs * seq * batch * gates * hidden * (input + hidden), 0);
 }

@@ -9,22 +9,19 @@
 #include "runtime/session/inference_session.h"
 #include "runtime/session/node_call.h"
 #include "tests/runtime/model_building.h"
+#include "tests/runtime/optimization_levels.h"
 
 namespace onyx {
 namespace {
 
+using testing::compare_levels;
+using testing::level;
+using testing::LevelCounts;
 using testing::make_model;
+using testing::op_counts;
+using testing::random_tensor;
 using testing::make_node;
 using testing::tensor_value;
-
-Tensor random_tensor(const Shape& shape, uint32_t seed, float scale = 1.f) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.f, scale);
-  Tensor tensor(DataType::kFloat, shape);
-  float* data = tensor.mutable_data<float>();
-  for (int64_t i = 0; i < tensor.element_count(); ++i) data[i] = normal(generator);
-  return tensor;
-}
 
 Attribute ints(const std::string& name, std::vector<int64_t> values) { return make_attribute(name, std::move(values)); }
 
@@ -37,43 +34,12 @@ void add_scalar(Model& model, const std::string& name, float value) {
   model.graph.set_initializer(name, Tensor::scalar<float>(value));
 }
 
-std::map<std::string, int> op_counts(const InferenceSession& session) {
-  std::map<std::string, int> counts;
-  for (const PlanStep& step : session.plan().steps()) ++counts[step.node->op_type];
-  return counts;
-}
-
-SessionOptions level(int optimization_level) {
-  SessionOptions options;
-  options.optimization_level = optimization_level;
-  options.intra_op_threads = 1;
-  return options;
-}
-
 // Runs `model` at levels 1 and 2 on `feeds` and expects the same outputs; returns the level-2
 // session's op counts.
 std::map<std::string, int> expect_same_results(const Model& model, const std::map<std::string, Value>& feeds) {
-  InferenceSession first(Model(model), level(1));
-  InferenceSession last(Model(model), level(2));
-  auto expected = first.run(feeds);
-  auto actual = last.run(feeds);
-  EXPECT_EQ(actual.size(), expected.size());
-  for (size_t k = 0; k < expected.size() && k < actual.size(); ++k) {
-    const Tensor& e = expected[k].value.tensor();
-    const Tensor& a = actual[k].value.tensor();
-    EXPECT_EQ(actual[k].name, expected[k].name);
-    EXPECT_EQ(a.shape(), e.shape()) << expected[k].name;
-    if (a.shape() != e.shape()) continue;
-    int64_t mismatches = 0, first_mismatch = -1;
-    for (int64_t i = 0; i < e.element_count(); ++i) {
-      if (std::abs(a.data<float>()[i] - e.data<float>()[i]) > 1e-5f * (1.f + std::abs(e.data<float>()[i]))) {
-        if (mismatches++ == 0) first_mismatch = i;
-      }
-    }
-    EXPECT_EQ(mismatches, 0) << expected[k].name << ": first at element " << first_mismatch;
-  }
-  EXPECT_EQ(op_counts(first).count("NhwcConv"), 0u);
-  return op_counts(last);
+  LevelCounts counts = compare_levels(model, feeds);
+  EXPECT_EQ(counts.level1.count("NhwcConv"), 0u);
+  return counts.level2;
 }
 
 // x[1,8,10,10] -> 1x1 Conv(16) -> Clip(0,6) -> depthwise 3x3 Conv -> Clip(0,6) -> 1x1 Conv(8)

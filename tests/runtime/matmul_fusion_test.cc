@@ -3,57 +3,24 @@
 // which nodes were absorbed into com.onyx FusedMatMul.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
 #include "runtime/session/inference_session.h"
 #include "tests/runtime/model_building.h"
+#include "tests/runtime/optimization_levels.h"
 
 namespace onyx {
 namespace {
 
+using testing::compare_levels;
 using testing::make_model;
+using testing::random_tensor;
 using testing::make_node;
 using testing::tensor_value;
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  Tensor tensor(DataType::kFloat, shape);
-  for (int64_t i = 0; i < tensor.element_count(); ++i) tensor.mutable_data<float>()[i] = normal(generator);
-  return tensor;
-}
-
-SessionOptions level(int optimization_level) {
-  SessionOptions options;
-  options.optimization_level = optimization_level;
-  options.intra_op_threads = 1;
-  return options;
-}
-
 // Runs `model` at levels 1 and 2 and expects the same outputs; returns level 2's op counts.
 std::map<std::string, int> expect_same_results(const Model& model, const std::map<std::string, Value>& feeds) {
-  InferenceSession plain(Model(model), level(1));
-  InferenceSession fused(Model(model), level(2));
-  auto expected = plain.run(feeds);
-  auto actual = fused.run(feeds);
-  EXPECT_EQ(actual.size(), expected.size());
-  for (size_t k = 0; k < expected.size() && k < actual.size(); ++k) {
-    const Tensor& e = expected[k].value.tensor();
-    const Tensor& a = actual[k].value.tensor();
-    EXPECT_EQ(actual[k].name, expected[k].name);
-    EXPECT_EQ(a.shape(), e.shape()) << expected[k].name;
-    if (a.shape() != e.shape()) continue;
-    int64_t mismatches = 0;
-    for (int64_t i = 0; i < e.element_count(); ++i) {
-      mismatches += std::abs(a.data<float>()[i] - e.data<float>()[i]) > 1e-5f * (1.f + std::abs(e.data<float>()[i]));
-    }
-    EXPECT_EQ(mismatches, 0) << expected[k].name;
-  }
-  std::map<std::string, int> counts;
-  for (const PlanStep& step : fused.plan().steps()) ++counts[step.node->op_type];
-  return counts;
+  return compare_levels(model, feeds).level2;
 }
 
 TEST(MatMulFusion, BatchedMatMulBiasAndReluBecomeOneNode) {
