@@ -10,6 +10,21 @@
 namespace onyx {
 namespace {
 
+// Loop(trips, "", initial) -> final, running `body`.
+Node loop_node(const std::string& initial, const std::string& final_value, std::shared_ptr<Graph> body) {
+  Node loop;
+  loop.name = "loop";
+  loop.op_type = "Loop";
+  loop.inputs = {"trips", "", initial};
+  loop.outputs = {final_value};
+  Attribute body_attribute;
+  body_attribute.name = "body";
+  body_attribute.kind = Attribute::Kind::kGraph;
+  body_attribute.g = std::move(body);
+  loop.attributes = {body_attribute};
+  return loop;
+}
+
 Model loop_model() {
   auto body = std::make_shared<Graph>();
   body->name = "body";
@@ -39,17 +54,7 @@ Model loop_model() {
                   {"x0", TypeInfo::tensor_of_shape(DataType::kFloat, {4}), ""}};
   graph.outputs = {{"x", TypeInfo::tensor_of_shape(DataType::kFloat, {4}), ""}};
   graph.set_initializer("one", Tensor::from_vector<float>({4}, {1, 1, 1, 1}));
-  Node loop;
-  loop.name = "loop";
-  loop.op_type = "Loop";
-  loop.inputs = {"trips", "", "x0"};
-  loop.outputs = {"x"};
-  Attribute body_attribute;
-  body_attribute.name = "body";
-  body_attribute.kind = Attribute::Kind::kGraph;
-  body_attribute.g = body;
-  loop.attributes = {body_attribute};
-  graph.nodes = {loop};
+  graph.nodes = {loop_node("x0", "x", body)};
   return model;
 }
 
@@ -78,17 +83,7 @@ Model scalar_sum_model() {
   graph.inputs = {{"trips", TypeInfo::tensor_of_shape(DataType::kInt64, {}), ""}};
   graph.outputs = {{"s", TypeInfo::tensor_of_shape(DataType::kInt64, {}), ""}};
   graph.set_initializer("zero", Tensor::scalar<int64_t>(0));
-  Node loop;
-  loop.name = "loop";
-  loop.op_type = "Loop";
-  loop.inputs = {"trips", "", "zero"};
-  loop.outputs = {"s"};
-  Attribute body_attribute;
-  body_attribute.name = "body";
-  body_attribute.kind = Attribute::Kind::kGraph;
-  body_attribute.g = body;
-  loop.attributes = {body_attribute};
-  graph.nodes = {loop};
+  graph.nodes = {loop_node("zero", "s", body)};
   return model;
 }
 
