@@ -172,6 +172,8 @@ ONYX_SAME_AS_INPUT_0("Softmax");
 ONYX_SAME_AS_INPUT_0("LogSoftmax");
 ONYX_SAME_AS_INPUT_0("Hardmax");
 #undef ONYX_SAME_AS_INPUT_0
+// com.onyx Gelu: the Erf form of GELU in one node (runtime/optimizer/gelu_fusion.h).
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "Gelu", same_as_input_0);
 ONYX_REGISTER_SHAPE_RULE("", "IsNaN", bool_like_input_0);
 ONYX_REGISTER_SHAPE_RULE("", "IsInf", bool_like_input_0);
 ONYX_REGISTER_SHAPE_RULE("", "Cast", cast_rule);

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "onnx_ops/node_attributes.h"
+#include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
 
 namespace onyx {
@@ -36,8 +37,17 @@ bool clip_bounds(const Node& node, const Graph& graph, int64_t opset, float& low
 
 bool fused_activation_attributes(const Node& node, const Graph& graph, int64_t opset, bool with_sigmoid_family,
                                  std::vector<Attribute>& attributes) {
-  if (!node.domain.empty() || node.inputs.empty() || node.outputs.size() != 1) return false;
+  if (node.inputs.empty() || node.outputs.size() != 1) return false;
   const std::string& op = node.op_type;
+  // GELU: ONNX's own from opset 20, or the com.onyx node gelu_fusion.h makes of the Erf form.
+  if (op == "Gelu" && ((node.domain.empty() && opset >= 20) || node.domain == kOnyxDomain)) {
+    const std::string approximate = NodeAttributes(node).get_string("approximate", "none");
+    if (approximate != "none" && approximate != "tanh") return false;
+    attributes.push_back(make_attribute("approximate", approximate));
+    attributes.push_back(make_attribute("activation", op));
+    return true;
+  }
+  if (!node.domain.empty()) return false;
   if (op == "Clip") {
     float low, high;
     if (!clip_bounds(node, graph, opset, low, high)) return false;

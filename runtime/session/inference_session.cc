@@ -6,6 +6,7 @@
 #include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/channels_last.h"
+#include "runtime/optimizer/gelu_fusion.h"
 #include "runtime/optimizer/matmul_fusion.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/optimizer/conv_batch_norm.h"
@@ -43,8 +44,12 @@ InferredTypes prepare_graph(Model& model, const SessionOptions& options, const O
     remove_dead_nodes(graph);
     types = infer_types(graph, model);
   }
-  if (options.optimization_level >= 2 && cpu_only && fuse_matmul_bias_activation(graph, model, types) > 0) {
-    types = infer_types(graph, model);
+  if (options.optimization_level >= 2 && cpu_only) {
+    // The Gelu nodes keep the names of the values they replace, so `types` still describes
+    // every value the matmul fusion reads; one inference afterwards covers both.
+    int fused = fuse_gelu(graph, model);
+    fused += fuse_matmul_bias_activation(graph, model, types);
+    if (fused > 0) types = infer_types(graph, model);
   }
   return types;
 }

@@ -20,9 +20,10 @@ namespace onyx {
 struct SessionOptions {
   int intra_op_threads = 0;     // 0: one per core
   // 0: none; 1: constant folding, Conv+BatchNormalization folding and dead-node removal;
-  // 2: also channels-last convolutions with fused residuals/activations, and fully connected
-  // layers fused with their bias and activation (runtime/optimizer/channels_last.h and
-  // matmul_fusion.h; only when every provider is a CPU one).
+  // 2: also channels-last convolutions with fused residuals/activations, GELU's Erf form as one
+  // node, and fully connected layers fused with their bias and activation
+  // (runtime/optimizer/channels_last.h, gelu_fusion.h and matmul_fusion.h; only when every
+  // provider is a CPU one).
   int optimization_level = 2;
   // Providers in priority order; the CPU provider is appended when missing. By name, with a
   // device id and options: `providers = make_providers({"cuda:0", "cpu"})`

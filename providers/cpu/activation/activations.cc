@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "onnx_ops/op_schema.h"
 #include "providers/cpu/math/eigen_unary.h"
 #include "providers/kernel_registry.h"
 
@@ -265,6 +266,8 @@ ONYX_REGISTER_KERNEL("CPU", "", "ThresholdedRelu", 10, kOpsetOpenEnded,
 ONYX_REGISTER_KERNEL("CPU", "", "Mish", 18, kOpsetOpenEnded, ActivationKernel<MishExpr>);
 ONYX_REGISTER_KERNEL("CPU", "", "Swish", 24, kOpsetOpenEnded, ActivationKernel<SwishExpr>);
 ONYX_REGISTER_KERNEL("CPU", "", "Gelu", 20, kOpsetOpenEnded, GeluKernel);
+// The same op under com.onyx, for models older than opset 20 (runtime/optimizer/gelu_fusion.h).
+ONYX_REGISTER_KERNEL("CPU", kOnyxDomain, "Gelu", 1, kOpsetOpenEnded, GeluKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "PRelu", 1, kOpsetOpenEnded, PReluKernel);
 
 }  // namespace onyx

@@ -31,6 +31,9 @@ void apply_eltwise(dnnl::algorithm algorithm, float alpha, float beta, T* y, int
       case dnnl::algorithm::eltwise_swish: return v / (C(1) + std::exp(-a * v));
       case dnnl::algorithm::eltwise_logistic: return C(1) / (C(1) + std::exp(-v));
       case dnnl::algorithm::eltwise_tanh: return std::tanh(v);
+      case dnnl::algorithm::eltwise_gelu_erf: return C(0.5) * v * (C(1) + std::erf(v * C(0.7071067811865476)));
+      case dnnl::algorithm::eltwise_gelu_tanh:
+        return C(0.5) * v * (C(1) + std::tanh((v + C(0.044715) * v * v * v) * C(0.7978845608028654)));
       default: return v;
     }
   };
@@ -41,6 +44,7 @@ void apply_eltwise(dnnl::algorithm algorithm, float alpha, float beta, T* y, int
 struct FusedActivation {
   std::string name;  // empty: none
   float alpha = 0.f, beta = 0.f;  // oneDNN's eltwise parameters
+  bool gelu_tanh = false;         // Gelu's approximate="tanh"
 
   // Throws kInvalidModel naming `op` for an activation no fused kernel knows.
   static FusedActivation read(const NodeAttributes& attributes, std::string_view op) {
@@ -52,6 +56,8 @@ struct FusedActivation {
       a.beta = attributes.get_float("clip_max", std::numeric_limits<float>::max());
     } else if (a.name == "Swish") {
       a.alpha = 1.f;  // x * sigmoid(x): SiLU
+    } else if (a.name == "Gelu") {
+      a.gelu_tanh = attributes.get_string("approximate", "none") == "tanh";
     } else if (!a.name.empty() && a.name != "Relu" && a.name != "HardSwish" && a.name != "Sigmoid" &&
                a.name != "Tanh") {
       throw_error(ErrorCode::kInvalidModel, op, ": unknown activation '", a.name, "'");
@@ -67,6 +73,7 @@ struct FusedActivation {
     if (name == "Swish") return dnnl::algorithm::eltwise_swish;
     if (name == "Sigmoid") return dnnl::algorithm::eltwise_logistic;
     if (name == "Tanh") return dnnl::algorithm::eltwise_tanh;
+    if (name == "Gelu") return gelu_tanh ? dnnl::algorithm::eltwise_gelu_tanh : dnnl::algorithm::eltwise_gelu_erf;
     return dnnl::algorithm::undef;
   }
 
