@@ -336,7 +336,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   std::vector<Value>& values = frame.values_;
   for (size_t i = 0; i < inputs.size(); ++i) values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   PlannedOutputAllocator& allocator = frame.allocator_;
-  if (++frame.runs_ == 2) allocator.start_recycling();  // a frame run again is likely run many times
+  if (++frame.runs_ == 2 && frame.recycles_outputs_) allocator.start_recycling();  // likely run many times
   omp_set_num_threads(threads_);
   const size_t step_count = outputs_on_device ? steps_.size() - output_copy_steps_ : steps_.size();
   for (size_t index = 0; index < step_count; ++index) {
@@ -392,9 +392,24 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
 
 std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds,
                                       bool outputs_on_device) const {
-  std::unique_ptr<Frame> frame = make_frame();
+  std::unique_ptr<Frame> frame;
+  {
+    std::lock_guard<std::mutex> lock(idle_frames_mutex_);
+    if (!idle_frames_.empty()) {
+      frame = std::move(idle_frames_.back());
+      idle_frames_.pop_back();
+    }
+  }
+  if (!frame) {
+    frame = make_frame();
+    frame->recycles_outputs_ = false;
+  }
   std::vector<Value> outputs;
-  run(*frame, inputs, outputs, step_seconds, outputs_on_device);
+  run(*frame, inputs, outputs, step_seconds, outputs_on_device);  // a frame a run threw in is dropped
+  // Feeds no node read are still in their slots: an idle frame holds none of the caller's data.
+  for (int slot : input_slots_) frame->values_[static_cast<size_t>(slot)] = Value();
+  std::lock_guard<std::mutex> lock(idle_frames_mutex_);
+  idle_frames_.push_back(std::move(frame));
   return outputs;
 }
 

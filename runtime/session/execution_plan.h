@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -68,8 +69,10 @@ class ExecutionPlan {
   // to the host are skipped), so a caller chaining device work pays no copy.
   void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
            std::vector<double>* step_seconds = nullptr, bool outputs_on_device = false) const;
-  // Convenience: a fresh frame per call. With `step_seconds` (sized to steps().size()), each
-  // step's wall time is added to it.
+  // Convenience: runs in a frame of its own, taken from the frames earlier calls finished with
+  // (a new one when every frame is busy), so a session run again and again builds no frame
+  // and keeps the recycled output buffers of its previous runs. With `step_seconds` (sized to
+  // steps().size()), each step's wall time is added to it.
   std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr,
                          bool outputs_on_device = false) const;
 
@@ -107,6 +110,9 @@ class ExecutionPlan {
   std::unique_ptr<ArenaPool> arenas_;
   std::unique_ptr<CachingAllocator> dynamic_memory_;  // values sized only at run time
   ExecutionProvider* host_provider_ = nullptr;
+  // Last, so that idle frames go before the arena pool they return their arenas to.
+  mutable std::mutex idle_frames_mutex_;
+  mutable std::vector<std::unique_ptr<Frame>> idle_frames_;
 };
 
 class ExecutionPlan::Frame {
@@ -126,6 +132,10 @@ class ExecutionPlan::Frame {
   std::vector<std::unique_ptr<OutputAllocator>> device_allocators_;  // per provider; null for the host
   std::vector<Value> values_;
   int64_t runs_ = 0;
+  // A subgraph's frame, run again and again inside one run, recycles its output buffers; an
+  // idle frame of the convenience run() does not: its outputs leave with the caller, and the
+  // run's allocator (which caches freed blocks) already serves the next run's.
+  bool recycles_outputs_ = true;
 };
 
 }  // namespace onyx

@@ -48,7 +48,7 @@ int DnnlWorkspace::reserve(const memory::desc& desc) {
 memory DnnlWorkspace::at(int index, void* base) const {
   if (index < 0) return memory();
   const auto& [desc, offset] = parts_[static_cast<size_t>(index)];
-  return memory(desc, dnnl_cpu_engine(), static_cast<char*>(base) + offset);
+  return memory(desc, dnnl_cpu_engine(), base ? static_cast<char*>(base) + offset : DNNL_MEMORY_NONE);
 }
 
 DnnlReorder::DnnlReorder(const memory::desc& from, const memory::desc& to, DnnlWorkspace& workspace) {
@@ -148,18 +148,49 @@ void DnnlGemm::run_row(const float* a, const float* b, float* c, const float* bi
   parallel_for(n, grain, omp_get_max_threads(), columns);
 }
 
+std::unique_ptr<DnnlGemm::CallArguments> DnnlGemm::take_arguments() const {
+  {
+    std::lock_guard<std::mutex> lock(idle_arguments_mutex_);
+    if (!idle_arguments_.empty()) {
+      std::unique_ptr<CallArguments> arguments = std::move(idle_arguments_.back());
+      idle_arguments_.pop_back();
+      return arguments;
+    }
+  }
+  dnnl::engine& engine = dnnl_cpu_engine();
+  auto arguments = std::make_unique<CallArguments>();
+  // Made with no buffer (DNNL_MEMORY_NONE); run() points them at each call's data.
+  arguments->a = memory(a_desc_, engine, DNNL_MEMORY_NONE);
+  arguments->c = memory(c_desc_, engine, DNNL_MEMORY_NONE);
+  arguments->b = packed_b_ ? packed_b_ : memory(b_desc_, engine, DNNL_MEMORY_NONE);
+  arguments->list = {{DNNL_ARG_SRC, arguments->a.get()}, {DNNL_ARG_WEIGHTS, arguments->b.get()},
+                     {DNNL_ARG_DST, arguments->c.get()}};
+  if (scratchpad_ >= 0) {
+    arguments->scratchpad = workspace_.at(scratchpad_, nullptr);
+    arguments->list.push_back({DNNL_ARG_SCRATCHPAD, arguments->scratchpad.get()});
+  }
+  if (spec_.bias) {
+    arguments->bias = memory(bias_desc_, engine, DNNL_MEMORY_NONE);
+    arguments->list.push_back({DNNL_ARG_BIAS, arguments->bias.get()});
+  }
+  return arguments;
+}
+
 void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch, const float* bias) const {
   if (single_row_) return run_row(a, b, c, bias);
-  dnnl::engine& engine = dnnl_cpu_engine();
-  memory a_mem(a_desc_, engine, const_cast<float*>(a));
-  memory c_mem(c_desc_, engine, c);
-  memory b_mem = packed_b_ ? packed_b_ : memory(b_desc_, engine, const_cast<float*>(b));
+  std::unique_ptr<CallArguments> arguments = take_arguments();
+  arguments->a.set_data_handle(const_cast<float*>(a));
+  arguments->c.set_data_handle(c);
+  if (!packed_b_) arguments->b.set_data_handle(const_cast<float*>(b));
+  if (scratchpad_ >= 0) arguments->scratchpad.set_data_handle(static_cast<char*>(scratch) + workspace_.offset(scratchpad_));
+  if (spec_.bias) arguments->bias.set_data_handle(const_cast<float*>(bias));
   dnnl::stream& stream = dnnl_cpu_stream();
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
-  if (scratchpad_ >= 0) args[DNNL_ARG_SCRATCHPAD] = workspace_.at(scratchpad_, scratch);
-  if (bias) args[DNNL_ARG_BIAS] = memory(bias_desc_, engine, const_cast<float*>(bias));
-  primitive_.execute(stream, args);
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(primitive_.get(), stream.get(), static_cast<int>(arguments->list.size()),
+                                                 arguments->list.data()),
+                          "could not execute a matmul");
   stream.wait();
+  std::lock_guard<std::mutex> lock(idle_arguments_mutex_);
+  idle_arguments_.push_back(std::move(arguments));
 }
 
 std::shared_ptr<const DnnlGemm> DnnlGemmCache::get(const DnnlGemm::Spec& spec, const float* constant_b) {

@@ -38,8 +38,10 @@ class DnnlWorkspace {
   // primitive without scratchpad) reserves nothing and gives -1.
   int reserve(const dnnl::memory::desc& desc);
   size_t bytes() const { return bytes_; }
-  // Memory `index` inside `base` (bytes() long); an empty memory for index -1.
+  // Memory `index` inside `base` (bytes() long); an empty memory for index -1. With a null
+  // base, a memory with no buffer yet, to be pointed at base + offset(index) per call.
   dnnl::memory at(int index, void* base) const;
+  size_t offset(int index) const { return parts_[static_cast<size_t>(index)].second; }
 
  private:
   std::vector<std::pair<dnnl::memory::desc, size_t>> parts_;  // desc and offset
@@ -122,6 +124,15 @@ class DnnlGemm {
  private:
   void run_row(const float* a, const float* b, float* c, const float* bias) const;
 
+  // One call's memory objects and argument list, made once and pointed at each call's data:
+  // creating them (and oneDNN's argument map) per call cost as much as a small matmul itself.
+  // Calls may overlap, so each takes a set of its own from the idle ones.
+  struct CallArguments {
+    dnnl::memory a, b, c, bias, scratchpad;
+    std::vector<dnnl_exec_arg_t> list;
+  };
+  std::unique_ptr<CallArguments> take_arguments() const;
+
   Spec spec_;
   bool single_row_ = false;          // M = 1: the GEMV path, no primitive
   std::vector<float> rows_of_b_;     // a constant B as [K, N] for the GEMV path
@@ -130,6 +141,8 @@ class DnnlGemm {
   dnnl::memory packed_b_;  // empty unless B was constant; only read by calls
   DnnlWorkspace workspace_;
   int scratchpad_ = -1;
+  mutable std::mutex idle_arguments_mutex_;
+  mutable std::vector<std::unique_ptr<CallArguments>> idle_arguments_;
 };
 
 // DnnlGemm by spec. `constant_b` must be the same data on every call (a constant input) or null.
