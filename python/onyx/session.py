@@ -129,7 +129,9 @@ class NodeArg:
 
 
 class ModelMetadata:
-    """What the model says about itself (onnxruntime's get_modelmeta())."""
+    """What the model says about itself (onnxruntime's get_modelmeta()). As in onnxruntime, an
+    unset model_version reads as 2**63 - 1; onyx cannot tell an unset version from an explicit
+    0, so 0 reads so too."""
 
     __slots__ = ("producer_name", "producer_version", "graph_name", "graph_description", "domain",
                  "description", "version", "custom_metadata_map")
