@@ -36,13 +36,14 @@ def test_installed_from_this_checkout_at_the_pyproject_version():
     assert os.path.realpath(origin["url"].removeprefix("file://")) == os.path.realpath(ROOT), origin
 
 
-def test_the_native_module_links_the_installed_library():
-    """The module must load the libonyx_core.so beside it, not the build folder's."""
-    native = onyx._onyx.__file__
-    proc = subprocess.run(["ldd", native], stdout=subprocess.PIPE, text=True, check=True)
-    line = next(line for line in proc.stdout.splitlines() if "libonyx_core.so" in line)
-    assert os.path.realpath(line.split("=>")[1].split()[0]) == os.path.realpath(
-        os.path.join(os.path.dirname(native), "libonyx_core.so")), line
+def test_the_native_module_and_the_cli_link_the_installed_library():
+    """Both must load the libonyx_core.so of the package, not the build folder's."""
+    package = os.path.dirname(onyx._onyx.__file__)
+    for binary in (onyx._onyx.__file__, os.path.join(package, "bin", "onyx")):
+        proc = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, text=True, check=True)
+        line = next(line for line in proc.stdout.splitlines() if "libonyx_core.so" in line)
+        assert os.path.realpath(line.split("=>")[1].split()[0]) == os.path.realpath(
+            os.path.join(package, "libonyx_core.so")), f"{binary}: {line}"
 
 
 def python_m_onyx(*args, cwd=None):
