@@ -9,13 +9,13 @@ Sessions are onyx.InferenceSession objects; keyword arguments of prepare() that 
 SessionOptions attribute (intra_op_num_threads, graph_optimization_level, ...) set it, the rest
 (the runner's rtol/atol) are the runner's own.
 """
+import numpy as np
 import onnx
 import onnx.backend.base
-
-from onyx import _onyx
 import onnx.helper
 import onnx.shape_inference
 
+from onyx import _onyx
 from onyx.session import InferenceSession, SessionOptions, _provider_specs, get_available_providers
 
 # A device as onnx names it ("CPU", "CUDA", "CUDA:1") -> onnxruntime's provider name.
@@ -35,11 +35,13 @@ def _providers_for(device):
 
 class OnyxBackendRep(onnx.backend.base.BackendRep):
     """A prepared model: run(inputs) takes the inputs in the order of the model's inputs (those
-    without an initializer), or a dict by name, and returns the outputs in model order."""
+    without an initializer; all graph inputs, in graph order, when there are more values than
+    those), or a dict by name, and returns the outputs in model order."""
 
-    def __init__(self, session):
+    def __init__(self, session, graph_input_names=None):
         self.session = session
         self._input_names = [arg.name for arg in session.get_inputs()]
+        self._graph_input_names = graph_input_names or self._input_names
 
     def run(self, inputs, **kwargs):
         if isinstance(inputs, dict):
@@ -47,11 +49,7 @@ class OnyxBackendRep(onnx.backend.base.BackendRep):
         else:
             if not isinstance(inputs, (list, tuple)):
                 inputs = [inputs]
-            if len(inputs) > len(self._input_names):
-                # Also feeds inputs that have an initializer, in graph order, as onnx's runner does.
-                names = [arg.name for arg in self.session.get_inputs() + self.session.get_overridable_initializers()]
-            else:
-                names = self._input_names
+            names = self._input_names if len(inputs) <= len(self._input_names) else self._graph_input_names
             feeds = dict(zip(names, inputs))
         return self.session.run(None, feeds)
 
@@ -73,8 +71,11 @@ class OnyxBackend(onnx.backend.base.Backend):
         for name, value in kwargs.items():
             if hasattr(SessionOptions, name):
                 setattr(options, name, value)
-        model_bytes = model if isinstance(model, (bytes, str)) else model.SerializeToString()
-        return OnyxBackendRep(InferenceSession(model_bytes, options, providers=_providers_for(device)))
+        if isinstance(model, (bytes, str)):
+            model_bytes, graph_inputs = model, None
+        else:
+            model_bytes, graph_inputs = model.SerializeToString(), [value.name for value in model.graph.input]
+        return OnyxBackendRep(InferenceSession(model_bytes, options, providers=_providers_for(device)), graph_inputs)
 
     @classmethod
     def run_model(cls, model, inputs, device="CPU", **kwargs):
@@ -85,8 +86,6 @@ class OnyxBackend(onnx.backend.base.Backend):
         """Runs one NodeProto on `inputs` (arrays, in the node's input order): a one-node model
         with the inputs' types, whose output types come from outputs_info ((dtype, shape)
         pairs) or from onnx's shape inference."""
-        import numpy as np  # noqa: PLC0415
-
         opset = kwargs.pop("opset_version", None) or onnx.defs.onnx_opset_version()
         graph_inputs = []
         present = [name for name in node.input if name]

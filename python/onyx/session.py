@@ -225,7 +225,7 @@ class InferenceSession:
         # scripts/bench_python_overhead.py measures); the method below documents it.
         self.run = self._session.run
 
-    def run(self, output_names, input_feed, run_options=None):  # noqa: F811 (replaced per instance)
+    def run(self, output_names, input_feed, run_options=None):
         """Runs the model on input_feed ({input name: value}) and returns the outputs named
         (all when output_names is None), in that order."""
         return self._session.run(output_names, input_feed, run_options)

@@ -11,7 +11,6 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <optional>
 
 #include "providers/provider_factory.h"
 #include "python/src/numpy_values.h"

@@ -3,7 +3,7 @@ run_node, run_model with a dict, supports_device, and the expected-failure rule 
 References are NumPy's."""
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 import onyx.backend
 from cli_helpers import make_model
@@ -59,3 +59,16 @@ def test_the_conformance_rule_for_listed_tests():
     _expect_failure(failing, "test_x", "a reason", "list.txt")()
     with pytest.raises(AssertionError, match="test_x passes but is listed in list.txt .a reason.: delete its line"):
         _expect_failure(lambda: None, "test_x", "a reason", "list.txt")()
+
+
+def test_run_with_values_for_initializer_inputs_follows_graph_order():
+    """onnx's runner feeds every graph input, in graph order, when the data has them all."""
+    model = make_model([helper.make_node("Sub", ["w", "a"], ["d"])],
+                       [helper.make_tensor_value_info("w", TensorProto.FLOAT, [2]),
+                        helper.make_tensor_value_info("a", TensorProto.FLOAT, [2])],
+                       [helper.make_tensor_value_info("d", TensorProto.FLOAT, [2])],
+                       [numpy_helper.from_array(np.array([10, 20], np.float32), "w")])
+    rep = onyx.backend.prepare(model)
+    a = np.array([1, 2], np.float32)
+    np.testing.assert_array_equal(rep.run([a])[0], [9, 18])
+    np.testing.assert_array_equal(rep.run([np.array([5, 5], np.float32), a])[0], [4, 3])
