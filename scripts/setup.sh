@@ -5,7 +5,9 @@
 #                                  no PyTorch, no test binaries)
 #   bash scripts/setup.sh --tests  everything the tests need on top: GoogleTest, Google Benchmark,
 #                                  the ONNX test data, Debian's PyTorch (reference results), the
-#                                  Python venv from requirements.lock; builds every target
+#                                  Python venv from requirements.lock; builds every target, the
+#                                  Python package's native module included, and installs the
+#                                  package (`onyx`) into the venv from that build
 # Idempotent: packages already present are skipped, the venv and the build are reused (ccache
 # speeds up rebuilds when present). Every Debian package comes from Debian 12's archive; every
 # Python package at the exact version requirements.lock names.
@@ -32,6 +34,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
   python3 python3-venv
+  python3-dev  # Python.h for the Python package's native module (python/src/)
   libopenblas0-openmp  # an optimized BLAS for Debian's PyTorch (else the reference BLAS: torch's Linear ~20x slower), which scripts/bench_train_vs_torch.py compares with
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
   python3-torchvision  # with python3-torch: scripts/export_architectures.py (tests/python/test_architectures.py)
@@ -61,16 +64,17 @@ if ((WITH_TESTS)); then
     rm -rf .venv
     /usr/bin/python3 -m venv .venv
   fi
+  # The project's own package (installed below from the build) is not in the lock.
   locked=$(grep -Ev '^\s*(#|$)' requirements.lock | sed 's/\s*#.*//' | tr 'A-Z_' 'a-z-' | sort)
   installed=$(.venv/bin/python -m pip list --format=freeze --disable-pip-version-check 2>/dev/null |
-              tr 'A-Z_' 'a-z-' | sort)
+              tr 'A-Z_' 'a-z-' | grep -v '^onyx==' | sort)
   if [ "$locked" != "$installed" ]; then
     echo "setup: installing the Python packages of requirements.lock into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements.lock
     # A package installed earlier and no longer locked would make the environment test fail.
     extra=$(comm -13 <(echo "$locked" | cut -d= -f1) \
                      <(.venv/bin/python -m pip list --format=freeze --disable-pip-version-check |
-                       tr 'A-Z_' 'a-z-' | cut -d= -f1 | sort))
+                       tr 'A-Z_' 'a-z-' | cut -d= -f1 | grep -vx onyx | sort))
     if [ -n "$extra" ]; then
       .venv/bin/python -m pip uninstall -q -y $extra
     fi
@@ -83,8 +87,17 @@ BUILD_TYPE=${ONYX_BUILD_TYPE:-Release}
 # reuses what a build here cached.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 if ((WITH_TESTS)); then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DONYX_TESTS=ON -DONYX_BENCHMARKS=ON >/dev/null
+  cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DONYX_TESTS=ON -DONYX_BENCHMARKS=ON \
+        -DONYX_PYTHON=ON -DPython_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
   cmake --build build -j"$(nproc)"
+  # The Python package, the standard way (pyproject.toml: scikit-build-core drives this same
+  # CMakeLists.txt in build/): everything is built already, so this configures again, finds
+  # nothing to compile and installs. --no-build-isolation: the pinned nanobind and
+  # scikit-build-core of the venv, not fresh unpinned ones from the network. The generator is
+  # build/'s own (scikit-build-core would pick Ninja, which CMake refuses in a Make folder).
+  CMAKE_GENERATOR=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' build/CMakeCache.txt) \
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+    --config-settings=cmake.build-type="$BUILD_TYPE" .
 else
   # Only the CLI: the test and benchmark targets need packages this level does not install.
   cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DONYX_TESTS=OFF -DONYX_BENCHMARKS=OFF >/dev/null

@@ -1,7 +1,6 @@
 #include "tools/backend_test.h"
 
 #include <algorithm>
-#include <set>
 
 #include "runtime/ir/value_files.h"
 #include "runtime/session/inference_session.h"
@@ -45,18 +44,6 @@ Value as_declared_type(Value value, const TypeInfo& declared) {
                         std::shared_ptr<void>(std::make_shared<Tensor>(bits), nullptr), bits.device());
   }
   return value;
-}
-
-// Random ops draw from generators no reference reproduces (NumPy's in the ONNX tests), so
-// their tests are checked by type, shape and finiteness instead of values.
-bool has_random_outputs(const Graph& graph) {
-  static const std::set<std::string> kRandomOps = {"Bernoulli", "RandomUniform", "RandomNormal",
-                                                   "RandomUniformLike", "RandomNormalLike", "Multinomial"};
-  for (const Node& node : graph.nodes) {
-    if (node.domain.empty() && kRandomOps.count(node.op_type)) return true;
-    if (node.domain.empty() && node.op_type == "Dropout" && node.has_input(2)) return true;  // training mode
-  }
-  return false;
 }
 
 }  // namespace

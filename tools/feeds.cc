@@ -14,15 +14,7 @@ std::map<std::string, Value> build_feeds(const InferenceSession& session,
       throw_error(ErrorCode::kInvalidArgument, "--input expects NAME=FILE, got '", spec, "'");
     }
     std::string name = spec.substr(0, equals);
-    const ValueInfo* input = nullptr;
-    for (const ValueInfo& candidate : session.inputs()) {
-      if (candidate.name == name) input = &candidate;
-    }
-    if (input == nullptr) {
-      std::string names;
-      for (const ValueInfo& i : session.inputs()) names += (names.empty() ? "" : ", ") + i.name;
-      throw_error(ErrorCode::kInvalidArgument, "the model has no input '", name, "'; its inputs are: ", names);
-    }
+    const ValueInfo* input = &session.input_named(name);
     feeds[name] = read_value_file(spec.substr(equals + 1), input->type).value;
   }
   if (random_rest) {

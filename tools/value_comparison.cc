@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <sstream>
 
 namespace onyx::cli {
@@ -119,6 +120,17 @@ std::optional<std::string> compare_values(const Value& expected, const Value& ac
     return std::nullopt;
   }
   return compare_tensors(expected.tensor(), actual.tensor(), tolerance);
+}
+
+// Random ops draw from generators no reference reproduces (NumPy's in the ONNX tests).
+bool has_random_outputs(const Graph& graph) {
+  static const std::set<std::string> kRandomOps = {"Bernoulli", "RandomUniform", "RandomNormal",
+                                                   "RandomUniformLike", "RandomNormalLike", "Multinomial"};
+  for (const Node& node : graph.nodes) {
+    if (node.domain.empty() && kRandomOps.count(node.op_type)) return true;
+    if (node.domain.empty() && node.op_type == "Dropout" && node.has_input(2)) return true;  // training mode
+  }
+  return false;
 }
 
 }  // namespace onyx::cli

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "runtime/ir/graph.h"
 #include "runtime/tensor/value.h"
 
 namespace onyx::cli {
@@ -16,6 +17,11 @@ struct Tolerance {
   // shapes, and require finite floats, but not the values.
   bool random_values = false;
 };
+
+// True when the graph's outputs depend on a random op (Bernoulli, RandomUniform*, RandomNormal*,
+// Multinomial, Dropout in training mode): their tests are checked by type, shape and
+// finiteness (Tolerance::random_values) instead of values.
+bool has_random_outputs(const Graph& graph);
 
 // nullopt when equal; else a description of the first mismatch.
 std::optional<std::string> compare_values(const Value& expected, const Value& actual, Tolerance tolerance);

@@ -122,16 +122,16 @@ void InferenceSession::check_feed(const ValueInfo& input, const Value& value) co
   }
 }
 
+const ValueInfo& InferenceSession::input_named(const std::string& name) const {
+  if (const ValueInfo* input = model_.graph.find_input(name)) return *input;
+  std::string expected;
+  for (const ValueInfo& input : model_.graph.inputs) expected += (expected.empty() ? "" : ", ") + input.name;
+  throw_error(ErrorCode::kInvalidArgument, "unknown input '", name, "'; the model's inputs are: ", expected);
+}
+
 std::vector<Value> InferenceSession::ordered_inputs(const std::map<std::string, Value>& feeds) const {
   const auto& names = plan_->input_names();
-  for (const auto& [name, value] : feeds) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) {
-      std::string expected;
-      for (const auto& n : names) expected += (expected.empty() ? "" : ", ") + n;
-      throw_error(ErrorCode::kInvalidArgument, "unknown input '", name, "'; the model's inputs are: ",
-                  expected);
-    }
-  }
+  for (const auto& [name, value] : feeds) input_named(name);
   std::vector<Value> inputs;
   inputs.reserve(names.size());
   for (const ValueInfo& input : model_.graph.inputs) {

@@ -81,6 +81,10 @@ class InferenceSession {
   const std::vector<ValueInfo>& inputs() const { return model_.graph.inputs; }
   const std::vector<ValueInfo>& outputs() const { return model_.graph.outputs; }
   bool input_is_optional(const std::string& name) const;
+  // The declaration of graph input `name`; throws kInvalidArgument naming the model's inputs
+  // when it has none of that name (the one message for a wrong feed name: run(), the CLI's
+  // --input, the Python bindings).
+  const ValueInfo& input_named(const std::string& name) const;
   // The optimized model the session runs, with inferred types.
   const Model& model() const { return model_; }
   const InferredTypes& types() const { return types_; }

@@ -2,28 +2,24 @@
 that onyx did not compute: PyTorch's own outputs (saved by scripts/export_architectures.py) and
 onnxruntime's outputs on the exported model.
 
-The export runs with Debian's Python ($ONYX_TORCH_PYTHON, default /usr/bin/python3, which has
-python3-torch and python3-torchvision; scripts/setup.sh installs them) once per test session,
-and only when .cache/architectures holds no export of the current script.
+The export (the `exported` fixture of conftest.py) runs with Debian's Python ($ONYX_TORCH_PYTHON,
+default /usr/bin/python3, which has python3-torch and python3-torchvision; scripts/setup.sh
+installs them) once per test session, and only when .cache/architectures holds no export of the
+current script.
 
 Tolerance for float outputs: |onyx - reference| <= ATOL + RTOL * |reference|, elementwise, with
 RTOL = ATOL = 1e-4 (the outputs are of order 0.1 to 1: each test first checks that its reference
 is not degenerate, so the absolute part cannot hide a wrong result). Integer outputs must be
 equal.
 """
-import json
 import os
-import subprocess
 
 import numpy as np
 import onnx
 import pytest
 
-from cli_helpers import ROOT, ort_run, read_outputs, run_onyx
+from cli_helpers import ort_run, read_outputs, run_onyx
 
-TORCH_PYTHON = os.environ.get("ONYX_TORCH_PYTHON", "/usr/bin/python3")
-EXPORT_SCRIPT = os.path.join(ROOT, "scripts", "export_architectures.py")
-EXPORT_TIMEOUT_S = 600
 RTOL = 1e-4
 ATOL = 1e-4
 MIN_REFERENCE_SPREAD = 1e-2  # a float reference whose values barely vary checks nothing
@@ -42,22 +38,6 @@ KEY_OPS = {
     "squeezenet1_1": {"Conv", "Relu", "MaxPool", "Concat", "GlobalAveragePool"},
     "loop_if": {"Loop", "If"},
 }
-
-
-@pytest.fixture(scope="session")
-def exported():
-    """(folder, {model name: manifest entry}) of the current export, made now if missing."""
-    try:
-        proc = subprocess.run([TORCH_PYTHON, EXPORT_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, timeout=EXPORT_TIMEOUT_S)
-    except FileNotFoundError:
-        pytest.fail(f"{TORCH_PYTHON} not found: install python3-torch and python3-torchvision (scripts/setup.sh)")
-    if proc.returncode != 0:
-        pytest.fail(f"{EXPORT_SCRIPT} failed (exit status {proc.returncode}):\n{proc.stderr[-4000:]}")
-    folder = proc.stdout.strip().splitlines()[-1]
-    with open(os.path.join(folder, "manifest.json")) as f:
-        manifest = json.load(f)
-    return folder, {entry["name"]: entry for entry in manifest["models"]}
 
 
 def op_types(graph):

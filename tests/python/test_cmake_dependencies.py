@@ -50,3 +50,12 @@ def test_a_missing_pkg_config_dependency_names_its_debian_package(tmp_path):
 def test_every_dependency_present_configures(tmp_path):
     result = configure(tmp_path, "-DONYX_TESTS=ON", "-DONYX_BENCHMARKS=ON")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_python_module_without_nanobind_names_the_fix(tmp_path):
+    """ONYX_PYTHON with a Python that lacks nanobind (Debian's own, not the venv) says where it
+    comes from."""
+    result = configure(tmp_path, "-DONYX_PYTHON=ON", "-DPython_EXECUTABLE=/usr/bin/python3")
+    assert result.returncode != 0
+    text = error_text(result)
+    assert "onyx: ONYX_PYTHON needs" in text and "scripts/setup.sh --tests" in text, result.stderr

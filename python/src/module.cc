@@ -1,0 +1,29 @@
+// onyx._onyx, the native half of the Python package (python/onyx/): the C++ runtime's
+// sessions, values and errors. Each part binds in a file of its own so that later parts
+// (training, eager tensors) add files here rather than grow one.
+#include <nanobind/nanobind.h>
+
+#include <cstdint>
+
+#include "python/src/errors.h"
+#include "python/src/harness_bindings.h"
+#include "python/src/numpy_values.h"
+#include "python/src/session_bindings.h"
+
+namespace nb = nanobind;
+
+NB_MODULE(_onyx, module) {
+  if (!onyx::python::init_numpy()) throw nb::python_error();
+  onyx::python::add_error_classes(module);
+  onyx::python::add_session_class(module);
+  onyx::python::add_harness_functions(module);
+
+  // Where the tensor that run() makes of `value` (fed to a tensor input of element type code
+  // `element_type`, ONNX numbering) keeps its elements: the array's own address when the feed
+  // is read without a copy. For the tests of that promise (tests/python/test_python_values.py).
+  module.def("feed_data_address", [](nb::handle value, int element_type) {
+    onyx::Value feed = onyx::python::value_from_python(
+        value.ptr(), "value", onyx::TypeInfo::tensor(onyx::dtype_from_code(element_type)));
+    return reinterpret_cast<uintptr_t>(feed.tensor().raw_data());
+  });
+}
