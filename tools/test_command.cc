@@ -35,6 +35,7 @@ struct TestOptions {
   int timeout_seconds = 300;
   std::vector<std::string> custom_ops;
   std::string device;
+  Precision precision = Precision::kFp32;
 };
 
 struct TestCase {
@@ -64,10 +65,11 @@ std::vector<TestCase> discover(const std::vector<std::string>& folders) {
 }
 
 // Runs in the child: executes the test and writes "<status char><message>" to the pipe.
-[[noreturn]] void child_main(const fs::path& path, int threads, const std::string& device, int fd) {
+[[noreturn]] void child_main(const fs::path& path, int threads, const std::string& device, Precision precision,
+                             int fd) {
   TestOutcome outcome{TestStatus::kError, ""};
   try {
-    outcome = run_backend_test(path, threads, device);
+    outcome = run_backend_test(path, threads, device, precision);
   } catch (const std::exception& error) {
     outcome = {TestStatus::kError, user_message(error)};
   }
@@ -131,7 +133,7 @@ void run_all(std::vector<TestCase>& cases, const TestOptions& options) {
       if (pid < 0) throw_error(ErrorCode::kRuntimeFailure, "fork() failed");
       if (pid == 0) {
         ::close(pipe_fds[0]);
-        child_main(cases[next].path, threads, options.device, pipe_fds[1]);
+        child_main(cases[next].path, threads, options.device, options.precision, pipe_fds[1]);
       }
       ::close(pipe_fds[1]);
       running.push_back({next++, pid, pipe_fds[0], "", std::chrono::steady_clock::now()});
@@ -198,6 +200,8 @@ Command add_test_command(CLI::App& app) {
       ->check(positive());
   add_custom_ops_option(*command, options->custom_ops);
   add_device_option(*command, options->device);
+  add_precision_option(*command, options->precision,
+                       "bf16 runs convolutions and matrix products on bf16 and compares floats within bf16's tolerance (rtol 3e-2, atol 1e-2)");
   return [options] { return run_tests(*options); };
 }
 
