@@ -232,3 +232,25 @@ def test_quantized_resnet18_matches_onnxruntime(tmp_path, exported):
         spread = float(np.std(reference))
         assert float(np.max(np.abs(actual[output] - reference))) <= 0.1 * spread, output
         assert np.array_equal(np.argmax(actual[output], axis=-1), np.argmax(reference, axis=-1)), output
+
+
+def test_train_in_bf16_learns_and_differs_from_fp32(tmp_path):
+    """`onyx train --precision bf16`: the Gemm of the forward graph and the products of its
+    gradient run in bf16; the model still learns the separable clusters, and its weights differ
+    from an fp32 run's (by bf16 rounding, not more)."""
+    from test_cli_train import accuracy_of, linear_model, separable_data, train_args
+    x, y = separable_data(400)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    model = linear_model(tmp_path / "m.onnx")
+    weights = {}
+    for precision in ["fp32", "bf16"]:
+        out = tmp_path / f"{precision}.onnx"
+        proc = run_onyx(*train_args(model, tmp_path / "train.npz", out, "--epochs", "3", "--batch-size", "32",
+                                    "--precision", precision))
+        assert proc.returncode == 0, proc.stderr
+        vx, vy = separable_data(200, seed=1)
+        assert accuracy_of(out, vx, vy) > 0.9, precision
+        weights[precision] = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer}
+    gap = max(float(np.max(np.abs(weights["fp32"][k] - weights["bf16"][k]))) for k in weights["fp32"])
+    scale = max(float(np.max(np.abs(w))) for w in weights["fp32"].values())
+    assert 0 < gap < 0.05 * scale, f"bf16 weights {gap} from fp32 ones (largest weight {scale})"

@@ -110,7 +110,6 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const void* constant_w, c
   bias_desc_ = has_bias ? plain_desc({s.maps}, types.bias) : memory::desc();
   dnnl::engine& engine = dnnl_cpu_engine();
   memory::desc src_desc, weights_desc, dst_desc;
-
   dnnl::primitive_attr attr = dnnl_attributes();
   // oneDNN applies post-ops in order: the residual is added before the activation, as in
   // Relu(Conv(x) + skip). It is a sum post-op over Y preloaded with the residual: a binary
