@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <immintrin.h>
+
 #include "onnx_ops/quantization.h"
 #include "providers/cpu/quantization/quant_values.h"
 #include "providers/kernel_registry.h"
@@ -121,15 +123,27 @@ class QuantizeLinearKernel final : public Kernel {
 
  private:
   // Float to 8 bits with one scale (a QDQ model's activations, between its integer ops): a
-  // flat loop the compiler vectorizes, where the general one pays index arithmetic and a call
-  // per element. The same division and rounding, so the same results.
+  // flat loop, 16 values at a time with AVX-512 (GCC does not vectorize the rounding and the
+  // narrowing), where the general one pays index arithmetic per element: a quarter of an int8
+  // ResNet's time went there. The same division, rounding half to even and clamping (NaN to
+  // the low end, as in clamp_rounded), so the same results.
   template <typename Y>
   static void run_per_tensor(const float* x, float scale, float zp, Y* y, int64_t n, int threads) {
     constexpr float lo = std::numeric_limits<Y>::min(), hi = std::numeric_limits<Y>::max();
     parallel_for(n, kQuantGrain, threads, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
+      int64_t i = begin;
+#ifdef __AVX512F__
+      const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zp);
+      const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+      for (; i + 16 <= end; i += 16) {
+        __m512 v = _mm512_div_ps(_mm512_loadu_ps(x + i), s);
+        v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+        v = _mm512_min_ps(_mm512_max_ps(v, low), high);  // max_ps gives its second operand for NaN
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+      }
+#endif
+      for (; i < end; ++i) {
         const float v = std::nearbyint(x[i] / scale) + zp;
-        // NaN goes to the low end, as in clamp_rounded.
         y[i] = static_cast<Y>(v >= lo ? (v > hi ? hi : v) : lo);
       }
     });
