@@ -3,7 +3,8 @@
 (the model quantized by onnxruntime.quantization.quantize_static, QDQ format, per-channel int8
 weights, int8 activations: its defaults plus per_channel) against onnxruntime fp32 and
 onnxruntime on the same int8 model, with the accuracy each costs against onnxruntime's fp32
-outputs: top-1 agreement and the largest absolute difference of the outputs.
+outputs: top-1 agreement and the largest absolute difference of the outputs (next to the
+standard deviation of the reference outputs, which sets their scale).
 
   .venv/bin/python scripts/precision_report.py [--threads 1 2] [-n 30] [--rounds 2] [--images 32]
                                                [--markdown] [--cpu-time]
@@ -210,7 +211,7 @@ def main():
             speed.append((name, threads, t))
             print(f"{name} T{threads}: " + ", ".join(f"{k} {v:.3f} ms" for k, v in t.items()), file=sys.stderr, flush=True)
         reference = ort_outputs(path, accuracy_feeds)
-        row = {"images": len(next(iter(accuracy_feeds.values())))}
+        row = {"images": len(next(iter(accuracy_feeds.values()))), "spread": float(np.std(reference[0]))}
         for label, model, precision in [("onyx fp32", path, "fp32"), ("onyx bf16", path, "bf16"),
                                         ("ort int8", qpath, "fp32"), ("onyx int8", qpath, "fp32")]:
             actual = ort_outputs(model, accuracy_feeds) if label.startswith("ort") else \
@@ -244,11 +245,11 @@ def main():
            for name, threads, t in speed])
     lines = []
     for name, row in accuracy:
-        line = [name, str(row["images"])]
+        line = [name, str(row["images"]), f"{row['spread']:.3g}"]
         for label in ["onyx fp32", "onyx bf16", "ort int8", "onyx int8"]:
             line += [f"{row[label][0]:.1%}", f"{row[label][1]:.3g}"]
         lines.append(line)
-    table(["model", "inputs", "fp32 top-1 agr.", "fp32 max err", "bf16 top-1 agr.", "bf16 max err", "ort int8 top-1 agr.",
+    table(["model", "inputs", "output std", "fp32 top-1 agr.", "fp32 max err", "bf16 top-1 agr.", "bf16 max err", "ort int8 top-1 agr.",
            "ort int8 max err", "onyx int8 top-1 agr.", "onyx int8 max err"], lines)
     for name, row in accuracy:
         if "ort fp32 accuracy" in row:
