@@ -15,12 +15,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/cpu/cpu_precision.h"
 #include "runtime/common/atomic_file.h"
 #include "tools/cli_checks.h"
 #include "tools/backend_test.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/device_option.h"
+#include "tools/precision_option.h"
 
 namespace onyx::cli {
 
@@ -173,8 +175,10 @@ void write_json(const std::vector<TestCase>& cases, const std::string& path) {
   write_file_atomically(path, nlohmann::json{{"results", results}}.dump(1) + "\n");
 }
 
-int run_tests(const TestOptions& options) {
+int run_tests(TestOptions options) {
   load_custom_op_libraries(options.custom_ops);  // before forking: every test's process has them
+  // Resolved before forking too, so a CPU without bf16 prints its notice once, not per test.
+  options.precision = resolve_precision(options.precision);
   std::vector<TestCase> cases = discover(options.folders);
   run_all(cases, options);
   int passed = 0, failed = 0, skipped = 0;
