@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "onnx_ops/node_attributes.h"
+#include "providers/precision.h"
 #include "runtime/ir/graph.h"
 #include "runtime/tensor/memory_limit.h"
 #include "runtime/tensor/value.h"
@@ -44,6 +45,10 @@ class KernelInfo {
   }
   ExecutionProvider& provider() const { return provider_; }
   int threads() const { return threads_; }
+  // The session's precision, already resolved against the CPU (providers/precision.h):
+  // kernels that honour bf16 build their primitives for it, the rest ignore it.
+  Precision precision() const { return precision_; }
+  void set_precision(Precision precision) { precision_ = precision; }
 
   // For nodes with subgraphs: the compiler for them, and the outer-scope values they read,
   // which the plan appends to the node's inputs (KernelContext inputs input_count() onward).
@@ -63,6 +68,7 @@ class KernelInfo {
   std::vector<const Tensor*> constant_inputs_;
   ExecutionProvider& provider_;
   int threads_;
+  Precision precision_ = Precision::kFp32;
   const SubgraphCompiler* subgraph_compiler_ = nullptr;
   std::vector<std::string> implicit_inputs_;
 };

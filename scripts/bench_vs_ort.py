@@ -183,8 +183,11 @@ def time_ort(model_path, feeds, iterations, warmup, threads):
             "cpu_ms": cpu_ms, "session_create_ms": create_ms, "first_run_ms": first_run_ms}
 
 
-def time_onyx(onyx, model_path, feeds, iterations, threads, scratch):
-    command = [onyx, "bench", model_path, "--iterations", str(iterations), "--threads", str(threads), "--json"]
+def time_onyx(onyx, model_path, feeds, iterations, threads, scratch, extra=()):
+    """`onyx bench --json` on `feeds` (written as .npy under `scratch`), with `extra` options
+    (scripts/precision_report.py passes --precision)."""
+    command = [onyx, "bench", model_path, "--iterations", str(iterations), "--threads", str(threads), "--json",
+               *extra]
     os.makedirs(scratch, exist_ok=True)
     for name, array in feeds.items():
         path = os.path.join(scratch, f"{name.replace('/', '_')}.npy")

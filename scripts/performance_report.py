@@ -102,6 +102,29 @@ def program_output(command, what):
         if text else f"({what} printed nothing; exit status {proc.returncode})"
 
 
+PRECISION_INTRO = (
+    "Process CPU time per run at one thread (the machine is shared: wall time and two-thread figures "
+    "move too much to compare), best of 3 rounds of 30 runs, batch 1. bf16 is `--precision bf16` "
+    "(docs/architecture.md, Reduced precision); int8 is the model quantized by onnxruntime's "
+    "`quantize_static` (QDQ, per-channel int8 weights, int8 activations, 8 calibration images), which "
+    "onyx fuses into QLinearConv/QLinearMatMul on oneDNN's VNNI kernels and onnxruntime runs its own way. "
+    "Accuracy is against onnxruntime fp32 on the same inputs: real images (Fashion-MNIST test pictures "
+    "scaled to 224x224, three grey channels, ImageNet normalisation) for the image models, whose weights "
+    "are PyTorch's seeded random ones; the exported test case for the others; the 10 000 labelled test "
+    "images for the Fashion-MNIST CNN trained by `onyx train` (2 epochs). `output std` is the spread of "
+    "the reference outputs, the scale of the errors beside it.")
+
+
+def precision_tables():
+    """scripts/precision_report.py's Markdown tables (one thread, CPU time)."""
+    command = [sys.executable, os.path.join(ROOT, "scripts", "precision_report.py"), "--threads", "1", "-n", "30",
+               "--rounds", "3", "--cpu-time", "--markdown"]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        return f"(precision_report.py failed: {(proc.stderr.strip().splitlines() or ['exit status ' + str(proc.returncode)])[-1]})"
+    return proc.stdout.strip()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -145,6 +168,8 @@ def main():
                                      "--samples", "6400", "--repeats", "2"], "bench_train_vs_torch.py"), ""]
         sections += ["## Control flow and eager mode (`build/onyx_eager_seed`)", "",
                      program_output([os.path.join(ROOT, "build", "onyx_eager_seed")], "onyx_eager_seed")]
+        sections += ["", "## Reduced precision: bf16 and int8 (`scripts/precision_report.py`)", "", PRECISION_INTRO, "",
+                     precision_tables()]
     text = "\n".join(sections) + "\n"
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=os.path.dirname(args.out), prefix=".performance-")

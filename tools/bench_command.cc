@@ -20,6 +20,7 @@
 #include "tools/feeds.h"
 #include "tools/memory_limit_option.h"
 #include "tools/placement_report.h"
+#include "tools/precision_option.h"
 
 namespace onyx::cli {
 
@@ -37,6 +38,7 @@ struct BenchOptions {
   std::vector<std::string> custom_ops;
   std::string device;
   bool device_io = false;
+  Precision precision = Precision::kFp32;
 };
 
 // Time per op type over the timed runs, largest first.
@@ -84,6 +86,7 @@ int bench(const BenchOptions& options) {
   session_options.intra_op_threads = options.threads;
   session_options.memory_limit = options.memory_limit;
   session_options.optimization_level = options.optimization_level;
+  session_options.precision = options.precision;
   session_options.providers = providers_for_device(options.device);
   auto created = std::chrono::steady_clock::now();
   InferenceSession session(std::filesystem::path(options.model), session_options);
@@ -129,7 +132,8 @@ int bench(const BenchOptions& options) {
                              {"peak_rss_mb", peak_resident_mb()},
                              {"mean_ms", mean},             {"median_ms", median},
                              {"p90_ms", p90},               {"min_ms", times.front()},
-                             {"cpu_ms", cpu_ms}};
+                             {"cpu_ms", cpu_ms},
+                             {"precision", precision_name(session.precision())}};
     const GraphPlacement& placement = session.plan().placement();
     size_t host_nodes = 0;
     for (const NodePlacement& node : placement.nodes) host_nodes += node.provider == placement.host;
@@ -140,8 +144,8 @@ int bench(const BenchOptions& options) {
     report["device_io"] = options.device_io;
     std::cout << report.dump() << std::endl;
   } else {
-    std::printf("model: %s\nthreads: %d\nsession creation: %.3f ms\nfirst run: %.3f ms\n", options.model.c_str(),
-                session.threads(), create_ms, first_run_ms);
+    std::printf("model: %s\nthreads: %d\nprecision: %s\nsession creation: %.3f ms\nfirst run: %.3f ms\n", options.model.c_str(),
+                session.threads(), precision_name(session.precision()), create_ms, first_run_ms);
     const MemoryPlan& memory = session.plan().memory_plan();
     std::printf("plan: %zu steps, %zu values in a %.1f KiB arena\n", session.plan().steps().size(),
                 memory.planned_value_count(), static_cast<double>(memory.arena_bytes()) / 1024);
@@ -173,6 +177,7 @@ Command add_bench_command(CLI::App& app) {
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
   add_memory_limit_option(*command, options->memory_limit);
+  add_precision_option(*command, options->precision, "bf16 times convolutions and matrix products on bf16 inputs and weights");
   add_custom_ops_option(*command, options->custom_ops);
   add_device_option(*command, options->device);
   command->add_flag("--device-io", options->device_io,

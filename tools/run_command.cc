@@ -12,6 +12,7 @@
 #include "tools/feeds.h"
 #include "tools/memory_limit_option.h"
 #include "tools/placement_report.h"
+#include "tools/precision_option.h"
 #include "tools/value_printing.h"
 
 namespace onyx::cli {
@@ -28,6 +29,7 @@ struct RunOptions {
   bool verbose = false;
   std::vector<std::string> custom_ops;
   std::string device;
+  Precision precision = Precision::kFp32;
 };
 
 int run(const RunOptions& options) {
@@ -36,6 +38,7 @@ int run(const RunOptions& options) {
   session_options.intra_op_threads = options.threads;
   session_options.memory_limit = options.memory_limit;
   session_options.optimization_level = options.optimization_level;
+  session_options.precision = options.precision;
   session_options.providers = providers_for_device(options.device);
   InferenceSession session(std::filesystem::path(options.model), session_options);
 
@@ -66,6 +69,7 @@ Command add_run_command(CLI::App& app) {
       ->check(CLI::Range(0, 2));
   command->add_flag("--random", options->random, "fill inputs not given with random data of their declared shape");
   add_memory_limit_option(*command, options->memory_limit);
+  add_precision_option(*command, options->precision, "bf16 runs convolutions and matrix products on bf16 inputs and weights");
   add_custom_ops_option(*command, options->custom_ops);
   add_device_option(*command, options->device);
   command->add_flag("--verbose,-v", options->verbose, "also print where nodes run and the copies between devices");

@@ -15,12 +15,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/cpu/cpu_precision.h"
 #include "runtime/common/atomic_file.h"
 #include "tools/cli_checks.h"
 #include "tools/backend_test.h"
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/device_option.h"
+#include "tools/precision_option.h"
 
 namespace onyx::cli {
 
@@ -35,6 +37,7 @@ struct TestOptions {
   int timeout_seconds = 300;
   std::vector<std::string> custom_ops;
   std::string device;
+  Precision precision = Precision::kFp32;
 };
 
 struct TestCase {
@@ -64,10 +67,11 @@ std::vector<TestCase> discover(const std::vector<std::string>& folders) {
 }
 
 // Runs in the child: executes the test and writes "<status char><message>" to the pipe.
-[[noreturn]] void child_main(const fs::path& path, int threads, const std::string& device, int fd) {
+[[noreturn]] void child_main(const fs::path& path, int threads, const std::string& device, Precision precision,
+                             int fd) {
   TestOutcome outcome{TestStatus::kError, ""};
   try {
-    outcome = run_backend_test(path, threads, device);
+    outcome = run_backend_test(path, threads, device, precision);
   } catch (const std::exception& error) {
     outcome = {TestStatus::kError, user_message(error)};
   }
@@ -131,7 +135,7 @@ void run_all(std::vector<TestCase>& cases, const TestOptions& options) {
       if (pid < 0) throw_error(ErrorCode::kRuntimeFailure, "fork() failed");
       if (pid == 0) {
         ::close(pipe_fds[0]);
-        child_main(cases[next].path, threads, options.device, pipe_fds[1]);
+        child_main(cases[next].path, threads, options.device, options.precision, pipe_fds[1]);
       }
       ::close(pipe_fds[1]);
       running.push_back({next++, pid, pipe_fds[0], "", std::chrono::steady_clock::now()});
@@ -171,8 +175,10 @@ void write_json(const std::vector<TestCase>& cases, const std::string& path) {
   write_file_atomically(path, nlohmann::json{{"results", results}}.dump(1) + "\n");
 }
 
-int run_tests(const TestOptions& options) {
+int run_tests(TestOptions options) {
   load_custom_op_libraries(options.custom_ops);  // before forking: every test's process has them
+  // Resolved before forking too, so a CPU without bf16 prints its notice once, not per test.
+  options.precision = resolve_precision(options.precision);
   std::vector<TestCase> cases = discover(options.folders);
   run_all(cases, options);
   int passed = 0, failed = 0, skipped = 0;
@@ -198,6 +204,8 @@ Command add_test_command(CLI::App& app) {
       ->check(positive());
   add_custom_ops_option(*command, options->custom_ops);
   add_device_option(*command, options->device);
+  add_precision_option(*command, options->precision,
+                       "bf16 runs convolutions and matrix products on bf16 and compares floats within bf16's tolerance (rtol 3e-2, atol 1e-2)");
   return [options] { return run_tests(*options); };
 }
 

@@ -20,6 +20,7 @@
 #include "tools/commands.h"
 #include "tools/custom_ops_option.h"
 #include "tools/memory_limit_option.h"
+#include "tools/precision_option.h"
 #include "tools/train_checks.h"
 #include "tools/train_log.h"
 #include "tools/train_progress.h"
@@ -56,6 +57,7 @@ struct TrainArgs {
   int64_t patience = 3;
   double min_delta = 0;
   std::string progress = "auto";
+  Precision precision = Precision::kFp32;
 };
 
 volatile std::sig_atomic_t interrupted = 0;
@@ -372,6 +374,7 @@ int train(const TrainArgs& args) {
   options.seed = args.seed;
   options.session.intra_op_threads = args.threads;
   options.session.memory_limit = args.memory_limit;
+  options.session.precision = args.precision;
   training::TrainingSession session(std::move(prepared.model), options);
   fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
   check_data_fits(session, prepared.train);
@@ -534,6 +537,9 @@ Command add_train_command(CLI::App& app) {
                     "random state; mid-epoch too)");
   command->add_option("--seed", args->seed, "S: seeds shuffling, --val-split and dropout (default 0)");
   add_memory_limit_option(*command, args->memory_limit);
+  add_precision_option(*command, args->precision,
+                       "bf16 runs the Conv/MatMul/Gemm nodes of the forward and backward graphs on bf16 inputs "
+                       "(parameters, gradients and the optimizer stay fp32)");
   add_custom_ops_option(*command, args->custom_ops);
   command->add_option("--threads", args->threads, "N: intra-op threads (default: one per core)")
       ->check(non_negative());

@@ -113,14 +113,14 @@ class PlanSubgraphCompiler final : public SubgraphCompiler {
  public:
   PlanSubgraphCompiler(const Model& model, const InferredTypes& types,
                        const std::vector<ExecutionProvider*>& providers, int threads, const OpRegistry& ops,
-                       size_t memory_limit)
+                       size_t memory_limit, Precision precision)
       : model_(model), types_(types), providers_(providers), threads_(threads), ops_(ops),
-        memory_limit_(memory_limit) {}
+        memory_limit_(memory_limit), precision_(precision) {}
 
   std::unique_ptr<ExecutionPlan> compile(const Graph& graph, std::vector<bool> outputs_to_host) const override {
     InferredTypes inner = infer_types(graph, model_, &types_, ops_);
     return std::make_unique<ExecutionPlan>(graph, model_, inner, providers_, threads_, outer_scope_reads(graph), ops_,
-                                           memory_limit_, std::move(outputs_to_host));
+                                           memory_limit_, std::move(outputs_to_host), precision_);
   }
 
  private:
@@ -130,6 +130,7 @@ class PlanSubgraphCompiler final : public SubgraphCompiler {
   int threads_;
   const OpRegistry& ops_;
   size_t memory_limit_;
+  Precision precision_;
 };
 
 }  // namespace
@@ -139,8 +140,8 @@ ExecutionPlan::~ExecutionPlan() = default;
 ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                              const std::vector<ExecutionProvider*>& providers, int threads,
                              const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
-                             size_t memory_limit, std::vector<bool> outputs_to_host)
-    : threads_(threads), memory_limit_(memory_limit) {
+                             size_t memory_limit, std::vector<bool> outputs_to_host, Precision precision)
+    : threads_(threads), memory_limit_(memory_limit), precision_(precision) {
   placement_ = place_graph(graph, model, types, providers, outer_inputs, ops, outputs_to_host);
   providers_ = providers;
   host_provider_ = placement_.host;
@@ -157,7 +158,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     input_names_.push_back(name);
     input_slots_.push_back(slot_of(name));
   }
-  PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops, memory_limit);
+  PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops, memory_limit, precision);
   for (const auto& name : graph.initializer_order) {
     int slot = slot_of(name);
     if (graph.find_input(name) == nullptr) constants_.emplace_back(slot, graph.initializers.at(name));
@@ -195,6 +196,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     for (const auto& output : node.outputs) output_types.push_back(output.empty() ? nullptr : types.find(output));
     check_static_outputs_within_limit(node, output_types, memory_limit_);
     KernelInfo info(node, step.opset, input_types, output_types, constants, *step.provider, threads);
+    info.set_precision(precision_);
     bool has_subgraphs = false;
     for (const Attribute& attribute : node.attributes) has_subgraphs = has_subgraphs || attribute.g || !attribute.graphs.empty();
     if (has_subgraphs) info.set_subgraph_context(&subgraphs, implicit);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "providers/execution_provider.h"
+#include "providers/precision.h"
 #include "runtime/ir/graph.h"
 #include "runtime/session/memory_plan.h"
 #include "runtime/session/placement.h"
@@ -47,12 +48,13 @@ class ExecutionPlan {
   // (and subgraphs' shape rules) come from `ops`, which must outlive the plan. No output may
   // take more than `memory_limit` bytes: statically shaped ones are checked here, the rest when
   // their kernel allocates them. Outputs come back to the host unless `outputs_to_host` marks
-  // them false (SubgraphCompiler::compile).
+  // them false (SubgraphCompiler::compile). Kernels (subgraphs' too) are created for `precision`.
   ExecutionPlan(const Graph& graph, const Model& model, const InferredTypes& types,
                 const std::vector<ExecutionProvider*>& providers, int threads,
                 const std::vector<std::string>& outer_inputs = {},
                 const OpRegistry& ops = OpRegistry::global(),
-                size_t memory_limit = default_memory_limit(), std::vector<bool> outputs_to_host = {});
+                size_t memory_limit = default_memory_limit(), std::vector<bool> outputs_to_host = {},
+                Precision precision = Precision::kFp32);
   ~ExecutionPlan();
   ExecutionPlan(const ExecutionPlan&) = delete;
   ExecutionPlan& operator=(const ExecutionPlan&) = delete;
@@ -93,6 +95,7 @@ class ExecutionPlan {
 
   int threads_;
   size_t memory_limit_;
+  Precision precision_;
   std::vector<std::string> slot_names_;
   std::map<std::string, int> slots_;
   std::vector<std::pair<int, Value>> constants_;  // initializer slots, filled once per frame

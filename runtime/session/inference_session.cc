@@ -2,12 +2,14 @@
 
 #include <thread>
 
+#include "providers/cpu/cpu_precision.h"
 #include "providers/cpu/cpu_provider.h"
 #include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/optimizer/channels_last.h"
 #include "runtime/optimizer/gelu_fusion.h"
 #include "runtime/optimizer/matmul_fusion.h"
+#include "runtime/optimizer/qdq_fusion.h"
 #include "runtime/optimizer/constant_folding.h"
 #include "runtime/optimizer/conv_batch_norm.h"
 #include "runtime/session/graph_checks.h"
@@ -32,14 +34,19 @@ InferredTypes prepare_graph(Model& model, const SessionOptions& options, const O
   apply_model_expansions(model);  // e.g. the Gradient op -> backward nodes
   validate_and_sort_graph(graph);
   InferredTypes types = infer_types(graph, model, nullptr, ops);
+  bool cpu_only = true;
+  for (const auto& provider : options.providers) cpu_only = cpu_only && provider->device().is_cpu();
+  // Before constant folding, which would dequantize the weights of the patterns it fuses.
+  if (options.optimization_level >= 2 && cpu_only && fuse_qdq_products(graph, types) > 0) {
+    remove_dead_nodes(graph);
+    types = infer_types(graph, model, nullptr, ops);
+  }
   if (options.optimization_level >= 1) {
     int folded = fold_constants(graph, model, types);
     folded += fold_conv_batch_norm(graph);
     remove_dead_nodes(graph);
     if (folded > 0) types = infer_types(graph, model, nullptr, ops);  // folded values now feed shape rules
   }
-  bool cpu_only = true;
-  for (const auto& provider : options.providers) cpu_only = cpu_only && provider->device().is_cpu();
   if (options.optimization_level >= 2 && cpu_only && convert_to_channels_last(graph, model, types) > 0) {
     remove_dead_nodes(graph);
     types = infer_types(graph, model);
@@ -74,8 +81,10 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
   options_.custom_ops.clear();
   types_ = prepare_graph(model_, options_, *ops_);
   memory_limit_ = options_.memory_limit > 0 ? options_.memory_limit : default_memory_limit();
+  precision_ = resolve_precision(options_.precision);
   plan_ = std::make_unique<ExecutionPlan>(model_.graph, model_, types_, raw_providers(options_), threads_,
-                                          std::vector<std::string>{}, *ops_, memory_limit_);
+                                          std::vector<std::string>{}, *ops_, memory_limit_, std::vector<bool>{},
+                                          precision_);
 }
 
 SessionPreview InferenceSession::preview(Model model, SessionOptions options) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "providers/execution_provider.h"
+#include "providers/precision.h"
 #include "runtime/extensions/op_registry.h"
 #include "runtime/ir/graph.h"
 #include "runtime/session/execution_plan.h"
@@ -37,6 +38,10 @@ struct SessionOptions {
   // The most bytes one tensor may take (runtime/tensor/memory_limit.h); 0: the machine's
   // physical memory. A node whose output would need more fails naming the node and both sizes.
   size_t memory_limit = 0;
+  // Opt-in reduced precision (providers/precision.h): bf16 runs convolutions and matrix
+  // products on bf16 inputs and weights with float accumulation and outputs, where the CPU has
+  // avx512_bf16; elsewhere the session runs fp32 after a one-line notice on stderr.
+  Precision precision = Precision::kFp32;
 };
 
 // What a session would run, made without creating kernels or touching a device: the
@@ -94,6 +99,8 @@ class InferenceSession {
   int threads() const { return threads_; }
   // The most bytes one tensor may take (SessionOptions::memory_limit, resolved).
   size_t memory_limit() const { return memory_limit_; }
+  // The precision kernels run at: SessionOptions::precision resolved against the CPU.
+  Precision precision() const { return precision_; }
 
  private:
   void check_feed(const ValueInfo& input, const Value& value) const;
@@ -106,6 +113,7 @@ class InferenceSession {
   InferredTypes types_;
   int threads_ = 1;
   size_t memory_limit_ = 0;
+  Precision precision_ = Precision::kFp32;
   std::unique_ptr<ExecutionPlan> plan_;
 };
 

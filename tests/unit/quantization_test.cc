@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "onnx_ops/op_schema.h"
 #include "runtime/ir/attribute_builders.h"
@@ -39,6 +40,32 @@ TEST(QuantizeLinear, RoundsHalfToEvenAndSaturates) {
   // Without a zero point the output is uint8 with zero point 0.
   auto z = run("QuantizeLinear", {x, Tensor::scalar<float>(2)}, 13);
   EXPECT_EQ(values_of<uint8_t>(z[0]), (std::vector<uint8_t>{0, 2, 2, 0, 255}));
+}
+
+// One scale, float to int8 and uint8 over a length that is not a multiple of the 16-wide
+// vector loop, on 2 threads: halves round to even, out-of-range values, infinities and NaN
+// saturate (NaN to the low end), exactly as the element formula says.
+TEST(QuantizeLinear, PerTensorVectorLoopMatchesTheFormula) {
+  const int64_t n = 1003;
+  std::vector<float> xs(n);
+  for (int64_t i = 0; i < n; ++i) xs[i] = (static_cast<float>(i % 301) - 150.f) * 0.25f;  // many exact halves
+  xs[7] = std::numeric_limits<float>::quiet_NaN();
+  xs[8] = std::numeric_limits<float>::infinity();
+  xs[9] = -std::numeric_limits<float>::infinity();
+  xs[1000] = 1e30f;
+  const float scale = 0.5f;
+  for (DataType type : {DataType::kInt8, DataType::kUInt8}) {
+    const bool is_signed = type == DataType::kInt8;
+    const float zero = is_signed ? -3.f : 131.f, lo = is_signed ? -128.f : 0.f, hi = is_signed ? 127.f : 255.f;
+    Value zp = is_signed ? Value(Tensor::scalar<int8_t>(-3)) : Value(Tensor::scalar<uint8_t>(131));
+    auto y = run("QuantizeLinear", {Tensor::from_vector<float>({n}, xs), Tensor::scalar<float>(scale), zp}, 13, {}, 1, 2);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = std::nearbyint(xs[i] / scale) + zero;
+      const float expected = v >= lo ? std::min(v, hi) : lo;
+      const float actual = is_signed ? y[0].tensor().data<int8_t>()[i] : y[0].tensor().data<uint8_t>()[i];
+      ASSERT_EQ(actual, expected) << dtype_name(type) << " at " << i << " (x " << xs[i] << ")";
+    }
+  }
 }
 
 TEST(QuantizeLinear, ThreadedChunksSplitRowsCorrectly) {

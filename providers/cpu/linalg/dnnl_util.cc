@@ -27,6 +27,12 @@ dnnl::primitive_attr dnnl_attributes() {
   return attr;
 }
 
+void require_native_kernel(const dnnl::primitive_desc_base& pd) {
+  if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) {
+    throw dnnl::error(dnnl_unimplemented, "only oneDNN's reference kernel");
+  }
+}
+
 void reorder_now(const memory& from, const memory& to) {
   dnnl::reorder::primitive_desc pd(from.get_engine(), from.get_desc(), to.get_engine(), to.get_desc(), dnnl_attributes());
   std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
@@ -67,10 +73,11 @@ void DnnlReorder::execute(dnnl::stream& stream, const memory& from, const memory
 
 namespace {
 // Row-major [batch, rows, cols], or its transpose when `trans` (stored as [batch, cols, rows]).
-memory::desc matrix_desc(int64_t batch, int64_t rows, int64_t cols, bool trans) {
+memory::desc matrix_desc(int64_t batch, int64_t rows, int64_t cols, bool trans,
+                         memory::data_type type = memory::data_type::f32) {
   memory::dims dims{batch, rows, cols};
   memory::dims strides = trans ? memory::dims{rows * cols, 1, rows} : memory::dims{rows * cols, cols, 1};
-  return memory::desc(dims, memory::data_type::f32, strides);
+  return memory::desc(dims, type, strides);
 }
 }  // namespace
 
@@ -90,11 +97,12 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
   a_desc_ = matrix_desc(spec.batch, spec.m, spec.k, spec.trans_a);
   memory::desc plain_b = matrix_desc(spec.batch, spec.k, spec.n, spec.trans_b);
   c_desc_ = matrix_desc(spec.batch, spec.m, spec.n, false);
+  const auto b_type = spec.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   // With a constant B oneDNN may pick its own packed layout; the reorder happens once below.
-  memory::desc wanted_b =
-      constant_b ? memory::desc({spec.batch, spec.k, spec.n}, memory::data_type::f32,
-                                memory::format_tag::any)
-                 : plain_b;
+  memory::desc wanted_b = constant_b ? memory::desc({spec.batch, spec.k, spec.n}, b_type, memory::format_tag::any)
+                          : spec.bf16 ? matrix_desc(spec.batch, spec.k, spec.n, false, b_type)
+                                      : plain_b;
+  if (spec.bf16) prepare_bf16_inputs(a_desc_, plain_b);
   dnnl::primitive_attr attr = dnnl_attributes();
   if (spec.alpha != 1.0f) attr.set_output_scales(0, {spec.alpha});
   dnnl::post_ops ops;
@@ -107,15 +115,36 @@ DnnlGemm::DnnlGemm(const Spec& spec, const float* constant_b) : spec_(spec) {
   dnnl::matmul::desc desc = spec.bias ? dnnl::matmul::desc(a_desc_, wanted_b, bias_desc_, c_desc_)
                                       : dnnl::matmul::desc(a_desc_, wanted_b, c_desc_);
   dnnl::matmul::primitive_desc pd(desc, attr, dnnl_cpu_engine());
+  if (spec.bf16) require_native_kernel(pd);
   primitive_ = dnnl::matmul(pd);
   b_desc_ = pd.weights_desc();
   scratchpad_ = workspace_.reserve(pd.scratchpad_desc());
+  if (spec.bf16 && !constant_b) {
+    b_inner_ = workspace_.reserve(b_desc_);
+    b_reorder_ = DnnlReorder(b_user_desc_, b_desc_, workspace_);
+  }
   if (constant_b) {
     dnnl::engine& engine = dnnl_cpu_engine();
     memory source(plain_b, engine, const_cast<float*>(constant_b));
     packed_b_ = memory(b_desc_, engine);
     reorder_now(source, packed_b_);
   }
+}
+
+void DnnlGemm::prepare_bf16_inputs(const memory::desc& plain_a, const memory::desc& plain_b) {
+  a_user_desc_ = plain_a;
+  b_user_desc_ = plain_b;
+  // The primitive reads A as plain row-major bf16: the conversion also undoes a transposition.
+  a_desc_ = matrix_desc(spec_.batch, spec_.m, spec_.k, false, memory::data_type::bf16);
+  a_inner_ = workspace_.reserve(a_desc_);
+  a_reorder_ = DnnlReorder(a_user_desc_, a_desc_, workspace_);
+  // B's conversion (for a B that is not constant) follows once the primitive exists.
+}
+
+memory DnnlGemm::bf16_input(const DnnlReorder& reorder, int inner, const memory& user, void* scratch) const {
+  memory converted = workspace_.at(inner, scratch);
+  reorder.execute(dnnl_cpu_stream(), user, converted, workspace_, scratch);
+  return converted;
 }
 
 void DnnlGemm::run_row(const float* a, const float* b, float* c, const float* bias) const {
@@ -179,9 +208,19 @@ std::unique_ptr<DnnlGemm::CallArguments> DnnlGemm::take_arguments() const {
 void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch, const float* bias) const {
   if (single_row_) return run_row(a, b, c, bias);
   std::unique_ptr<CallArguments> arguments = take_arguments();
-  arguments->a.set_data_handle(const_cast<float*>(a));
+  if (spec_.bf16) {  // A (and a B that is not constant) converted into the call's work memory
+    dnnl::engine& engine = dnnl_cpu_engine();
+    memory a_user(a_user_desc_, engine, const_cast<float*>(a));
+    arguments->a.set_data_handle(bf16_input(a_reorder_, a_inner_, a_user, scratch).get_data_handle());
+    if (!packed_b_) {
+      memory b_user(b_user_desc_, engine, const_cast<float*>(b));
+      arguments->b.set_data_handle(bf16_input(b_reorder_, b_inner_, b_user, scratch).get_data_handle());
+    }
+  } else {
+    arguments->a.set_data_handle(const_cast<float*>(a));
+    if (!packed_b_) arguments->b.set_data_handle(const_cast<float*>(b));
+  }
   arguments->c.set_data_handle(c);
-  if (!packed_b_) arguments->b.set_data_handle(const_cast<float*>(b));
   if (scratchpad_ >= 0) arguments->scratchpad.set_data_handle(static_cast<char*>(scratch) + workspace_.offset(scratchpad_));
   if (spec_.bias) arguments->bias.set_data_handle(const_cast<float*>(bias));
   dnnl::stream& stream = dnnl_cpu_stream();
@@ -194,7 +233,17 @@ void DnnlGemm::run(const float* a, const float* b, float* c, void* scratch, cons
 }
 
 std::shared_ptr<const DnnlGemm> DnnlGemmCache::get(const DnnlGemm::Spec& spec, const float* constant_b) {
-  return entries_.get(spec, [&] { return std::make_shared<DnnlGemm>(spec, constant_b); });
+  return entries_.get(spec, [&] {
+    if (bf16_) {
+      DnnlGemm::Spec bf16_spec = spec;
+      bf16_spec.bf16 = true;
+      try {
+        return std::make_shared<DnnlGemm>(bf16_spec, constant_b);
+      } catch (const dnnl::error&) {
+      }
+    }
+    return std::make_shared<DnnlGemm>(spec, constant_b);
+  });
 }
 
 }  // namespace onyx

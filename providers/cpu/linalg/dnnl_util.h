@@ -18,6 +18,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "providers/precision.h"
+
 namespace onyx {
 
 dnnl::engine& dnnl_cpu_engine();
@@ -25,6 +27,11 @@ dnnl::stream& dnnl_cpu_stream();  // thread_local: streams are not thread-safe
 
 // Attributes every onyx primitive starts from: the scratchpad is the caller's (see above).
 dnnl::primitive_attr dnnl_attributes();
+
+// Throws dnnl::error when oneDNN found only its reference kernel for a reduced-precision (bf16
+// or int8) primitive: a loop many times slower than the float primitive or onyx's own integer
+// loops, which callers use instead.
+void require_native_kernel(const dnnl::primitive_desc_base& pd);
 
 // Copies `from` into `to` (same dims, any layouts) and waits: for packing constant weights once.
 void reorder_now(const dnnl::memory& from, const dnnl::memory& to);
@@ -91,6 +98,10 @@ class PrimitiveCache {
 
 // C[b] = act(alpha * op(A[b]) * op(B[b]) (+ bias) (+ C[b] when `accumulate`)), all float,
 // row-major, batch count `batch` with A, B, C contiguous per batch, bias [N] for every row.
+// With `bf16` (Precision::kBf16) the product runs on bf16 copies of A and B, accumulating and
+// writing float: A (and a non-constant B) are converted per call into the work memory, a
+// constant B once, to bf16 in the primitive's packed layout. The single-row GEMV below stays
+// float: it streams B once, and bf16 would only halve the bytes at a rounding cost.
 // Built once per shape; `constant_b` (when set) is reordered into the primitive's preferred
 // layout once and reused on every call. A single row (M = 1, batch 1: a classifier head at
 // batch 1) is a matrix-vector product that only streams B, where a oneDNN call's fixed cost
@@ -106,9 +117,10 @@ class DnnlGemm {
     bool bias = false;  // only with alpha 1: oneDNN scales the bias too
     dnnl::algorithm activation = dnnl::algorithm::undef;  // an eltwise post-op, last
     float activation_alpha = 0.f, activation_beta = 0.f;
+    bool bf16 = false;
     auto tie() const {
       return std::tie(batch, m, k, n, trans_a, trans_b, alpha, accumulate, bias, activation, activation_alpha,
-                      activation_beta);
+                      activation_beta, bf16);
     }
     bool operator<(const Spec& other) const { return tie() < other.tie(); }
   };
@@ -123,6 +135,9 @@ class DnnlGemm {
 
  private:
   void run_row(const float* a, const float* b, float* c, const float* bias) const;
+  // bf16: the primitive's A and B descriptors, and the per-call conversions into them.
+  void prepare_bf16_inputs(const dnnl::memory::desc& plain_a, const dnnl::memory::desc& plain_b);
+  dnnl::memory bf16_input(const DnnlReorder& reorder, int inner, const dnnl::memory& user, void* scratch) const;
 
   // One call's memory objects and argument list, made once and pointed at each call's data:
   // creating them (and oneDNN's argument map) per call cost as much as a small matmul itself.
@@ -143,14 +158,21 @@ class DnnlGemm {
   int scratchpad_ = -1;
   mutable std::mutex idle_arguments_mutex_;
   mutable std::vector<std::unique_ptr<CallArguments>> idle_arguments_;
+  dnnl::memory::desc a_user_desc_, b_user_desc_;  // float A and B as callers pass them (bf16 only)
+  DnnlReorder a_reorder_, b_reorder_;
+  int a_inner_ = -1, b_inner_ = -1;  // bf16 copies in the work memory; -1: none
 };
 
 // DnnlGemm by spec. `constant_b` must be the same data on every call (a constant input) or null.
+// A bf16 cache (a kernel of a bf16 session) makes every product bf16 where oneDNN has a native
+// bf16 kernel for it, float elsewhere.
 class DnnlGemmCache {
  public:
+  explicit DnnlGemmCache(Precision precision = Precision::kFp32) : bf16_(precision == Precision::kBf16) {}
   std::shared_ptr<const DnnlGemm> get(const DnnlGemm::Spec& spec, const float* constant_b);
 
  private:
+  bool bf16_;
   PrimitiveCache<DnnlGemm::Spec, DnnlGemm> entries_{64};
 };
 

@@ -19,7 +19,8 @@ class FusedMatMulKernel final : public Kernel {
   explicit FusedMatMulKernel(const KernelInfo& info)
       : trans_b_(info.attributes().get_int("transB", 0) != 0),
         activation_(FusedActivation::read(info.attributes(), "FusedMatMul")),
-        has_bias_(info.has_input(2)) {
+        has_bias_(info.has_input(2)),
+        cache_(info.precision()) {
     const Tensor* b = info.constant_input(1);
     if (!b || b->dtype() != DataType::kFloat || b->rank() != 2) {
       throw_error(ErrorCode::kInvalidModel, "FusedMatMul: B must be a constant 2-D float tensor");

@@ -37,7 +37,7 @@ BiasLayout bias_layout(const Shape& c, int64_t m, int64_t n) {
 
 class GemmKernel final : public Kernel {
  public:
-  explicit GemmKernel(const KernelInfo& info) {
+  explicit GemmKernel(const KernelInfo& info) : cache_(info.precision()) {
     const NodeAttributes& attrs = info.attributes();
     trans_a_ = attrs.get_int("transA", 0) != 0;
     trans_b_ = attrs.get_int("transB", 0) != 0;

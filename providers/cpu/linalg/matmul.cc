@@ -47,7 +47,7 @@ void batch_offsets(const MatMulShape& s, std::vector<int64_t>& a_off, std::vecto
 
 class MatMulKernel final : public Kernel {
  public:
-  explicit MatMulKernel(const KernelInfo& info) {
+  explicit MatMulKernel(const KernelInfo& info) : cache_(info.precision()) {
     const Tensor* b = info.constant_input(1);
     if (b && (b->dtype() == DataType::kFloat16 || b->dtype() == DataType::kBFloat16)) {
       constant_b_ = widen_tensor_to_float(*b);  // widened once, packed below like a float B

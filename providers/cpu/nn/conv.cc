@@ -112,6 +112,7 @@ class ConvKernel final : public Kernel {
       dnnl_options_.activation_beta = activation_.beta;
       dnnl_options_.residual = has_residual_;
     }
+    dnnl_options_.bf16 = info.precision() == Precision::kBf16;
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat) weights_ = *w;
     has_bias_ = info.has_input(2);
     // With static shapes the primitive is built now, so the first run pays nothing.
@@ -225,12 +226,21 @@ class ConvKernel final : public Kernel {
     swap_inner(y_first.data(), y.mutable_data<T>(), s.batch, s.maps, y_spatial);
   }
 
-  // Null when oneDNN cannot express the case; the reference kernel runs it then.
+  // Null when oneDNN cannot express the case; the reference kernel runs it then. A bf16 session
+  // whose case oneDNN has no bf16 kernel for runs it in float.
   std::shared_ptr<const DnnlConv> conv_for(const Shape& x_shape, const ConvShapes& s) {
     return convs_.get(x_shape, [&]() -> std::shared_ptr<DnnlConv> {
+      const float* w = weights_.defined() ? weights_.data<float>() : nullptr;
+      if (dnnl_options_.bf16) {
+        try {
+          return std::make_shared<DnnlConv>(s, has_bias_, w, dnnl_options_);
+        } catch (const dnnl::error&) {
+        }
+      }
+      DnnlConvOptions float_options = dnnl_options_;
+      float_options.bf16 = false;
       try {
-        return std::make_shared<DnnlConv>(s, has_bias_, weights_.defined() ? weights_.data<float>() : nullptr,
-                                          dnnl_options_);
+        return std::make_shared<DnnlConv>(s, has_bias_, w, float_options);
       } catch (const dnnl::error&) {
         return nullptr;
       }

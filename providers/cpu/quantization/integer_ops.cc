@@ -2,13 +2,15 @@
 // and QLinearConv (requantized to 8 bits). Products are accumulated exactly in int32 (matmul
 // directly, conv after an int16 im2col), then rescaled as the ONNX reference does:
 // multiplier a_scale * b_scale / y_scale in the scales' type, applied in double, round half
-// to even, saturate.
+// to even, saturate. Nodes whose weights, scales and zero points are constants in the form
+// onnxruntime.quantization writes run on oneDNN's int8 kernels instead (dnnl_integer.h).
 #include <algorithm>
 #include <cmath>
 
 #include "onnx_ops/linalg.h"
 #include "onnx_ops/nn_geometry.h"
 #include "providers/cpu/nn/conv_reference.h"
+#include "providers/cpu/quantization/dnnl_integer.h"
 #include "providers/cpu/quantization/quant_values.h"
 #include "providers/kernel_registry.h"
 
@@ -143,12 +145,15 @@ void requantize(const int32_t* acc, int64_t rows, int64_t n, const std::vector<f
 
 class MatMulIntegerKernel final : public Kernel {
  public:
-  explicit MatMulIntegerKernel(const KernelInfo& info) : qlinear_(info.node().op_type == "QLinearMatMul") {}
+  explicit MatMulIntegerKernel(const KernelInfo& info)
+      : qlinear_(info.node().op_type == "QLinearMatMul"),
+        fast_(DnnlIntegerConv::create(info, true, qlinear_, nullptr, 1)) {}
 
   void compute(KernelContext& ctx) override {
     const char* op = qlinear_ ? "QLinearMatMul" : "MatMulInteger";
     const size_t ib = qlinear_ ? 3 : 1;
     const Tensor& a = ctx.input(0);
+    if (fast_ && fast_->run(ctx, a)) return;
     const Tensor& b = ctx.input(ib);
     if (qlinear_ && (small_float_format(a.dtype()).exponent_bits != 0 ||
                      small_float_format(b.dtype()).exponent_bits != 0)) {
@@ -240,6 +245,7 @@ class MatMulIntegerKernel final : public Kernel {
   }
 
   bool qlinear_;
+  std::unique_ptr<DnnlIntegerConv> fast_;  // null: the loops above
 };
 
 class ConvIntegerKernel final : public Kernel {
@@ -247,12 +253,14 @@ class ConvIntegerKernel final : public Kernel {
   explicit ConvIntegerKernel(const KernelInfo& info)
       : qlinear_(info.node().op_type == "QLinearConv"),
         attrs_(WindowAttributes::read(info.attributes())),
-        group_(info.attributes().get_int("group", 1)) {}
+        group_(info.attributes().get_int("group", 1)),
+        fast_(DnnlIntegerConv::create(info, false, qlinear_, &attrs_, group_)) {}
 
   void compute(KernelContext& ctx) override {
     const char* op = qlinear_ ? "QLinearConv" : "ConvInteger";
     const size_t iw = qlinear_ ? 3 : 1;
     const Tensor& x = ctx.input(0);
+    if (fast_ && fast_->run(ctx, x)) return;
     const Tensor& w = ctx.input(iw);
     check_int8_type(x, op, "x");
     check_int8_type(w, op, "w");
@@ -382,6 +390,7 @@ class ConvIntegerKernel final : public Kernel {
   bool qlinear_;
   WindowAttributes attrs_;
   int64_t group_;
+  std::unique_ptr<DnnlIntegerConv> fast_;  // null: integer_conv
 };
 
 }  // namespace

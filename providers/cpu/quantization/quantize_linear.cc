@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <immintrin.h>
+
 #include "onnx_ops/quantization.h"
 #include "providers/cpu/quantization/quant_values.h"
 #include "providers/kernel_registry.h"
@@ -120,9 +122,45 @@ class QuantizeLinearKernel final : public Kernel {
   }
 
  private:
+  // Float to 8 bits with one scale (a QDQ model's activations, between its integer ops): a
+  // flat loop, 16 values at a time with AVX-512 (GCC does not vectorize the rounding and the
+  // narrowing), where the general one pays index arithmetic per element: a quarter of an int8
+  // ResNet's time went there. The same division, rounding half to even and clamping (NaN to
+  // the low end, as in clamp_rounded), so the same results.
+  template <typename Y>
+  static void run_per_tensor(const float* x, float scale, float zp, Y* y, int64_t n, int threads) {
+    constexpr float lo = std::numeric_limits<Y>::min(), hi = std::numeric_limits<Y>::max();
+    parallel_for(n, kQuantGrain, threads, [&](int64_t begin, int64_t end) {
+      int64_t i = begin;
+#ifdef __AVX512F__
+      const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zp);
+      const __m512 low = _mm512_set1_ps(lo), high = _mm512_set1_ps(hi);
+      for (; i + 16 <= end; i += 16) {
+        __m512 v = _mm512_div_ps(_mm512_loadu_ps(x + i), s);
+        v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+        v = _mm512_min_ps(_mm512_max_ps(v, low), high);  // max_ps gives its second operand for NaN
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+      }
+#endif
+      for (; i < end; ++i) {
+        const float v = std::nearbyint(x[i] / scale) + zp;
+        y[i] = static_cast<Y>(v >= lo ? (v > hi ? hi : v) : lo);
+      }
+    });
+  }
+
   template <typename X, typename C>
   void run(const X* x, const QuantParamLayout& layout, const float* scale, const float* zp,
            DataType round_to, DataType out, Tensor& y, int threads) const {
+    if constexpr (std::is_same_v<X, float>) {
+      const bool per_tensor = layout.axis_stride == 0 && layout.outer_stride == 0 && layout.inner_stride == 0;
+      if (per_tensor && round_to == DataType::kFloat && out == DataType::kUInt8) {
+        return run_per_tensor(x, scale[0], zp[0], y.mutable_data<uint8_t>(), y.element_count(), threads);
+      }
+      if (per_tensor && round_to == DataType::kFloat && out == DataType::kInt8) {
+        return run_per_tensor(x, scale[0], zp[0], y.mutable_data<int8_t>(), y.element_count(), threads);
+      }
+    }
     float lo, hi;
     quant_range(out, lo, hi);
     const bool direct = dispatch_dtype(TypeList<uint8_t, int8_t, uint16_t, int16_t>{}, out, [&]<typename Y>() {
