@@ -12,7 +12,8 @@ namespace onyx {
 
 // The attributes that make a fused kernel apply `node` (read as of `opset`), or false when it
 // is not an activation a fused kernel runs (or a Clip whose bounds are not constant floats).
-// `with_sigmoid_family` also admits Sigmoid and Tanh (oneDNN eltwise post-ops every kernel
+// Gelu counts when it is ONNX's (opset 20 on) or the com.onyx one runtime/optimizer/gelu_fusion.h
+// makes. `with_sigmoid_family` also admits Sigmoid and Tanh (oneDNN eltwise post-ops every kernel
 // has; the channels-last pass keeps those for its SiLU pattern).
 bool fused_activation_attributes(const Node& node, const Graph& graph, int64_t opset, bool with_sigmoid_family,
                                  std::vector<Attribute>& attributes);

@@ -1,7 +1,7 @@
 // Fully connected layers in one kernel (optimization level 2, CPU only): a MatMul by a constant
 // 2-D float B followed by an Add of a constant bias row ([N], or [1, ..., 1, N] no longer than
 // the product), and/or the activation after it (Relu, LeakyRelu, constant Clip, HardSwish,
-// Sigmoid, Tanh), and a Gemm of that shape (transA 0, alpha and beta 1, C absent or a bias row)
+// Sigmoid, Tanh, Gelu), and a Gemm of that shape (transA 0, alpha and beta 1, C absent or a bias row)
 // followed by such an activation, become one com.onyx FusedMatMul: Y = act(A @ op(B) + bias),
 // a single oneDNN matmul with the bias and the activation inside. Only values read by nothing
 // else are absorbed; the fused node takes over the last absorbed node's output name.
