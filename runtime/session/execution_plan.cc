@@ -273,6 +273,11 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
   std::set<int> keep(output_slots_.begin(), output_slots_.end());
   keep.insert(constant_slots.begin(), constant_slots.end());
 
+  slot_types_.resize(slot_names_.size());
+  for (size_t slot = 0; slot < slot_names_.size(); ++slot) {
+    if (const TypeInfo* type = types.find(slot_names_[slot])) slot_types_[slot] = *type;
+  }
+
   std::vector<ValueLifetime> lifetimes;
   for (size_t slot = 0; slot < slot_names_.size(); ++slot) {
     if (keep.count(static_cast<int>(slot)) || last[slot] < 0) continue;

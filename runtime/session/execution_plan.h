@@ -83,6 +83,18 @@ class ExecutionPlan {
   Tensor to_host(const Tensor& tensor, const KernelContext& context) const;
   const std::vector<ExecutionProvider*>& providers() const { return providers_; }
 
+  // The plan's layout, for a Loop's in-place body (providers/cpu/control_flow/in_place_body.h),
+  // which runs these steps' kernels on slots of its own.
+  size_t slot_count() const { return slot_names_.size(); }
+  const std::vector<int>& input_slots() const { return input_slots_; }    // in input_names() order
+  const std::vector<int>& output_slots() const { return output_slots_; }  // in graph output order
+  const std::vector<std::pair<int, Value>>& constants() const { return constants_; }
+  // What type inference said of the slot's value (an unknown TypeInfo when it could not tell).
+  const TypeInfo& slot_type(int slot) const { return slot_types_[static_cast<size_t>(slot)]; }
+  bool has_device_steps() const { return has_device_steps_; }
+  int threads() const { return threads_; }
+  size_t memory_limit() const { return memory_limit_; }
+
  private:
   int slot_of(const std::string& name);
   void add_step_for_copy(const PlannedCopy& copy);
@@ -91,6 +103,7 @@ class ExecutionPlan {
   int threads_;
   size_t memory_limit_;
   std::vector<std::string> slot_names_;
+  std::vector<TypeInfo> slot_types_;  // by slot
   std::map<std::string, int> slots_;
   std::vector<std::pair<int, Value>> constants_;  // initializer slots, filled once per frame
   std::vector<std::string> input_names_;
