@@ -1,7 +1,7 @@
 // The in-place Loop body (providers/cpu/control_flow/in_place_body.h) against the general body
 // plan. Each case builds one Loop twice: with the body's loop-carried and scan values declared
-// with static shapes (the body qualifies for the in-place path) and with their shapes left
-// unknown (it does not, so the general path runs). Both must give the same bytes, and plain
+// with static shapes (the body qualifies for the in-place path) and with the loop-carried
+// values' shapes left unknown (it does not, so the general path runs). Both must give the same bytes, and plain
 // C++ loops give the expected values.
 #include <gtest/gtest.h>
 
@@ -28,9 +28,9 @@ struct LoopCase {
   std::map<std::string, Tensor> outer_constants;
 };
 
-// The body's values after the iteration number and condition, with their shapes dropped.
-std::vector<ValueInfo> without_shapes(std::vector<ValueInfo> values, size_t first) {
-  for (size_t i = first; i < values.size(); ++i) values[i].type.shape.reset();
+// Values [first, end) with their shapes dropped.
+std::vector<ValueInfo> without_shapes(std::vector<ValueInfo> values, size_t first, size_t end) {
+  for (size_t i = first; i < end; ++i) values[i].type.shape.reset();
   return values;
 }
 
@@ -38,8 +38,11 @@ Model build(const LoopCase& loop, bool static_shapes) {
   auto body = std::make_shared<Graph>();
   body->name = "body";
   body->nodes = loop.body_nodes;
-  body->inputs = static_shapes ? loop.body_inputs : without_shapes(loop.body_inputs, 2);
-  body->outputs = static_shapes ? loop.body_outputs : without_shapes(loop.body_outputs, 1);
+  // Only the loop-carried values lose their shapes: a Loop that runs no iteration shapes its
+  // empty scan outputs by the body's declared ones, on either path.
+  const size_t carried = loop.body_inputs.size() - 2;
+  body->inputs = static_shapes ? loop.body_inputs : without_shapes(loop.body_inputs, 2, 2 + carried);
+  body->outputs = static_shapes ? loop.body_outputs : without_shapes(loop.body_outputs, 1, 1 + carried);
   for (const auto& [name, tensor] : loop.body_constants) body->set_initializer(name, tensor);
   Attribute attribute;
   attribute.name = "body";
@@ -156,7 +159,10 @@ TEST(LoopInPlace, FloatTensorStateWithAnAliasedScanOutput) {
     std::vector<float> v = v0, before, after;
     for (int64_t i = 0; i < n; ++i) {
       before.insert(before.end(), v.begin(), v.end());
-      for (size_t j = 0; j < 4; ++j) v[j] = v[j] * c[j] + w[j];
+      for (size_t j = 0; j < 4; ++j) {
+        volatile float scaled = v[j] * c[j];  // rounded like the Mul node's output, not fused into the Add
+        v[j] = scaled + w[j];
+      }
       after.insert(after.end(), v.begin(), v.end());
     }
     EXPECT_EQ(elements<float>(outputs[0]), v) << n;
@@ -210,9 +216,10 @@ TEST(LoopInPlace, NoIterationWhenTheConditionStartsFalse) {
   EXPECT_EQ(outputs[2].shape(), Shape({0}));
 }
 
-// bool state, two values swapped every iteration (a = b with no node between: an output that is
-// another loop-carried input), b = a xor not b, a scan of Equal(a, b), and an int64 state set to
-// a body constant each iteration.
+// bool state, a = b with no node between (an output that is another loop-carried input) and
+// b = a xor not b, a scan of Equal(a, b), an int64 state set to a body constant each iteration,
+// and two int32 states swapped (each output the other's input: staged, or the second copy would
+// read what the first wrote).
 TEST(LoopInPlace, BoolStatesSwappedAndAConstantOutput) {
   LoopCase loop;
   loop.body_nodes = {make_node("Not", {"b_in"}, {"not_b"}), make_node("Xor", {"a_in", "not_b"}, {"b_out"}),
@@ -220,18 +227,22 @@ TEST(LoopInPlace, BoolStatesSwappedAndAConstantOutput) {
                      make_node("And", {"a_in", "b_in"}, {"both"})};
   loop.body_inputs = {tensor_value("i", DataType::kInt64, {}), tensor_value("cond", DataType::kBool, {}),
                       tensor_value("a_in", DataType::kBool, {2}), tensor_value("b_in", DataType::kBool, {2}),
-                      tensor_value("n_in", DataType::kInt64, {})};
+                      tensor_value("n_in", DataType::kInt64, {}), tensor_value("p_in", DataType::kInt32, {}),
+                      tensor_value("q_in", DataType::kInt32, {})};
   loop.body_outputs = {tensor_value("cond", DataType::kBool, {}),  tensor_value("b_in", DataType::kBool, {2}),
                        tensor_value("b_out", DataType::kBool, {2}), tensor_value("seven", DataType::kInt64, {}),
+                       tensor_value("q_in", DataType::kInt32, {}), tensor_value("p_in", DataType::kInt32, {}),
                        tensor_value("same", DataType::kBool, {2}), tensor_value("both", DataType::kBool, {2})};
   loop.body_constants = {{"seven", Tensor::scalar<int64_t>(7)}};
-  loop.loop_inputs = {"trips", "", "a0", "b0", "n0"};
+  loop.loop_inputs = {"trips", "", "a0", "b0", "n0", "p0", "q0"};
   loop.feeds = {tensor_value("trips", DataType::kInt64, {}), tensor_value("a0", DataType::kBool, {2}),
-                tensor_value("b0", DataType::kBool, {2}), tensor_value("n0", DataType::kInt64, {})};
+                tensor_value("b0", DataType::kBool, {2}), tensor_value("n0", DataType::kInt64, {}),
+                tensor_value("p0", DataType::kInt32, {}), tensor_value("q0", DataType::kInt32, {})};
   for (int64_t n : {0, 1, 2, 9}) {
     auto bools = [](bool x, bool y) { return Tensor::from_vector<bool>({2}, {x, y}); };
     auto outputs = run_both(loop, {{"trips", trips(n)}, {"a0", bools(true, false)}, {"b0", bools(true, true)},
-                                   {"n0", Tensor::scalar<int64_t>(-1)}});
+                                   {"n0", Tensor::scalar<int64_t>(-1)}, {"p0", Tensor::scalar<int32_t>(1)},
+                                   {"q0", Tensor::scalar<int32_t>(2)}});
     std::vector<bool> a{true, false}, b{true, true}, same, both;
     for (int64_t i = 0; i < n; ++i) {
       std::vector<bool> next_b(2);
@@ -246,8 +257,10 @@ TEST(LoopInPlace, BoolStatesSwappedAndAConstantOutput) {
     EXPECT_EQ(elements<bool>(outputs[0]), a) << n;
     EXPECT_EQ(elements<bool>(outputs[1]), b) << n;
     EXPECT_EQ(elements<int64_t>(outputs[2]), std::vector<int64_t>{n == 0 ? -1 : 7}) << n;
-    EXPECT_EQ(elements<bool>(outputs[3]), same) << n;
-    EXPECT_EQ(elements<bool>(outputs[4]), both) << n;
+    EXPECT_EQ(elements<int32_t>(outputs[3]), std::vector<int32_t>{n % 2 ? 2 : 1}) << n;
+    EXPECT_EQ(elements<int32_t>(outputs[4]), std::vector<int32_t>{n % 2 ? 1 : 2}) << n;
+    EXPECT_EQ(elements<bool>(outputs[5]), same) << n;
+    EXPECT_EQ(elements<bool>(outputs[6]), both) << n;
   }
 }
 
