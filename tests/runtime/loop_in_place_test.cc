@@ -5,6 +5,7 @@
 // C++ loops give the expected values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "providers/cpu/control_flow/in_place_body.h"
@@ -262,6 +263,58 @@ TEST(LoopInPlace, BoolStatesSwappedAndAConstantOutput) {
     EXPECT_EQ(elements<bool>(outputs[5]), same) << n;
     EXPECT_EQ(elements<bool>(outputs[6]), both) << n;
   }
+}
+
+// Clip (bounds shape nothing), Where (broadcasts three inputs, takes the second's type),
+// Neg and CastLike (the iteration number as the state's type) on a float[3] state:
+// x = where(c > 0, c, -c) with c = clip(1.5 x - i, -4, 4).
+TEST(LoopInPlace, ClipWhereAndCastLike) {
+  LoopCase loop;
+  loop.body_nodes = {make_node("CastLike", {"i", "x_in"}, {"fi"}), make_node("Mul", {"x_in", "factor"}, {"scaled"}),
+                     make_node("Sub", {"scaled", "fi"}, {"shifted"}), make_node("Clip", {"shifted", "low", "high"}, {"c"}),
+                     make_node("Greater", {"c", "zero"}, {"positive"}), make_node("Neg", {"c"}, {"minus_c"}),
+                     make_node("Where", {"positive", "c", "minus_c"}, {"x_out"})};
+  loop.body_inputs = {tensor_value("i", DataType::kInt64, {}), tensor_value("cond", DataType::kBool, {}),
+                      tensor_value("x_in", DataType::kFloat, {3})};
+  loop.body_outputs = {tensor_value("cond", DataType::kBool, {}), tensor_value("x_out", DataType::kFloat, {3}),
+                       tensor_value("fi", DataType::kFloat, {})};
+  loop.body_constants = {{"factor", Tensor::scalar<float>(1.5f)}, {"low", Tensor::scalar<float>(-4.0f)},
+                         {"high", Tensor::scalar<float>(4.0f)}, {"zero", Tensor::scalar<float>(0.0f)}};
+  loop.loop_inputs = {"trips", "", "x0"};
+  loop.feeds = {tensor_value("trips", DataType::kInt64, {}), tensor_value("x0", DataType::kFloat, {3})};
+  const std::vector<float> x0{0.5f, -3.0f, 2.25f};
+  for (int64_t n : {0, 1, 12}) {
+    auto outputs = run_both(loop, {{"trips", trips(n)}, {"x0", Tensor::from_vector<float>({3}, x0)}});
+    std::vector<float> x = x0, is;
+    for (int64_t i = 0; i < n; ++i) {
+      for (float& v : x) {
+        volatile float scaled = v * 1.5f;
+        float c = std::min(std::max(scaled - static_cast<float>(i), -4.0f), 4.0f);
+        v = c > 0 ? c : -c;
+      }
+      is.push_back(static_cast<float>(i));
+    }
+    EXPECT_EQ(elements<float>(outputs[0]), x) << n;
+    EXPECT_EQ(elements<float>(outputs[1]), is) << n;
+  }
+}
+
+// Ops outside the elementwise set (here ReduceSum) leave the body to the general path, whose
+// output shapes come from the kernels rather than from type inference.
+TEST(LoopInPlace, ABodyWithAReductionTakesTheGeneralPath) {
+  LoopCase loop;
+  loop.body_nodes = {make_node("ReduceSum", {"v"}, {"total"}), make_node("Add", {"s_in", "total"}, {"s_out"})};
+  loop.body_inputs = {tensor_value("i", DataType::kInt64, {}), tensor_value("cond", DataType::kBool, {}),
+                      tensor_value("s_in", DataType::kFloat, {1})};
+  loop.body_outputs = {tensor_value("cond", DataType::kBool, {}), tensor_value("s_out", DataType::kFloat, {1})};
+  loop.outer_constants = {{"v", Tensor::from_vector<float>({3}, {1.0f, 2.0f, 4.0f})}};
+  loop.loop_inputs = {"trips", "", "s0"};
+  loop.feeds = {tensor_value("trips", DataType::kInt64, {}), tensor_value("s0", DataType::kFloat, {1})};
+  InferenceSession session(build(loop, true));
+  int64_t before = InPlaceLoopBody::runs();
+  auto outputs = session.run({{"trips", trips(5)}, {"s0", Tensor::from_vector<float>({1}, {0.5f})}});
+  EXPECT_EQ(InPlaceLoopBody::runs(), before);
+  EXPECT_EQ(elements<float>(outputs[0].value.tensor()), std::vector<float>{35.5f});
 }
 
 // Initial values other than the body declares (here: a feed of another shape than the body's

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <string>
 
+#include "onnx_ops/broadcast.h"
 #include "providers/cpu/control_flow/subgraph_call.h"
 
 namespace onyx {
@@ -45,6 +48,37 @@ bool reads_subgraphs(const Node& node) {
     if (attribute.g || !attribute.graphs.empty()) return true;
   }
   return false;
+}
+
+// The elementwise ops a body may hold, and the element type of their output; the shape is
+// the broadcast of the inputs' (Clip's and CastLike's: the first input's). Their output types follow from the input types by these rules,
+// not from type inference, whose answer for other ops need not be what the kernel makes.
+enum class ElementwiseResult { kFirstInput, kSecondInput, kBool, kCastTo };
+
+std::optional<ElementwiseResult> elementwise_result(const Node& node, int64_t opset) {
+  static const std::map<std::string, ElementwiseResult, std::less<>> ops = [] {
+    std::map<std::string, ElementwiseResult, std::less<>> table;
+    for (const char* op : {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor",
+                           "Max", "Min", "Sum", "Mean", "Identity", "Neg", "Abs", "Sign", "Floor", "Ceil", "Round",
+                           "Reciprocal", "Sqrt", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Not", "BitwiseNot", "Sin",
+                           "Cos", "Erf", "Clip"}) {
+      table[op] = ElementwiseResult::kFirstInput;
+    }
+    for (const char* op : {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "IsNaN",
+                           "IsInf"}) {
+      table[op] = ElementwiseResult::kBool;
+    }
+    table["Where"] = ElementwiseResult::kSecondInput;
+    table["CastLike"] = ElementwiseResult::kSecondInput;
+    table["Cast"] = ElementwiseResult::kCastTo;
+    return table;
+  }();
+  // Before opset 8 binary ops broadcast by attributes (or not at all) and Clip's bounds were
+  // attributes: those forms are left to the general path.
+  if (!node.domain.empty() || opset < 8 || node.outputs.size() != 1) return std::nullopt;
+  auto it = ops.find(node.op_type);
+  if (it == ops.end()) return std::nullopt;
+  return it->second;
 }
 
 // Hands each kernel output its slot's own buffer, when the kernel asks for the element type
@@ -118,11 +152,42 @@ std::unique_ptr<InPlaceLoopBody> InPlaceLoopBody::compile(const ExecutionPlan& p
     for (int slot : step.inputs) {
       if (slot >= 0 && !owned[static_cast<size_t>(slot)] && !known_type(slot)) return nullptr;
     }
-    for (int slot : step.outputs) {
-      if (slot < 0) continue;
-      if (owned[static_cast<size_t>(slot)] || constants[static_cast<size_t>(slot)] || !is_small(slot)) return nullptr;
-      own(slot);
+    std::optional<ElementwiseResult> result = elementwise_result(*step.node, step.opset);
+    if (!result || step.outputs.size() != 1 || step.inputs.empty() || step.inputs[0] < 0) return nullptr;
+    std::vector<Shape> input_shapes;
+    std::vector<DataType> input_dtypes;
+    for (int slot : step.inputs) {
+      if (slot < 0) continue;  // an omitted optional input (Clip's bounds)
+      input_shapes.push_back(known_type(slot)->shape);
+      input_dtypes.push_back(known_type(slot)->dtype);
     }
+    DataType dtype = input_dtypes[0];
+    if (*result == ElementwiseResult::kBool) dtype = DataType::kBool;
+    if (*result == ElementwiseResult::kSecondInput) {
+      if (step.inputs.size() < 2 || step.inputs[1] < 0) return nullptr;
+      dtype = known_type(step.inputs[1])->dtype;
+    }
+    if (*result == ElementwiseResult::kCastTo) {
+      const Attribute* to = nullptr;
+      for (const Attribute& attribute : step.node->attributes) to = attribute.name == "to" ? &attribute : to;
+      if (to == nullptr) return nullptr;
+      dtype = static_cast<DataType>(to->i);
+    }
+    // Clip's bounds and CastLike's second input shape nothing; the others broadcast.
+    const bool shaped_by_first = step.node->op_type == "Clip" || step.node->op_type == "CastLike";
+    Shape shape = input_shapes[0];
+    try {
+      if (!shaped_by_first) shape = broadcast_shapes(input_shapes);
+    } catch (const Error&) {
+      return nullptr;  // the kernel will say so, on the general path
+    }
+    const int out = step.outputs[0];
+    if (out < 0) return nullptr;
+    if (owned[static_cast<size_t>(out)] || constants[static_cast<size_t>(out)]) return nullptr;
+    if (dtype == DataType::kUndefined || dtype == DataType::kString) return nullptr;
+    types[static_cast<size_t>(out)] = StaticTensorType{dtype, shape, dtype_storage_bytes(dtype, shape_element_count(shape))};
+    if (!is_small(out)) return nullptr;
+    own(out);
     body->steps_.push_back(&step);
   }
 

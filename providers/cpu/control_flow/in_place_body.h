@@ -1,6 +1,8 @@
-// A Loop body run in place: when every value the body handles is a small tensor whose element
-// type and shape are known at session creation, and every node runs on the CPU without
-// subgraphs, the Loop skips the general plan's per-iteration work (moving Values in and out,
+// A Loop body run in place: when every node is an elementwise op on the CPU (arithmetic,
+// comparisons, logic, Cast, Identity, Where, Clip, ...) and every value the body handles is a
+// small tensor whose element type and shape are known at session creation (the body's inputs
+// from their declarations, checked against each run's values; each node's output from its
+// inputs by the op's broadcast rule), the Loop skips the general plan's per-iteration work (moving Values in and out,
 // a fresh iteration-number tensor, output recycling, arena checks, releases). Each value gets
 // a fixed buffer for the whole Loop run; the plan's own kernels write their outputs there (an
 // allocator that hands out those buffers), loop-carried state is copied back into the body's
