@@ -157,6 +157,10 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     input_names_.push_back(name);
     input_slots_.push_back(slot_of(name));
   }
+  for (const auto& name : input_names_) {
+    const TypeInfo* type = types.find(name);
+    input_types_.push_back(type ? *type : TypeInfo());
+  }
   PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops, memory_limit);
   for (const auto& name : graph.initializer_order) {
     int slot = slot_of(name);
@@ -272,11 +276,6 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
   for (const auto& [slot, value] : constants_) constant_slots.insert(slot);
   std::set<int> keep(output_slots_.begin(), output_slots_.end());
   keep.insert(constant_slots.begin(), constant_slots.end());
-
-  slot_types_.resize(slot_names_.size());
-  for (size_t slot = 0; slot < slot_names_.size(); ++slot) {
-    if (const TypeInfo* type = types.find(slot_names_[slot])) slot_types_[slot] = *type;
-  }
 
   std::vector<ValueLifetime> lifetimes;
   for (size_t slot = 0; slot < slot_names_.size(); ++slot) {

@@ -89,8 +89,8 @@ class ExecutionPlan {
   const std::vector<int>& input_slots() const { return input_slots_; }    // in input_names() order
   const std::vector<int>& output_slots() const { return output_slots_; }  // in graph output order
   const std::vector<std::pair<int, Value>>& constants() const { return constants_; }
-  // What type inference said of the slot's value (an unknown TypeInfo when it could not tell).
-  const TypeInfo& slot_type(int slot) const { return slot_types_[static_cast<size_t>(slot)]; }
+  // What type inference said of input i (an unknown TypeInfo when it could not tell).
+  const TypeInfo& input_type(size_t i) const { return input_types_[i]; }
   bool has_device_steps() const { return has_device_steps_; }
   int threads() const { return threads_; }
   size_t memory_limit() const { return memory_limit_; }
@@ -103,11 +103,11 @@ class ExecutionPlan {
   int threads_;
   size_t memory_limit_;
   std::vector<std::string> slot_names_;
-  std::vector<TypeInfo> slot_types_;  // by slot
   std::map<std::string, int> slots_;
   std::vector<std::pair<int, Value>> constants_;  // initializer slots, filled once per frame
   std::vector<std::string> input_names_;
   std::vector<int> input_slots_;
+  std::vector<TypeInfo> input_types_;
   std::vector<int> output_slots_;
   std::vector<int> device_output_slots_;  // the outputs before their copies to the host
   size_t output_copy_steps_ = 0;          // the last steps of steps_

@@ -24,23 +24,12 @@ struct StaticTensorType {
   size_t bytes;
 };
 
-// The slot's element type and shape when both are known at session creation (constants: their
-// own), for element types with a fixed size.
-std::optional<StaticTensorType> static_tensor_type(const ExecutionPlan& plan, int slot, const Value* constant) {
-  DataType dtype = DataType::kUndefined;
-  Shape shape;
-  if (constant != nullptr) {
-    if (!constant->is_tensor()) return std::nullopt;
-    dtype = constant->tensor().dtype();
-    shape = constant->tensor().shape();
-  } else {
-    const TypeInfo& type = plan.slot_type(slot);
-    if (!type.is_tensor() || !type.has_static_shape()) return std::nullopt;
-    dtype = type.elem_type;
-    shape = type.static_shape();
-  }
-  if (dtype == DataType::kUndefined || dtype == DataType::kString) return std::nullopt;
-  return StaticTensorType{dtype, shape, dtype_storage_bytes(dtype, shape_element_count(shape))};
+// `type`'s element type and shape when both are known, for element types with a fixed size.
+std::optional<StaticTensorType> static_tensor_type(const TypeInfo& type) {
+  if (!type.is_tensor() || !type.has_static_shape()) return std::nullopt;
+  if (type.elem_type == DataType::kUndefined || type.elem_type == DataType::kString) return std::nullopt;
+  Shape shape = type.static_shape();
+  return StaticTensorType{type.elem_type, shape, dtype_storage_bytes(type.elem_type, shape_element_count(shape))};
 }
 
 bool reads_subgraphs(const Node& node) {
@@ -109,14 +98,18 @@ std::unique_ptr<InPlaceLoopBody> InPlaceLoopBody::compile(const ExecutionPlan& p
   if (plan.has_device_steps() || inputs.size() < 2 + carried || outputs.size() < 1 + carried) return nullptr;
   std::unique_ptr<InPlaceLoopBody> body(new InPlaceLoopBody(plan));
 
-  std::vector<const Value*> constants(plan.slot_count(), nullptr);
-  for (const auto& [slot, value] : plan.constants()) constants[static_cast<size_t>(slot)] = &value;
+  // Static types of the slots: the inputs' as declared (checked against each run's values by
+  // accepts), the constants' own, and each step output's from its op's rule.
   std::vector<std::optional<StaticTensorType>> types(plan.slot_count());
-  auto known_type = [&](int slot) -> const std::optional<StaticTensorType>& {
-    auto& type = types[static_cast<size_t>(slot)];
-    if (!type) type = static_tensor_type(plan, slot, constants[static_cast<size_t>(slot)]);
-    return type;
-  };
+  std::vector<const Value*> constants(plan.slot_count(), nullptr);
+  for (const auto& [slot, value] : plan.constants()) {
+    constants[static_cast<size_t>(slot)] = &value;
+    if (!value.is_tensor() || value.tensor().dtype() == DataType::kString) continue;
+    const Tensor& tensor = value.tensor();
+    types[static_cast<size_t>(slot)] = StaticTensorType{tensor.dtype(), tensor.shape(), tensor.byte_size()};
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) types[static_cast<size_t>(inputs[i])] = static_tensor_type(plan.input_type(i));
+  auto known_type = [&](int slot) -> const std::optional<StaticTensorType>& { return types[static_cast<size_t>(slot)]; };
   std::vector<bool> owned(plan.slot_count(), false);
   auto own = [&](int slot) {
     const StaticTensorType& type = *known_type(slot);
