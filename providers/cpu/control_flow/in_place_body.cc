@@ -32,16 +32,10 @@ std::optional<StaticTensorType> static_tensor_type(const TypeInfo& type) {
   return StaticTensorType{type.elem_type, shape, dtype_storage_bytes(type.elem_type, shape_element_count(shape))};
 }
 
-bool reads_subgraphs(const Node& node) {
-  for (const Attribute& attribute : node.attributes) {
-    if (attribute.g || !attribute.graphs.empty()) return true;
-  }
-  return false;
-}
-
-// The elementwise ops a body may hold, and the element type of their output; the shape is
-// the broadcast of the inputs' (Clip's and CastLike's: the first input's). Their output types follow from the input types by these rules,
-// not from type inference, whose answer for other ops need not be what the kernel makes.
+// The elementwise ops a body may hold, and the element type of their output; the shape is the
+// broadcast of the inputs' (Clip's and CastLike's: the first input's). Output types follow from
+// the input types by these rules, not from type inference, whose answer for other ops need not
+// be what the kernel makes (a reduction's keepdims).
 enum class ElementwiseResult { kFirstInput, kSecondInput, kBool, kCastTo };
 
 std::optional<ElementwiseResult> elementwise_result(const Node& node, int64_t opset) {
@@ -141,7 +135,7 @@ std::unique_ptr<InPlaceLoopBody> InPlaceLoopBody::compile(const ExecutionPlan& p
   }
 
   for (const PlanStep& step : plan.steps()) {
-    if (step.node == nullptr || !step.provider->device().is_cpu() || reads_subgraphs(*step.node)) return nullptr;
+    if (step.node == nullptr || !step.provider->device().is_cpu()) return nullptr;
     for (int slot : step.inputs) {
       if (slot >= 0 && !owned[static_cast<size_t>(slot)] && !known_type(slot)) return nullptr;
     }
