@@ -158,6 +158,10 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     input_names_.push_back(name);
     input_slots_.push_back(slot_of(name));
   }
+  for (const auto& name : input_names_) {
+    const TypeInfo* type = types.find(name);
+    input_types_.push_back(type ? *type : TypeInfo());
+  }
   PlanSubgraphCompiler subgraphs(model, types, providers, threads, ops, memory_limit, precision);
   for (const auto& name : graph.initializer_order) {
     int slot = slot_of(name);

@@ -88,6 +88,18 @@ class ExecutionPlan {
   Tensor to_host(const Tensor& tensor, const KernelContext& context) const;
   const std::vector<ExecutionProvider*>& providers() const { return providers_; }
 
+  // The plan's layout, for a Loop's in-place body (providers/cpu/control_flow/in_place_body.h),
+  // which runs these steps' kernels on slots of its own.
+  size_t slot_count() const { return slot_names_.size(); }
+  const std::vector<int>& input_slots() const { return input_slots_; }    // in input_names() order
+  const std::vector<int>& output_slots() const { return output_slots_; }  // in graph output order
+  const std::vector<std::pair<int, Value>>& constants() const { return constants_; }
+  // What type inference said of input i (an unknown TypeInfo when it could not tell).
+  const TypeInfo& input_type(size_t i) const { return input_types_[i]; }
+  bool has_device_steps() const { return has_device_steps_; }
+  int threads() const { return threads_; }
+  size_t memory_limit() const { return memory_limit_; }
+
  private:
   int slot_of(const std::string& name);
   void add_step_for_copy(const PlannedCopy& copy);
@@ -101,6 +113,7 @@ class ExecutionPlan {
   std::vector<std::pair<int, Value>> constants_;  // initializer slots, filled once per frame
   std::vector<std::string> input_names_;
   std::vector<int> input_slots_;
+  std::vector<TypeInfo> input_types_;
   std::vector<int> output_slots_;
   std::vector<int> device_output_slots_;  // the outputs before their copies to the host
   size_t output_copy_steps_ = 0;          // the last steps of steps_

@@ -1,7 +1,8 @@
 // Control-flow cost, as ns_per_iteration: a Loop whose body is one Add on an int64 scalar (the
 // eager seed's traced sum) or on 4 floats, run for N iterations. The time per iteration is the
-// Loop's overhead plus one tiny kernel: the body plan is compiled once, its frame reused and the
-// loop-carried state alternates between two buffers, so a steady loop allocates nothing.
+// Loop's overhead plus one tiny kernel. Both bodies run in place (in_place_body.h: fixed
+// buffers, the state copied back between iterations); BM_Loop_ScalarSum_GeneralPlan runs the
+// sum through the general body plan (frame reused, state alternating between two buffers).
 #include <benchmark/benchmark.h>
 
 #include "runtime/ir/attribute_builders.h"
@@ -59,15 +60,17 @@ Model loop_model() {
 }
 
 // The eager seed's traced sum: s = s + i on an int64 scalar, the condition passed through
-// (the body's condition output is its condition input, as for_range traces it).
-Model scalar_sum_model() {
+// (the body's condition output is its condition input, as for_range traces it). With
+// `static_state` false the state's shape is left undeclared, so the body does not qualify for
+// the in-place path (in_place_body.h) and the general body plan runs.
+Model scalar_sum_model(bool static_state = true) {
   auto body = std::make_shared<Graph>();
   body->name = "body";
+  TypeInfo state = static_state ? TypeInfo::tensor_of_shape(DataType::kInt64, {}) : TypeInfo::tensor(DataType::kInt64);
   body->inputs = {{"iteration", TypeInfo::tensor_of_shape(DataType::kInt64, {}), ""},
                   {"cond", TypeInfo::tensor_of_shape(DataType::kBool, {}), ""},
-                  {"s_in", TypeInfo::tensor_of_shape(DataType::kInt64, {}), ""}};
-  body->outputs = {{"cond", TypeInfo::tensor_of_shape(DataType::kBool, {}), ""},
-                   {"s_out", TypeInfo::tensor_of_shape(DataType::kInt64, {}), ""}};
+                  {"s_in", state, ""}};
+  body->outputs = {{"cond", TypeInfo::tensor_of_shape(DataType::kBool, {}), ""}, {"s_out", state, ""}};
   Node add;
   add.name = "add";
   add.op_type = "Add";
@@ -87,11 +90,11 @@ Model scalar_sum_model() {
   return model;
 }
 
-void BM_Loop_ScalarSum(benchmark::State& state) {
+void run_scalar_sum(benchmark::State& state, bool static_state) {
   const int64_t trips = state.range(0);
   SessionOptions options;
   options.intra_op_threads = 1;
-  InferenceSession session(scalar_sum_model(), options);
+  InferenceSession session(scalar_sum_model(static_state), options);
   std::map<std::string, Value> feeds{{"trips", Tensor::scalar<int64_t>(trips)}};
   for (auto _ : state) {
     auto outputs = session.run(feeds);
@@ -102,7 +105,10 @@ void BM_Loop_ScalarSum(benchmark::State& state) {
   state.counters["ns_per_iteration"] = benchmark::Counter(
       static_cast<double>(trips) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+void BM_Loop_ScalarSum(benchmark::State& state) { run_scalar_sum(state, true); }
 BENCHMARK(BM_Loop_ScalarSum)->ArgName("trips")->Arg(1000)->Arg(100000);
+void BM_Loop_ScalarSum_GeneralPlan(benchmark::State& state) { run_scalar_sum(state, false); }
+BENCHMARK(BM_Loop_ScalarSum_GeneralPlan)->ArgName("trips")->Arg(1000)->Arg(100000);
 
 void BM_Loop_PerIteration(benchmark::State& state) {
   const int64_t trips = state.range(0);

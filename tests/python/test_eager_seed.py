@@ -28,6 +28,8 @@ def test_seed_prints_times_and_speedups(tmp_path):
     assert len(speedups) == 4, out  # two sums (quick sizes), the tensor update, training
     assert all(float(s) > 0 for s in speedups)
     assert "sum 499500" in out
+    lowest = re.search(r"^lowest speedup over N: ([0-9.]+)$", out, re.M)  # of the sums, the first two rows
+    assert lowest and float(lowest.group(1)) == min(float(s) for s in speedups[:2]), out
     # both costs the Loop is judged by: per iteration in the graph, per op eagerly
     loop_ns = re.search(r"^onyx \(in process, CPU time\): ([0-9.]+) ns per iteration", out, re.M)
     eager_ns = re.search(r"^eager per-op cost: ([0-9.]+) ns", out, re.M)

@@ -1,8 +1,10 @@
 // Loop: the body plan is compiled once; one frame is reused across iterations, loop-carried
 // values move from one iteration's outputs to the next one's inputs without copies, and scan
-// outputs are stacked once at the end.
+// outputs are stacked once at the end. A body of small static-shape values on the CPU runs
+// in place instead (in_place_body.h), without the frame's per-iteration bookkeeping.
 #include <limits>
 
+#include "providers/cpu/control_flow/in_place_body.h"
 #include "providers/cpu/control_flow/subgraph_call.h"
 #include "providers/kernel_registry.h"
 
@@ -56,6 +58,7 @@ class LoopKernel final : public Kernel {
     for (size_t k = 0; k < scan_count_; ++k) {
       scan_types_.push_back(body_.graph().outputs[1 + carried_count_ + k].type);
     }
+    in_place_ = InPlaceLoopBody::compile(body_.plan(), carried_count_);
   }
 
   void compute(KernelContext& context) override {
@@ -64,6 +67,14 @@ class LoopKernel final : public Kernel {
     bool condition = !context.has_input(1) || scalar_truth(context.input(1), "Loop's condition");
 
     std::vector<Value> inputs(body_.input_count());
+    if (in_place_) {
+      for (size_t i = 0; i < carried_count_; ++i) inputs[2 + i] = context.input_value(2 + i);
+      body_.bind_outer_values(context, inputs);
+      if (in_place_->accepts(inputs)) {
+        if (in_place_->run(context, inputs, max_trips, condition) == 0) write_empty_scans(context);
+        return;
+      }
+    }
     std::vector<Value> carried(carried_count_);
     for (size_t i = 0; i < carried_count_; ++i) carried[i] = context.input_value(2 + i);
     std::vector<std::vector<Value>> scans(scan_count_);
@@ -111,7 +122,12 @@ class LoopKernel final : public Kernel {
     return stack_along_axis(tensors, 0, *cpu_allocator(), context.threads());
   }
 
+  void write_empty_scans(KernelContext& context) const {
+    for (size_t k = 0; k < scan_count_; ++k) context.set_output(carried_count_ + k, stack(k, {}, context));
+  }
+
   SubgraphCall body_;
+  std::unique_ptr<InPlaceLoopBody> in_place_;  // null: the body does not qualify
   size_t carried_count_ = 0;
   size_t scan_count_ = 0;
   std::vector<TypeInfo> scan_types_;
