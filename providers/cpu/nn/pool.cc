@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "onnx_ops/nn_geometry.h"
@@ -410,35 +411,67 @@ class NhwcPoolKernel final : public Kernel {
     y_shape.push_back(x.shape().back());
     Tensor& y = ctx.output(0, x.dtype(), y_shape);
     if (y.element_count() == 0) return;
-    dispatch_dtype_or_throw<TypeList<float, double>>(x.dtype(), op_, [&]<typename T>() { pool<T>(x, g, y, ctx.threads()); });
+    dispatch_dtype_or_throw<TypeList<float, double>>(x.dtype(), op_, [&]<typename T>() {
+      if (kind_ == PoolKind::kMax) pool<true, T>(x, g, y, ctx.threads());
+      else pool<false, T>(x, g, y, ctx.threads());
+    });
   }
 
  private:
-  // Accumulates one window tap (C contiguous values) into `out`.
-  template <typename T>
-  void accumulate(const T* tap, T* out, int64_t channels) const {
-    if (kind_ == PoolKind::kMax) {
+  // Accumulates one window tap (C contiguous values) into `out`. The kind is a template
+  // argument so that the channel loop compiles to vector max/add instructions: decided per
+  // tap at run time, it cost more than the pooling itself on small channel counts.
+  template <bool kMax, typename T>
+  static void accumulate(const T* __restrict tap, T* __restrict out, int64_t channels) {
+    if constexpr (kMax) {
       for (int64_t c = 0; c < channels; ++c) out[c] = tap[c] > out[c] ? tap[c] : out[c];
     } else {
       for (int64_t c = 0; c < channels; ++c) out[c] += tap[c];
     }
   }
 
-  template <typename T>
-  void start(T* out, int64_t channels) const {
-    std::fill_n(out, channels, kind_ == PoolKind::kMax ? -std::numeric_limits<T>::infinity() : T(0));
+  template <bool kMax, typename T>
+  static void start(T* out, int64_t channels) {
+    std::fill_n(out, channels, kMax ? -std::numeric_limits<T>::infinity() : T(0));
   }
 
-  template <typename T>
+  template <bool kMax, typename T>
   void finish(T* out, int64_t channels, int64_t taps, int64_t padded_taps) const {
-    if (kind_ == PoolKind::kMax) return;
-    const int64_t divisor = count_include_pad_ ? padded_taps : taps;
-    const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
-    for (int64_t c = 0; c < channels; ++c) out[c] *= scale;
+    if constexpr (!kMax) {
+      const int64_t divisor = count_include_pad_ ? padded_taps : taps;
+      const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
+      for (int64_t c = 0; c < channels; ++c) out[c] *= scale;
+    }
+  }
+
+  // One output position's channels [0, kChannelBlock) from `corner` (its window's first tap
+  // when unclipped): the running max or sum stays in registers across the window's taps, where
+  // accumulating into the output tap by tap waited on each tap's store before the next load.
+  static constexpr int64_t kChannelBlock = 8;
+  template <bool kMax, typename T>
+  static void pool_channel_block(const T* corner, T* out, int64_t hlo, int64_t hhi, int64_t wlo, int64_t whi,
+                                 int64_t row_stride, int64_t tap_stride, T scale) {
+    // A vector of the block's channels (GCC/Clang vector extension): written as an array, the
+    // compiler kept the lanes in separate scalar registers.
+    typedef T Lanes __attribute__((vector_size(kChannelBlock * sizeof(T))));  // (an alias would drop the attribute)
+    Lanes acc = Lanes{} + (kMax ? -std::numeric_limits<T>::infinity() : T(0));
+    for (int64_t kh = hlo; kh < hhi; ++kh) {
+      for (int64_t kw = wlo; kw < whi; ++kw) {
+        Lanes tap;
+        std::memcpy(&tap, corner + kh * row_stride + kw * tap_stride, sizeof tap);
+        if constexpr (kMax) {
+          acc = tap > acc ? tap : acc;  // as accumulate(): a NaN tap leaves the maximum
+        } else {
+          acc += tap;
+        }
+      }
+    }
+    if constexpr (!kMax) acc *= scale;
+    std::memcpy(out, &acc, sizeof acc);
   }
 
   // The common 2-D case with per-dim tables: no divisions per output position.
-  template <typename T>
+  template <bool kMax, typename T>
   void pool_2d(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
     const DimTable th = dim_table(g, 0), tw = dim_table(g, 1);
     const int64_t channels = x.shape().back(), width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
@@ -452,22 +485,31 @@ class NhwcPoolKernel final : public Kernel {
         const T* in = px + (row / oh_count) * in_size;
         for (int64_t ow = 0; ow < ow_count; ++ow) {
           T* out = py + (row * ow_count + ow) * channels;
-          start(out, channels);
-          for (int64_t kh = th.lo[oh]; kh < th.hi[oh]; ++kh) {
-            const T* line = in + (th.start[oh] + kh * dh) * width * channels;
-            for (int64_t kw = tw.lo[ow]; kw < tw.hi[ow]; ++kw) {
-              accumulate(line + (tw.start[ow] + kw * dw) * channels, out, channels);
+          const int64_t hlo = th.lo[oh], hhi = th.hi[oh], wlo = tw.lo[ow], whi = tw.hi[ow];
+          const int64_t taps = (hhi - hlo) * (whi - wlo), padded_taps = th.padded[oh] * tw.padded[ow];
+          const T* corner = in + (th.start[oh] * width + tw.start[ow]) * channels;
+          const int64_t divisor = count_include_pad_ ? padded_taps : taps;
+          const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
+          int64_t c = 0;
+          for (; c + kChannelBlock <= channels; c += kChannelBlock) {
+            pool_channel_block<kMax>(corner + c, out + c, hlo, hhi, wlo, whi, dh * width * channels, dw * channels, scale);
+          }
+          if (c == channels) continue;
+          start<kMax>(out + c, channels - c);  // the last channels, fewer than a block
+          for (int64_t kh = hlo; kh < hhi; ++kh) {
+            for (int64_t kw = wlo; kw < whi; ++kw) {
+              accumulate<kMax>(corner + kh * dh * width * channels + kw * dw * channels + c, out + c, channels - c);
             }
           }
-          finish(out, channels, (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]), th.padded[oh] * tw.padded[ow]);
+          finish<kMax>(out + c, channels - c, taps, padded_taps);
         }
       }
     });
   }
 
-  template <typename T>
+  template <bool kMax, typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
-    if (g.rank() == 2) return pool_2d<T>(x, g, y, threads);
+    if (g.rank() == 2) return pool_2d<kMax, T>(x, g, y, threads);
     const int64_t channels = x.shape().back(), in_count = g.input_count(), out_count = g.output_count();
     const T* px = x.data<T>();
     T* py = y.mutable_data<T>();
@@ -479,12 +521,12 @@ class NhwcPoolKernel final : public Kernel {
         T* out = py + position * channels;
         clip_window(g, position % out_count, w);
         int64_t taps = 0;
-        start(out, channels);
+        start<kMax>(out, channels);
         for_each_in_window(g, w, [&](int64_t i) {
-          accumulate(in + i * channels, out, channels);
+          accumulate<kMax>(in + i * channels, out, channels);
           ++taps;
         });
-        finish(out, channels, taps, w.padded_count);
+        finish<kMax>(out, channels, taps, w.padded_count);
       }
     });
   }
