@@ -3,6 +3,7 @@ binary fails every test: these checks are part of the build's contract, so they 
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -25,6 +26,16 @@ def onyx_binary():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# The example custom-op models of models/custom_ops (test_cli_custom_ops.py,
+# test_python_session.py), made once per session.
+@pytest.fixture(scope="session")
+def custom_op_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("custom_op_models")
+    subprocess.run([sys.executable, os.path.join(ROOT, "models", "custom_ops", "make_example_models.py"), str(folder)],
+                   check=True)
+    return folder
 
 
 # The PyTorch exports of scripts/export_architectures.py (test_architectures.py,

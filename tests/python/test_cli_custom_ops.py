@@ -2,8 +2,6 @@
 (build/libonyx_example_ops.so) and the example models of models/custom_ops/make_example_models.py.
 Outputs are checked against numpy; load failures give one error line naming what was looked for."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,12 +13,9 @@ BUILD = os.path.dirname(os.path.abspath(os.environ.get("ONYX_BIN", os.path.join(
 EXAMPLE_LIB = os.path.join(BUILD, "libonyx_example_ops.so")
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("custom_op_models")
-    subprocess.run([sys.executable, os.path.join(ROOT, "models", "custom_ops", "make_example_models.py"), str(folder)],
-                   check=True)
-    return folder
+@pytest.fixture
+def models(custom_op_models):
+    return custom_op_models
 
 
 def swish(x, beta=1.0):

@@ -4,8 +4,6 @@ libraries; and errors: the exception classes, with the very message `onyx run` p
 same mistake (results are checked against NumPy)."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -160,14 +158,6 @@ def test_profiling_writes_a_chrome_trace_of_every_node(symbolic, tmp_path):
     assert sorted(event["args"]["op_name"] for event in events) == ["Add", "Shape"]
     assert all(event["ph"] == "X" and event["dur"] >= 0 and event["args"]["runs"] == 3 for event in events)
     assert onyx.InferenceSession(symbolic).end_profiling() == ""
-
-
-@pytest.fixture(scope="module")
-def custom_op_models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("custom_op_models")
-    subprocess.run([sys.executable, os.path.join(ROOT, "models", "custom_ops", "make_example_models.py"), str(folder)],
-                   check=True)
-    return folder
 
 
 def test_register_custom_ops_library(custom_op_models, rng):

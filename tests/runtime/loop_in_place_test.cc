@@ -93,15 +93,21 @@ std::vector<T> elements(const Tensor& tensor) {
 
 Value trips(int64_t n) { return Tensor::scalar<int64_t>(n); }
 
-// The eager seed's traced sum: s = s + i on an int64 scalar, the condition passed through.
-TEST(LoopInPlace, Int64SumWithTheConditionPassedThrough) {
+// The eager seed's traced sum: s = s + i on an int64 scalar, the condition passed through;
+// the model's initial s declared with `s0_dims`.
+LoopCase scalar_sum_loop(std::vector<int64_t> s0_dims) {
   LoopCase loop;
   loop.body_nodes = {make_node("Add", {"s_in", "i"}, {"s_out"})};
   loop.body_inputs = {tensor_value("i", DataType::kInt64, {}), tensor_value("cond", DataType::kBool, {}),
                       tensor_value("s_in", DataType::kInt64, {})};
   loop.body_outputs = {tensor_value("cond", DataType::kBool, {}), tensor_value("s_out", DataType::kInt64, {})};
   loop.loop_inputs = {"trips", "", "s0"};
-  loop.feeds = {tensor_value("trips", DataType::kInt64, {}), tensor_value("s0", DataType::kInt64, {})};
+  loop.feeds = {tensor_value("trips", DataType::kInt64, {}), tensor_value("s0", DataType::kInt64, std::move(s0_dims))};
+  return loop;
+}
+
+TEST(LoopInPlace, Int64SumWithTheConditionPassedThrough) {
+  LoopCase loop = scalar_sum_loop({});
   for (int64_t n : {0, 1, 2, 1000}) {
     auto outputs = run_both(loop, {{"trips", trips(n)}, {"s0", Tensor::scalar<int64_t>(5)}});
     EXPECT_EQ(elements<int64_t>(outputs[0]), std::vector<int64_t>{5 + n * (n - 1) / 2}) << n;
@@ -320,13 +326,7 @@ TEST(LoopInPlace, ABodyWithAReductionTakesTheGeneralPath) {
 // Initial values other than the body declares (here: a feed of another shape than the body's
 // input) are not the in-place path's: the general path runs and says what is wrong, or works.
 TEST(LoopInPlace, InitialValuesOfAnotherShapeTakeTheGeneralPath) {
-  LoopCase loop;
-  loop.body_nodes = {make_node("Add", {"s_in", "i"}, {"s_out"})};
-  loop.body_inputs = {tensor_value("i", DataType::kInt64, {}), tensor_value("cond", DataType::kBool, {}),
-                      tensor_value("s_in", DataType::kInt64, {})};
-  loop.body_outputs = {tensor_value("cond", DataType::kBool, {}), tensor_value("s_out", DataType::kInt64, {})};
-  loop.loop_inputs = {"trips", "", "s0"};
-  loop.feeds = {tensor_value("trips", DataType::kInt64, {}), tensor_value("s0", DataType::kInt64, {-1})};
+  LoopCase loop = scalar_sum_loop({-1});
   InferenceSession session(build(loop, true));
   int64_t before = InPlaceLoopBody::runs();
   auto outputs = session.run({{"trips", trips(3)}, {"s0", Tensor::from_vector<int64_t>({2}, {10, 20})}});
