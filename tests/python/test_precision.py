@@ -20,7 +20,6 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from cli_helpers import make_model, mlp_model, onyx_path, ort_run, read_outputs, run_onyx, save_model
-from test_architectures import exported  # noqa: F401  (the session-scoped export fixture)
 
 
 def cpu_has_bf16():
