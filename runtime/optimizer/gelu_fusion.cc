@@ -40,11 +40,9 @@ class GeluFuser {
  private:
   // The value of a constant one-element float tensor.
   std::optional<float> constant_scalar(const std::string& name) const {
-    auto it = graph_.initializers.find(name);
-    if (it == graph_.initializers.end() || graph_.find_input(name) != nullptr) return std::nullopt;
-    const Tensor& t = it->second;
-    if (t.dtype() != DataType::kFloat || t.element_count() != 1) return std::nullopt;
-    return t.data<float>()[0];
+    const Tensor* t = constant_initializer(graph_, name);
+    if (!t || t->dtype() != DataType::kFloat || t->element_count() != 1) return std::nullopt;
+    return t->data<float>()[0];
   }
 
   bool is_constant(const std::string& name, double expected) const {

@@ -38,11 +38,7 @@ class MatMulFuser {
     bool converted;  // already a FusedMatMul
   };
 
-  const Tensor* constant(const std::string& name) const {
-    auto it = graph_.initializers.find(name);
-    if (it == graph_.initializers.end() || graph_.find_input(name) != nullptr) return nullptr;
-    return &it->second;
-  }
+  const Tensor* constant(const std::string& name) const { return constant_initializer(graph_, name); }
 
   int64_t float_rank(const std::string& name) const {
     const TypeInfo* type = types_.find(name);

@@ -47,11 +47,7 @@ class QdqFuser {
     return it == producers_.end() ? nullptr : &graph_.nodes[it->second];
   }
 
-  const Tensor* constant(const std::string& name) const {
-    auto it = graph_.initializers.find(name);
-    if (it == graph_.initializers.end() || graph_.find_input(name) != nullptr) return nullptr;
-    return &it->second;
-  }
+  const Tensor* constant(const std::string& name) const { return constant_initializer(graph_, name); }
 
   std::optional<Dequantized> dequantized(const std::string& value) const {
     const Node* dq = producer(value);
@@ -91,20 +87,31 @@ class QdqFuser {
     return type && type->is_tensor() ? type->elem_type : DataType::kUndefined;
   }
 
+  // An 8-bit activation quantized per tensor (the product's first input).
+  bool is_quantized_activation(const Dequantized& x) const {
+    const DataType type = type_of(x.data);
+    return (type == DataType::kUInt8 || type == DataType::kInt8) && scalar_parameters(x.scale, x.zero, type);
+  }
+
+  // The QuantizeLinear's zero point ("" when absent), when it quantizes per tensor as QLinear
+  // outputs are.
+  std::optional<std::string> output_zero_point(const Node& quantize) const {
+    const std::string y_zero = quantize.has_input(2) ? quantize.inputs[2] : "";
+    const Tensor* zero = y_zero.empty() ? nullptr : constant(y_zero);
+    const DataType y_type = y_zero.empty() ? DataType::kUInt8 : (zero ? zero->dtype() : DataType::kUndefined);
+    if (!scalar_parameters(quantize.inputs[1], y_zero, y_type) || !output_attributes_plain(quantize)) return std::nullopt;
+    return y_zero;
+  }
+
   std::optional<Node> fuse_conv(const Node& conv, const Node& quantize) const {
     if (!conv.domain.empty() || conv.inputs.size() < 2) return std::nullopt;
     auto x = dequantized(conv.inputs[0]);
     auto w = dequantized(conv.inputs[1]);
-    if (!x || !w) return std::nullopt;
-    const DataType x_type = type_of(x->data);
-    if ((x_type != DataType::kUInt8 && x_type != DataType::kInt8) || !scalar_parameters(x->scale, x->zero, x_type)) {
-      return std::nullopt;
-    }
+    if (!x || !w || !is_quantized_activation(*x)) return std::nullopt;
     const Tensor* wq = constant(w->data);
     if (!wq || wq->rank() < 3 || !weight_parameters(*w, 0, wq->dim(0))) return std::nullopt;
-    const std::string y_zero = quantize.has_input(2) ? quantize.inputs[2] : "";
-    const DataType y_type = y_zero.empty() ? DataType::kUInt8 : (constant(y_zero) ? constant(y_zero)->dtype() : DataType::kUndefined);
-    if (!scalar_parameters(quantize.inputs[1], y_zero, y_type) || !output_attributes_plain(quantize)) return std::nullopt;
+    const std::optional<std::string> y_zero = output_zero_point(quantize);
+    if (!y_zero) return std::nullopt;
     std::string bias;
     if (conv.has_input(2)) {
       auto b = dequantized(conv.inputs[2]);
@@ -114,7 +121,7 @@ class QdqFuser {
     Node fused;
     fused.name = conv.name.empty() ? quantize.name : conv.name;
     fused.op_type = "QLinearConv";
-    fused.inputs = {x->data, x->scale, x->zero, w->data, w->scale, w->zero, quantize.inputs[1], y_zero};
+    fused.inputs = {x->data, x->scale, x->zero, w->data, w->scale, w->zero, quantize.inputs[1], *y_zero};
     if (!bias.empty()) fused.inputs.push_back(bias);
     fused.outputs = quantize.outputs;
     fused.attributes = conv.attributes;
@@ -133,18 +140,13 @@ class QdqFuser {
     }
     auto a = dequantized(product.inputs[0]);
     auto b = dequantized(product.inputs[1]);
-    if (!a || !b) return std::nullopt;
-    const DataType a_type = type_of(a->data);
-    if ((a_type != DataType::kUInt8 && a_type != DataType::kInt8) || !scalar_parameters(a->scale, a->zero, a_type)) {
-      return std::nullopt;
-    }
+    if (!a || !b || !is_quantized_activation(*a)) return std::nullopt;
     const Tensor* bq = constant(b->data);
     if (!bq || bq->rank() != 2) return std::nullopt;
     // Per-column parameters: axis 1 of B, axis 0 of a transposed B.
     if (!weight_parameters(*b, trans_b ? 0 : 1, trans_b ? bq->dim(0) : bq->dim(1))) return std::nullopt;
-    const std::string y_zero = quantize.has_input(2) ? quantize.inputs[2] : "";
-    const DataType y_type = y_zero.empty() ? DataType::kUInt8 : (constant(y_zero) ? constant(y_zero)->dtype() : DataType::kUndefined);
-    if (!scalar_parameters(quantize.inputs[1], y_zero, y_type) || !output_attributes_plain(quantize)) return std::nullopt;
+    const std::optional<std::string> y_zero = output_zero_point(quantize);
+    if (!y_zero) return std::nullopt;
     std::string b_name = b->data;
     if (trans_b) {
       b_name = b->data + "_transposed_for_" + (product.name.empty() ? quantize.outputs[0] : product.name);
@@ -158,7 +160,7 @@ class QdqFuser {
     Node fused;
     fused.name = product.name.empty() ? quantize.name : product.name;
     fused.op_type = "QLinearMatMul";
-    fused.inputs = {a->data, a->scale, a->zero, b_name, b->scale, b->zero, quantize.inputs[1], y_zero};
+    fused.inputs = {a->data, a->scale, a->zero, b_name, b->scale, b->zero, quantize.inputs[1], *y_zero};
     fused.outputs = quantize.outputs;
     return fused;
   }

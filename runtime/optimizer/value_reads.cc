@@ -17,6 +17,12 @@ void add_reads(const Graph& graph, std::map<std::string, int>& reads) {
 
 }  // namespace
 
+const Tensor* constant_initializer(const Graph& graph, const std::string& name) {
+  auto it = graph.initializers.find(name);
+  if (it == graph.initializers.end() || graph.find_input(name) != nullptr) return nullptr;
+  return &it->second;
+}
+
 std::map<std::string, int> count_value_reads(const Graph& graph) {
   std::map<std::string, int> reads;
   add_reads(graph, reads);

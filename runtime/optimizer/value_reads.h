@@ -12,4 +12,8 @@ namespace onyx {
 
 std::map<std::string, int> count_value_reads(const Graph& graph);
 
+// The initializer named `name` when it is a constant: an initializer that a graph input of the
+// same name may override at run time is not one. Null otherwise.
+const Tensor* constant_initializer(const Graph& graph, const std::string& name);
+
 }  // namespace onyx
