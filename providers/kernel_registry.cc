@@ -1,6 +1,7 @@
 #include "providers/kernel_registry.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "onnx_ops/attribute_checks.h"
 
@@ -32,7 +33,10 @@ void KernelRegistry::add(KernelDef def) {
     throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " for ", def.provider,
                 ": empty opset range ", def.since_version, "-", def.until_version);
   }
-  if (const KernelDef* existing = find_overlapping(def)) {
+  std::unique_lock lock(mutex_);
+  const KernelDef* existing = overlapping_here(def);
+  if (!existing && fallback_) existing = fallback_->find_overlapping(def);
+  if (existing) {
     throw_error(ErrorCode::kInvalidArgument, "kernel ", def.op_type, " (domain ",
                 display_domain(def.domain), ") for ", def.provider, " registered twice for opsets ",
                 std::max(def.since_version, existing->since_version), "-",
@@ -42,6 +46,14 @@ void KernelRegistry::add(KernelDef def) {
 }
 
 const KernelDef* KernelRegistry::find_overlapping(const KernelDef& def) const {
+  {
+    std::shared_lock lock(mutex_);
+    if (const KernelDef* existing = overlapping_here(def)) return existing;
+  }
+  return fallback_ ? fallback_->find_overlapping(def) : nullptr;
+}
+
+const KernelDef* KernelRegistry::overlapping_here(const KernelDef& def) const {
   auto it = kernels_.find({def.provider, def.domain, def.op_type});
   if (it != kernels_.end()) {
     for (const KernelDef& existing : it->second) {
@@ -50,15 +62,18 @@ const KernelDef* KernelRegistry::find_overlapping(const KernelDef& def) const {
       }
     }
   }
-  return fallback_ ? fallback_->find_overlapping(def) : nullptr;
+  return nullptr;
 }
 
 const KernelDef* KernelRegistry::find(const std::string& provider, const std::string& domain,
                                       const std::string& op_type, int64_t opset) const {
-  auto it = kernels_.find({provider, canonical_domain(domain), op_type});
-  if (it != kernels_.end()) {
-    for (const KernelDef& def : it->second) {
-      if (def.since_version <= opset && opset <= def.until_version) return &def;
+  {
+    std::shared_lock lock(mutex_);
+    auto it = kernels_.find({provider, canonical_domain(domain), op_type});
+    if (it != kernels_.end()) {
+      for (const KernelDef& def : it->second) {
+        if (def.since_version <= opset && opset <= def.until_version) return &def;
+      }
     }
   }
   return fallback_ ? fallback_->find(provider, domain, op_type, opset) : nullptr;
@@ -67,6 +82,7 @@ const KernelDef* KernelRegistry::find(const std::string& provider, const std::st
 std::string KernelRegistry::describe_ranges(const std::string& domain,
                                             const std::string& op_type) const {
   std::string text;
+  std::shared_lock lock(mutex_);
   for (const auto& [key, versions] : kernels_) {
     if (std::get<1>(key) != canonical_domain(domain) || std::get<2>(key) != op_type) continue;
     for (const KernelDef& def : versions) {
@@ -82,8 +98,11 @@ std::string KernelRegistry::describe_ranges(const std::string& domain,
 
 std::vector<const KernelDef*> KernelRegistry::all() const {
   std::vector<const KernelDef*> defs;
-  for (const auto& [key, versions] : kernels_) {
-    for (const KernelDef& def : versions) defs.push_back(&def);
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [key, versions] : kernels_) {
+      for (const KernelDef& def : versions) defs.push_back(&def);
+    }
   }
   if (fallback_) {
     for (const KernelDef* def : fallback_->all()) defs.push_back(def);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -69,8 +70,14 @@ class KernelRegistry {
 
  private:
   const KernelDef* find_overlapping(const KernelDef& def) const;
+  const KernelDef* overlapping_here(const KernelDef& def) const;  // the caller holds mutex_
 
   const KernelRegistry* fallback_ = nullptr;
+  // Plug-ins (the CUDA provider's library) add kernels to the global registry when they load,
+  // which may be while another thread creates a session and looks kernels up. Definitions are
+  // never removed and their keys' vectors only grow for a plug-in's own provider, so the
+  // pointers lookups return stay valid.
+  mutable std::shared_mutex mutex_;
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<KernelDef>> kernels_;
 };
 

@@ -1,8 +1,12 @@
 #include "providers/provider_factory.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
+#include <mutex>
 
 #include "providers/cpu/cpu_provider.h"
 #include "runtime/common/error.h"
@@ -21,15 +25,78 @@ std::map<std::string, ProviderEntry>& provider_makers() {
   return *makers;
 }
 
-std::string lowercase_provider_name(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
 std::string provider_list() {
   std::string list;
   for (const auto& [name, entry] : provider_makers()) list += (list.empty() ? "" : ", ") + name;
   return list;
+}
+
+// Guards provider_makers(). Recursive: loading a plug-in runs its registrars (which take it)
+// while make_provider holds it.
+std::recursive_mutex& providers_mutex() {
+  static auto* mutex = new std::recursive_mutex();
+  return *mutex;
+}
+
+// Providers built as libraries of their own, beside libonyx_core.so, and loaded the first time
+// a session asks for them: the CUDA provider links cuBLAS/cuBLASLt/cuDNN, whose loading alone
+// takes about 150 MB of resident memory, which no CPU-only process should pay.
+struct PluginProvider {
+  const char* name;
+  const char* title;  // in messages
+  const char* library;
+  const char* description;
+};
+constexpr PluginProvider kPluginProviders[] = {
+    {"cuda", "CUDA", "libonyx_cuda.so", "NVIDIA GPUs (CUDA, cuBLAS, cuDNN)"},
+};
+
+const PluginProvider* plugin_named(const std::string& name) {
+  for (const PluginProvider& plugin : kPluginProviders) {
+    if (name == plugin.name) return &plugin;
+  }
+  return nullptr;
+}
+
+// The plug-in's path: the folder this library (libonyx_core.so) was loaded from, wherever that
+// is (the build folder, an installed Python package).
+std::filesystem::path plugin_path(const PluginProvider& plugin) {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&provider_makers), &info) == 0 || info.dli_fname == nullptr) return {};
+  return std::filesystem::path(info.dli_fname).parent_path() / plugin.library;
+}
+
+bool plugin_present(const PluginProvider& plugin) {
+  std::error_code error;
+  const std::filesystem::path path = plugin_path(plugin);
+  return !path.empty() && std::filesystem::is_regular_file(path, error);
+}
+
+// Loads the plug-in once (its static registrars add the provider and its kernels); throws when
+// it is absent or cannot load (its libraries missing).
+void load_plugin(const PluginProvider& plugin) {
+  const std::filesystem::path path = plugin_path(plugin);
+  if (!plugin_present(plugin)) {
+    throw_error(ErrorCode::kNotImplemented, "this onyx build has no ", plugin.title, " provider: ",
+                plugin.library, " is not beside libonyx_core.so (onyx was built without the CUDA toolkit; "
+                "rebuild with nvcc on the PATH or -DONYX_CUDA=ON); providers in this build: ",
+                provider_list());
+  }
+  // Kept loaded for the life of the process: its kernels are in the global registry.
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
+    const char* reason = dlerror();
+    throw_error(ErrorCode::kRuntimeFailure, "the '", plugin.name, "' provider (", path.string(),
+                ") could not be loaded: ", reason ? reason : "unknown reason",
+                "; it needs the CUDA 13 runtime, cuBLAS and cuDNN 9 libraries");
+  }
+  if (!provider_makers().count(plugin.name)) {
+    throw_error(ErrorCode::kRuntimeFailure, path.string(), " loaded but registered no '", plugin.name, "' provider");
+  }
+}
+
+std::string lowercase_provider_name(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
 }
 
 const ProviderRegistrar kCpuRegistrar("cpu", "the host CPU (oneDNN, OpenMP); every node can fall back to it",
@@ -44,6 +111,7 @@ const ProviderRegistrar kCpuRegistrar("cpu", "the host CPU (oneDNN, OpenMP); eve
 }  // namespace
 
 ProviderRegistrar::ProviderRegistrar(const std::string& name, std::string description, ProviderMaker maker) {
+  std::lock_guard lock(providers_mutex());
   provider_makers()[name] = ProviderEntry{std::move(description), std::move(maker)};
 }
 
@@ -86,19 +154,30 @@ std::string ProviderSpec::to_string() const {
   return text;
 }
 
+bool load_provider_library(const std::string& name) {
+  std::lock_guard lock(providers_mutex());
+  if (provider_makers().count(name)) return true;
+  const PluginProvider* plugin = plugin_named(name);
+  if (!plugin || !plugin_present(*plugin)) return false;
+  load_plugin(*plugin);
+  return true;
+}
+
 std::shared_ptr<ExecutionProvider> make_provider(const ProviderSpec& spec) {
-  auto it = provider_makers().find(spec.name);
-  if (it == provider_makers().end()) {
-    if (spec.name == "cuda") {
-      throw_error(ErrorCode::kNotImplemented,
-                  "this onyx build has no CUDA provider (it was built without the CUDA toolkit; "
-                  "rebuild with nvcc on the PATH or -DONYX_CUDA=ON); providers in this build: ",
-                  provider_list());
+  ProviderMaker maker;
+  {
+    std::lock_guard lock(providers_mutex());
+    if (!provider_makers().count(spec.name)) {
+      if (const PluginProvider* plugin = plugin_named(spec.name)) load_plugin(*plugin);
     }
-    throw_error(ErrorCode::kInvalidArgument, "unknown execution provider '", spec.name,
-                "'; providers in this build: ", provider_list());
+    auto it = provider_makers().find(spec.name);
+    if (it == provider_makers().end()) {
+      throw_error(ErrorCode::kInvalidArgument, "unknown execution provider '", spec.name,
+                  "'; providers in this build: ", provider_list());
+    }
+    maker = it->second.maker;
   }
-  return it->second.maker(spec);
+  return maker(spec);
 }
 
 std::vector<std::shared_ptr<ExecutionProvider>> make_providers(const std::vector<std::string>& specs) {
@@ -113,9 +192,13 @@ std::vector<std::shared_ptr<ExecutionProvider>> make_providers(const std::vector
 }
 
 std::vector<std::pair<std::string, std::string>> available_providers() {
-  std::vector<std::pair<std::string, std::string>> list;
-  for (const auto& [name, entry] : provider_makers()) list.emplace_back(name, entry.description);
-  return list;
+  std::lock_guard lock(providers_mutex());
+  std::map<std::string, std::string> list;
+  for (const auto& [name, entry] : provider_makers()) list.emplace(name, entry.description);
+  for (const PluginProvider& plugin : kPluginProviders) {
+    if (plugin_present(plugin)) list.emplace(plugin.name, plugin.description);  // without loading it
+  }
+  return {list.begin(), list.end()};
 }
 
 }  // namespace onyx

@@ -1,6 +1,7 @@
 // Providers by name: "cpu", "cuda", "cuda:1", "emulated". Each provider registers a maker
 // beside its code, so a build without CUDA simply has no "cuda" entry and asking for it gives
-// one clear message instead of a link error or a crash. SessionOptions take the instances:
+// one clear message instead of a link error or a crash. The CUDA provider is a library of its
+// own (libonyx_cuda.so), loaded the first time it is asked for. SessionOptions take the instances:
 //   options.providers = make_providers({"cuda:0", "cpu"});
 #pragma once
 
@@ -35,7 +36,11 @@ struct ProviderRegistrar {
 std::shared_ptr<ExecutionProvider> make_provider(const ProviderSpec& spec);
 // In priority order; the CPU provider is appended when missing (every node can fall back).
 std::vector<std::shared_ptr<ExecutionProvider>> make_providers(const std::vector<std::string>& specs);
-// Names and one-line descriptions of the providers in this build.
+// Loads the library of a provider built apart (libonyx_cuda.so for "cuda") if it is not loaded
+// yet: false when this build has none, throws when it is there but cannot load. make_provider
+// calls it; the emulated provider too, so that its placement follows the CUDA kernels'.
+bool load_provider_library(const std::string& name);
+// Names and one-line descriptions of the providers in this build (plug-ins without loading them).
 std::vector<std::pair<std::string, std::string>> available_providers();
 
 }  // namespace onyx

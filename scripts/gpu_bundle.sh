@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fills gpu_bundle/ (git-ignored) with what scripts/gpu_check.sh needs on the GPU test machine,
-# which has no package registry and no apt: the onyx CLI, the test binary, libonyx_core.so and
+# which has no package registry and no apt: the onyx CLI, the test binary, libonyx_core.so, the
+# CUDA provider's libonyx_cuda.so (loaded from beside libonyx_core.so) and
 # the shared libraries they load that are neither the C library nor CUDA's (CUDA, cuBLAS and
 # cuDNN come from PyTorch's wheels there), packed as one .tar.xz under the 64 MiB that a device
 # run can carry. Builds first (Release, CUDA on) unless ONYX_SKIP_BUILD=1.
@@ -19,12 +20,12 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 mkdir -p "$STAGE/onyx-gpu/bin" "$STAGE/onyx-gpu/lib"
 cp "$BUILD/onyx" "$BUILD/onyx_tests" "$STAGE/onyx-gpu/bin/"
-cp "$BUILD/libonyx_core.so" "$STAGE/onyx-gpu/lib/"
+cp "$BUILD/libonyx_core.so" "$BUILD/libonyx_cuda.so" "$STAGE/onyx-gpu/lib/"
 for plugin in "$BUILD"/libonyx_test_*.so "$BUILD"/libonyx_example_ops.so; do
   [ -e "$plugin" ] && cp "$plugin" "$STAGE/onyx-gpu/lib/"
 done
 # Every library the binaries load, except glibc's own and CUDA's (the machine has newer ones).
-ldd "$BUILD/onyx" "$BUILD/onyx_tests" "$BUILD/libonyx_core.so" | awk '/=> \//{print $3}' | sort -u |
+ldd "$BUILD/onyx" "$BUILD/onyx_tests" "$BUILD/libonyx_core.so" "$BUILD/libonyx_cuda.so" | awk '/=> \//{print $3}' | sort -u |
   grep -Ev '/(libc|libm|libdl|librt|libpthread|ld-linux[^/]*)\.so|/libcuda\.so|/libcudart|/libcublas|/libcudnn|/libnccl|/libnvrtc|/libnvJitLink' |
   while read -r lib; do cp -L "$lib" "$STAGE/onyx-gpu/lib/"; done
 strip --strip-unneeded "$STAGE"/onyx-gpu/lib/*.so* "$STAGE"/onyx-gpu/bin/* 2>/dev/null || true

@@ -81,6 +81,12 @@ const ProviderRegistrar kEmulatedRegistrar(
     "emulated", "test-only: CPU kernels on host memory claimed as a device's (exercises placement and copies)",
     [](const ProviderSpec& spec) -> std::shared_ptr<ExecutionProvider> {
       if (!spec.options.empty()) throw_error(ErrorCode::kInvalidArgument, "provider 'emulated' takes no options");
+      // The CUDA kernels' input memory decides the emulated placement (find_kernel): load them
+      // where this build has them. A machine without CUDA's libraries emulates CPU placement.
+      try {
+        load_provider_library("cuda");
+      } catch (const Error&) {
+      }
       return std::make_shared<EmulatedDeviceProvider>(spec.device_id);
     });
 

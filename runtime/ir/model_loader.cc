@@ -54,8 +54,10 @@ std::string read_file_bytes(const fs::path& path) {
   // ResNet-18's session creation. The size is only a hint (the file may change meanwhile).
   std::string bytes;
   const auto hint = fs::file_size(path, error);
-  if (!error) bytes.reserve(static_cast<size_t>(hint) + 1);
   constexpr size_t kBlock = size_t{1} << 20;
+  // Room for the last block's resize too: with only the file's size reserved, that resize
+  // reallocated, and the copy doubled the capacity (a 47 MB model took 94 MB).
+  if (!error) bytes.reserve(static_cast<size_t>(hint) + kBlock);
   for (size_t used = 0; file;) {
     bytes.resize(used + kBlock);
     file.read(bytes.data() + used, static_cast<std::streamsize>(kBlock));
@@ -173,7 +175,11 @@ void check_opset(const std::string& domain, int64_t version) {
 
 }  // namespace
 
-Graph graph_from_proto(const onnx::GraphProto& proto, const fs::path& model_dir) {
+namespace {
+// Builds the IR graph; with `consumed` (the same message, owned by the caller) each
+// initializer's raw bytes are freed as soon as they are copied, so a model's weights exist
+// about once, not twice (proto and tensors), while it loads.
+Graph graph_from_proto_releasing(const onnx::GraphProto& proto, const fs::path& model_dir, onnx::GraphProto* consumed) {
   NestingLevel level;
   Graph graph;
   graph.name = proto.name();
@@ -182,9 +188,11 @@ Graph graph_from_proto(const onnx::GraphProto& proto, const fs::path& model_dir)
   for (const auto& v : proto.input()) graph.inputs.push_back(value_info_from_proto(v));
   for (const auto& v : proto.output()) graph.outputs.push_back(value_info_from_proto(v));
   for (const auto& v : proto.value_info()) graph.value_info.push_back(value_info_from_proto(v));
-  for (const auto& t : proto.initializer()) {
+  for (int i = 0; i < proto.initializer_size(); ++i) {
+    const onnx::TensorProto& t = proto.initializer(i);
     if (t.name().empty()) throw_error(ErrorCode::kInvalidModel, "graph '", proto.name(), "' has an unnamed initializer");
     graph.set_initializer(t.name(), tensor_from_proto(t, model_dir));
+    if (consumed) std::string().swap(*consumed->mutable_initializer(i)->mutable_raw_data());  // clear() keeps the capacity
   }
   for (const auto& sparse : proto.sparse_initializer()) {
     graph.set_initializer(sparse.values().name(), tensor_from_sparse_proto(sparse, model_dir));
@@ -192,7 +200,19 @@ Graph graph_from_proto(const onnx::GraphProto& proto, const fs::path& model_dir)
   return graph;
 }
 
+Model model_from_proto_releasing(const onnx::ModelProto& proto, const fs::path& model_dir, onnx::ModelProto* consumed);
+}  // namespace
+
+Graph graph_from_proto(const onnx::GraphProto& proto, const fs::path& model_dir) {
+  return graph_from_proto_releasing(proto, model_dir, nullptr);
+}
+
 Model model_from_proto(const onnx::ModelProto& proto, const fs::path& model_dir) {
+  return model_from_proto_releasing(proto, model_dir, nullptr);
+}
+
+namespace {
+Model model_from_proto_releasing(const onnx::ModelProto& proto, const fs::path& model_dir, onnx::ModelProto* consumed) {
   if (!proto.has_graph()) {
     throw_error(ErrorCode::kInvalidModel, "not an ONNX model: no graph (is the file truncated or of another format?)");
   }
@@ -214,12 +234,12 @@ Model model_from_proto(const onnx::ModelProto& proto, const fs::path& model_dir)
   // IR version 1-2 models predate opset_import and mean opset 1.
   if (model.opsets.empty()) model.opsets[""] = 1;
   for (const auto& entry : proto.metadata_props()) model.metadata.emplace_back(entry.key(), entry.value());
-  model.graph = graph_from_proto(proto.graph(), model_dir);
+  model.graph = graph_from_proto_releasing(proto.graph(), model_dir, consumed ? consumed->mutable_graph() : nullptr);
   if (proto.functions_size() > 0) inline_model_functions(proto, model_dir, model);
   return model;
 }
 
-Model load_model_from_bytes(const void* data, size_t size, const fs::path& model_dir) {
+onnx::ModelProto parse_model_proto(const void* data, size_t size) {
   if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
     throw_error(ErrorCode::kInvalidModel, "model of ", size, " bytes is over protobuf's 2 GiB limit; store weights as external data");
   }
@@ -231,13 +251,23 @@ Model load_model_from_bytes(const void* data, size_t size, const fs::path& model
     throw_error(ErrorCode::kInvalidModel, "not a valid ONNX model: the protobuf could not be parsed (",
                 size, " bytes; truncated, another format, or messages nested over ", kMaxProtobufNesting, " deep?)");
   }
-  return model_from_proto(proto, model_dir);
+  return proto;
+}
+}  // namespace
+
+Model load_model_from_bytes(const void* data, size_t size, const fs::path& model_dir) {
+  onnx::ModelProto proto = parse_model_proto(data, size);
+  return model_from_proto_releasing(proto, model_dir, &proto);
 }
 
 Model load_model(const fs::path& path) {
   std::string bytes = read_file_bytes(path);
   try {
-    return load_model_from_bytes(bytes.data(), bytes.size(), fs::absolute(path).parent_path());
+    onnx::ModelProto proto = parse_model_proto(bytes.data(), bytes.size());
+    // The file's bytes go once parsed: peak memory while loading is what the weights take
+    // twice (parsed message, then tensors, freed one by one), not three times.
+    std::string().swap(bytes);
+    return model_from_proto_releasing(proto, fs::absolute(path).parent_path(), &proto);
   } catch (const Error& error) {
     throw Error(error.code(), path.filename().string() + ": " + error.what());
   }
