@@ -19,6 +19,19 @@ void check_pool_kernel(const std::array<int64_t, 2>& kernel, const char* layer) 
   ONYX_CHECK(kernel[0] > 0 && kernel[1] > 0, ErrorCode::kInvalidArgument, layer, ": kernel size must be positive");
 }
 
+// The window attributes MaxPool and AveragePool share.
+template <typename Attributes>
+Attributes window_attributes(const std::array<int64_t, 2>& kernel, const Pool2dOptions& options) {
+  const auto stride = pool_strides(kernel, options);
+  const auto& p = options.padding;
+  Attributes attributes;
+  attributes.ceil_mode = options.ceil_mode ? 1 : 0;
+  attributes.kernel_shape = {kernel[0], kernel[1]};
+  attributes.pads = {p[0], p[1], p[0], p[1]};
+  attributes.strides = {stride[0], stride[1]};
+  return attributes;
+}
+
 }  // namespace
 
 MaxPool2d::MaxPool2d(std::array<int64_t, 2> kernel_size, Pool2dOptions options)
@@ -28,14 +41,7 @@ MaxPool2d::MaxPool2d(std::array<int64_t, 2> kernel_size, Pool2dOptions options)
 
 Tensor MaxPool2d::forward(const Tensor& x) {
   check_pool_input(x, "MaxPool2d");
-  const auto stride = pool_strides(kernel_, options_);
-  const auto& p = options_.padding;
-  ops::MaxPoolAttributes attributes;
-  attributes.ceil_mode = options_.ceil_mode ? 1 : 0;
-  attributes.kernel_shape = {kernel_[0], kernel_[1]};
-  attributes.pads = {p[0], p[1], p[0], p[1]};
-  attributes.strides = {stride[0], stride[1]};
-  return ops::max_pool(x, attributes);
+  return ops::max_pool(x, window_attributes<ops::MaxPoolAttributes>(kernel_, options_));
 }
 
 AvgPool2d::AvgPool2d(std::array<int64_t, 2> kernel_size, Pool2dOptions options)
@@ -45,14 +51,8 @@ AvgPool2d::AvgPool2d(std::array<int64_t, 2> kernel_size, Pool2dOptions options)
 
 Tensor AvgPool2d::forward(const Tensor& x) {
   check_pool_input(x, "AvgPool2d");
-  const auto stride = pool_strides(kernel_, options_);
-  const auto& p = options_.padding;
-  ops::AveragePoolAttributes attributes;
-  attributes.ceil_mode = options_.ceil_mode ? 1 : 0;
+  auto attributes = window_attributes<ops::AveragePoolAttributes>(kernel_, options_);
   attributes.count_include_pad = options_.count_include_pad ? 1 : 0;
-  attributes.kernel_shape = {kernel_[0], kernel_[1]};
-  attributes.pads = {p[0], p[1], p[0], p[1]};
-  attributes.strides = {stride[0], stride[1]};
   return ops::average_pool(x, attributes);
 }
 
