@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "runtime/common/error.h"
+#include "training/eager_graph_call.h"
 
 namespace onyx::training {
 
@@ -26,7 +27,6 @@ Optimizer::Optimizer(const std::vector<OptimizerParameter>& params, OptimizerCon
       state_[state_value_name(state, param.name)] = zero_tensor(param.dtype, param.shape);
     }
   }
-  session_ = std::make_unique<InferenceSession>(graph_.model, std::move(options));
 }
 
 void Optimizer::ensure_features() {
@@ -36,9 +36,9 @@ void Optimizer::ensure_features() {
     if (config_.kind == OptimizerKind::kSgd && hyperparameter("dampening", g) != 0.0) needed.dampening = true;
   }
   if (needed == graph_.features) return;
-  OptimizerGraph rebuilt = build_optimizer_graph(graph_.params, config_, needed);
-  session_ = std::make_unique<InferenceSession>(rebuilt.model, session_options_);
-  graph_ = std::move(rebuilt);
+  graph_ = build_optimizer_graph(graph_.params, config_, needed);
+  session_.reset();
+  ++graph_version_;
 }
 
 size_t Optimizer::group_of(const std::string& param) const {
@@ -105,17 +105,9 @@ void Optimizer::set_state(const std::map<std::string, Tensor>& state) {
   for (const auto& [name, tensor] : state) state_[name] = tensor.clone();
 }
 
-void Optimizer::step(std::map<std::string, Tensor>& params, const std::map<std::string, Tensor>& gradients) {
+std::map<std::string, Value> Optimizer::state_and_hyperparameter_feeds() {
   ensure_features();
   std::map<std::string, Value> feeds;
-  for (const auto& param : graph_.params) {
-    auto value = params.find(param.name);
-    ONYX_CHECK(value != params.end(), ErrorCode::kInvalidArgument, "optimizer step: parameter '", param.name, "' not given");
-    auto gradient = gradients.find(param.name);
-    ONYX_CHECK(gradient != gradients.end(), ErrorCode::kInvalidArgument, "optimizer step: no gradient for '", param.name, "'");
-    feeds[param.name] = value->second;
-    feeds[gradient_input_name(param.name)] = gradient->second;
-  }
   for (const auto& [name, tensor] : state_) feeds[name] = tensor;
   for (size_t g = 0; g < base_values_.size(); ++g) {
     for (const std::string& name : hyperparameter_names(config_.kind)) {
@@ -124,23 +116,56 @@ void Optimizer::step(std::map<std::string, Tensor>& params, const std::map<std::
   }
   feeds[kStepInput] = Tensor::scalar<float>(static_cast<float>(step_count_ + 1));
   if (config_.max_grad_norm) feeds[kMaxGradNormInput] = Tensor::scalar<float>(static_cast<float>(*config_.max_grad_norm));
+  return feeds;
+}
 
-  std::vector<NamedValue> outputs = session_->run(feeds);
+std::map<std::string, Value> Optimizer::update_feeds(const std::map<std::string, Tensor>& params,
+                                                     const std::map<std::string, Tensor>& gradients) {
+  std::map<std::string, Value> feeds = state_and_hyperparameter_feeds();
+  for (const auto& param : graph_.params) {
+    auto value = params.find(param.name);
+    ONYX_CHECK(value != params.end(), ErrorCode::kInvalidArgument, "optimizer step: parameter '", param.name, "' not given");
+    auto gradient = gradients.find(param.name);
+    ONYX_CHECK(gradient != gradients.end(), ErrorCode::kInvalidArgument, "optimizer step: no gradient for '", param.name, "'");
+    ONYX_CHECK(gradient->second.dtype() == param.dtype && gradient->second.shape() == param.shape,
+               ErrorCode::kInvalidArgument, "optimizer step: the gradient of '", param.name, "' is ",
+               dtype_name(gradient->second.dtype()), shape_to_string(gradient->second.shape()), ", the parameter ",
+               dtype_name(param.dtype), shape_to_string(param.shape));
+    feeds[param.name] = value->second;
+    feeds[gradient_input_name(param.name)] = gradient->second;
+  }
+  return feeds;
+}
+
+void Optimizer::accept_update(const std::map<std::string, Value>& outputs, std::map<std::string, Tensor>& params) {
   const std::string prefix = updated_name("");
-  for (NamedValue& output : outputs) {
-    if (output.name == kGradNormOutput) {
-      last_gradient_norm_ = output.value.tensor().element_as_double(0);
+  for (const auto& [output_name, value] : outputs) {
+    if (output_name == kGradNormOutput) {
+      last_gradient_norm_ = value.tensor().element_as_double(0);
       continue;
     }
-    const std::string name = output.name.substr(prefix.size());
+    const std::string name = output_name.substr(prefix.size());
     auto state = state_.find(name);
     if (state != state_.end()) {
-      state->second = output.value.tensor();
+      state->second = value.tensor();
     } else {
-      params[name] = output.value.tensor();
+      params[name] = value.tensor();
     }
   }
   ++step_count_;
+}
+
+void Optimizer::step(std::map<std::string, Tensor>& params, const std::map<std::string, Tensor>& gradients) {
+  std::map<std::string, Value> feeds = update_feeds(params, gradients);
+  if (!session_) session_ = std::make_unique<InferenceSession>(graph_.model, session_options_);
+  std::map<std::string, Value> outputs;
+  for (NamedValue& output : session_->run(feeds)) outputs[output.name] = std::move(output.value);
+  accept_update(outputs, params);
+}
+
+void Optimizer::step_eagerly(std::map<std::string, Tensor>& params, const std::map<std::string, Tensor>& gradients) {
+  std::map<std::string, Value> feeds = update_feeds(params, gradients);
+  accept_update(call_graph_eagerly(graph_.model, feeds), params);
 }
 
 }  // namespace onyx::training

@@ -1,7 +1,9 @@
-// The optimizer at run time: one compiled session of the update graph (optimizers.h), the
-// optimizer state, the step count and the hyper-parameter values (base values plus schedules).
-// Parameters and gradients are handed in as tensors; updated parameters come back as new
-// tensors that replace the old ones (no copies: the session's outputs are kept).
+// The optimizer at run time: the update graph (optimizers.h), the optimizer state, the step
+// count and the hyper-parameter values (base values plus schedules). Parameters and gradients
+// are handed in as tensors; updated parameters come back as new tensors that replace the old
+// ones (no copies: the outputs are kept). The one update graph runs two ways: compiled as a
+// session (`step`, what TrainingSession uses) or node by node through the eager dispatcher
+// (`step_eagerly`, what onyx::nn uses: it records on tapes and traces inside onyx::function).
 #pragma once
 
 #include <map>
@@ -22,6 +24,18 @@ class Optimizer {
   // One update. Every parameter must have a gradient of its shape; `params` entries are
   // replaced by their updated values.
   void step(std::map<std::string, Tensor>& params, const std::map<std::string, Tensor>& gradients);
+  // The same update, each node of the update graph one eager op call.
+  void step_eagerly(std::map<std::string, Tensor>& params, const std::map<std::string, Tensor>& gradients);
+
+  // The pieces of a step, for callers that run the update graph themselves (a traced training
+  // step feeds these as graph inputs). The update graph's inputs other than parameters and
+  // gradients: state, hyper-parameters for the next update, step and max_grad_norm. Rebuilds
+  // the graph first when a hyper-parameter now needs a part it left out (graph_version counts).
+  std::map<std::string, Value> state_and_hyperparameter_feeds();
+  // Takes the update graph's outputs ("updated/<name>", "grad_norm"): state is kept, updated
+  // parameters replace their `params` entries, and the step is counted.
+  void accept_update(const std::map<std::string, Value>& outputs, std::map<std::string, Tensor>& params);
+  size_t graph_version() const { return graph_version_; }
 
   const OptimizerConfig& config() const { return config_; }
   const OptimizerGraph& graph() const { return graph_; }
@@ -53,10 +67,13 @@ class Optimizer {
   void check_group(const std::string& name, std::optional<size_t> group) const;
   // Rebuilds the update graph when a hyper-parameter now needs a part it left out.
   void ensure_features();
+  std::map<std::string, Value> update_feeds(const std::map<std::string, Tensor>& params,
+                                            const std::map<std::string, Tensor>& gradients);
 
   OptimizerConfig config_;
   OptimizerGraph graph_;
-  std::unique_ptr<InferenceSession> session_;
+  std::unique_ptr<InferenceSession> session_;  // compiled at the first `step`
+  size_t graph_version_ = 0;
   SessionOptions session_options_;
   std::vector<std::map<std::string, double>> base_values_;  // per group
   // schedules_[group][hyper-parameter]

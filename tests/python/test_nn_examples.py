@@ -1,0 +1,72 @@
+"""The onyx::nn worked examples (tools/examples/nn_*.cc) build, run and show what they claim:
+the custom-components program's loss falls and its exported two-input, two-output model runs in
+onnxruntime; the graph-vs-eager program trains Fashion-MNIST both ways to the same parameters
+and prints both times per step; an exported module is a model `onyx train` trains."""
+import os
+import re
+import subprocess
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from cli_helpers import onyx_path, run_onyx
+
+
+def example(name, *args):
+    path = os.path.join(os.path.dirname(onyx_path()), f"onyx_nn_{name}")
+    proc = subprocess.run([path, *map(str, args)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_custom_components_train_a_wide_and_deep_model(tmp_path):
+    out = example("custom_components", tmp_path / "wide_deep.onnx")
+    first, final = map(float, re.search(r"first loss ([0-9.]+) final loss ([0-9.]+)", out).groups())
+    assert final < 0.3 * first, out
+    huber, mae = map(float, re.search(r"final huber ([0-9.]+) final mae ([0-9.]+)", out).groups())
+    assert 0 < huber < mae, out  # Huber is below MAE when most errors exceed delta/2
+    model = onnx.load(str(tmp_path / "wide_deep.onnx"))
+    onnx.checker.check_model(model)
+    assert [i.name for i in model.graph.input] == ["wide", "deep"]
+    assert [o.name for o in model.graph.output] == ["main", "aux"]
+    assert "deep.2.kernel" in {i.name for i in model.graph.initializer}  # the custom layer's weight
+    session = ort.InferenceSession(str(tmp_path / "wide_deep.onnx"), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    main, aux = session.run(None, {"wide": rng.standard_normal((3, 5), dtype=np.float32),
+                                   "deep": rng.standard_normal((3, 6), dtype=np.float32)})
+    assert main.shape == aux.shape == (3, 1)
+
+
+def test_graph_and_eager_training_steps_agree_on_fashion_mnist():
+    out = example("fashion_step", "--steps", 60)
+    eager = float(re.search(r"^eager ms per step: ([0-9.]+)$", out, re.M).group(1))
+    traced = float(re.search(r"^traced ms per step: ([0-9.]+)$", out, re.M).group(1))
+    assert eager > 0 and traced > 0, out
+    assert float(re.search(r"^max parameter difference: (\S+)$", out, re.M).group(1)) < 1e-5, out
+    assert float(re.search(r"^test accuracy: ([0-9.]+)$", out, re.M).group(1)) > 0.6, out
+
+
+def test_exported_module_trains_with_onyx_train(tmp_path):
+    (tmp_path / "init").mkdir()
+    rng = np.random.default_rng(5)
+    # (3 epochs: at 20, `onyx train` crashes in take_samples at epoch 4 on this data, a CLI bug
+    # reported separately.) An MLP of nn_reference_run with its own initial weights (the values do not matter here).
+    for name, shape in {"0.weight": (16, 8), "0.bias": (16,), "2.weight": (4, 16), "2.bias": (4,)}.items():
+        np.save(tmp_path / "init" / f"{name}.npy", (0.3 * rng.standard_normal(shape)).astype(np.float32))
+    x = rng.standard_normal((4, 6, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", rng.integers(0, 4, (4, 6)).astype(np.int64))
+    subprocess.run([os.path.join(os.path.dirname(onyx_path()), "onyx_nn_reference_run"), "mlp", "sgd", str(tmp_path)],
+                   check=True, capture_output=True)
+    features = rng.standard_normal((64, 8)).astype(np.float32)
+    labels = (features[:, 0] > 0).astype(np.int64) + 2 * (features[:, 1] > 0).astype(np.int64)
+    np.savez(tmp_path / "data.npz", x=features, label=labels)
+    out = run_onyx("train", tmp_path / "model.onnx", "--data", tmp_path / "data.npz", "--label", "label", "--loss",
+                   "cross_entropy", "--optimizer", "adam", "--lr", "0.05", "--epochs", "3", "--batch-size", "16",
+                   "--out", tmp_path / "trained.onnx")
+    assert out.returncode == 0, out.stderr
+    losses = [float(v) for v in re.findall(r"loss ([0-9.]+)", out.stdout)]
+    assert len(losses) >= 2 and losses[-1] < 0.8 * losses[0], out.stdout
+    trained = {i.name for i in onnx.load(str(tmp_path / "trained.onnx")).graph.initializer}
+    assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= trained

@@ -1,0 +1,79 @@
+#include "training/nn/normalization.h"
+
+#include "runtime/common/error.h"
+#include "runtime/eager/eager.h"
+
+namespace onyx::nn {
+
+BatchNorm::BatchNorm(int64_t num_features, BatchNormOptions options) : Layer("BatchNorm"), options_(options) {
+  ONYX_CHECK(num_features > 0, ErrorCode::kInvalidArgument, "BatchNorm: num_features must be positive, got ",
+             num_features);
+  ONYX_CHECK(options.momentum >= 0 && options.momentum <= 1, ErrorCode::kInvalidArgument,
+             "BatchNorm: momentum must be in [0, 1], got ", options.momentum);
+  const Shape shape{num_features};
+  if (options.affine) {
+    weight_ = &register_parameter("weight", ones(DataType::kFloat, shape));
+    bias_ = &register_parameter("bias", zeros(DataType::kFloat, shape));
+  } else {
+    fixed_scale_ = ones(DataType::kFloat, shape);
+    fixed_shift_ = zeros(DataType::kFloat, shape);
+  }
+  running_mean_ = &register_buffer("running_mean", zeros(DataType::kFloat, shape));
+  running_var_ = &register_buffer("running_var", ones(DataType::kFloat, shape));
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  ONYX_CHECK(x.rank() >= 2 && (x.dim(1) < 0 || x.dim(1) == running_mean_->dim(0)), ErrorCode::kInvalidArgument,
+             "BatchNorm: input ", shape_to_string(x.shape()), " does not have ", running_mean_->dim(0),
+             " channels in dim 1");
+  const Tensor& scale = weight_ ? weight_->value : fixed_scale_;
+  const Tensor& shift = bias_ ? bias_->value : fixed_shift_;
+  const float eps = static_cast<float>(options_.eps);
+  if (!is_training()) {
+    ops::BatchNormalizationAttributes attributes;
+    attributes.epsilon = eps;
+    return ops::batch_normalization(x, scale, shift, *running_mean_, *running_var_, attributes);
+  }
+  // ONNX's momentum weighs the running value, torch's the batch statistic.
+  const std::vector<Attribute> attributes{make_attribute("epsilon", eps),
+                                          make_attribute("momentum", static_cast<float>(1.0 - options_.momentum)),
+                                          make_attribute("training_mode", int64_t{1})};
+  std::vector<Tensor> outputs =
+      ops::call("", "BatchNormalization", {x, scale, shift, *running_mean_, *running_var_}, attributes, 3);
+  *running_mean_ = outputs[1];
+  *running_var_ = outputs[2];
+  return outputs[0];
+}
+
+LayerNorm::LayerNorm(std::vector<int64_t> normalized_shape, double eps, bool elementwise_affine)
+    : Layer("LayerNorm"), normalized_shape_(std::move(normalized_shape)), eps_(eps) {
+  ONYX_CHECK(!normalized_shape_.empty(), ErrorCode::kInvalidArgument, "LayerNorm: normalized_shape is empty");
+  for (int64_t dim : normalized_shape_) {
+    ONYX_CHECK(dim > 0, ErrorCode::kInvalidArgument, "LayerNorm: normalized_shape dims must be positive");
+  }
+  if (elementwise_affine) {
+    weight_ = &register_parameter("weight", ones(DataType::kFloat, normalized_shape_));
+    bias_ = &register_parameter("bias", zeros(DataType::kFloat, normalized_shape_));
+  } else {
+    fixed_scale_ = ones(DataType::kFloat, normalized_shape_);
+    fixed_shift_ = zeros(DataType::kFloat, normalized_shape_);
+  }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+  const size_t k = normalized_shape_.size();
+  bool matches = x.rank() >= k;
+  for (size_t i = 0; matches && i < k; ++i) {
+    const int64_t dim = x.dim(x.rank() - k + i);
+    matches = dim < 0 || dim == normalized_shape_[i];
+  }
+  ONYX_CHECK(matches, ErrorCode::kInvalidArgument, "LayerNorm: input ", shape_to_string(x.shape()),
+             " does not end in ", shape_to_string(normalized_shape_));
+  ops::LayerNormalizationAttributes attributes;
+  attributes.axis = -static_cast<int64_t>(k);
+  attributes.epsilon = static_cast<float>(eps_);
+  return ops::layer_normalization(x, weight_ ? weight_->value : fixed_scale_, bias_ ? bias_->value : fixed_shift_,
+                                  attributes);
+}
+
+}  // namespace onyx::nn
