@@ -3,8 +3,10 @@
 // (scripts/bench_vs_ort.py).
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <numeric>
@@ -73,8 +75,15 @@ double process_cpu_ms() {
   return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) * 1e-6;
 }
 
-// The process's peak resident memory so far (the model, its session and every run), in MiB.
+// The process's peak resident memory so far (the model, its session and every run), in MiB:
+// VmHWM, the high-water mark of this program's own memory. getrusage's ru_maxrss keeps the
+// peak of the process image it replaced at exec, so a bench started from a large parent (a
+// Python test with onnxruntime loaded) reported the parent's size.
 double peak_resident_mb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB

@@ -1,7 +1,7 @@
 """Peak resident memory of the CLI (issue 15, item 8): a CPU process never loads the CUDA
 provider's libraries (cuBLASLt alone costs about 150 MB resident when it loads), and a model's
 weights are held about once while it loads (not file bytes + parsed message + tensors).
-`onyx bench` reports the process's peak resident set (getrusage), which these bounds read."""
+`onyx bench` reports the process's peak resident set (VmHWM), which these bounds read."""
 import os
 import re
 import subprocess

@@ -50,8 +50,7 @@ def test_graph_and_eager_training_steps_agree_on_fashion_mnist():
 def test_exported_module_trains_with_onyx_train(tmp_path):
     (tmp_path / "init").mkdir()
     rng = np.random.default_rng(5)
-    # (3 epochs: at 20, `onyx train` crashes in take_samples at epoch 4 on this data, a CLI bug
-    # reported separately.) An MLP of nn_reference_run with its own initial weights (the values do not matter here).
+    # An MLP of nn_reference_run with its own initial weights (the values do not matter here).
     for name, shape in {"0.weight": (16, 8), "0.bias": (16,), "2.weight": (4, 16), "2.bias": (4,)}.items():
         np.save(tmp_path / "init" / f"{name}.npy", (0.3 * rng.standard_normal(shape)).astype(np.float32))
     x = rng.standard_normal((4, 6, 8)).astype(np.float32)
@@ -63,10 +62,10 @@ def test_exported_module_trains_with_onyx_train(tmp_path):
     labels = (features[:, 0] > 0).astype(np.int64) + 2 * (features[:, 1] > 0).astype(np.int64)
     np.savez(tmp_path / "data.npz", x=features, label=labels)
     out = run_onyx("train", tmp_path / "model.onnx", "--data", tmp_path / "data.npz", "--label", "label", "--loss",
-                   "cross_entropy", "--optimizer", "adam", "--lr", "0.05", "--epochs", "3", "--batch-size", "16",
+                   "cross_entropy", "--optimizer", "adam", "--lr", "0.05", "--epochs", "20", "--batch-size", "16",
                    "--out", tmp_path / "trained.onnx")
     assert out.returncode == 0, out.stderr
     losses = [float(v) for v in re.findall(r"loss ([0-9.]+)", out.stdout)]
-    assert len(losses) >= 2 and losses[-1] < 0.8 * losses[0], out.stdout
+    assert len(losses) >= 2 and losses[-1] < 0.1 * losses[0], out.stdout
     trained = {i.name for i in onnx.load(str(tmp_path / "trained.onnx")).graph.initializer}
     assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= trained
