@@ -146,6 +146,11 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual void compute(KernelContext& context) = 0;
+  // Which implementation this kernel chose when it was created, where an op has several that
+  // differ in speed ("oneDNN int8" or "reference loops" for QLinearConv): `onyx bench
+  // --profile` prints it beside the op type, and tests check that a fast path is taken.
+  // Empty for kernels with one implementation.
+  virtual std::string implementation() const { return {}; }
 };
 
 }  // namespace onyx

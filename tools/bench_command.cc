@@ -49,6 +49,8 @@ void print_profile(const InferenceSession& session, const std::vector<double>& s
   const auto& steps = session.plan().steps();
   for (size_t i = 0; i < steps.size(); ++i) {
     std::string op = steps[i].node ? steps[i].node->op_type : "(device copy)";
+    const std::string implementation = steps[i].kernel ? steps[i].kernel->implementation() : "";
+    if (!implementation.empty()) op += " [" + implementation + "]";
     by_op[op].first += step_seconds[i];
     by_op[op].second += 1;
   }
@@ -56,9 +58,9 @@ void print_profile(const InferenceSession& session, const std::vector<double>& s
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
   double total = 0;
   for (const auto& row : rows) total += row.second.first;
-  std::printf("%-28s %6s %12s %7s\n", "op", "nodes", "ms/run", "share");
+  std::printf("%-36s %6s %12s %7s\n", "op", "nodes", "ms/run", "share");
   for (const auto& [op, entry] : rows) {
-    std::printf("%-28s %6d %12.4f %6.1f%%\n", op.c_str(), entry.second, 1e3 * entry.first / iterations,
+    std::printf("%-36s %6d %12.4f %6.1f%%\n", op.c_str(), entry.second, 1e3 * entry.first / iterations,
                 total > 0 ? 100.0 * entry.first / total : 0.0);
   }
 }

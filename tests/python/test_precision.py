@@ -12,6 +12,7 @@ propagates through later layers): at most 1 step on the synthetic models, with a
 the values off at all.
 """
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -142,19 +143,27 @@ def quantize(float_path, out_path, samples, quant_format, activation_type, per_c
     return out_path
 
 
+PROFILE_ROW = re.compile(r"^(\S+)(?: \[([^\]]+)\])?\s+(\d+)\s+[0-9.]+\s+[0-9.]+%$")
+
+
 def op_counts_after_optimization(model_path):
-    """{op type: nodes} of the plan onyx runs (from `onyx bench --profile`)."""
+    """({op type: nodes}, {op type: implementations}) of the plan onyx runs, from `onyx bench
+    --profile` (which names the implementation a kernel chose, "QLinearConv [oneDNN int8]")."""
     proc = run_onyx("bench", model_path, "--profile", "-n", "1", "--warmup", "0", "--threads", "1")
     assert proc.returncode == 0, proc.stderr
-    counts, table = {}, False
+    counts, implementations, table = {}, {}, False
     for line in proc.stdout.splitlines():
         if line.startswith("op "):
             table = True
             continue
         if table and line.split():
-            parts = line.split()
-            counts[parts[0]] = int(parts[1])
-    return counts
+            match = PROFILE_ROW.match(line)
+            assert match, f"unexpected profile row {line!r}"
+            op, implementation, nodes = match.groups()
+            counts[op] = counts.get(op, 0) + int(nodes)
+            if implementation:
+                implementations.setdefault(op, set()).add(implementation)
+    return counts, implementations
 
 
 def assert_quantized_match(actual, expected, scale, what, max_step=1, max_fraction=0.02):
@@ -178,10 +187,13 @@ def test_quantized_model_matches_onnxruntime(tmp_path, rng, quant_format, activa
     ops = {node.op_type for node in model.graph.node}
     if quant_format == "qop":
         assert "QLinearConv" in ops and "QLinearMatMul" in ops and "DequantizeLinear" in ops, ops
-    counts = op_counts_after_optimization(qpath)
+    counts, implementations = op_counts_after_optimization(qpath)
     assert counts.get("QLinearConv", 0) == 2, counts
     assert counts.get("Conv", 0) == 0, counts
     assert counts.get("QLinearMatMul", 0) >= 1, counts
+    # Every quantized product runs on oneDNN's int8 kernels, not the portable loops.
+    assert implementations["QLinearConv"] == {"oneDNN int8"}, implementations
+    assert implementations["QLinearMatMul"] == {"oneDNN int8"}, implementations
     # An output a DequantizeLinear makes is counted in its steps; one that float ops make from
     # dequantized values (QOperator's Add of the bias, its float Gemm) may move by a step of
     # the coarsest quantized tensor.
@@ -232,8 +244,9 @@ def test_quantized_resnet18_matches_onnxruntime(tmp_path, exported):
     rng = np.random.default_rng(5)
     samples = [{name: x}] + [{name: (x + 0.5 * rng.standard_normal(x.shape)).astype(np.float32)} for _ in range(2)]
     qpath = quantize(model_path, tmp_path / "resnet18_qdq.onnx", samples, "qdq", "u8", True)
-    counts = op_counts_after_optimization(qpath)
+    counts, implementations = op_counts_after_optimization(qpath)
     assert counts.get("QLinearConv", 0) == 20, counts
+    assert implementations["QLinearConv"] == {"oneDNN int8"}, implementations
     expected = ort_run(qpath, {name: x})
     actual, _ = run_to_outputs(tmp_path, qpath, {name: x})
     for output, reference in expected.items():

@@ -17,6 +17,11 @@
 namespace onyx {
 namespace {
 
+// Kernel::implementation() of the integer products: oneDNN's int8 primitives (constant weights,
+// scales and zero points) or the portable loops below.
+constexpr const char* kOneDnnInt8 = "oneDNN int8";
+constexpr const char* kIntegerLoops = "reference loops";
+
 using Int8Types = TypeList<uint8_t, int8_t>;
 
 // A zero point or scale read as ints/floats, with one value or one per row/column/channel.
@@ -149,6 +154,8 @@ class MatMulIntegerKernel final : public Kernel {
       : qlinear_(info.node().op_type == "QLinearMatMul"),
         fast_(DnnlIntegerConv::create(info, true, qlinear_, nullptr, 1)) {}
 
+  std::string implementation() const override { return fast_ ? kOneDnnInt8 : kIntegerLoops; }
+
   void compute(KernelContext& ctx) override {
     const char* op = qlinear_ ? "QLinearMatMul" : "MatMulInteger";
     const size_t ib = qlinear_ ? 3 : 1;
@@ -255,6 +262,8 @@ class ConvIntegerKernel final : public Kernel {
         attrs_(WindowAttributes::read(info.attributes())),
         group_(info.attributes().get_int("group", 1)),
         fast_(DnnlIntegerConv::create(info, false, qlinear_, &attrs_, group_)) {}
+
+  std::string implementation() const override { return fast_ ? kOneDnnInt8 : kIntegerLoops; }
 
   void compute(KernelContext& ctx) override {
     const char* op = qlinear_ ? "QLinearConv" : "ConvInteger";
