@@ -11,6 +11,7 @@
 #include "python/src/numpy_values.h"
 #include "python/src/session_bindings.h"
 #include "python/src/tensor_bindings.h"
+#include "python/src/training_bindings.h"
 
 namespace nb = nanobind;
 
@@ -21,6 +22,7 @@ NB_MODULE(_onyx, module) {
   onyx::python::add_harness_functions(module);
   onyx::python::add_tensor_class(module);
   onyx::python::add_eager_functions(module);
+  onyx::python::add_training_functions(module);
 
   // Where the tensor that run() makes of `value` (fed to a tensor input of element type code
   // `element_type`, ONNX numbering) keeps its elements: the array's own address when the feed
