@@ -14,7 +14,8 @@ Training: `onyx.training.TrainingSession`.
 
 `onyx.backend` is an onnx.backend.base.Backend; `python -m onyx ...` runs the CLI verbs.
 """
-from onyx._onyx import InvalidArgument, InvalidModel, OnyxError, RuntimeFailure, Tensor, Unsupported, from_dlpack
+from onyx._onyx import (InvalidArgument, InvalidModel, OnyxError, RuntimeFailure, Tensor, Unsupported, from_dlpack,
+                        intra_op_threads, set_intra_op_threads)
 from onyx import indexing as _indexing
 from onyx import ops
 from onyx.control_flow import ConversionError, cond, for_range, range_ as range, while_loop
@@ -41,5 +42,6 @@ __all__ = [
     "ConcreteFunction", "ConversionError", "ExecutionMode", "Function", "GradientTape", "GraphOptimizationLevel",
     "InferenceSession", "InvalidArgument", "InvalidModel", "ModelMetadata", "NodeArg", "OnyxError", "RunOptions",
     "RuntimeFailure", "SessionOptions", "Tensor", "TensorSpec", "Unsupported", "cond", "for_range", "from_dlpack",
-    "function", "get_available_providers", "get_device", "ops", "range", "while_loop",
+    "function", "get_available_providers", "get_device", "intra_op_threads", "ops", "range", "set_intra_op_threads",
+    "while_loop",
 ]

@@ -241,6 +241,10 @@ class Range:
         self.start, self.stop, self.step = start, stop, int(step)
 
     def _bound(self, value):
+        if isinstance(value, _onyx.Tensor) and value.is_symbolic:
+            raise ConversionError("onyx.range with a symbolic bound iterated as plain Python while tracing: write "
+                                  "the loop directly in the onyx.function, without return/break/continue in its "
+                                  "body, so that it becomes a Loop node")
         return int(value.item()) if isinstance(value, _onyx.Tensor) else int(value)
 
     def __iter__(self):
@@ -255,13 +259,15 @@ class Range:
         if not isinstance(self.start, _onyx.Tensor) and not isinstance(self.stop, _onyx.Tensor):
             return _number_tensor(len(range(int(self.start), int(self.stop), self.step)))
         ops = _onyx_ops()
+        if not isinstance(self.start, _onyx.Tensor) and self.start == 0 and self.step == 1:
+            return ops.Max(_int64(self.stop), _number_tensor(0))
         start, stop = _int64(self.start), _int64(self.stop)
         span = (stop - start) if self.step > 0 else (start - stop)
         magnitude = abs(self.step)
         return ops.Max(ops.Div(span + (magnitude - 1), _number_tensor(magnitude)), _number_tensor(0))
 
     def index(self, i):
-        if self.start == 0 and self.step == 1 and not isinstance(self.start, _onyx.Tensor):
+        if not isinstance(self.start, _onyx.Tensor) and self.start == 0 and self.step == 1:
             return i
         return _int64(self.start) + i * self.step
 

@@ -12,8 +12,8 @@ control flow on tensors becomes Loop/If nodes (autograph.py).
     total(onyx.Tensor(np.int64(10)))      # traces, compiles, runs: 45
     total.save("total.onnx")              # the traced graph, for onnxruntime or `onyx run`
 
-Tensor arguments (onyx.Tensor, NumPy arrays, DLPack tensors) become graph inputs; other
-arguments (numbers, strings, ...) are constants of the trace, and each distinct value traces
+Tensor arguments (onyx.Tensor, NumPy arrays and scalars, DLPack tensors) become graph inputs;
+other arguments (Python numbers, strings, ...) are constants of the trace, and each distinct value traces
 its own graph (as tf.function does). The function returns a tensor or a tuple/list of them.
 """
 import functools
@@ -39,7 +39,8 @@ class TensorSpec:
 
 
 def _is_tensor_argument(value):
-    return isinstance(value, (_onyx.Tensor, np.ndarray)) or (
+    """Tensors, NumPy arrays and scalars, DLPack tensors; Python numbers are constants."""
+    return isinstance(value, (_onyx.Tensor, np.ndarray, np.generic)) or (
         hasattr(value, "__dlpack__") and not isinstance(value, (int, float, bool, str)))
 
 
@@ -114,7 +115,8 @@ class Function:
         tensors, static = [], []
         for index, value in enumerate(arguments):
             if _is_tensor_argument(value):
-                tensors.append(value if isinstance(value, _onyx.Tensor) else _onyx.Tensor(value))
+                tensors.append(value if isinstance(value, _onyx.Tensor) else _onyx.Tensor(np.asarray(value))
+                               if isinstance(value, np.generic) else _onyx.Tensor(value))
             else:
                 try:
                     hash(value)
