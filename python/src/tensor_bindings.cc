@@ -252,6 +252,13 @@ std::string describe(const Tensor& tensor) {
 Tensor tensor_from_object(nb::handle object) {
   if (nb::isinstance<Tensor>(object)) return nb::cast<Tensor>(object);
   if (!is_ndarray(object.ptr()) && nb::hasattr(object, "__dlpack__")) return tensor_from_dlpack(object);
+  const bool array_like = is_ndarray(object.ptr()) || is_number(object) || PyUnicode_Check(object.ptr()) ||
+                          PyBytes_Check(object.ptr()) || PyList_Check(object.ptr()) || PyTuple_Check(object.ptr()) ||
+                          nb::hasattr(object, "__array__") || PyObject_CheckBuffer(object.ptr());
+  if (!array_like) {
+    throw_error(ErrorCode::kInvalidArgument, "cannot make a tensor of a ", nb::type_name(object.type()).c_str(),
+                " (expected a NumPy array, numbers, nested lists or a DLPack tensor)");
+  }
   return tensor_from_array_like(object.ptr(), "value");
 }
 

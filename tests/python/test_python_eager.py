@@ -110,6 +110,12 @@ def test_indexing_matches_numpy():
         t[5]
 
 
+def test_values_that_are_not_arrays_are_a_clear_error():
+    for value in (object(), {"a": 1}):
+        with pytest.raises(onyx.InvalidArgument, match="cannot make a tensor of a"):
+            onyx.Tensor(value)
+
+
 def test_truth_value_and_scalars():
     assert bool(tensor(1.0)) and not bool(tensor(0.0))
     assert float(tensor(2.5)) == 2.5 and int(tensor(7, np.int64)) == 7
