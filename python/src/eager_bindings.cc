@@ -208,7 +208,6 @@ void add_eager_functions(nb::module_& module) {
         std::string bytes = serialize_model(function.model());
         return nb::bytes(bytes.data(), bytes.size());
       })
-      .def_prop_ro("node_count", [](const ConcreteFunction& function) { return function.model().graph.nodes.size(); })
       .def_prop_ro("op_types", [](const ConcreteFunction& function) {
         std::vector<std::string> types;
         for (const Node& node : function.model().graph.nodes) types.push_back(node.op_type);
@@ -219,8 +218,8 @@ void add_eager_functions(nb::module_& module) {
       .def("__init__",
            [](eager::FunctionCache* self, nb::handle signature, std::vector<std::string> input_names,
               std::vector<std::string> output_names, int threads, int optimization_level) {
-             new (self) eager::FunctionCache(
-                 function_options(signature, std::move(input_names), std::move(output_names), threads, optimization_level));
+             new (self) eager::FunctionCache(function_options(signature, std::move(input_names),
+                                                              std::move(output_names), threads, optimization_level));
            },
            nb::arg("input_signature").none(), nb::arg("input_names"), nb::arg("output_names"), nb::arg("threads"),
            nb::arg("optimization_level"))

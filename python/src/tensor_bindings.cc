@@ -68,7 +68,9 @@ DataType dtype_from_dlpack(const nb::dlpack::dtype& dtype) {
 
 nb::dlpack::dtype dlpack_dtype(DataType dtype) {
   using Code = nb::dlpack::dtype_code;
-  auto make = [](Code code, int bits) { return nb::dlpack::dtype{static_cast<uint8_t>(code), static_cast<uint8_t>(bits), 1}; };
+  auto make = [](Code code, int bits) {
+    return nb::dlpack::dtype{static_cast<uint8_t>(code), static_cast<uint8_t>(bits), 1};
+  };
   switch (dtype) {
     case DataType::kFloat16: return make(Code::Float, 16);
     case DataType::kFloat: return make(Code::Float, 32);
@@ -131,13 +133,34 @@ Tensor operand(nb::handle object) {
   return tensor_from_object(object);
 }
 
-template <typename Op>
-nb::object binary(const Tensor& a, nb::handle b, Op op) {
-  if (is_number(b)) return nb::cast(op(a, nb::cast<double>(b)));
-  return nb::cast(op(a, operand(b)));
+// A number as a scalar of `like`'s element type, or any other operand.
+Tensor like_operand(nb::handle b, const Tensor& like) {
+  return is_number(b) ? scalar_like(nb::cast<double>(b), like) : operand(b);
 }
 
-Tensor number_like(nb::handle number, const Tensor& like) { return scalar_like(nb::cast<double>(number), like); }
+// The C++ operators, each taking (Tensor, Tensor), (Tensor, double) and (double, Tensor).
+constexpr auto kAdd = [](const auto& x, const auto& y) { return x + y; };
+constexpr auto kSub = [](const auto& x, const auto& y) { return x - y; };
+constexpr auto kMul = [](const auto& x, const auto& y) { return x * y; };
+constexpr auto kDiv = [](const auto& x, const auto& y) { return x / y; };
+constexpr auto kLess = [](const auto& x, const auto& y) { return x < y; };
+constexpr auto kLessEqual = [](const auto& x, const auto& y) { return x <= y; };
+constexpr auto kGreater = [](const auto& x, const auto& y) { return x > y; };
+constexpr auto kGreaterEqual = [](const auto& x, const auto& y) { return x >= y; };
+
+// `tensor OP other` and `other OP tensor` (Python's reflected form, __radd__ ...).
+template <typename Op>
+auto forward(Op op) {
+  return [op](const Tensor& a, nb::handle b) {
+    return is_number(b) ? op(a, nb::cast<double>(b)) : op(a, operand(b));
+  };
+}
+template <typename Op>
+auto reflected(Op op) {
+  return [op](const Tensor& a, nb::handle b) {
+    return is_number(b) ? op(nb::cast<double>(b), a) : op(operand(b), a);
+  };
+}
 
 int get_buffer(PyObject* self, Py_buffer* view, int flags) {
   try {
@@ -332,24 +355,24 @@ void add_tensor_class(nb::module_& module) {
       .def("__int__", [](const Tensor& t) { return nb::int_(item(t)); })
       .def("__repr__", &describe)
       .def("__hash__", [](nb::handle self) { return reinterpret_cast<intptr_t>(self.ptr()); })
-      .def("__add__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x + y; }); })
-      .def("__sub__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x - y; }); })
-      .def("__mul__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x * y; }); })
-      .def("__truediv__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x / y; }); })
-      .def("__lt__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x < y; }); })
-      .def("__le__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x <= y; }); })
-      .def("__gt__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x > y; }); })
-      .def("__ge__", [](const Tensor& a, nb::handle b) { return binary(a, b, [](const auto& x, const auto& y) { return x >= y; }); })
-      .def("__radd__", [](const Tensor& a, nb::handle b) { return is_number(b) ? nb::cast<double>(b) + a : operand(b) + a; })
-      .def("__rsub__", [](const Tensor& a, nb::handle b) { return is_number(b) ? nb::cast<double>(b) - a : operand(b) - a; })
-      .def("__rmul__", [](const Tensor& a, nb::handle b) { return is_number(b) ? nb::cast<double>(b) * a : operand(b) * a; })
-      .def("__rtruediv__", [](const Tensor& a, nb::handle b) { return is_number(b) ? nb::cast<double>(b) / a : operand(b) / a; })
-      .def("__eq__", [](const Tensor& a, nb::handle b) { return ops::equal(a, is_number(b) ? number_like(b, a) : operand(b)); })
-      .def("__ne__", [](const Tensor& a, nb::handle b) { return ops::not_(ops::equal(a, is_number(b) ? number_like(b, a) : operand(b))); })
+      .def("__add__", forward(kAdd))
+      .def("__sub__", forward(kSub))
+      .def("__mul__", forward(kMul))
+      .def("__truediv__", forward(kDiv))
+      .def("__lt__", forward(kLess))
+      .def("__le__", forward(kLessEqual))
+      .def("__gt__", forward(kGreater))
+      .def("__ge__", forward(kGreaterEqual))
+      .def("__radd__", reflected(kAdd))
+      .def("__rsub__", reflected(kSub))
+      .def("__rmul__", reflected(kMul))
+      .def("__rtruediv__", reflected(kDiv))
+      .def("__eq__", [](const Tensor& a, nb::handle b) { return ops::equal(a, like_operand(b, a)); })
+      .def("__ne__", [](const Tensor& a, nb::handle b) { return ops::not_(ops::equal(a, like_operand(b, a))); })
       .def("__matmul__", [](const Tensor& a, nb::handle b) { return ops::matmul(a, operand(b)); })
       .def("__rmatmul__", [](const Tensor& a, nb::handle b) { return ops::matmul(operand(b), a); })
-      .def("__pow__", [](const Tensor& a, nb::handle b) { return ops::pow(a, is_number(b) ? number_like(b, a) : operand(b)); })
-      .def("__rpow__", [](const Tensor& a, nb::handle b) { return ops::pow(is_number(b) ? number_like(b, a) : operand(b), a); })
+      .def("__pow__", [](const Tensor& a, nb::handle b) { return ops::pow(a, like_operand(b, a)); })
+      .def("__rpow__", [](const Tensor& a, nb::handle b) { return ops::pow(like_operand(b, a), a); })
       .def("__neg__", [](const Tensor& a) { return -a; })
       .def("__abs__", [](const Tensor& a) { return ops::abs(a); })
       .def("__invert__", [](const Tensor& a) { return ops::not_(a); });

@@ -126,7 +126,9 @@ training::TrainingOptions options_from_python(const nb::dict& options) {
     result.metrics.push_back(training::parse_metric(name));
   }
   if (options.contains("metric_graphs")) {
-    for (nb::handle item : nb::cast<nb::list>(options["metric_graphs"])) result.metric_graphs.push_back(user_graph(item));
+    for (nb::handle item : nb::cast<nb::list>(options["metric_graphs"])) {
+      result.metric_graphs.push_back(user_graph(item));
+    }
   }
   result.metric_prediction = option<std::string>(options, "metric_prediction", "");
   result.metric_target = option<std::string>(options, "metric_target", "");
@@ -199,8 +201,12 @@ class PythonTrainingSession {
     session_->train();
   }
 
-  double train_step(const nb::handle& feeds) { return released(feeds, [&](const Feeds& f) { return session_->train_step(f); }); }
-  double backward(const nb::handle& feeds) { return released(feeds, [&](const Feeds& f) { return session_->backward(f); }); }
+  double train_step(const nb::handle& feeds) {
+    return released(feeds, [&](const Feeds& f) { return session_->train_step(f); });
+  }
+  double backward(const nb::handle& feeds) {
+    return released(feeds, [&](const Feeds& f) { return session_->backward(f); });
+  }
   double compute_loss(const nb::handle& feeds) const {
     return released(feeds, [&](const Feeds& f) { return session_->compute_loss(f); });
   }
