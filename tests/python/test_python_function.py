@@ -407,3 +407,34 @@ def test_cond_while_loop_and_for_range_called_directly():
 
     assert traced(scalar(4)).item() == 60 and traced(scalar(2)).item() == 1
     assert traced.get_concrete_function(scalar(4)).op_types.count("Loop") == 1
+
+
+def test_threads_trace_and_run_one_function_at_once():
+    # First calls of new signatures trace under a Python lock; runs release the GIL.
+    import threading
+
+    @onyx.function
+    def total(x, n):
+        for i in onyx.range(n):
+            x = x + onyx.ops.Cast(i, to=np.float32)
+        return x
+
+    results, errors = {}, []
+
+    def work(size):
+        try:
+            for n in range(1, 30):
+                got = total(np.zeros(size, np.float32), np.int64(n)).numpy()
+                if not np.array_equal(got, np.full(size, n * (n - 1) / 2, np.float32)):
+                    errors.append((size, n, got))
+            results[size] = True
+        except Exception as error:  # reported below, with the thread's size
+            errors.append((size, error))
+
+    threads = [threading.Thread(target=work, args=(size,)) for size in (1, 2, 3, 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and sorted(results) == [1, 2, 3, 4]
+    assert total.trace_count == 4
