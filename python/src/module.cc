@@ -1,14 +1,17 @@
 // onyx._onyx, the native half of the Python package (python/onyx/): the C++ runtime's
 // sessions, values and errors. Each part binds in a file of its own so that later parts
-// (training, eager tensors) add files here rather than grow one.
+// (eager tensors, training) each add a file here rather than grow one.
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
 
+#include "python/src/eager_bindings.h"
 #include "python/src/errors.h"
 #include "python/src/harness_bindings.h"
 #include "python/src/numpy_values.h"
 #include "python/src/session_bindings.h"
+#include "python/src/tensor_bindings.h"
+#include "python/src/training_bindings.h"
 
 namespace nb = nanobind;
 
@@ -17,6 +20,9 @@ NB_MODULE(_onyx, module) {
   onyx::python::add_error_classes(module);
   onyx::python::add_session_class(module);
   onyx::python::add_harness_functions(module);
+  onyx::python::add_tensor_class(module);
+  onyx::python::add_eager_functions(module);
+  onyx::python::add_training_functions(module);
 
   // Where the tensor that run() makes of `value` (fed to a tensor input of element type code
   // `element_type`, ONNX numbering) keeps its elements: the array's own address when the feed

@@ -289,6 +289,35 @@ Value value_from_python(PyObject* object, const std::string& name, const TypeInf
   }
 }
 
+Tensor tensor_from_array_like(PyObject* object, const std::string& name) {
+  return tensor_from_python(object, name, TypeInfo::tensor(DataType::kUndefined));
+}
+
+bool is_ndarray(PyObject* object) { return PyArray_Check(object); }
+
+PyObject* numpy_dtype(DataType dtype) { return reinterpret_cast<PyObject*>(descriptor_for(dtype)); }
+
+PyObject* array_view(const Tensor& tensor) {
+  if (tensor.dtype() == DataType::kString || is_packed(tensor.dtype()) || !tensor.device().is_host_memory()) {
+    return value_to_python(Value(tensor));
+  }
+  std::vector<npy_intp> dims(tensor.shape().begin(), tensor.shape().end());
+  PyArray_Descr* descr = descriptor_for(tensor.dtype());
+  PyObject* object = PyArray_NewFromDescr(&PyArray_Type, descr, static_cast<int>(dims.size()), dims.data(),
+                                          nullptr, const_cast<void*>(tensor.raw_data()), 0, nullptr);
+  if (!object) return nullptr;
+  // The base: a capsule owning a Tensor that shares the buffer.
+  PyObject* base = PyCapsule_New(new Tensor(tensor), "onyx.Tensor", [](PyObject* capsule) {
+    delete static_cast<Tensor*>(PyCapsule_GetPointer(capsule, "onyx.Tensor"));
+  });
+  if (!base || PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(object), base) < 0) {
+    Py_XDECREF(base);
+    Py_DECREF(object);
+    return nullptr;
+  }
+  return object;
+}
+
 PyObject* value_to_python(const Value& value) {
   if (value.is_none()) Py_RETURN_NONE;
   if (value.is_sequence()) {

@@ -27,4 +27,19 @@ Value value_from_python(PyObject* object, const std::string& name, const TypeInf
 // optional. Throws onyx::Error for a tensor on a device the host cannot read.
 PyObject* value_to_python(const Value& value);
 
+// A tensor of the array's own element type (no copy where value_from_python makes none):
+// `object` is an ndarray or anything NumPy turns into one (numbers, nested lists, __array__).
+Tensor tensor_from_array_like(PyObject* object, const std::string& name);
+
+// Whether `object` is a NumPy ndarray (or a subclass).
+bool is_ndarray(PyObject* object);
+
+// A new reference to the NumPy dtype of `dtype`'s elements (ml_dtypes' for the types NumPy lacks).
+PyObject* numpy_dtype(DataType dtype);
+
+// A new reference: a read-only ndarray over a host tensor's memory (no copy; the array keeps the
+// tensor's buffer alive). Strings and packed sub-byte types, which NumPy stores differently, are
+// copied (value_to_python).
+PyObject* array_view(const Tensor& tensor);
+
 }  // namespace onyx::python

@@ -29,7 +29,9 @@ void record_on_tapes(const OpHandle& op, std::span<const Attribute> attributes,
 
 GradientTape::GradientTape() { active_tapes.push_back(this); }
 
-GradientTape::~GradientTape() {
+GradientTape::~GradientTape() { stop_recording(); }
+
+void GradientTape::stop_recording() {
   active_tapes.erase(std::remove(active_tapes.begin(), active_tapes.end(), this), active_tapes.end());
 }
 

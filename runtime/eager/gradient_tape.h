@@ -49,6 +49,8 @@ class GradientTape {
               const std::vector<Value>& inputs, std::vector<Value>& outputs);
 
   size_t recorded_ops() const { return entries_.size(); }
+  // Stops recording before destruction (a Python `with` block's end); gradient() still works.
+  void stop_recording();
 
  private:
   using Key = std::tuple<const void*, DataType, Shape>;

@@ -124,6 +124,19 @@ TEST(GradientTape, OnlyOpsOnWatchedValuesAreRecorded) {
   EXPECT_EQ(scalar(grads[1]), 0.0);  // not connected: zeros of its shape
 }
 
+TEST(GradientTape, StoppedTapeRecordsNothingMoreAndStillDifferentiates) {
+  // Python's `with GradientTape() as tape:` stops recording at the block's end.
+  Tensor x = Tensor::scalar<double>(2.0);
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = cube(x);
+  tape.stop_recording();
+  (void)cube(y);
+  EXPECT_EQ(tape.recorded_ops(), 1u);
+  EXPECT_NEAR(scalar(tape.gradient(y, {x})[0]), 12.0, 1e-9);
+  EXPECT_FALSE(eager::tapes_recording());
+}
+
 TEST(GradientTape, MissingRuleIsOneClearError) {
   Tensor x = Tensor::scalar<double>(2.0);
   GradientTape tape;
