@@ -144,12 +144,21 @@ fs::path resolve_external_data_path(const fs::path& model_dir, const std::string
   return target;
 }
 
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_dir) {
+namespace {
+// A TensorProto's element type, shape and the bytes its data must take, checked before anything
+// is allocated, so a tensor claiming a shape of 2^40 x 2^40 fails here instead of in the
+// allocator.
+struct ProtoTensorLayout {
+  DataType dtype;
+  Shape shape;
+  int64_t count;
+  size_t bytes;
+};
+
+ProtoTensorLayout proto_tensor_layout(const onnx::TensorProto& proto) {
   if (proto.data_type() == onnx::TensorProto::UNDEFINED) bad_tensor(proto, "element type is undefined");
   DataType dtype = dtype_from_code(proto.data_type());
-  const Shape shape = dims_of(proto);
-  // Sizes are checked against the data the file holds before anything is allocated, so a tensor
-  // claiming a shape of 2^40 x 2^40 fails here instead of in the allocator.
+  Shape shape = dims_of(proto);
   std::optional<int64_t> count = 1;
   for (int64_t d : shape) count = count ? multiply_dims(*count, d) : std::nullopt;
   std::optional<size_t> needed = count ? storage_bytes(dtype, *count) : std::nullopt;
@@ -157,7 +166,33 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_d
     bad_tensor(proto, "shape " + shape_to_string(shape) + " of " + std::string(dtype_name(dtype)) + " needs " +
                           exact_storage_bytes(dtype, shape) + " bytes, more than any tensor can hold");
   }
-  const size_t bytes = *needed;
+  return {dtype, std::move(shape), *count, *needed};
+}
+}  // namespace
+
+Tensor tensor_taking_proto_bytes(onnx::TensorProto& proto, const fs::path& model_dir) {
+  // Small tensors are copied: a short string's bytes live inside the string object (its
+  // small-string buffer), too small to be worth the bookkeeping.
+  constexpr size_t kSmallestTaken = 64;
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL || !proto.has_raw_data() ||
+      proto.raw_data().size() < kSmallestTaken || proto.data_type() == onnx::TensorProto::STRING) {
+    return tensor_from_proto(proto, model_dir);
+  }
+  ProtoTensorLayout layout = proto_tensor_layout(proto);
+  if (proto.raw_data().size() != layout.bytes) return tensor_from_proto(proto, model_dir);  // which names the mismatch
+  // The string's heap buffer comes from operator new: aligned for every element type (kernels
+  // read tensors at any alignment: views of NumPy arrays are not 64-byte aligned either).
+  std::shared_ptr<std::string> bytes(proto.release_raw_data());
+  void* data = bytes->data();
+  return Tensor::view(layout.dtype, std::move(layout.shape), data, std::move(bytes));
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_dir) {
+  ProtoTensorLayout layout = proto_tensor_layout(proto);
+  const DataType dtype = layout.dtype;
+  const Shape& shape = layout.shape;
+  const int64_t count = layout.count;
+  const size_t bytes = layout.bytes;
 
   bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
   if (external || proto.has_raw_data()) {
@@ -180,8 +215,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& model_d
   // Every value in a typed field takes at least one byte of the message, and one value packs at
   // most four elements (2-bit types): a count above that cannot be what the field holds
   // (fill_from_typed_fields then names the exact mismatch).
-  if (static_cast<uint64_t>(*count) / 4 > proto.ByteSizeLong()) {
-    bad_tensor(proto, "shape " + shape_to_string(shape) + " has " + std::to_string(*count) +
+  if (static_cast<uint64_t>(count) / 4 > proto.ByteSizeLong()) {
+    bad_tensor(proto, "shape " + shape_to_string(shape) + " has " + std::to_string(count) +
                           " elements, more than the tensor's " + std::to_string(proto.ByteSizeLong()) + " bytes can hold");
   }
   Tensor tensor(dtype, shape);

@@ -17,6 +17,9 @@ namespace onyx {
 // `model_dir` is where external data locations are resolved; empty means external data is
 // not allowed (a tensor read from a bare .pb file).
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::filesystem::path& model_dir);
+// The same tensor, holding the message's raw bytes instead of a copy of them (what the model
+// loader uses: a model's weights are then in memory once while it loads). `proto` loses them.
+Tensor tensor_taking_proto_bytes(onnx::TensorProto& proto, const std::filesystem::path& model_dir);
 Tensor tensor_from_sparse_proto(const onnx::SparseTensorProto& proto,
                                 const std::filesystem::path& model_dir);
 // Writes the tensor with raw_data (strings use string_data).
