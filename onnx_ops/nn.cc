@@ -217,6 +217,17 @@ void deform_conv_rule(InferenceContext& ctx) {
 
 ONYX_REGISTER_SHAPE_RULE("", "Conv", conv_rule);
 ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcConv", nhwc_conv_rule);
+// QLinearConv channels-last: W is input 3, and Y has y_zero_point's element type (X's when
+// absent).
+ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcQLinearConv", [](InferenceContext& ctx) {
+  channels_last_rule(ctx, [&](const TypeInfo& x) { return conv_output(x, ctx.tensor_input_type(3), ctx.attributes()); });
+  const TypeInfo* y_zero = ctx.tensor_input_type(7);
+  if (y_zero && !ctx.output_types().empty() && ctx.output_types()[0].is_tensor()) {
+    TypeInfo y = ctx.output_types()[0];
+    y.elem_type = y_zero->elem_type;
+    ctx.set_output_type(0, std::move(y));
+  }
+});
 ONYX_REGISTER_SHAPE_RULE(kOnyxDomain, "NhwcMaxPool", [](InferenceContext& ctx) {
   channels_last_rule(ctx, [&](const TypeInfo& x) { return pool_output(x, ctx.attributes(), "MaxPool"); });
 });

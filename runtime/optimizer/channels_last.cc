@@ -17,7 +17,10 @@ namespace {
 const std::set<std::string> kUnaryOps = {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
     "Softplus", "Softsign", "Mish", "Gelu", "ThresholdedRelu", "Clip", "Neg", "Abs", "Exp", "Log",
-    "Erf", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Sin", "Cos", "Identity"};
+    "Erf", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Sin", "Cos", "Identity",
+    // Quantized per tensor (their scale and zero point one-element constants), as between the
+    // QLinearConvs of a quantized network.
+    "QuantizeLinear", "DequantizeLinear"};
 // Elementwise ops of several data inputs. Permuting every operand's dims the same way commutes
 // with broadcasting when all have the same rank, so any rank-r operand may be transposed in.
 const std::set<std::string> kMultiInputOps = {"Add", "Sub", "Mul", "Div", "Min", "Max", "Sum", "Mean"};
@@ -59,6 +62,8 @@ class ChannelsLastRewriter {
     for (Node& node : graph_.nodes) {
       if (is_convertible_conv(node)) {
         convert_conv(node);
+      } else if (is_convertible_qlinear_conv(node)) {
+        convert_qlinear_conv(node);
       } else if (!try_fuse_activation(node) && !try_fuse_swish(node) && !try_fuse_residual(node) && !try_pool(node) &&
                  !try_concat(node) && !try_batch_norm(node) && !try_twin(node)) {
         emit(std::move(node));
@@ -155,6 +160,38 @@ class ChannelsLastRewriter {
     const std::string twin = fresh_name(node.outputs[0]);
     conv.outputs = {twin};
     unfused_convs_[twin] = emit(std::move(conv));
+    produce(node.outputs[0], twin, rank);
+    ++converted_;
+  }
+
+  // A QLinearConv whose weights, scales, zero points and bias are constants (what oneDNN's
+  // int8 convolution takes) on an 8-bit X of rank 3 to 5.
+  bool is_convertible_qlinear_conv(const Node& node) const {
+    if (!node.domain.empty() || node.op_type != "QLinearConv" || node.outputs.size() != 1 || node.inputs.size() < 8) {
+      return false;
+    }
+    const int64_t rank = rank_of(node.inputs[0]);
+    const TypeInfo* x = types_.find(node.inputs[0]);
+    if (rank < 3 || rank > 5 || !x || !x->is_tensor() ||
+        (x->elem_type != DataType::kUInt8 && x->elem_type != DataType::kInt8)) {
+      return false;
+    }
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+      if (!node.inputs[i].empty() && !is_constant(node.inputs[i])) return false;
+    }
+    const Tensor& w = graph_.initializers.at(node.inputs[3]);
+    return w.dtype() == DataType::kInt8 && static_cast<int64_t>(w.rank()) == rank;
+  }
+
+  void convert_qlinear_conv(Node& node) {
+    const int64_t rank = rank_of(node.inputs[0]);
+    Node conv = node;
+    conv.domain = kOnyxDomain;
+    conv.op_type = "NhwcQLinearConv";
+    conv.inputs[0] = channels_last(node.inputs[0], rank);
+    const std::string twin = fresh_name(node.outputs[0]);
+    conv.outputs = {twin};
+    emit(std::move(conv));
     produce(node.outputs[0], twin, rank);
     ++converted_;
   }

@@ -188,11 +188,12 @@ def test_quantized_model_matches_onnxruntime(tmp_path, rng, quant_format, activa
     if quant_format == "qop":
         assert "QLinearConv" in ops and "QLinearMatMul" in ops and "DequantizeLinear" in ops, ops
     counts, implementations = op_counts_after_optimization(qpath)
-    assert counts.get("QLinearConv", 0) == 2, counts
-    assert counts.get("Conv", 0) == 0, counts
+    # Channels-last (com.onyx NhwcQLinearConv), as float convolutions run.
+    assert counts.get("NhwcQLinearConv", 0) == 2, counts
+    assert counts.get("Conv", 0) + counts.get("NhwcConv", 0) == 0, counts
     assert counts.get("QLinearMatMul", 0) >= 1, counts
     # Every quantized product runs on oneDNN's int8 kernels, not the portable loops.
-    assert implementations["QLinearConv"] == {"oneDNN int8"}, implementations
+    assert implementations["NhwcQLinearConv"] == {"oneDNN int8"}, implementations
     assert implementations["QLinearMatMul"] == {"oneDNN int8"}, implementations
     # An output a DequantizeLinear makes is counted in its steps; one that float ops make from
     # dequantized values (QOperator's Add of the bias, its float Gemm) may move by a step of
@@ -245,8 +246,8 @@ def test_quantized_resnet18_matches_onnxruntime(tmp_path, exported):
     samples = [{name: x}] + [{name: (x + 0.5 * rng.standard_normal(x.shape)).astype(np.float32)} for _ in range(2)]
     qpath = quantize(model_path, tmp_path / "resnet18_qdq.onnx", samples, "qdq", "u8", True)
     counts, implementations = op_counts_after_optimization(qpath)
-    assert counts.get("QLinearConv", 0) == 20, counts
-    assert implementations["QLinearConv"] == {"oneDNN int8"}, implementations
+    assert counts.get("NhwcQLinearConv", 0) == 20, counts
+    assert implementations["NhwcQLinearConv"] == {"oneDNN int8"}, implementations
     expected = ort_run(qpath, {name: x})
     actual, _ = run_to_outputs(tmp_path, qpath, {name: x})
     for output, reference in expected.items():

@@ -148,9 +148,10 @@ std::map<std::string, Value> conv_feeds(const ConvCase& c) {
 TEST(QdqFusion, QuantizedConvolutionRunsAsQLinearConvOnOneDnnInt8) {
   const ConvCase plain;
   Runs runs = run_both_levels(quantized_conv(plain), conv_feeds(plain));
-  EXPECT_EQ(runs.level2["QLinearConv"], 1);
-  EXPECT_EQ(runs.level2.count("Conv"), 0u);
-  EXPECT_EQ(runs.implementations["QLinearConv"], "oneDNN int8");
+  // Channels-last, as the float convolutions are (the channels-last pass follows).
+  EXPECT_EQ(runs.level2["NhwcQLinearConv"], 1);
+  EXPECT_EQ(runs.level2.count("Conv") + runs.level2.count("NhwcConv"), 0u);
+  EXPECT_EQ(runs.implementations["NhwcQLinearConv"], "oneDNN int8");
 }
 
 TEST(QdqFusion, NonzeroWeightZeroPointsFuseButRunOnTheLoops) {
@@ -158,8 +159,8 @@ TEST(QdqFusion, NonzeroWeightZeroPointsFuseButRunOnTheLoops) {
   ConvCase c;
   c.weight_zero_point = true;
   Runs runs = run_both_levels(quantized_conv(c), conv_feeds(c));
-  EXPECT_EQ(runs.level2["QLinearConv"], 1);
-  EXPECT_EQ(runs.implementations["QLinearConv"], "reference loops");
+  EXPECT_EQ(runs.level2["NhwcQLinearConv"], 1);
+  EXPECT_EQ(runs.implementations["NhwcQLinearConv"], "reference loops");
 }
 
 TEST(QdqFusion, LeavesAlonePatternsQLinearConvCannotExpress) {
@@ -175,7 +176,7 @@ TEST(QdqFusion, LeavesAlonePatternsQLinearConvCannotExpress) {
            {"activations quantized per channel", per_channel_x}}) {
     SCOPED_TRACE(what);
     Runs runs = run_both_levels(quantized_conv(c), conv_feeds(c));
-    EXPECT_EQ(runs.level2.count("QLinearConv"), 0u);
+    EXPECT_EQ(runs.level2.count("QLinearConv") + runs.level2.count("NhwcQLinearConv"), 0u);
     // The float convolution stays (channels-last where its weights are constant).
     EXPECT_EQ(runs.level2["Conv"] + runs.level2["NhwcConv"], 1);
     EXPECT_EQ(runs.level2["QuantizeLinear"], 2);

@@ -40,7 +40,8 @@ std::optional<std::vector<float>> constant_values(const KernelInfo& info, int i,
 }  // namespace
 
 std::unique_ptr<DnnlIntegerConv> DnnlIntegerConv::create(const KernelInfo& info, bool matmul, bool qlinear,
-                                                         const WindowAttributes* window, int64_t group) {
+                                                         const WindowAttributes* window, int64_t group,
+                                                         bool channels_last) {
   const Inputs in = inputs_of(qlinear);
   const Tensor* w = info.constant_input(in.w);
   const TypeInfo& x_type = info.input_type(0);
@@ -100,6 +101,8 @@ std::unique_ptr<DnnlIntegerConv> DnnlIntegerConv::create(const KernelInfo& info,
     result->options_.channels_last = true;
   } else {
     result->weights_ = *w;
+    result->options_.channels_last = channels_last;
+    result->channels_last_ = channels_last;
   }
   result->matmul_ = matmul;
   result->window_ = window;
@@ -123,17 +126,23 @@ bool DnnlIntegerConv::run(KernelContext& ctx, const Tensor& x) {
   if (matmul_) return run_matmul(ctx, x);
   const Shape& xs = x.shape();
   const Shape& ws = weights_.shape();
-  if (xs.size() != ws.size() || xs[1] != ws[1] * group_ || ws[0] % group_ != 0) return false;
+  if (xs.size() != ws.size() || xs.size() < 3) return false;
+  const int64_t channels = channels_last_ ? xs.back() : xs[1];
+  if (channels != ws[1] * group_ || ws[0] % group_ != 0) return false;
   if (!window_->kernel_shape.empty() && window_->kernel_shape != std::vector<int64_t>(ws.begin() + 2, ws.end())) {
     return false;
   }
-  std::vector<int64_t> spatial(xs.begin() + 2, xs.end()), kernel(ws.begin() + 2, ws.end());
-  const ConvShapes s{xs[0], xs[1], ws[0], group_, forward_window_geometry(*window_, spatial, kernel, "QLinearConv"), false};
+  std::vector<int64_t> spatial = channels_last_ ? std::vector<int64_t>(xs.begin() + 1, xs.end() - 1)
+                                                : std::vector<int64_t>(xs.begin() + 2, xs.end());
+  std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+  const ConvShapes s{xs[0], channels, ws[0], group_, forward_window_geometry(*window_, spatial, kernel, "QLinearConv"), false};
   if (x.element_count() == 0) return false;
   auto conv = conv_for(xs, s);
   if (!conv) return false;
-  Shape y_shape{s.batch, s.maps};
+  Shape y_shape{s.batch};
+  if (!channels_last_) y_shape.push_back(s.maps);
   y_shape.insert(y_shape.end(), s.geometry.output.begin(), s.geometry.output.end());
+  if (channels_last_) y_shape.push_back(s.maps);
   Tensor& y = ctx.output(0, y_type_, y_shape);
   Tensor scratch = ctx.scratch(conv->scratch_bytes());
   conv->run(x.raw_data(), nullptr, bias_.defined() ? bias_.raw_data() : nullptr, y.mutable_raw_data(),

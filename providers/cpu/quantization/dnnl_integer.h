@@ -20,9 +20,12 @@ namespace onyx {
 class DnnlIntegerConv {
  public:
   // Null unless the node's constants allow the oneDNN path (see above). `matmul`: the node is
-  // QLinearMatMul or MatMulInteger; `qlinear`: it requantizes (QLinear*).
+  // QLinearMatMul or MatMulInteger; `qlinear`: it requantizes (QLinear*); `channels_last`: X
+  // and Y of a convolution are [N, spatial..., C] (com.onyx NhwcQLinearConv), the layout
+  // oneDNN's int8 kernels read, so no reorder runs around them.
   static std::unique_ptr<DnnlIntegerConv> create(const KernelInfo& info, bool matmul, bool qlinear,
-                                                 const WindowAttributes* window, int64_t group);
+                                                 const WindowAttributes* window, int64_t group,
+                                                 bool channels_last = false);
 
   // Runs the node on `x` into context output 0 and returns true, or returns false (touching
   // nothing) when oneDNN cannot run this input; the caller then runs its reference loops.
@@ -34,6 +37,7 @@ class DnnlIntegerConv {
   bool run_matmul(KernelContext& ctx, const Tensor& a);
 
   bool matmul_ = false;
+  bool channels_last_ = false;  // a convolution's X and Y channels-last
   DataType x_type_ = DataType::kUInt8, y_type_ = DataType::kInt32;
   DnnlConvOptions options_;
   const WindowAttributes* window_ = nullptr;  // the kernel's (convolutions)

@@ -12,6 +12,7 @@
 #include "providers/cpu/nn/conv_reference.h"
 #include "providers/cpu/quantization/dnnl_integer.h"
 #include "providers/cpu/quantization/quant_values.h"
+#include "providers/cpu/tensor/copy.h"
 #include "providers/kernel_registry.h"
 
 namespace onyx {
@@ -255,21 +256,58 @@ class MatMulIntegerKernel final : public Kernel {
   std::unique_ptr<DnnlIntegerConv> fast_;  // null: the loops above
 };
 
+// ConvInteger, QLinearConv and com.onyx NhwcQLinearConv (QLinearConv with X and Y
+// channels-last, written by the channels-last pass so that a quantized network's chain of
+// convolutions needs no layout change between them).
 class ConvIntegerKernel final : public Kernel {
  public:
   explicit ConvIntegerKernel(const KernelInfo& info)
-      : qlinear_(info.node().op_type == "QLinearConv"),
+      : qlinear_(info.node().op_type != "ConvInteger"),
+        channels_last_(info.node().op_type == "NhwcQLinearConv"),
         attrs_(WindowAttributes::read(info.attributes())),
         group_(info.attributes().get_int("group", 1)),
-        fast_(DnnlIntegerConv::create(info, false, qlinear_, &attrs_, group_)) {}
+        fast_(DnnlIntegerConv::create(info, false, qlinear_, &attrs_, group_, channels_last_)) {}
 
   std::string implementation() const override { return fast_ ? kOneDnnInt8 : kIntegerLoops; }
 
   void compute(KernelContext& ctx) override {
-    const char* op = qlinear_ ? "QLinearConv" : "ConvInteger";
-    const size_t iw = qlinear_ ? 3 : 1;
     const Tensor& x = ctx.input(0);
     if (fast_ && fast_->run(ctx, x)) return;
+    if (!channels_last_) {
+      compute_reference(ctx, x, [&](DataType type, const Shape& shape) -> Tensor& { return ctx.output(0, type, shape); });
+      return;
+    }
+    // A case oneDNN does not take (nonzero weight zero points, say): the loops, on X and Y
+    // transposed channels-first and back.
+    if (x.rank() < 3) {
+      throw_error(ErrorCode::kInvalidArgument, "NhwcQLinearConv: X ", shape_to_string(x.shape()), " must have rank >= 3");
+    }
+    const int64_t rank = static_cast<int64_t>(x.rank());
+    std::vector<int64_t> to_first{0, rank - 1}, to_last{0};
+    for (int64_t d = 1; d < rank - 1; ++d) to_first.push_back(d);
+    for (int64_t d = 2; d < rank; ++d) to_last.push_back(d);
+    to_last.push_back(1);
+    Shape first_shape;
+    for (int64_t d : to_first) first_shape.push_back(x.dim(static_cast<size_t>(d)));
+    Tensor x_first(x.dtype(), first_shape);
+    transpose_data(x.dtype(), x.raw_data(), x.shape(), to_first, x_first.mutable_raw_data(), ctx.threads());
+    Tensor y_first;
+    compute_reference(ctx, x_first, [&](DataType type, const Shape& shape) -> Tensor& {
+      y_first = Tensor(type, shape);
+      return y_first;
+    });
+    Shape last_shape;
+    for (int64_t d : to_last) last_shape.push_back(y_first.dim(static_cast<size_t>(d)));
+    Tensor& y = ctx.output(0, y_first.dtype(), last_shape);
+    transpose_data(y_first.dtype(), y_first.raw_data(), y_first.shape(), to_last, y.mutable_raw_data(), ctx.threads());
+  }
+
+ private:
+  // The portable loops on a channels-first `x`, into the tensor `output(type, shape)` gives.
+  template <typename Output>
+  void compute_reference(KernelContext& ctx, const Tensor& x, Output&& output) const {
+    const char* op = qlinear_ ? "QLinearConv" : "ConvInteger";
+    const size_t iw = qlinear_ ? 3 : 1;
     const Tensor& w = ctx.input(iw);
     check_int8_type(x, op, "x");
     check_int8_type(w, op, "w");
@@ -298,7 +336,7 @@ class ConvIntegerKernel final : public Kernel {
       acc_buffer.resize(static_cast<size_t>(shape_element_count(out_shape)));
       acc = acc_buffer.data();
     } else {
-      acc = ctx.output(0, DataType::kInt32, out_shape).mutable_data<int32_t>();
+      acc = output(DataType::kInt32, out_shape).template mutable_data<int32_t>();
     }
     dispatch_dtype(Int8Types{}, x.dtype(), [&]<typename TX>() {
       dispatch_dtype(Int8Types{}, w.dtype(), [&]<typename TW>() {
@@ -324,7 +362,7 @@ class ConvIntegerKernel final : public Kernel {
     const std::vector<float> sy = read_scale(ctx, 6, 1, op, "y_scale");
     const DataType y_type = ctx.has_input(7) ? ctx.input(7).dtype() : x.dtype();
     const std::vector<int32_t> zy = read_zero_point(ctx, 7, 1, y_type, op, "y_zero_point");
-    Tensor& y = ctx.output(0, y_type, out_shape);
+    Tensor& y = output(y_type, out_shape);
     // Viewed as rows of one output map each: the row's channel picks the weight scale.
     const int64_t plane = g.output_count();
     const bool ok = dispatch_dtype(Int8Types{}, y_type, [&]<typename Y>() {
@@ -337,7 +375,6 @@ class ConvIntegerKernel final : public Kernel {
     }
   }
 
- private:
   // y[n, m] = sum over the group's channels and window of (x - zx) * (w[m] - zw[m]) in int32:
   // im2col of one image and group into int16 columns (padding reads as zero after the zero
   // point is removed, as in the reference), then rows of weights times the columns.
@@ -397,6 +434,7 @@ class ConvIntegerKernel final : public Kernel {
   }
 
   bool qlinear_;
+  bool channels_last_;  // NhwcQLinearConv
   WindowAttributes attrs_;
   int64_t group_;
   std::unique_ptr<DnnlIntegerConv> fast_;  // null: integer_conv
@@ -408,5 +446,6 @@ ONYX_REGISTER_KERNEL("CPU", "", "MatMulInteger", 10, kOpsetOpenEnded, MatMulInte
 ONYX_REGISTER_KERNEL("CPU", "", "QLinearMatMul", 10, kOpsetOpenEnded, MatMulIntegerKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "ConvInteger", 10, kOpsetOpenEnded, ConvIntegerKernel);
 ONYX_REGISTER_KERNEL("CPU", "", "QLinearConv", 10, kOpsetOpenEnded, ConvIntegerKernel);
+ONYX_REGISTER_KERNEL("CPU", kOnyxDomain, "NhwcQLinearConv", 1, kOpsetOpenEnded, ConvIntegerKernel);
 
 }  // namespace onyx
