@@ -428,3 +428,37 @@ TEST(NhwcConv, UnknownActivationIsAnError) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// A squeeze-and-excitation block (MobileNetV3, EfficientNet): pooled to one pixel, two 1x1
+// convolutions run as matrix products (NhwcConv's one-pixel path), with the bias, the fused
+// Relu and, in the second form, a residual added before the activation.
+TEST(ChannelsLast, OnePixelConvolutionsOfSqueezeExcitation) {
+  Model model = make_model(
+      {make_node("Conv", {"x", "w0", "b0"}, {"features"}, {ints("pads", {1, 1, 1, 1})}),
+       make_node("GlobalAveragePool", {"features"}, {"pooled"}),
+       make_node("Conv", {"pooled", "w1", "b1"}, {"squeezed"}), make_node("Relu", {"squeezed"}, {"relu"}),
+       make_node("Conv", {"relu", "w2", "b2"}, {"excited"}), make_node("HardSigmoid", {"excited"}, {"gate"}),
+       make_node("Mul", {"features", "gate"}, {"y"}),
+       make_node("Conv", {"pooled", "w3"}, {"mixed"}), make_node("Add", {"mixed", "pooled"}, {"summed"}),
+       make_node("Relu", {"summed"}, {"z"})},
+      {tensor_value("x", DataType::kFloat, {-1, 8, 5, 5})},
+      {{"y", TypeInfo::tensor(DataType::kFloat), ""}, {"z", TypeInfo::tensor(DataType::kFloat), ""}});
+  add_weight(model, "w0", {8, 8, 3, 3}, 1);
+  add_weight(model, "b0", {8}, 2);
+  add_weight(model, "w1", {4, 8, 1, 1}, 3);
+  add_weight(model, "b1", {4}, 4);
+  add_weight(model, "w2", {8, 4, 1, 1}, 5);
+  add_weight(model, "b2", {8}, 6);
+  add_weight(model, "w3", {8, 8, 1, 1}, 7);
+  for (int64_t batch : {1, 3}) {
+    auto counts = expect_same_results(model, {{"x", random_tensor({batch, 8, 5, 5}, 8, 2.f)}});
+    EXPECT_EQ(counts["NhwcConv"], 4);
+    EXPECT_EQ(counts["Relu"] + counts["Add"], 0);  // fused into the one-pixel convolutions
+  }
+}
+
+}  // namespace
+}  // namespace onyx
