@@ -83,24 +83,31 @@ class MpiWorld final : public Communicator {
     ~Pending() override {
       if (request != MPI_REQUEST_NULL) wait();
     }
-    // Polls with short sleeps that grow to 200 us: cheap on the CPU the other ranks share,
-    // and far below a step's time.
+    // Open MPI moves a non-blocking collective forward only inside MPI calls, so the wait
+    // polls without sleeping for the first 20 ms (yielding the core to a rank that shares it),
+    // then with sleeps growing to 1 ms: cheap while another rank is slow or gone.
     void wait() override {
-      const auto deadline = std::chrono::steady_clock::now() + world.timeout_;
+      const auto start = std::chrono::steady_clock::now();
+      const auto deadline = start + world.timeout_;
       std::chrono::microseconds pause(0);
       for (;;) {
         int done = 0;
         const int status = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
         if (status != MPI_SUCCESS) world.abort(std::string(what) + " failed: " + mpi_error_text(status));
         if (done) return;
-        if (std::chrono::steady_clock::now() > deadline) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now > deadline) {
           std::ostringstream text;
           text << what << " did not finish within " << world.timeout_.count() / 1000.0
                << " s: another rank stopped or hung (see its messages); stopping every rank";
           world.abort(text.str());
         }
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2 + std::chrono::microseconds(1), std::chrono::microseconds(200));
+        if (now - start < std::chrono::milliseconds(20)) {
+          std::this_thread::yield();
+        } else {
+          std::this_thread::sleep_for(pause);
+          pause = std::min(pause * 2 + std::chrono::microseconds(1), std::chrono::microseconds(1000));
+        }
       }
     }
     MpiWorld& world;
