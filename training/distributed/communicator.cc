@@ -7,7 +7,9 @@
 
 #include "providers/provider_factory.h"
 #include "runtime/common/error.h"
+#ifdef ONYX_HAVE_MPI
 #include "training/distributed/mpi_communicator.h"
+#endif
 
 namespace onyx::training::distributed {
 
@@ -86,7 +88,11 @@ std::shared_ptr<Communicator> world_communicator(std::chrono::milliseconds timeo
   ONYX_CHECK(built_with_mpi(), ErrorCode::kNotImplemented, "started as one of ", launched,
              " processes (mpirun), but this onyx was built without MPI: install Open MPI's development "
              "package (libopenmpi-dev) and rebuild, or run a single process");
+#ifdef ONYX_HAVE_MPI
   return world = make_mpi_world_communicator(timeout);
+#else
+  return world = single_process_communicator();  // not reached: refused above
+#endif
 }
 
 CommunicatorRegistrar::CommunicatorRegistrar(const std::string& backend, CommunicatorMaker maker) {
