@@ -39,6 +39,7 @@ TEST_PACKAGES=(
   python3-torch  # PyTorch: the reference of tests/python/test_gradient.py and tests/training/torch_reference.py
   python3-torchvision  # with python3-torch: scripts/export_architectures.py (tests/python/test_architectures.py)
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan: scripts/fuzz.sh (CI fuzzes each target) and scripts/sanitize.sh
+  openmpi-bin libopenmpi-dev  # data-parallel training (training/distributed/): tests/python/test_distributed_*.py run mpirun
 )
 packages=("${BUILD_PACKAGES[@]}")
 ((WITH_TESTS)) && packages+=("${TEST_PACKAGES[@]}")

@@ -3,6 +3,8 @@
 // (flags, data against the model's declared inputs, the checkpoint to resume) before the first
 // step, so a mistake costs one error line and leaves no file behind; files are written
 // atomically. Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.
+// Under mpirun it trains data-parallel (train_distributed.h): each rank takes its slice of every
+// batch, and only rank 0 prints, logs and writes files.
 #include <csignal>
 #include <cmath>
 #include <cstdlib>
@@ -22,6 +24,7 @@
 #include "tools/memory_limit_option.h"
 #include "tools/precision_option.h"
 #include "tools/train_checks.h"
+#include "tools/train_distributed.h"
 #include "tools/train_log.h"
 #include "tools/train_progress.h"
 #include "training/checkpoint.h"
@@ -58,6 +61,8 @@ struct TrainArgs {
   double min_delta = 0;
   std::string progress = "auto";
   Precision precision = Precision::kFp32;
+  bool per_rank_batch = false;
+  double collective_timeout = 300;
 };
 
 volatile std::sig_atomic_t interrupted = 0;
@@ -102,19 +107,22 @@ struct Averages {
   std::map<std::string, double> metrics;
 };
 
+// Each rank evaluates its contiguous share of the data set; the sample-weighted sums are added
+// up over ranks, so every rank gets the averages one process would.
 Averages evaluate(const training::TrainingSession& session, const Dataset& dataset, int64_t batch_size) {
-  training::MetricAverage loss;
-  std::map<std::string, training::MetricAverage> metrics;
+  training::distributed::Communicator& communicator = session.communicator();
+  const RankSlice mine = rank_slice(0, dataset.size(), communicator.rank(), communicator.size());
+  WeightedSums sums;
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  for (int64_t begin = 0; begin < dataset.size(); begin += batch_size) {
-    const int64_t end = std::min(dataset.size(), begin + batch_size);
+  for (int64_t begin = mine.begin; begin < mine.end; begin += batch_size) {
+    const int64_t end = std::min(mine.end, begin + batch_size);
     training::EvalResult result = session.eval_step(training::data::make_batch(dataset, order, begin, end));
-    loss.add(result.loss, end - begin);
-    for (const auto& [name, value] : result.metrics) metrics[name].add(value, end - begin);
+    sums.add(result.loss, result.metrics, end - begin);
   }
-  Averages averages{loss.value(), {}};
-  for (const auto& [name, average] : metrics) averages.metrics[name] = average.value();
+  if (communicator.size() > 1) sums.reduce(communicator);
+  Averages averages{sums.samples > 0 ? sums.loss / sums.samples : 0.0, {}};
+  for (const auto& [name, sum] : sums.metrics) averages.metrics[name] = sum / sums.samples;
   return averages;
 }
 
@@ -311,11 +319,15 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
   training::MetricAverage train_loss;
   training::MetricAverage train_metric;
   EpochResult result;
+  const training::distributed::Communicator& communicator = session.communicator();
   for (int64_t step = first_step; step < steps_per_epoch && !result.interrupted; ++step) {
+    // args.batch_size is the global batch; this rank trains on its slice of it.
     const int64_t begin = step * args.batch_size;
     const int64_t end = std::min(data.size(), begin + args.batch_size);
-    training::Feeds batch = training::data::make_batch(data, order, begin, end);
-    const double loss = session.train_step(batch);
+    const RankSlice mine = rank_slice(begin, end, communicator.rank(), communicator.size());
+    training::Feeds batch = training::data::make_batch(data, order, mine.begin, mine.end);
+    inject_test_fault(communicator, session.step() + 1);
+    const double loss = session.train_step(batch);  // the whole global batch's loss
     if (!std::isfinite(loss)) {
       // The update from this batch is already in the parameters: nothing of them may be saved.
       result.bad_loss = loss, result.bad_step = step + 1;
@@ -324,7 +336,7 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
     train_loss.add(loss, end - begin);
     // The bar's metric: every 20th batch, re-evaluated after its update (a cheap running estimate).
     if (!metric_shown.empty() && step % 20 == 0) {
-      train_metric.add(session.eval_step(batch).metrics.at(metric_shown), end - begin);
+      train_metric.add(session.eval_step(batch).metrics.at(metric_shown), mine.end - mine.begin);
     }
     progress.update(step + 1, end - begin, train_loss.value(), metric_shown,
                     train_metric.count() ? std::optional<double>(train_metric.value()) : std::nullopt);
@@ -354,8 +366,11 @@ bool should_stop(EarlyStopping& stopping, const training::TrainingSession& sessi
   return ++stopping.bad_epochs >= args.patience;
 }
 
-int train(const TrainArgs& args) {
+int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> communicator) {
+  const int ranks = communicator->size();
+  if (args.per_rank_batch) args.batch_size *= ranks;
   Choices choices = check_flags(args);
+  if (!communicator->is_root()) choices.progress = ProgressStyle::kNone;
   load_custom_op_libraries(args.custom_ops);
   Prepared prepared = prepare_model_and_data(args, choices);
 
@@ -375,7 +390,9 @@ int train(const TrainArgs& args) {
   options.session.intra_op_threads = args.threads;
   options.session.memory_limit = args.memory_limit;
   options.session.precision = args.precision;
+  options.communicator = communicator;
   training::TrainingSession session(std::move(prepared.model), options);
+  const bool writes_files = communicator->is_root();
   fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
   check_data_fits(session, prepared.train);
   if (args.resume) {
@@ -390,10 +407,22 @@ int train(const TrainArgs& args) {
     last_good = resumed->path;
     std::cout << "resumed from " << resumed->path.string() << " (step " << session.step() << ")" << std::endl;
   }
-  TrainLog log(args.log);
+  TrainLog log(writes_files ? args.log : std::string());
 
   const Dataset& train_data = prepared.train;
-  const int64_t steps_per_epoch = (train_data.size() + args.batch_size - 1) / args.batch_size;
+  const int64_t steps_per_epoch = data_parallel_steps_per_epoch(train_data.size(), args.batch_size, ranks);
+  ONYX_CHECK(steps_per_epoch > 0, ErrorCode::kInvalidArgument, "the training data has ", train_data.size(),
+             " samples, fewer than the ", ranks, " ranks");
+  if (ranks > 1) {
+    std::cout << "data-parallel over " << ranks << " ranks (" << communicator->backend() << "): batch "
+              << args.batch_size << " per step, " << args.batch_size / ranks << "-" << (args.batch_size + ranks - 1) / ranks
+              << " per rank; " << session.gradient_bytes_per_step() << " bytes of gradients all-reduced per step in "
+              << session.gradient_buckets().size() << " bucket(s)" << std::endl;
+    if (steps_per_epoch * args.batch_size < train_data.size()) {
+      std::cout << "notice: the last " << train_data.size() % args.batch_size << " samples of each epoch are "
+                << "fewer than the ranks and are skipped" << std::endl;
+    }
+  }
   const int64_t eval_batch = std::max<int64_t>(args.batch_size, 256);
   std::cout << "training " << session.trainable_names().size() << " parameters on " << train_data.size()
             << " samples"
@@ -404,10 +433,16 @@ int train(const TrainArgs& args) {
       args.checkpoint_dir.empty() ? fs::path(out_path.string() + ".checkpoints") : fs::path(args.checkpoint_dir);
   EarlyStopping& stopping = choices.stopping;
   interrupted = 0;
-  std::signal(SIGINT, on_interrupt);
+  // Under mpirun, Ctrl-C ends the whole job (the ranks could not agree on the step to stop at);
+  // the epoch checkpoints remain.
+  if (ranks == 1) std::signal(SIGINT, on_interrupt);
   bool stopped_early = false;
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
+    const uint64_t bytes_before = communicator->bytes_all_reduced();
+    const int64_t step_before = session.step();
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
+    const int64_t steps_run = std::max<int64_t>(1, session.step() - step_before);
+    const double bytes_per_step = static_cast<double>(communicator->bytes_all_reduced() - bytes_before) / steps_run;
     if (result.bad_loss) {
       throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
                   result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step,
@@ -445,12 +480,14 @@ int train(const TrainArgs& args) {
     timing << " " << result.seconds << "s ";
     timing.precision(0);
     timing << rate << " samples/s";
+    if (ranks > 1) timing << ", " << bytes_per_step << " bytes all-reduced per step";
     std::cout << summary << timing.str() << std::endl;
     row.emplace_back("lr", session.learning_rate());
     row.emplace_back("seconds", result.seconds);
     row.emplace_back("samples_per_s", rate);
+    if (ranks > 1) row.emplace_back("allreduce_bytes_per_step", bytes_per_step);
     log.write(row);
-    if (!args.checkpoint_dir.empty()) {
+    if (!args.checkpoint_dir.empty() && writes_files) {
       fs::create_directories(args.checkpoint_dir);
       check_parameters_finite(session, last_good);
       last_good = training::checkpoint_path(args.checkpoint_dir, session.step());
@@ -469,9 +506,25 @@ int train(const TrainArgs& args) {
   if (!args.test.empty()) {
     std::cout << describe_averages("test", evaluate(session, prepared.test, eval_batch)) << std::endl;
   }
-  session.export_inference_model(out_path);
+  if (writes_files) session.export_inference_model(out_path);
   std::cout << "wrote " << out_path.string() << std::endl;
   return 0;
+}
+
+// Under mpirun: the world's communicator, only rank 0 on stdout, and an error on any rank stops
+// every rank (the others may be waiting in a collective for it) with a message naming it.
+int train_in_world(const TrainArgs& args) {
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(args.collective_timeout * 1000));
+  std::shared_ptr<training::distributed::Communicator> communicator =
+      training::distributed::world_communicator(timeout);
+  if (communicator->size() == 1) return train(args, communicator);
+  if (!communicator->is_root()) std::cout.setstate(std::ios::failbit);  // one rank reports
+  try {
+    return train(args, communicator);
+  } catch (const std::exception& error) {
+    communicator->abort(error.what());
+  }
+  return 1;  // not reached: abort ends the process
 }
 
 }  // namespace
@@ -556,7 +609,14 @@ Command add_train_command(CLI::App& app) {
                       "auto|bar|lines|none: a progress bar on a terminal, plain lines otherwise (default auto)");
   command->add_option("--out", args->out, "TRAINED.onnx: where to write the trained model (written at the end)")
       ->required();
-  return [args] { return train(*args); };
+  command->add_flag("--per-rank-batch", args->per_rank_batch,
+                    "under mpirun: --batch-size is each rank's batch (the global batch is N times it); by default "
+                    "--batch-size is the global batch, split over the ranks");
+  command->add_option("--collective-timeout", args->collective_timeout,
+                      "S: under mpirun, stop every rank when a collective waits longer than S seconds for a rank "
+                      "that died or hung (default 300)")
+      ->check(positive());
+  return [args] { return train_in_world(*args); };
 }
 
 }  // namespace onyx::cli

@@ -73,8 +73,11 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
   if (options.onyx_ops) model.opsets[kTrainingDomain] = 1;  // rules may emit ConvWeightGrad, MaxPoolGrad, ReluGrad
   validate_and_sort_graph(graph);
   const OpRegistry& ops = options.ops ? *options.ops : OpRegistry::global();
+  // The training-mode rewrite adds constants (epsilon, momentum) that are never parameters.
+  const std::vector<std::string> forward_initializers = graph.initializer_order;
   if (options.training_mode) {
-    result.state_updates = switch_to_training_mode(model, infer_types(graph, model, nullptr, ops), names);
+    result.state_updates = switch_to_training_mode(model, infer_types(graph, model, nullptr, ops), names,
+                                                   options.sync_batch_norm_communicator);
     validate_and_sort_graph(graph);
   }
   StaticFacts facts = static_facts(model, ops);
@@ -107,7 +110,7 @@ GradientGraph build_gradient_graph(const Model& forward, const GradientGraphOpti
       if (!frozen.count(name)) request.wrt.push_back(name);
     }
   } else {
-    for (const auto& name : graph.initializer_order) {
+    for (const auto& name : forward_initializers) {
       if (!frozen.count(name) && is_float(graph.initializers.at(name).dtype())) request.wrt.push_back(name);
     }
   }

@@ -32,6 +32,9 @@ struct GradientGraphOptions {
   // the portable composition is slow. Only onyx runs such a graph: TrainingSession sets it;
   // `onyx gradient`, whose models other runtimes load, does not.
   bool onyx_ops = false;
+  // Data-parallel training: nonzero (a distributed::register_communicator number) makes
+  // training-mode BatchNormalization use the statistics of the batch over all ranks.
+  int64_t sync_batch_norm_communicator = 0;
 };
 
 struct GradientGraph {

@@ -5,6 +5,8 @@
 #include "onnx_ops/node_attributes.h"
 #include "runtime/common/error.h"
 #include "runtime/ir/attribute_builders.h"
+#include "training/distributed/all_reduce_op.h"
+#include "training/seeded_dropout.h"  // kTrainingDomain
 
 namespace onyx::training {
 
@@ -16,9 +18,10 @@ class Rewriter {
   Rewriter(Graph& graph, NameSource& names, std::string base) : graph_(graph), names_(names), base_(std::move(base)) {}
 
   std::string add(const std::string& op, std::vector<std::string> inputs, std::vector<Attribute> attributes = {},
-                  std::string output = "") {
+                  std::string output = "", std::string domain = "") {
     Node node;
     node.op_type = op;
+    node.domain = std::move(domain);
     node.name = names_.fresh(base_ + "/" + op);
     node.inputs = std::move(inputs);
     node.attributes = std::move(attributes);
@@ -69,8 +72,11 @@ std::vector<Node> dropout_in_training(const Node& node, Graph& graph, const Infe
 
 // BatchNormalization 11-13 in training: batch mean and (population) variance over all axes but
 // the channels; running = running * momentum + batch * (1 - momentum), as opset 14 defines it.
+// With a communicator (any opset), the batch is every rank's: each mean is this rank's mean
+// weighted by its share of the samples, summed over ranks by AllReduceSum (PyTorch's
+// SyncBatchNorm), so N ranks normalize exactly as one process with their batches together.
 std::vector<Node> batch_norm_in_training(const Node& node, Graph& graph, const InferredTypes& types,
-                                         NameSource& names,
+                                         NameSource& names, int64_t opset, int64_t communicator,
                                          std::vector<std::pair<std::string, std::string>>& state_updates) {
   for (size_t k = 3; k < node.outputs.size(); ++k) {
     ONYX_CHECK(node.outputs[k].empty(), ErrorCode::kNotImplemented, "training mode for ", node.describe(),
@@ -90,8 +96,26 @@ std::vector<Node> batch_norm_in_training(const Node& node, Graph& graph, const I
   per_channel[1] = -1;
   Rewriter r(graph, names, node.name.empty() ? "batchnorm" : node.name);
   std::string channel_shape = r.constant(Tensor::from_vector<int64_t>({rank}, per_channel));
-  auto reduce_mean = [&](const std::string& v) {
+  auto local_mean = [&](const std::string& v) {
+    if (opset >= 18) {  // axes became an input
+      return r.add("ReduceMean", {v, r.constant(Tensor::from_vector<int64_t>({int64_t(axes.size())}, axes))},
+                   {make_attribute("keepdims", int64_t{1})});
+    }
     return r.add("ReduceMean", {v}, {make_attribute("axes", axes), make_attribute("keepdims", int64_t{1})});
+  };
+  auto all_reduce_sum = [&](const std::string& v) {
+    return r.add(distributed::kAllReduceSumOp, {v}, {make_attribute(distributed::kCommunicatorAttribute, communicator)},
+                 "", kTrainingDomain);
+  };
+  std::string share;  // this rank's samples / all ranks' samples (per channel)
+  if (communicator != 0) {
+    std::string samples =
+        r.add("Cast", {r.add("Div", {r.add("Size", {x}), r.add("Size", {node.inputs[1]})})},
+              {make_attribute("to", static_cast<int64_t>(type))});
+    share = r.add("Div", {samples, all_reduce_sum(samples)});
+  }
+  auto reduce_mean = [&](const std::string& v) {
+    return communicator == 0 ? local_mean(v) : all_reduce_sum(r.add("Mul", {local_mean(v), share}));
   };
   std::string mean = reduce_mean(x);
   std::string centered = r.add("Sub", {x, mean});
@@ -116,7 +140,8 @@ std::vector<Node> batch_norm_in_training(const Node& node, Graph& graph, const I
 
 std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& model,
                                                                          const InferredTypes& types,
-                                                                         NameSource& names) {
+                                                                         NameSource& names,
+                                                                         int64_t sync_communicator) {
   std::vector<std::pair<std::string, std::string>> state_updates;
   const int64_t opset = model.opset_for("").value_or(0);
   Graph& graph = model.graph;
@@ -143,7 +168,12 @@ std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& 
         for (Node& added : replacement) rewritten.push_back(std::move(added));
         continue;
       }
-    } else if (node.op_type == "BatchNormalization" && opset >= 14) {
+    } else if (node.op_type == "BatchNormalization" && (opset < 14 || sync_communicator != 0)) {
+      for (Node& added : batch_norm_in_training(node, graph, types, names, opset, sync_communicator, state_updates)) {
+        rewritten.push_back(std::move(added));
+      }
+      continue;
+    } else if (node.op_type == "BatchNormalization") {  // opset 14+: its own switch
       auto mode = std::find_if(node.attributes.begin(), node.attributes.end(),
                                [](const Attribute& a) { return a.name == "training_mode"; });
       if (mode != node.attributes.end()) node.attributes.erase(mode);
@@ -158,13 +188,11 @@ std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& 
           state_updates.emplace_back(node.inputs[k + 2], node.outputs[k]);
         }
       }
-    } else if (node.op_type == "BatchNormalization") {  // opsets 11-13
-      for (Node& added : batch_norm_in_training(node, graph, types, names, state_updates)) rewritten.push_back(std::move(added));
-      continue;
     }
     rewritten.push_back(std::move(node));
   }
   graph.nodes = std::move(rewritten);
+  if (sync_communicator != 0) model.opsets[kTrainingDomain] = 1;
   return state_updates;
 }
 

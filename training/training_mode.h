@@ -16,9 +16,12 @@
 namespace onyx::training {
 
 // Rewrites `model` (sorted, with `types` inferred) in place; returns the running statistics
-// it updates: initializer -> value holding its new contents.
+// it updates: initializer -> value holding its new contents. A nonzero `sync_communicator` (a
+// number from distributed::register_communicator) computes BatchNormalization's batch
+// statistics over all its ranks.
 std::vector<std::pair<std::string, std::string>> switch_to_training_mode(Model& model,
                                                                          const InferredTypes& types,
-                                                                         NameSource& names);
+                                                                         NameSource& names,
+                                                                         int64_t sync_communicator = 0);
 
 }  // namespace onyx::training

@@ -8,8 +8,11 @@
 #include "runtime/extensions/custom_op_library.h"
 #include "runtime/ir/model_loader.h"
 #include "runtime/ir/model_saver.h"
+#include "runtime/session/type_inference.h"
 #include "training/checkpoint.h"
+#include "training/distributed/all_reduce_op.h"
 #include "training/gradient_builder.h"
+#include "training/graph_writer.h"
 #include "training/model_preparation.h"
 #include "training/seeded_dropout.h"
 
@@ -54,6 +57,9 @@ void add_into(Tensor& sum, const Tensor& addend, const std::string& name) {
   }
 }
 
+// The input through which data-parallel gradient graphs get this rank's loss scale.
+constexpr const char* kLossScaleInput = "onyx.data_parallel.loss_scale";
+
 std::string default_prediction(const Model& model, const TrainingOptions& options) {
   if (options.loss && !options.loss->prediction.empty()) return options.loss->prediction;
   ONYX_CHECK(!model.graph.outputs.empty(), ErrorCode::kInvalidArgument, "the forward model has no outputs");
@@ -65,11 +71,18 @@ std::string default_prediction(const Model& model, const TrainingOptions& option
 TrainingSession::TrainingSession(const std::filesystem::path& model_path, TrainingOptions options)
     : TrainingSession(load_model(model_path), std::move(options)) {}
 
-TrainingSession::~TrainingSession() = default;
+TrainingSession::~TrainingSession() {
+  if (communicator_id_ != 0) distributed::unregister_communicator(communicator_id_);
+}
 
 TrainingSession::TrainingSession(Model forward, TrainingOptions options)
     : forward_(std::move(forward)), options_(std::move(options)), rng_(options_.seed) {
   ops_ = make_op_registry(options_.session.custom_ops, options_.session.custom_op_libraries);
+  communicator_ = options_.communicator ? options_.communicator : distributed::single_process_communicator();
+  if (communicator_->size() > 1) communicator_id_ = distributed::register_communicator(communicator_);
+  for (const ValueInfo& input : forward_.graph.inputs) {
+    if (!forward_.graph.initializers.count(input.name)) data_inputs_.push_back(input.name);
+  }
   const int loss_sources = int(options_.loss.has_value()) + int(options_.loss_graph.has_value()) +
                            int(!options_.loss_output.empty());
   ONYX_CHECK(loss_sources == 1, ErrorCode::kInvalidArgument,
@@ -118,6 +131,12 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   // float initializers the loss depends on) and the buffers (BatchNormalization running
   // statistics) that training updates.
   mode_dependent_ = has_mode_dependent_ops(forward_);
+  if (communicator_id_ != 0) {
+    const TypeInfo* loss_type = infer_types(with_loss_.graph, with_loss_, nullptr, *ops_).find(loss_name_);
+    if (loss_type != nullptr && loss_type->is_tensor() && loss_type->elem_type != DataType::kUndefined) {
+      loss_type_ = loss_type->elem_type;
+    }
+  }
   auto training_graph = std::make_unique<CompiledGraph>();
   training_graph->model = with_loss_;
   set_training_mode(training_graph->model, true);
@@ -130,8 +149,9 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   for (const auto& [name, value] : with_loss_.graph.initializers) {
     if (!forward_.graph.initializers.count(name)) frozen.push_back(name);
   }
-  GradientGraph gradient =
-      build_gradient_graph(training_graph->model, {loss_name_, requested, frozen, true, ops_.get(), /*onyx_ops=*/true});
+  const std::string differentiated = communicator_id_ != 0 ? add_loss_scale(training_graph->model) : loss_name_;
+  GradientGraph gradient = build_gradient_graph(
+      training_graph->model, {differentiated, requested, frozen, true, ops_.get(), /*onyx_ops=*/true, communicator_id_});
   for (const auto& [param, gradient_name] : gradient.gradients) trainable_.push_back(param);
   ONYX_CHECK(!trainable_.empty(), ErrorCode::kInvalidArgument, "the loss depends on no trainable parameter");
   training_graph->model = std::move(gradient.model);
@@ -153,6 +173,56 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   training_graph->compile(options_.session);
   for (const ValueInfo& input : with_metrics_.graph.inputs) batch_inputs_.insert(input.name);
   compiled_[{GraphKind::kGradient, mode_dependent_}] = std::move(training_graph);
+  if (communicator_id_ != 0) {
+    start_in_step_with_rank_zero();
+    std::vector<distributed::BucketedTensor> in_backward_order;
+    for (auto name = trainable_.rbegin(); name != trainable_.rend(); ++name) {
+      const Tensor& value = params_.at(*name);
+      in_backward_order.push_back({*name, value.dtype(), static_cast<size_t>(value.element_count())});
+    }
+    buckets_ = distributed::plan_gradient_buckets(in_backward_order, options_.gradient_bucket_bytes);
+  }
+}
+
+std::string TrainingSession::add_loss_scale(Model& model) const {
+  add_graph_input(model.graph, kLossScaleInput, TypeInfo::tensor(loss_type_, std::vector<Dim>{}));
+  return GraphWriter(model.graph, "data_parallel/").add("Mul", {loss_name_, kLossScaleInput});
+}
+
+// Like DDP, every rank starts from rank 0's parameters and buffers, whatever it loaded.
+void TrainingSession::start_in_step_with_rank_zero() {
+  std::vector<Tensor*> values;
+  double bytes = 0;
+  for (auto* group : {&params_, &buffers_}) {
+    for (auto& [name, value] : *group) values.push_back(&value), bytes += static_cast<double>(value.byte_size());
+  }
+  std::vector<double> layout{static_cast<double>(values.size()), bytes};
+  const std::vector<double> mine = layout;
+  communicator_->all_reduce_sum(layout);
+  const double ranks = communicator_->size();
+  ONYX_CHECK(layout[0] == mine[0] * ranks && layout[1] == mine[1] * ranks, ErrorCode::kInvalidArgument,
+             communicator_->describe_rank(), " has ", values.size(), " parameters and buffers of ", bytes,
+             " bytes, other ranks have a different model (every rank must train the same one)");
+  for (Tensor* value : values) communicator_->broadcast(value->mutable_raw_data(), value->byte_size(), 0);
+}
+
+int64_t TrainingSession::batch_samples(const Feeds& feeds) const {
+  for (const std::string& name : data_inputs_) {
+    auto found = feeds.find(name);
+    if (found != feeds.end() && found->second.is_tensor() && found->second.tensor().rank() > 0) {
+      return found->second.tensor().dim(0);
+    }
+  }
+  throw_error(ErrorCode::kInvalidArgument, "data-parallel training weights each rank by its batch size, but the ",
+              "feeds hold none of the model's inputs with a batch dimension");
+}
+
+size_t TrainingSession::gradient_bytes_per_step() const {
+  size_t bytes = 0;
+  for (const distributed::GradientBucket& bucket : buckets_) {
+    bytes += dtype_storage_bytes(bucket.type, static_cast<int64_t>(bucket.elements));
+  }
+  return bytes;
 }
 
 void TrainingSession::prepare_inputs(Model& model) const {
@@ -171,8 +241,9 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
   if (kind == GraphKind::kGradient) {
     graph->model = with_loss_;
     set_training_mode(graph->model, false);
-    GradientGraph gradient =
-        build_gradient_graph(graph->model, {loss_name_, trainable_, {}, /*training_mode=*/false, ops_.get(), /*onyx_ops=*/true});
+    const std::string differentiated = communicator_id_ != 0 ? add_loss_scale(graph->model) : loss_name_;
+    GradientGraph gradient = build_gradient_graph(
+        graph->model, {differentiated, trainable_, {}, /*training_mode=*/false, ops_.get(), /*onyx_ops=*/true});
     graph->model = std::move(gradient.model);
     graph->gradients = std::move(gradient.gradients);
     prepare_inputs(graph->model);
@@ -200,7 +271,15 @@ Feeds TrainingSession::feeds_for(const CompiledGraph& graph, const Feeds& feeds)
     if (graph.inputs.count(name) || !batch_inputs_.count(name)) all.emplace(name, value);
   }
   // One draw per run that has dropout: the masks follow the session's generator.
-  if (graph.needs_seed) all[kDropoutSeedInput] = Tensor::scalar<int64_t>(static_cast<int64_t>(rng_() >> 1));
+  // (Ranks draw the same numbers, their generators in step, and mix in their rank: masks differ.)
+  if (graph.needs_seed) {
+    all[kDropoutSeedInput] =
+        Tensor::scalar<int64_t>(static_cast<int64_t>(rng_() >> 1) ^ (int64_t{communicator_->rank()} << 48));
+  }
+  if (graph.inputs.count(kLossScaleInput)) {
+    all[kLossScaleInput] = loss_type_ == DataType::kDouble ? Tensor::scalar<double>(loss_scale_)
+                                                           : Tensor::scalar<float>(static_cast<float>(loss_scale_));
+  }
   for (const auto* values : {&params_, &buffers_}) {
     for (const auto& [name, value] : *values) {
       if (graph.inputs.count(name)) all.emplace(name, value);
@@ -220,8 +299,28 @@ double TrainingSession::loss_from(const std::vector<NamedValue>& outputs) const 
   throw_error(ErrorCode::kRuntimeFailure, "the loss '", loss_name_, "' is not among the graph outputs");
 }
 
+namespace {
+
+bool loss_is_summed(const TrainingOptions& options) {
+  return options.loss && options.loss->reduction == Reduction::kSum;
+}
+
+}  // namespace
+
 double TrainingSession::run_backward(const Feeds& feeds, bool training) {
   const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
+  if (communicator_id_ != 0) {
+    // The whole batch's loss is the samples-weighted mean of the ranks' (or their sum): this
+    // rank's share scales what it differentiates.
+    local_samples_ = batch_samples(feeds);
+    std::vector<double> samples{static_cast<double>(local_samples_)};
+    communicator_->all_reduce_sum(samples);
+    global_samples_ = static_cast<int64_t>(samples[0]);
+    ONYX_CHECK(global_samples_ > 0, ErrorCode::kInvalidArgument, "a data-parallel step with no samples on any rank");
+    const double ranks = communicator_->size();
+    loss_scale_ = loss_is_summed(options_) ? ranks : static_cast<double>(local_samples_) * ranks / global_samples_;
+    gradients_averaged_ = false;
+  }
   std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds));
   std::map<std::string, const Tensor*> by_name;
   for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
@@ -243,13 +342,21 @@ double TrainingSession::train_step(const Feeds& feeds) {
   zero_grad();
   const double loss = run_backward(feeds, true);
   optimizer_step();
-  return loss;
+  if (communicator_id_ == 0) return loss;
+  std::vector<double> whole_batch{loss_is_summed(options_) ? loss
+                                                           : loss * static_cast<double>(local_samples_) / global_samples_};
+  communicator_->all_reduce_sum(whole_batch);
+  return whole_batch[0];
 }
 
 double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds, training_); }
 
 void TrainingSession::optimizer_step() {
   ONYX_CHECK(!gradients_.empty(), ErrorCode::kInvalidArgument, "optimizer_step: no gradients (call backward first)");
+  if (communicator_id_ != 0 && !gradients_averaged_) {
+    distributed::all_reduce_gradients(*communicator_, buckets_, gradients_, 1.0 / communicator_->size());
+    gradients_averaged_ = true;
+  }
   optimizer_->step(params_, gradients_);
   // The update made new tensors; gradients_ may still hold session outputs, which stay valid.
 }
@@ -324,6 +431,7 @@ void TrainingSession::save_checkpoint(const std::filesystem::path& path) const {
   rng << rng_;
   checkpoint.rng_state = rng.str();
   checkpoint.metadata["optimizer"] = std::string(optimizer_kind_name(optimizer_->config().kind));
+  if (communicator_->size() > 1) checkpoint.metadata["world_size"] = std::to_string(communicator_->size());
   training::save_checkpoint(checkpoint, path);
 }
 
@@ -332,6 +440,11 @@ void TrainingSession::load_checkpoint(const std::filesystem::path& path) {
   const std::string kind(optimizer_kind_name(optimizer_->config().kind));
   ONYX_CHECK(checkpoint.metadata["optimizer"] == kind, ErrorCode::kInvalidArgument, "checkpoint ", path,
              " was written by optimizer '", checkpoint.metadata["optimizer"], "', this session uses '", kind, "'");
+  const auto world_size = checkpoint.metadata.find("world_size");
+  const std::string saved_ranks = world_size == checkpoint.metadata.end() ? "1" : world_size->second;
+  ONYX_CHECK(saved_ranks == std::to_string(communicator_->size()), ErrorCode::kInvalidArgument, "checkpoint ", path,
+             " was written by a run of ", saved_ranks, " rank(s); this run has ", communicator_->size(),
+             " (resume with the same number of processes)");
   const size_t expected_count = params_.size() + buffers_.size();
   ONYX_CHECK(checkpoint.parameters.size() == expected_count, ErrorCode::kInvalidArgument, "checkpoint ", path, " has ",
              checkpoint.parameters.size(), " parameters and buffers, the session has ", expected_count);
@@ -366,7 +479,7 @@ void TrainingSession::load_checkpoint(const std::filesystem::path& path) {
   std::istringstream rng(checkpoint.rng_state);
   rng >> rng_;
   ONYX_CHECK(!rng.fail(), ErrorCode::kInvalidArgument, "checkpoint ", path, ": unreadable random generator state");
-  gradients_.clear();
+  zero_grad();
 }
 
 }  // namespace onyx::training

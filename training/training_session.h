@@ -7,6 +7,15 @@
 // (forward + loss + gradients, accumulated like PyTorch's .grad), gradients(), zero_grad(),
 // optimizer_step(), parameters()/set_parameter(), learning_rate()/set_learning_rate().
 // Not thread-safe: one training loop per session.
+//
+// Data-parallel training (TrainingOptions::communicator with more than one rank, e.g.
+// distributed::world_communicator() under mpirun): every rank runs the same calls on its own
+// part of each batch. Parameters and buffers start as rank 0's; BatchNormalization uses the
+// statistics of the batch over all ranks; optimizer_step averages the gradients over ranks
+// (in buckets) first, each rank weighted by its share of the samples, so N ranks take the step
+// one process would take on their batches together. train_step returns the loss of the whole
+// batch. Collectives run inside backward and optimizer_step, so every rank must call them
+// equally often.
 #pragma once
 
 #include <filesystem>
@@ -20,6 +29,8 @@
 
 #include "runtime/session/inference_session.h"
 #include "training/losses.h"
+#include "training/distributed/communicator.h"
+#include "training/distributed/gradient_buckets.h"
 #include "training/metrics.h"
 #include "training/optimizer.h"
 
@@ -57,6 +68,11 @@ struct TrainingOptions {
   // caller's data shuffling (rng()); saved in checkpoints.
   uint64_t seed = 0;
   SessionOptions session;
+
+  // Data-parallel training over these ranks; null: this process alone.
+  std::shared_ptr<distributed::Communicator> communicator;
+  // Gradients are averaged in all-reduces of about this size (PyTorch DDP's default: 25 MiB).
+  size_t gradient_bucket_bytes = size_t{25} << 20;
 };
 
 struct EvalResult {
@@ -83,13 +99,25 @@ class TrainingSession {
   // The forward model's outputs; targets are not needed.
   std::vector<NamedValue> forward(const Feeds& feeds) const;
   double compute_loss(const Feeds& feeds) const;
-  // Forward, loss and gradients; the gradients are added to gradients(). Returns the loss.
+  // Forward, loss and gradients; the gradients are added to gradients(). Returns the loss (of
+  // this rank's batch).
   double backward(const Feeds& feeds);
   // dLoss/dparameter accumulated since zero_grad(), by parameter name (empty after zero_grad).
+  // With several ranks: this rank's part until optimizer_step averages them.
   const std::map<std::string, Tensor>& gradients() const { return gradients_; }
-  void zero_grad() { gradients_.clear(); }
-  // One update from gradients(); they are kept (call zero_grad before the next backward).
+  void zero_grad() {
+    gradients_.clear();
+    gradients_averaged_ = false;
+  }
+  // One update from gradients() (averaged over ranks first); they are kept (call zero_grad
+  // before the next backward).
   void optimizer_step();
+
+  // --- data parallelism
+  distributed::Communicator& communicator() const { return *communicator_; }
+  // Bytes of gradients one optimizer step all-reduces, and in how many buckets.
+  size_t gradient_bytes_per_step() const;
+  const std::vector<distributed::GradientBucket>& gradient_buckets() const { return buckets_; }
 
   // --- parameters and hyper-parameters
   const std::vector<std::string>& trainable_names() const { return trainable_; }
@@ -137,6 +165,11 @@ class TrainingSession {
   // Turns the trainable parameters and buffers of `model` into inputs fed each run.
   void prepare_inputs(Model& model) const;
   double loss_from(const std::vector<NamedValue>& outputs) const;
+  // Data parallelism: the value differentiated is loss * this rank's share (the loss-scale
+  // input), so that averaging the gradients over ranks gives the whole batch's gradient.
+  std::string add_loss_scale(Model& model) const;
+  void start_in_step_with_rank_zero();
+  int64_t batch_samples(const Feeds& feeds) const;
 
   Model forward_;            // as given: the source of inference_model()
   Model with_loss_;          // forward + loss (parameters still initializers: the builder's input)
@@ -157,6 +190,15 @@ class TrainingSession {
   std::unique_ptr<Optimizer> optimizer_;
   mutable std::mt19937_64 rng_;  // also seeds each training-mode run's dropout masks
   mutable std::map<std::pair<GraphKind, bool>, std::unique_ptr<CompiledGraph>> compiled_;
+
+  std::shared_ptr<distributed::Communicator> communicator_;
+  int64_t communicator_id_ = 0;  // registered for the graphs' AllReduceSum nodes (0: one rank)
+  std::vector<distributed::GradientBucket> buckets_;
+  std::vector<std::string> data_inputs_;  // the forward model's inputs: their dim 0 counts samples
+  DataType loss_type_ = DataType::kFloat;
+  double loss_scale_ = 1;
+  int64_t local_samples_ = 0, global_samples_ = 0;  // of the last backward
+  bool gradients_averaged_ = false;
 };
 
 }  // namespace onyx::training
