@@ -5,6 +5,7 @@
 // atomically. Ctrl-C finishes the current step, saves a checkpoint and exits with status 130.
 // Under mpirun it trains data-parallel (train_distributed.h): each rank takes its slice of every
 // batch, and only rank 0 prints, logs and writes files.
+#include <algorithm>
 #include <csignal>
 #include <cmath>
 #include <cstdlib>
@@ -48,6 +49,7 @@ struct TrainArgs {
   int64_t epochs = 1;
   int64_t batch_size = 32;
   std::vector<std::string> metrics, trainable, freeze, custom_ops;
+  std::vector<std::string> metric_graphs;  // NAME=FILE
   std::string prediction;
   std::string checkpoint_dir;
   int64_t keep_checkpoints = 3;
@@ -142,6 +144,30 @@ struct EarlyStopping {
   std::map<std::string, Tensor> best_parameters;
 };
 
+// --metric-graph NAME=FILE: a metric as an ONNX graph of the model's prediction and the label
+// (inputs "prediction" and "target", one scalar output), as onyx::nn's MeanMetric::save_graph
+// writes it; evaluated per batch like the built-in metrics.
+std::vector<training::UserGraph> metric_graphs(const TrainArgs& args, const std::string& prediction) {
+  std::vector<training::UserGraph> graphs;
+  for (const std::string& spec : args.metric_graphs) {
+    const size_t equals = spec.find('=');
+    ONYX_CHECK(equals != std::string::npos && equals > 0 && equals + 1 < spec.size(), ErrorCode::kInvalidArgument,
+               "--metric-graph ", spec, ": expected NAME=FILE.onnx");
+    training::UserGraph graph{spec.substr(0, equals), load_model(spec.substr(equals + 1)), {}};
+    std::vector<std::string> inputs;
+    for (const ValueInfo& input : graph.model.graph.inputs) {
+      if (!graph.model.graph.initializers.count(input.name)) inputs.push_back(input.name);
+    }
+    std::sort(inputs.begin(), inputs.end());
+    ONYX_CHECK(inputs == (std::vector<std::string>{"prediction", "target"}) && graph.model.graph.outputs.size() == 1,
+               ErrorCode::kInvalidArgument, "--metric-graph ", spec,
+               ": the metric graph must read the inputs 'prediction' and 'target' and give one output");
+    graph.bindings = {{"prediction", prediction}, {"target", args.label}};
+    graphs.push_back(std::move(graph));
+  }
+  return graphs;
+}
+
 double watched_value(const EarlyStopping& stopping, const Averages& val) {
   if (stopping.watched == "val_loss") return val.loss;
   auto found = val.metrics.find(stopping.watched.substr(4));
@@ -200,7 +226,11 @@ Choices check_flags(const TrainArgs& args) {
     stopping.watched = args.early_stopping;
     ONYX_CHECK(stopping.watched.rfind("val_", 0) == 0, ErrorCode::kInvalidArgument, "--early-stopping ",
                stopping.watched, ": expected val_loss or val_<metric> (e.g. val_accuracy)");
-    if (stopping.watched != "val_loss") {
+    const bool watches_graph_metric = std::any_of(args.metric_graphs.begin(), args.metric_graphs.end(),
+                                                  [&](const std::string& spec) {
+                                                    return spec.substr(0, spec.find('=')) == stopping.watched.substr(4);
+                                                  });
+    if (stopping.watched != "val_loss" && !watches_graph_metric) {  // a graph metric is an error: lower is better
       const training::MetricSpec watched = training::parse_metric(stopping.watched.substr(4));
       stopping.higher_is_better = watched.kind == training::MetricKind::kAccuracy ||
                                   watched.kind == training::MetricKind::kTopKAccuracy;
@@ -384,6 +414,7 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   options.loss = loss;
   options.optimizer = choices.optimizer;
   options.metrics = choices.metrics;
+  options.metric_graphs = metric_graphs(args, prepared.prediction);
   options.trainable = args.trainable;
   options.frozen = args.freeze;
   options.seed = args.seed;
@@ -570,6 +601,9 @@ Command add_train_command(CLI::App& app) {
       ->check(positive());
   command->add_option("--batch-size", args->batch_size, "B: samples per step (default 32; the last batch may be smaller)")
       ->check(positive());
+  command->add_option("--metric-graph", args->metric_graphs,
+                      "NAME=FILE: a metric given as an ONNX graph of inputs 'prediction' and 'target' and one scalar "
+                      "output (onyx::nn MeanMetric::save_graph writes one), evaluated per batch; repeatable");
   command->add_option("--metrics", args->metrics,
                       "NAMES: comma-separated validation metrics: accuracy, top<k>_accuracy (top5_accuracy), mae, mse "
                       "(default: accuracy for cross_entropy and nll; none: no metrics)")

@@ -1,5 +1,6 @@
 #include "training/graph_splice.h"
 
+#include "onnx_ops/attribute_spec.h"
 #include "runtime/common/error.h"
 #include "training/graph_writer.h"
 
@@ -7,15 +8,45 @@ namespace onyx::training {
 
 namespace {
 
+// The first op of `domain` in `graph` (subgraphs included) whose definition differs between
+// opsets `a` and `b` (a newer version of it lies between them, or it is missing from one),
+// or "" when each means the same at both.
+std::string op_changed_between(const Graph& graph, const std::string& domain, int64_t a, int64_t b) {
+  for (const Node& node : graph.nodes) {
+    if (node.domain == domain) {
+      const OpAttributeSpec* at_a = find_attribute_spec(domain, node.op_type, a);
+      const OpAttributeSpec* at_b = find_attribute_spec(domain, node.op_type, b);
+      if (!at_a || !at_b || at_a->since_version != at_b->since_version) return node.op_type;
+    }
+    for (const Attribute& attribute : node.attributes) {
+      if (attribute.g) {
+        if (std::string op = op_changed_between(*attribute.g, domain, a, b); !op.empty()) return op;
+      }
+      for (const auto& sub : attribute.graphs) {
+        if (std::string op = op_changed_between(*sub, domain, a, b); !op.empty()) return op;
+      }
+    }
+  }
+  return "";
+}
+
+// A piece imported at another opset of a domain the host uses joins it when each of its ops
+// means the same at both (a graph traced by onyx::nn imports the newest opset, whatever ops it
+// uses); otherwise the piece's nodes would change meaning.
 void merge_opsets(Model& host, const Model& piece) {
   for (const auto& [domain, version] : piece.opsets) {
     auto found = host.opsets.find(domain);
     if (found == host.opsets.end()) {
       host.opsets[domain] = version;
     } else if (found->second != version) {
-      throw_error(ErrorCode::kInvalidArgument, "the graph to splice imports ", display_domain(domain), " opset ",
-                  version, " but the model uses opset ", found->second,
-                  "; build it at the model's opset so its ops keep their meaning");
+      const bool checkable = is_spec_domain(domain);
+      const std::string changed = checkable ? op_changed_between(piece.graph, domain, version, found->second) : "";
+      if (!checkable || !changed.empty()) {
+        throw_error(ErrorCode::kInvalidArgument, "the graph to splice imports ", display_domain(domain), " opset ",
+                    version, " but the model uses opset ", found->second,
+                    checkable ? "; its " + changed + " means something else there" : std::string(),
+                    "; build it at the model's opset so its ops keep their meaning");
+      }
     }
   }
 }

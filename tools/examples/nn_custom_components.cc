@@ -3,7 +3,8 @@
 // (Huber, with update_state / result / reset), a custom layer with its own weights, a custom
 // model with two inputs, two outputs and a skip connection (wide & deep, lazily built), and a
 // custom training loop with a GradientTape and apply_gradients. Prints the loss as it falls
-// and the final metrics; exports the trained model (build/onyx_nn_custom_components [OUT.onnx]).
+// and the final metrics; exports the trained model and the metric's graph
+// (build/onyx_nn_custom_components [MODEL.onnx [HUBER_METRIC.onnx]]).
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -23,24 +24,17 @@ Tensor penalized_mse(const Tensor& prediction, const Tensor& target) {
   return nn::mse_loss(prediction, target) + ops::reduce_mean(below_zero * below_zero) * 0.1;
 }
 
-// Custom streaming metric: the mean Huber loss over every element seen since reset().
-class HuberMetric : public nn::Metric {
+// Custom streaming metric: the mean Huber loss over every sample seen since reset(), a
+// MeanMetric of a per-batch function of eager tensors; the same definition exports as a graph
+// that `onyx train --metric-graph huber=FILE` evaluates.
+class HuberMetric : public nn::MeanMetric {
  public:
-  explicit HuberMetric(double delta = 1.0) : Metric("huber"), delta_(delta) {}
-  void update_state(const Tensor& prediction, const Tensor& target) override {
-    Tensor error = ops::abs(prediction - target);
-    Tensor quadratic = ops::min({error, scalar_like(delta_, error)});
-    Tensor per_element = quadratic * quadratic * 0.5 + (error - quadratic) * delta_;
-    sum_ += ops::reduce_sum(per_element, {.keepdims = 0}).element_as_double(0);
-    count_ += per_element.element_count();
-  }
-  double result() const override { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
-  void reset() override { sum_ = 0, count_ = 0; }
-
- private:
-  double delta_;
-  double sum_ = 0;
-  int64_t count_ = 0;
+  explicit HuberMetric(double delta = 1.0)
+      : MeanMetric("huber", [delta](const Tensor& prediction, const Tensor& target) {
+          Tensor error = ops::abs(prediction - target);
+          Tensor quadratic = ops::min({error, scalar_like(delta, error)});
+          return ops::reduce_mean(quadratic * quadratic * 0.5 + (error - quadratic) * delta, {.keepdims = 0});
+        }) {}
 };
 
 // Custom layer with its own weights: a dense layer whose output is added to its input
@@ -140,6 +134,10 @@ int run(int argc, char** argv) {
     nn::export_inference_model(model, {wide, deep}, argv[1],
                                {.input_names = {"wide", "deep"}, .output_names = {"main", "aux"}});
     std::printf("exported %s\n", argv[1]);
+  }
+  if (argc > 2) {
+    huber.save_graph(outputs[0], target, argv[2]);
+    std::printf("exported the huber metric %s\n", argv[2]);
   }
   return 0;
 }

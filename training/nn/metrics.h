@@ -2,12 +2,16 @@
 // batches and reports one number. BuiltinMetric runs the training module's metric graphs
 // (training/metrics.h: accuracy, top-k accuracy, MAE, MSE; the graphs `onyx train` evaluates)
 // eagerly per batch and weighs batches by their sample counts (training::MetricAverage), so a
-// value matches the CLI's. A custom metric subclasses Metric and computes with eager ops: see
-// MeanMetric and the Huber metric of tools/examples/nn_custom_loss.cc.
+// value matches the CLI's. A custom metric subclasses Metric and computes with eager ops, or is
+// a MeanMetric of a per-batch function, which also exports as a graph for `onyx train`: see the
+// Huber metric of tools/examples/nn_custom_components.cc.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <string>
+
+#include "runtime/ir/graph.h"
 
 #include "runtime/tensor/tensor.h"
 #include "training/metrics.h"
@@ -37,6 +41,15 @@ class MeanMetric : public Metric {
   double result() const override { return average_.value(); }
   void reset() override { average_.reset(); }
   int64_t count() const { return average_.count(); }
+
+  // The batch value as an ONNX graph (traced): inputs "prediction" and "target" shaped like
+  // the examples with dim 0 of any size, one scalar output "value". `onyx train
+  // --metric-graph NAME=FILE` evaluates it per batch and weighs batches by their sizes as
+  // update_state does, so a metric written once in C++ also runs inside the CLI.
+  Model export_graph(const Tensor& prediction_example, const Tensor& target_example) const;
+  // Writes export_graph's model (atomically).
+  void save_graph(const Tensor& prediction_example, const Tensor& target_example,
+                  const std::filesystem::path& path) const;
 
  private:
   BatchValue batch_value_;
