@@ -23,10 +23,12 @@
 #include "tools/precision_option.h"
 #include "tools/train_checks.h"
 #include "tools/train_log.h"
+#include "tools/train_summary.h"
 #include "tools/train_progress.h"
 #include "training/checkpoint.h"
 #include "training/data/data_checks.h"
 #include "training/data/dataset.h"
+#include "training/tensorboard_writer.h"
 #include "training/training_session.h"
 
 namespace onyx::cli {
@@ -53,6 +55,7 @@ struct TrainArgs {
   int threads = 0;
   size_t memory_limit = 0;
   std::string log;
+  std::string tensorboard;
   std::string early_stopping;
   int64_t patience = 3;
   double min_delta = 0;
@@ -286,6 +289,7 @@ struct EpochResult {
   double seconds = 0;
   int64_t samples = 0;
   bool interrupted = false;
+  std::optional<double> metric_estimate;  // the progress bar's running estimate of the first metric
   // Set when a batch loss was NaN or infinite: the loss and its step in the epoch (from 1).
   std::optional<double> bad_loss;
   int64_t bad_step = 0;
@@ -335,7 +339,22 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
   result.mean_loss = train_loss.value();
   result.seconds = progress.seconds();
   result.samples = progress.samples();
+  if (train_metric.count()) result.metric_estimate = train_metric.value();
   return result;
+}
+
+// The epoch's scalars as TensorBoard events at the run's step: the --log row's columns under
+// "epoch/", plus the running train-metric estimate.
+void write_epoch_events(training::TensorBoardWriter& events, const EpochRow& row, const EpochResult& result,
+                        const Choices& choices, int64_t step) {
+  std::vector<std::pair<std::string, double>> scalars;
+  for (const auto& [column, value] : row) {
+    if (column != "epoch" && column != "step") scalars.emplace_back("epoch/" + column, value);
+  }
+  if (result.metric_estimate) {
+    scalars.emplace_back("epoch/train_" + training::metric_name(choices.metrics.front()), *result.metric_estimate);
+  }
+  events.write_scalars(scalars, step);
 }
 
 // Updates the early-stopping state from this epoch's validation; true when training should stop.
@@ -375,6 +394,7 @@ int train(const TrainArgs& args) {
   options.session.intra_op_threads = args.threads;
   options.session.memory_limit = args.memory_limit;
   options.session.precision = args.precision;
+  options.tensorboard_dir = args.tensorboard;
   training::TrainingSession session(std::move(prepared.model), options);
   fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
   check_data_fits(session, prepared.train);
@@ -406,6 +426,7 @@ int train(const TrainArgs& args) {
   interrupted = 0;
   std::signal(SIGINT, on_interrupt);
   bool stopped_early = false;
+  std::vector<EpochRow> epoch_rows;  // for the summary table
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
     if (result.bad_loss) {
@@ -450,6 +471,10 @@ int train(const TrainArgs& args) {
     row.emplace_back("seconds", result.seconds);
     row.emplace_back("samples_per_s", rate);
     log.write(row);
+    epoch_rows.push_back(row);
+    if (training::TensorBoardWriter* events = session.tensorboard()) {
+      write_epoch_events(*events, row, result, choices, session.step());
+    }
     if (!args.checkpoint_dir.empty()) {
       fs::create_directories(args.checkpoint_dir);
       check_parameters_finite(session, last_good);
@@ -471,6 +496,10 @@ int train(const TrainArgs& args) {
   }
   session.export_inference_model(out_path);
   std::cout << "wrote " << out_path.string() << std::endl;
+  print_train_summary(std::cout, epoch_rows,
+                      {out_path.string(), args.log,
+                       session.tensorboard() ? session.tensorboard()->path().string() : std::string(),
+                       args.checkpoint_dir});
   return 0;
 }
 
@@ -546,6 +575,9 @@ Command add_train_command(CLI::App& app) {
   command->add_option("--log", args->log,
                       "FILE: one row per epoch (epoch, step, train_loss, val_loss, val_<metric>, lr, seconds, "
                       "samples_per_s) as CSV (FILE.csv) or JSON lines (any other name)");
+  command->add_option("--tensorboard", args->tensorboard,
+                      "DIR: write TensorBoard event files here (made when missing): step/loss and "
+                      "step/learning_rate every step, epoch/<--log column> every epoch");
   command->add_option("--early-stopping", args->early_stopping,
                       "METRIC: stop when val_loss or val_<metric> (val_accuracy) has not improved for --patience "
                       "epochs, and keep the best epoch's parameters");

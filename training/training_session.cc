@@ -12,6 +12,7 @@
 #include "training/gradient_builder.h"
 #include "training/model_preparation.h"
 #include "training/seeded_dropout.h"
+#include "training/tensorboard_writer.h"
 
 namespace onyx::training {
 
@@ -69,6 +70,8 @@ TrainingSession::~TrainingSession() = default;
 
 TrainingSession::TrainingSession(Model forward, TrainingOptions options)
     : forward_(std::move(forward)), options_(std::move(options)), rng_(options_.seed) {
+  // First, so that an unusable folder fails before the gradient graph is built.
+  if (!options_.tensorboard_dir.empty()) tensorboard_ = std::make_unique<TensorBoardWriter>(options_.tensorboard_dir);
   ops_ = make_op_registry(options_.session.custom_ops, options_.session.custom_op_libraries);
   const int loss_sources = int(options_.loss.has_value()) + int(options_.loss_graph.has_value()) +
                            int(!options_.loss_output.empty());
@@ -241,8 +244,10 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training) {
 
 double TrainingSession::train_step(const Feeds& feeds) {
   zero_grad();
+  const double learning_rate_used = learning_rate();
   const double loss = run_backward(feeds, true);
   optimizer_step();
+  if (tensorboard_) tensorboard_->write_scalars({{"step/loss", loss}, {"step/learning_rate", learning_rate_used}}, step());
   return loss;
 }
 

@@ -57,7 +57,14 @@ struct TrainingOptions {
   // caller's data shuffling (rng()); saved in checkpoints.
   uint64_t seed = 0;
   SessionOptions session;
+
+  // TensorBoard event files (training/tensorboard_writer.h) in this folder, made when missing:
+  // train_step() writes step/loss and step/learning_rate; a training loop adds its epoch
+  // scalars through tensorboard(). Empty: none.
+  std::filesystem::path tensorboard_dir;
 };
+
+class TensorBoardWriter;
 
 struct EvalResult {
   double loss = 0;
@@ -108,6 +115,8 @@ class TrainingSession {
   // Graph inputs the loss added (targets), fed with each batch.
   const std::vector<std::string>& target_inputs() const { return targets_; }
   std::mt19937_64& rng() { return rng_; }
+  // The event-file writer of TrainingOptions::tensorboard_dir; null without one.
+  TensorBoardWriter* tensorboard() const { return tensorboard_.get(); }
 
   // --- mode: decides Dropout's behaviour in forward, compute_loss and backward
   void train() { training_ = true; }
@@ -157,6 +166,7 @@ class TrainingSession {
   std::unique_ptr<Optimizer> optimizer_;
   mutable std::mt19937_64 rng_;  // also seeds each training-mode run's dropout masks
   mutable std::map<std::pair<GraphKind, bool>, std::unique_ptr<CompiledGraph>> compiled_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 
 }  // namespace onyx::training
