@@ -6,6 +6,8 @@
 #include <numeric>
 #include <vector>
 
+#include "runtime/tensor/shape_arithmetic.h"
+
 namespace onyx::cli {
 
 namespace {
@@ -60,15 +62,15 @@ std::optional<std::string> describe_top_k(const Value& value, int k) {
   const int64_t rows = tensor.rank() == 2 ? tensor.dim(0) : 1;
   const int64_t classes = tensor.dim(tensor.rank() - 1);
   if (classes == 0) return std::nullopt;
-  std::string out;
+  std::string out = std::string(dtype_name(tensor.dtype())) + " " + shape_to_string(tensor.shape()) + ", top " +
+                    std::to_string(std::min<int64_t>(k, classes)) + " per row:";
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<double> row(static_cast<size_t>(classes));
     for (int64_t c = 0; c < classes; ++c) {
       const int64_t at = r * classes + c;
       row[static_cast<size_t>(c)] = tensor.dtype() == DataType::kFloat ? tensor.data<float>()[at] : tensor.data<double>()[at];
     }
-    out += "\n  row " + std::to_string(r) + ": top " + std::to_string(std::min<int64_t>(k, classes)) + " " +
-           describe_row(row, k);
+    out += "\n  row " + std::to_string(r) + ": " + describe_row(row, k);
   }
   return out;
 }

@@ -152,12 +152,13 @@ def test_top_k_prints_the_best_classes_per_row(tmp_path):
     proc = run_onyx("run", model, "--input", f"image={image}", "--top-k", 3, "--output-dir", tmp_path)
     assert proc.returncode == 0, proc.stderr
     logits = numpy_helper.to_array(onnx.load_tensor(str(tmp_path / "output_0.pb")))
+    assert proc.stdout.startswith(f"logits: float [{logits.shape[0]},{logits.shape[1]}], top 3 per row:\n")
     rows = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("row ")]
     assert len(rows) == logits.shape[0]
     for row, values in zip(rows, logits):
         best = np.argsort(-values, kind="stable")[:3]
         probabilities = np.exp(values - values.max()) / np.exp(values - values.max()).sum()
-        shown = re.findall(r"(\d+) \((?:logit [^,]+, )?p ([0-9.]+)\)", row.split(": top 3 ", 1)[1])
+        shown = re.findall(r"(\d+) \((?:logit [^,]+, )?p ([0-9.]+)\)", row.split(": ", 1)[1])
         assert [int(index) for index, _ in shown] == list(best), row
         assert [float(p) for _, p in shown] == pytest.approx(probabilities[best], abs=1e-4), row
 
