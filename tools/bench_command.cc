@@ -23,6 +23,7 @@
 #include "tools/memory_limit_option.h"
 #include "tools/placement_report.h"
 #include "tools/precision_option.h"
+#include "tools/profile_json_option.h"
 
 namespace onyx::cli {
 
@@ -37,21 +38,25 @@ struct BenchOptions {
   int optimization_level = SessionOptions{}.optimization_level;
   bool json = false;
   bool profile = false;
+  std::string profile_json;
   std::vector<std::string> custom_ops;
   std::string device;
   bool device_io = false;
   Precision precision = Precision::kFp32;
 };
 
-// Time per op type over the timed runs, largest first.
-void print_profile(const InferenceSession& session, const std::vector<double>& step_seconds, int iterations) {
+// Time per op type over the timed runs (the profiler's node events from `first_event` on, of the
+// session's own graph: a Loop's time already holds its body's), largest first.
+void print_profile(const Profiler& profiler, size_t first_event, int iterations) {
   std::map<std::string, std::pair<double, int>> by_op;
-  const auto& steps = session.plan().steps();
-  for (size_t i = 0; i < steps.size(); ++i) {
-    std::string op = steps[i].node ? steps[i].node->op_type : "(device copy)";
-    const std::string implementation = steps[i].kernel ? steps[i].kernel->implementation() : "";
+  const std::vector<TraceEvent> events = profiler.events();
+  for (size_t i = first_event; i < events.size(); ++i) {
+    const TraceEvent& event = events[i];
+    if ((event.category != "Node" && event.category != "Copy") || event.depth != 0) continue;
+    std::string op = event.category == "Copy" ? "(device copy)" : trace_arg_text(event, "op_type");
+    const std::string implementation = trace_arg_text(event, "implementation");
     if (!implementation.empty()) op += " [" + implementation + "]";
-    by_op[op].first += step_seconds[i];
+    by_op[op].first += static_cast<double>(event.duration_ns) * 1e-9;
     by_op[op].second += 1;
   }
   std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_op.begin(), by_op.end());
@@ -60,7 +65,7 @@ void print_profile(const InferenceSession& session, const std::vector<double>& s
   for (const auto& row : rows) total += row.second.first;
   std::printf("%-36s %6s %12s %7s\n", "op", "nodes", "ms/run", "share");
   for (const auto& [op, entry] : rows) {
-    std::printf("%-36s %6d %12.4f %6.1f%%\n", op.c_str(), entry.second, 1e3 * entry.first / iterations,
+    std::printf("%-36s %6d %12.4f %6.1f%%\n", op.c_str(), entry.second / iterations, 1e3 * entry.first / iterations,
                 total > 0 ? 100.0 * entry.first / total : 0.0);
   }
 }
@@ -99,6 +104,8 @@ int bench(const BenchOptions& options) {
   session_options.optimization_level = options.optimization_level;
   session_options.precision = options.precision;
   session_options.providers = providers_for_device(options.device);
+  session_options.enable_profiling = options.profile || !options.profile_json.empty();
+  session_options.profile_file = options.profile_json;
   auto created = std::chrono::steady_clock::now();
   InferenceSession session(std::filesystem::path(options.model), session_options);
   double create_ms = milliseconds_since(created);
@@ -123,12 +130,11 @@ int bench(const BenchOptions& options) {
   for (int i = 1; i < options.warmup; ++i) session.run(feeds, run_options);
   std::vector<double> times;
   times.reserve(static_cast<size_t>(options.iterations));
-  std::vector<double> step_seconds;
+  const size_t first_timed_event = session.profiler() ? session.profiler()->event_count() : 0;
   const double cpu_start = process_cpu_ms();
   for (int i = 0; i < options.iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (options.profile) session.run_profiled(feeds, step_seconds);
-    else session.run(feeds, run_options);
+    session.run(feeds, run_options);
     times.push_back(milliseconds_since(start));
   }
   const double cpu_ms = (process_cpu_ms() - cpu_start) / options.iterations;
@@ -168,7 +174,11 @@ int bench(const BenchOptions& options) {
     std::printf("runs: %d  mean %.4f ms  median %.4f ms  p90 %.4f ms  min %.4f ms  cpu %.4f ms\n",
                 options.iterations, mean, median, p90, times.front(), cpu_ms);
     std::printf("peak resident memory: %.1f MiB\n", peak_resident_mb());
-    if (options.profile) print_profile(session, step_seconds, options.iterations);
+    if (options.profile) print_profile(*session.profiler(), first_timed_event, options.iterations);
+  }
+  if (!options.profile_json.empty()) {
+    const std::filesystem::path written = session.end_profiling();
+    (options.json ? std::cerr : std::cout) << "wrote the profile " << written.string() << std::endl;
   }
   return 0;
 }
@@ -187,6 +197,7 @@ Command add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0, 2));
   command->add_flag("--json", options->json, "print one JSON object");
   command->add_flag("--profile", options->profile, "also print the time spent per op type");
+  add_profile_json_option(*command, options->profile_json);
   add_memory_limit_option(*command, options->memory_limit);
   add_precision_option(*command, options->precision, "bf16 times convolutions and matrix products on bf16 inputs and weights");
   add_custom_ops_option(*command, options->custom_ops);

@@ -1,7 +1,9 @@
 // `onyx run MODEL`: feeds inputs from .pb/.npy files (or random data), runs the model once,
-// prints every output and optionally writes them as TensorProto files.
+// prints every output (or, with --top-k, a classifier's best classes per batch row) and
+// optionally writes them as TensorProto files and a Chrome trace of the run.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "runtime/ir/value_files.h"
 #include "runtime/session/inference_session.h"
@@ -13,6 +15,8 @@
 #include "tools/memory_limit_option.h"
 #include "tools/placement_report.h"
 #include "tools/precision_option.h"
+#include "tools/profile_json_option.h"
+#include "tools/top_k.h"
 #include "tools/value_printing.h"
 
 namespace onyx::cli {
@@ -30,6 +34,8 @@ struct RunOptions {
   std::vector<std::string> custom_ops;
   std::string device;
   Precision precision = Precision::kFp32;
+  int top_k = 0;
+  std::string profile_json;
 };
 
 int run(const RunOptions& options) {
@@ -40,6 +46,8 @@ int run(const RunOptions& options) {
   session_options.optimization_level = options.optimization_level;
   session_options.precision = options.precision;
   session_options.providers = providers_for_device(options.device);
+  session_options.enable_profiling = !options.profile_json.empty();
+  session_options.profile_file = options.profile_json;
   InferenceSession session(std::filesystem::path(options.model), session_options);
 
   if (options.verbose) print_placement(std::cout, session.model().graph, session.plan().placement());
@@ -47,12 +55,15 @@ int run(const RunOptions& options) {
   std::vector<NamedValue> outputs = session.run(feeds);
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir);
   for (size_t k = 0; k < outputs.size(); ++k) {
-    std::cout << outputs[k].name << ": " << describe_value(outputs[k].value) << "\n";
+    const std::optional<std::string> classes =
+        options.top_k > 0 ? describe_top_k(outputs[k].value, options.top_k) : std::nullopt;
+    std::cout << outputs[k].name << ": " << (classes ? *classes : describe_value(outputs[k].value)) << "\n";
     if (!options.output_dir.empty()) {
       auto path = std::filesystem::path(options.output_dir) / ("output_" + std::to_string(k) + ".pb");
       write_value_pb(path, outputs[k].value, outputs[k].name, session.outputs()[k].type);
     }
   }
+  if (!options.profile_json.empty()) std::cout << "wrote the profile " << session.end_profiling().string() << "\n";
   return 0;
 }
 }  // namespace
@@ -72,6 +83,11 @@ Command add_run_command(CLI::App& app) {
   add_precision_option(*command, options->precision, "bf16 runs convolutions and matrix products on bf16 inputs and weights");
   add_custom_ops_option(*command, options->custom_ops);
   add_device_option(*command, options->device);
+  command->add_option("--top-k", options->top_k,
+                      "K: print a classifier's K best classes per batch row (index and probability, or logit and "
+                      "its softmax probability) instead of the raw values of float [batch, classes] outputs")
+      ->check(positive());
+  add_profile_json_option(*command, options->profile_json);
   command->add_flag("--verbose,-v", options->verbose, "also print where nodes run and the copies between devices");
   return [options] { return run(*options); };
 }

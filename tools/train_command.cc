@@ -27,10 +27,12 @@
 #include "tools/train_checks.h"
 #include "tools/train_distributed.h"
 #include "tools/train_log.h"
+#include "tools/train_summary.h"
 #include "tools/train_progress.h"
 #include "training/checkpoint.h"
 #include "training/data/data_checks.h"
 #include "training/data/dataset.h"
+#include "training/tensorboard_writer.h"
 #include "training/training_session.h"
 
 namespace onyx::cli {
@@ -58,6 +60,7 @@ struct TrainArgs {
   int threads = 0;
   size_t memory_limit = 0;
   std::string log;
+  std::string tensorboard;
   std::string early_stopping;
   int64_t patience = 3;
   double min_delta = 0;
@@ -324,6 +327,7 @@ struct EpochResult {
   double seconds = 0;
   int64_t samples = 0;
   bool interrupted = false;
+  std::optional<double> metric_estimate;  // the progress bar's running estimate of the first metric
   // Set when a batch loss was NaN or infinite: the loss and its step in the epoch (from 1).
   std::optional<double> bad_loss;
   int64_t bad_step = 0;
@@ -377,7 +381,22 @@ EpochResult train_epoch(training::TrainingSession& session, const Dataset& data,
   result.mean_loss = train_loss.value();
   result.seconds = progress.seconds();
   result.samples = progress.samples();
+  if (train_metric.count()) result.metric_estimate = train_metric.value();
   return result;
+}
+
+// The epoch's scalars as TensorBoard events at the run's step: the --log row's columns under
+// "epoch/", plus the running train-metric estimate.
+void write_epoch_events(training::TensorBoardWriter& events, const EpochRow& row, const EpochResult& result,
+                        const Choices& choices, int64_t step) {
+  std::vector<std::pair<std::string, double>> scalars;
+  for (const auto& [column, value] : row) {
+    if (column != "epoch" && column != "step") scalars.emplace_back("epoch/" + column, value);
+  }
+  if (result.metric_estimate) {
+    scalars.emplace_back("epoch/train_" + training::metric_name(choices.metrics.front()), *result.metric_estimate);
+  }
+  events.write_scalars(scalars, step);
 }
 
 // Updates the early-stopping state from this epoch's validation; true when training should stop.
@@ -422,6 +441,7 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   options.session.memory_limit = args.memory_limit;
   options.session.precision = args.precision;
   options.communicator = communicator;
+  if (communicator->is_root()) options.tensorboard_dir = args.tensorboard;  // rank 0 writes the events
   training::TrainingSession session(std::move(prepared.model), options);
   const bool writes_files = communicator->is_root();
   fs::path last_good;  // the newest checkpoint known to be complete (a NaN loss names it)
@@ -468,6 +488,7 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   // the epoch checkpoints remain.
   if (ranks == 1) std::signal(SIGINT, on_interrupt);
   bool stopped_early = false;
+  std::vector<EpochRow> epoch_rows;  // for the summary table
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
     const uint64_t bytes_before = communicator->bytes_all_reduced();
     const int64_t step_before = session.step();
@@ -518,6 +539,10 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
     row.emplace_back("samples_per_s", rate);
     if (ranks > 1) row.emplace_back("allreduce_bytes_per_step", bytes_per_step);
     log.write(row);
+    epoch_rows.push_back(row);
+    if (training::TensorBoardWriter* events = session.tensorboard()) {
+      write_epoch_events(*events, row, result, choices, session.step());
+    }
     if (!args.checkpoint_dir.empty() && writes_files) {
       fs::create_directories(args.checkpoint_dir);
       check_parameters_finite(session, last_good);
@@ -539,6 +564,10 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   }
   if (writes_files) session.export_inference_model(out_path);
   std::cout << "wrote " << out_path.string() << std::endl;
+  print_train_summary(std::cout, epoch_rows,
+                      {out_path.string(), args.log,
+                       session.tensorboard() ? session.tensorboard()->path().string() : std::string(),
+                       args.checkpoint_dir});
   return 0;
 }
 
@@ -633,6 +662,9 @@ Command add_train_command(CLI::App& app) {
   command->add_option("--log", args->log,
                       "FILE: one row per epoch (epoch, step, train_loss, val_loss, val_<metric>, lr, seconds, "
                       "samples_per_s) as CSV (FILE.csv) or JSON lines (any other name)");
+  command->add_option("--tensorboard", args->tensorboard,
+                      "DIR: write TensorBoard event files here (made when missing): step/loss and "
+                      "step/learning_rate every step, epoch/<--log column> every epoch");
   command->add_option("--early-stopping", args->early_stopping,
                       "METRIC: stop when val_loss or val_<metric> (val_accuracy) has not improved for --patience "
                       "epochs, and keep the best epoch's parameters");

@@ -15,6 +15,7 @@
 #include "training/graph_writer.h"
 #include "training/model_preparation.h"
 #include "training/seeded_dropout.h"
+#include "training/tensorboard_writer.h"
 
 namespace onyx::training {
 
@@ -77,6 +78,10 @@ TrainingSession::~TrainingSession() {
 
 TrainingSession::TrainingSession(Model forward, TrainingOptions options)
     : forward_(std::move(forward)), options_(std::move(options)), rng_(options_.seed) {
+  // First, so that an unusable folder fails before the gradient graph is built; rank 0 only.
+  if (!options_.tensorboard_dir.empty() && (!options_.communicator || options_.communicator->is_root())) {
+    tensorboard_ = std::make_unique<TensorBoardWriter>(options_.tensorboard_dir);
+  }
   ops_ = make_op_registry(options_.session.custom_ops, options_.session.custom_op_libraries);
   communicator_ = options_.communicator ? options_.communicator : distributed::single_process_communicator();
   if (communicator_->size() > 1) communicator_id_ = distributed::register_communicator(communicator_);
@@ -340,13 +345,20 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training) {
 
 double TrainingSession::train_step(const Feeds& feeds) {
   zero_grad();
+  const double learning_rate_used = learning_rate();
   const double loss = run_backward(feeds, true);
   optimizer_step();
-  if (communicator_id_ == 0) return loss;
-  std::vector<double> whole_batch{loss_is_summed(options_) ? loss
-                                                           : loss * static_cast<double>(local_samples_) / global_samples_};
-  communicator_->all_reduce_sum(whole_batch);
-  return whole_batch[0];
+  double whole_batch_loss = loss;
+  if (communicator_id_ != 0) {
+    std::vector<double> whole_batch{loss_is_summed(options_) ? loss
+                                                             : loss * static_cast<double>(local_samples_) / global_samples_};
+    communicator_->all_reduce_sum(whole_batch);
+    whole_batch_loss = whole_batch[0];
+  }
+  if (tensorboard_) {
+    tensorboard_->write_scalars({{"step/loss", whole_batch_loss}, {"step/learning_rate", learning_rate_used}}, step());
+  }
+  return whole_batch_loss;
 }
 
 double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds, training_); }

@@ -73,7 +73,15 @@ struct TrainingOptions {
   std::shared_ptr<distributed::Communicator> communicator;
   // Gradients are averaged in all-reduces of about this size (PyTorch DDP's default: 25 MiB).
   size_t gradient_bucket_bytes = size_t{25} << 20;
+
+  // TensorBoard event files (training/tensorboard_writer.h) in this folder, made when missing:
+  // train_step() writes step/loss (the whole global batch's) and step/learning_rate; a training
+  // loop adds its epoch scalars through tensorboard(). Empty: none. Under data-parallel
+  // training only rank 0 writes them.
+  std::filesystem::path tensorboard_dir;
 };
+
+class TensorBoardWriter;
 
 struct EvalResult {
   double loss = 0;
@@ -136,6 +144,8 @@ class TrainingSession {
   // Graph inputs the loss added (targets), fed with each batch.
   const std::vector<std::string>& target_inputs() const { return targets_; }
   std::mt19937_64& rng() { return rng_; }
+  // The event-file writer of TrainingOptions::tensorboard_dir; null without one.
+  TensorBoardWriter* tensorboard() const { return tensorboard_.get(); }
 
   // --- mode: decides Dropout's behaviour in forward, compute_loss and backward
   void train() { training_ = true; }
@@ -199,6 +209,7 @@ class TrainingSession {
   double loss_scale_ = 1;
   int64_t local_samples_ = 0, global_samples_ = 0;  // of the last backward
   bool gradients_averaged_ = false;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 
 }  // namespace onyx::training

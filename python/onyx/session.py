@@ -6,9 +6,7 @@ returns NumPy arrays, lists for sequences and None for empty optionals. What dif
 reports errors as onyx.OnyxError subclasses (InvalidModel, InvalidArgument, Unsupported,
 RuntimeFailure) with the messages of the onyx CLI.
 """
-import datetime
 import enum
-import json
 import os
 
 from onyx import _onyx
@@ -46,8 +44,9 @@ class SessionOptions:
     """Options of an InferenceSession, as onnxruntime names them.
 
     intra_op_num_threads: threads per node (0: one per core). graph_optimization_level: a
-    GraphOptimizationLevel. enable_profiling: time every node; end_profiling() writes the times
-    as a Chrome trace named profile_file_prefix + date + .json. register_custom_ops_library(path):
+    GraphOptimizationLevel. enable_profiling: trace the session's creation and every node
+    of every run; end_profiling() writes the Chrome trace (runtime/session/profiler.h), named
+    profile_file_prefix + date + .json, and returns its name. register_custom_ops_library(path):
     an onyx custom-op plug-in (runtime/extensions/onyx_custom_op_abi.h). memory_limit (onyx's
     own): the most bytes one tensor may take, 0 for the machine's memory.
     inter_op_num_threads, execution_mode, log_severity_level and log_verbosity_level are
@@ -215,12 +214,10 @@ class InferenceSession:
             optimization_level=_ONYX_LEVEL[options.graph_optimization_level],
             providers=_provider_specs(providers, provider_options),
             custom_op_libraries=list(options._custom_op_libraries), memory_limit=options.memory_limit,
-            profiling=bool(options.enable_profiling))
+            profiling=bool(options.enable_profiling), profile_file_prefix=str(options.profile_file_prefix))
         self._inputs = [NodeArg(*fields) for fields in self._session.inputs()]
         self._outputs = [NodeArg(*fields) for fields in self._session.outputs()]
         self._overridable = [NodeArg(*fields) for fields in self._session.overridable_initializers()]
-        self._profile_prefix = options.profile_file_prefix
-        self._profile_start = datetime.datetime.now()
         # The native run itself, so that a call costs no Python frame (the per-call overhead
         # scripts/bench_python_overhead.py measures); the method below documents it.
         self.run = self._session.run
@@ -252,19 +249,7 @@ class InferenceSession:
         return self._options
 
     def end_profiling(self):
-        """Writes the node times gathered since the session began (enable_profiling) as a
-        Chrome trace and returns its file name; "" when profiling is off."""
-        if not self._options.enable_profiling:
-            return ""
-        steps, runs = self._session.profile()
-        events, start_us = [], 0
-        for name, op_type, provider, seconds in steps:
-            duration_us = int(round(seconds * 1e6))
-            events.append({"cat": "Node", "name": name, "ph": "X", "ts": start_us, "dur": duration_us,
-                           "pid": os.getpid(), "tid": 0,
-                           "args": {"op_name": op_type, "provider": _ort_name(provider), "runs": runs}})
-            start_us += duration_us
-        path = f"{self._profile_prefix}_{self._profile_start:%Y-%m-%d_%H-%M-%S}.json"
-        with open(path, "w") as f:
-            json.dump(events, f)
-        return path
+        """Writes the Chrome trace gathered since the session began (enable_profiling): its
+        creation phases and every node of every run, and returns its file name
+        (profile_file_prefix + date + .json); "" when profiling is off or already ended."""
+        return self._session.end_profiling()

@@ -61,9 +61,11 @@ nb::list describe(const std::vector<ValueInfo>& values) {
 class Session {
  public:
   Session(nb::object model, int threads, int optimization_level, std::vector<std::string> providers,
-          std::vector<std::string> custom_op_libraries, size_t memory_limit, bool profiling)
-      : profiling_(profiling) {
+          std::vector<std::string> custom_op_libraries, size_t memory_limit, bool profiling,
+          std::string profile_file_prefix) {
     SessionOptions options;
+    options.enable_profiling = profiling;
+    options.profile_file_prefix = std::move(profile_file_prefix);
     options.intra_op_threads = threads;
     options.optimization_level = optimization_level;
     options.memory_limit = memory_limit;
@@ -80,7 +82,6 @@ class Session {
       options.providers = make_providers(providers);
       session_ = std::make_unique<InferenceSession>(path, options);
     }
-    if (profiling_) step_seconds_.assign(session_->plan().steps().size(), 0.0);
   }
 
   // Graph inputs without an initializer (as onnxruntime lists them) as (name, shape, type).
@@ -150,15 +151,7 @@ class Session {
     std::vector<NamedValue> results;
     {
       nb::gil_scoped_release release;
-      if (profiling_) {
-        std::vector<double> seconds;
-        results = session_->run_profiled(values, seconds);
-        std::lock_guard<std::mutex> lock(profile_mutex_);
-        for (size_t i = 0; i < seconds.size(); ++i) step_seconds_[i] += seconds[i];
-        ++profiled_runs_;
-      } else {
-        results = session_->run(values);
-      }
+      results = session_->run(values);
     }
     nb::list out;
     for (size_t index : picked) {
@@ -169,19 +162,10 @@ class Session {
     return out;
   }
 
-  // Per step of the plan: (description, op type, provider, seconds summed over the runs), and
-  // the number of runs profiled.
-  nb::tuple profile() const {
-    nb::list steps;
-    std::lock_guard<std::mutex> lock(profile_mutex_);
-    const auto& plan_steps = session_->plan().steps();
-    for (size_t i = 0; i < step_seconds_.size(); ++i) {
-      const PlanStep& step = plan_steps[i];
-      steps.append(nb::make_tuple(step.node ? step.node->name : describe_step(step),
-                                  step.node ? step.node->op_type : std::string("MemcpyToHost"),
-                                  step.provider ? step.provider->name() : std::string("cpu"), step_seconds_[i]));
-    }
-    return nb::make_tuple(steps, profiled_runs_);
+  // The trace's file name ("" when profiling is off or already ended).
+  std::string end_profiling() {
+    nb::gil_scoped_release release;
+    return session_->end_profiling().string();
   }
 
  private:
@@ -207,19 +191,17 @@ class Session {
   }
 
   std::unique_ptr<InferenceSession> session_;
-  bool profiling_ = false;
-  mutable std::mutex profile_mutex_;
-  mutable std::vector<double> step_seconds_;
-  mutable int profiled_runs_ = 0;
 };
 
 }  // namespace
 
 void add_session_class(nb::module_& module) {
   nb::class_<Session>(module, "Session")
-      .def(nb::init<nb::object, int, int, std::vector<std::string>, std::vector<std::string>, size_t, bool>(),
+      .def(nb::init<nb::object, int, int, std::vector<std::string>, std::vector<std::string>, size_t, bool,
+                    std::string>(),
            nb::arg("model"), nb::arg("threads"), nb::arg("optimization_level"), nb::arg("providers"),
-           nb::arg("custom_op_libraries"), nb::arg("memory_limit"), nb::arg("profiling"))
+           nb::arg("custom_op_libraries"), nb::arg("memory_limit"), nb::arg("profiling"),
+           nb::arg("profile_file_prefix"))
       .def("inputs", &Session::inputs)
       .def("overridable_initializers", &Session::overridable_initializers)
       .def("outputs", &Session::outputs)
@@ -228,7 +210,7 @@ void add_session_class(nb::module_& module) {
       .def("has_random_outputs", &Session::has_random_outputs)
       .def("run", &Session::run, nb::arg("output_names").none(), nb::arg("input_feed").none(),
            nb::arg("run_options").none() = nb::none())
-      .def("profile", &Session::profile);
+      .def("end_profiling", &Session::end_profiling);
 
   module.def("available_providers", [] {
     std::vector<std::string> names;

@@ -73,6 +73,60 @@ Value sequence_out_of_arena(const Value& sequence, const PlannedOutputAllocator&
   return Value::sequence(std::move(items), sequence.sequence_element_type());
 }
 
+// "[1,3,224,224]" for a tensor, "\"sequence\"" and so on for the other kinds, null when absent.
+std::string trace_shape_of(const Value& value) {
+  if (value.is_tensor()) {
+    std::string out = "[";
+    for (size_t i = 0; i < value.tensor().rank(); ++i) out += (i ? "," : "") + std::to_string(value.tensor().dim(i));
+    return out + "]";
+  }
+  if (value.is_sequence()) return "\"sequence\"";
+  return value.is_none() ? "null" : "\"other\"";
+}
+
+std::string trace_shapes_of(const std::vector<Value>& values, const std::vector<int>& slots) {
+  std::string out = "[";
+  for (size_t i = 0; i < slots.size(); ++i) {
+    out += i ? "," : "";
+    out += slots[i] < 0 ? "null" : trace_shape_of(values[static_cast<size_t>(slots[i])]);
+  }
+  return out + "]";
+}
+
+std::string trace_name_of(const PlanStep& step);
+
+// Runs one step as a trace event; subgraph runs inside it find it as the running node.
+void compute_step_with_trace(Profiler& profiler, const PlanStep& step, const std::vector<Value>& values,
+                             KernelContext& context) {
+  RunningNode* outer = running_node();
+  RunningNode running;
+  running.name = trace_name_of(step);
+  running.op_type = step.node ? step.node->op_type : std::string();
+  running.depth = outer ? outer->depth + 1 : 0;
+  running.outer = outer;
+  TraceEvent event;
+  event.name = running.name;
+  event.category = step.node ? "Node" : "Copy";
+  event.depth = running.depth;
+  event.args = {{"op_type", json_quote(step.node ? step.node->op_type : "MemcpyToDevice")},
+                {"provider", json_quote(step.provider->name())},
+                {"implementation", json_quote(step.kernel->implementation())},
+                {"input_shapes", trace_shapes_of(values, step.inputs)}};
+  if (outer) event.args.emplace_back("parent", json_quote(outer->name));
+  set_running_node(&running);
+  event.start_ns = profiler.now_ns();
+  try {
+    step.kernel->compute(context);
+  } catch (...) {
+    set_running_node(outer);
+    throw;
+  }
+  event.duration_ns = profiler.now_ns() - event.start_ns;
+  set_running_node(outer);
+  event.args.emplace_back("output_shapes", trace_shapes_of(values, step.outputs));
+  profiler.record(std::move(event));
+}
+
 }  // namespace
 
 Tensor ExecutionPlan::to_host(const Tensor& tensor, const KernelContext& context) const {
@@ -109,6 +163,25 @@ void check_static_outputs_within_limit(const Node& node, const std::vector<const
   }
 }
 
+// The name a step goes by in a trace: the node's name (its op type when it has none), or what
+// a device copy moves.
+std::string trace_name_of(const PlanStep& step) {
+  if (step.node == nullptr) return describe_step(step);
+  return step.node->name.empty() ? step.node->op_type : step.node->name;
+}
+
+void record_kernel_creation(Profiler& profiler, const PlanStep& step, int64_t start_ns) {
+  TraceEvent event;
+  event.name = "create kernel " + trace_name_of(step);
+  event.category = "Session";
+  event.start_ns = start_ns;
+  event.duration_ns = profiler.now_ns() - start_ns;
+  event.args = {{"op_type", json_quote(step.node->op_type)},
+                {"provider", json_quote(step.provider->name())},
+                {"implementation", json_quote(step.kernel->implementation())}};
+  profiler.record(std::move(event));
+}
+
 class PlanSubgraphCompiler final : public SubgraphCompiler {
  public:
   PlanSubgraphCompiler(const Model& model, const InferredTypes& types,
@@ -142,7 +215,11 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
                              const std::vector<std::string>& outer_inputs, const OpRegistry& ops,
                              size_t memory_limit, std::vector<bool> outputs_to_host, Precision precision)
     : threads_(threads), memory_limit_(memory_limit), precision_(precision) {
-  placement_ = place_graph(graph, model, types, providers, outer_inputs, ops, outputs_to_host);
+  Profiler* profiler = active_profiler();
+  {
+    ProfiledSpan span("placement", "Session");
+    placement_ = place_graph(graph, model, types, providers, outer_inputs, ops, outputs_to_host);
+  }
   providers_ = providers;
   host_provider_ = placement_.host;
   // oneDNN fixes a primitive's thread count when the kernel creates it, here for static shapes:
@@ -205,7 +282,9 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     for (const Attribute& attribute : node.attributes) has_subgraphs = has_subgraphs || attribute.g || !attribute.graphs.empty();
     if (has_subgraphs) info.set_subgraph_context(&subgraphs, implicit);
     try {
+      const int64_t start = profiler ? profiler->now_ns() : 0;
       step.kernel = create_checked_kernel(*def, info);
+      if (profiler) record_kernel_creation(*profiler, step, start);
     } catch (const Error& error) {
       throw Error(error.code(), node.describe() + ": " + error.what());
     } catch (const std::exception& error) {
@@ -231,7 +310,10 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     output_is_copied_.push_back(constant_slots.count(output_slots_[i]) > 0 || repeated_later(output_slots_) ||
                                 repeated_later(device_output_slots_));
   }
-  compute_lifetimes(types);
+  {
+    ProfiledSpan span("memory plan", "Session");
+    compute_lifetimes(types);
+  }
   arenas_ = std::make_unique<ArenaPool>(host_provider_->allocator(), memory_.arena_bytes());
   dynamic_memory_ = std::make_unique<CachingAllocator>(host_provider_->allocator());
 }
@@ -335,7 +417,7 @@ std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame(const KernelCont
 }
 
 void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-                        std::vector<double>* step_seconds, bool outputs_on_device) const {
+                        bool outputs_on_device) const {
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
@@ -345,6 +427,38 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   if (++frame.runs_ == 2 && frame.recycles_outputs_) allocator.start_recycling();  // likely run many times
   omp_set_num_threads(threads_);
   const size_t step_count = outputs_on_device ? steps_.size() - output_copy_steps_ : steps_.size();
+  Profiler* profiler = active_profiler();
+  RunningNode* enclosing = profiler ? running_node() : nullptr;
+  if (enclosing == nullptr) {
+    run_steps(frame, step_count, profiler);
+  } else {
+    // A subgraph's run (a Loop iteration, an If branch): one span inside its node's.
+    const int64_t iteration = enclosing->subgraph_runs++;
+    ProfiledSpan span(enclosing->op_type == "If" ? enclosing->name + " branch"
+                                                 : enclosing->name + " iteration " + std::to_string(iteration),
+                      "Subgraph");
+    span.add_arg("parent", json_quote(enclosing->name));
+    span.add_arg("iteration", std::to_string(iteration));
+    run_steps(frame, step_count, profiler);
+  }
+  // Device work is queued: wait for it, so errors surface here and outputs bound on a device
+  // are complete when run returns.
+  if (has_device_steps_ && frame.owns_run_states_) {
+    for (size_t i = 0; i < providers_.size(); ++i) {
+      if (frame.run_states_[i]) providers_[i]->synchronize(frame.run_states_[i].get());
+    }
+  }
+  outputs.resize(output_slots_.size());
+  const std::vector<int>& output_slots = outputs_on_device ? device_output_slots_ : output_slots_;
+  for (size_t i = 0; i < output_slots.size(); ++i) {
+    Value& value = frame.values_[static_cast<size_t>(output_slots[i])];
+    outputs[i] = output_is_copied_[i] ? value : std::move(value);
+  }
+}
+
+void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profiler) const {
+  std::vector<Value>& values = frame.values_;
+  PlannedOutputAllocator& allocator = frame.allocator_;
   for (size_t index = 0; index < step_count; ++index) {
     const PlanStep& step = steps_[index];
     const size_t provider = static_cast<size_t>(step.provider_index);
@@ -353,12 +467,10 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
                           device_allocator ? *device_allocator : static_cast<OutputAllocator&>(allocator), threads_);
     context.set_device_state(frame.run_states_[provider].get(), &frame.run_states_);
     try {
-      if (step_seconds == nullptr) {
+      if (profiler == nullptr) {
         step.kernel->compute(context);
       } else {
-        auto start = std::chrono::steady_clock::now();
-        step.kernel->compute(context);
-        (*step_seconds)[index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        compute_step_with_trace(*profiler, step, values, context);
       }
     } catch (const Error& error) {
       throw Error(error.code(), describe_step(step) + ": " + error.what());
@@ -381,23 +493,9 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
     }
     for (int slot : step.release_after) values[static_cast<size_t>(slot)] = Value();
   }
-  // Device work is queued: wait for it, so errors surface here and outputs bound on a device
-  // are complete when run returns.
-  if (has_device_steps_ && frame.owns_run_states_) {
-    for (size_t i = 0; i < providers_.size(); ++i) {
-      if (frame.run_states_[i]) providers_[i]->synchronize(frame.run_states_[i].get());
-    }
-  }
-  outputs.resize(output_slots_.size());
-  const std::vector<int>& output_slots = outputs_on_device ? device_output_slots_ : output_slots_;
-  for (size_t i = 0; i < output_slots.size(); ++i) {
-    Value& value = values[static_cast<size_t>(output_slots[i])];
-    outputs[i] = output_is_copied_[i] ? value : std::move(value);
-  }
 }
 
-std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<double>* step_seconds,
-                                      bool outputs_on_device) const {
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, bool outputs_on_device) const {
   std::unique_ptr<Frame> frame;
   {
     std::lock_guard<std::mutex> lock(idle_frames_mutex_);
@@ -411,7 +509,7 @@ std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, std::vector<dou
     frame->recycles_outputs_ = false;
   }
   std::vector<Value> outputs;
-  run(*frame, inputs, outputs, step_seconds, outputs_on_device);  // a frame a run threw in is dropped
+  run(*frame, inputs, outputs, outputs_on_device);  // a frame a run threw in is dropped
   // Feeds no node read are still in their slots: an idle frame holds none of the caller's data.
   for (int slot : input_slots_) frame->values_[static_cast<size_t>(slot)] = Value();
   std::lock_guard<std::mutex> lock(idle_frames_mutex_);

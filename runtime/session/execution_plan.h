@@ -20,6 +20,7 @@
 #include "runtime/ir/graph.h"
 #include "runtime/session/memory_plan.h"
 #include "runtime/session/placement.h"
+#include "runtime/session/profiler.h"
 #include "runtime/session/type_inference.h"
 #include "runtime/tensor/caching_allocator.h"
 
@@ -68,15 +69,14 @@ class ExecutionPlan {
   // Runs with `inputs` in input_names() order (moved from), writing the graph outputs to
   // `outputs`. A frame serves one run at a time; different frames may run concurrently.
   // With `outputs_on_device`, outputs stay where their producers made them (the trailing copies
-  // to the host are skipped), so a caller chaining device work pays no copy.
-  void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-           std::vector<double>* step_seconds = nullptr, bool outputs_on_device = false) const;
+  // to the host are skipped), so a caller chaining device work pays no copy. With a profiler
+  // active on the thread (runtime/session/profiler.h), every step is recorded as a trace
+  // event, and a subgraph's run as one span inside its node's.
+  void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs, bool outputs_on_device = false) const;
   // Convenience: runs in a frame of its own, taken from the frames earlier calls finished with
   // (a new one when every frame is busy), so a session run again and again builds no frame
-  // and keeps the recycled output buffers of its previous runs. With `step_seconds` (sized to
-  // steps().size()), each step's wall time is added to it.
-  std::vector<Value> run(std::vector<Value> inputs, std::vector<double>* step_seconds = nullptr,
-                         bool outputs_on_device = false) const;
+  // and keeps the recycled output buffers of its previous runs.
+  std::vector<Value> run(std::vector<Value> inputs, bool outputs_on_device = false) const;
 
   const std::vector<std::string>& input_names() const { return input_names_; }
   size_t output_count() const { return output_slots_.size(); }
@@ -104,6 +104,7 @@ class ExecutionPlan {
   int slot_of(const std::string& name);
   void add_step_for_copy(const PlannedCopy& copy);
   void compute_lifetimes(const InferredTypes& types);
+  void run_steps(Frame& frame, size_t step_count, Profiler* profiler) const;
 
   int threads_;
   size_t memory_limit_;

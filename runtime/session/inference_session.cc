@@ -1,5 +1,6 @@
 #include "runtime/session/inference_session.h"
 
+#include <ctime>
 #include <thread>
 
 #include "providers/cpu/cpu_precision.h"
@@ -18,7 +19,16 @@
 namespace onyx {
 
 InferenceSession::InferenceSession(const std::filesystem::path& model_path, SessionOptions options)
-    : InferenceSession(load_model(model_path), std::move(options)) {}
+    : options_(std::move(options)) {
+  start_profiling_if_enabled();
+  {
+    ProfilingScope profiling(profiler_.get());
+    ProfiledSpan span("load", "Session");
+    span.add_arg("path", json_quote(model_path.string()));
+    model_ = load_model(model_path);
+  }
+  initialize();
+}
 
 namespace {
 
@@ -71,6 +81,29 @@ std::vector<ExecutionProvider*> raw_providers(const SessionOptions& options) {
 
 InferenceSession::InferenceSession(Model model, SessionOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
+  start_profiling_if_enabled();
+  initialize();
+}
+
+void InferenceSession::start_profiling_if_enabled() {
+  if (!options_.enable_profiling) return;
+  profiler_ = std::make_unique<Profiler>();
+  profiling_ = true;
+  if (!options_.profile_file.empty()) {
+    profile_path_ = options_.profile_file;
+    return;
+  }
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &local);
+  profile_path_ = options_.profile_file_prefix + "_" + stamp + ".json";
+}
+
+void InferenceSession::initialize() {
+  ProfilingScope profiling(profiler_.get());
+  ProfiledSpan creation("session creation", "Session");
   threads_ = options_.intra_op_threads > 0 ? options_.intra_op_threads
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   add_cpu_provider_if_missing(options_);
@@ -79,9 +112,13 @@ InferenceSession::InferenceSession(Model model, SessionOptions options)
 
   ops_ = make_op_registry(std::move(options_.custom_ops), options_.custom_op_libraries);
   options_.custom_ops.clear();
-  types_ = prepare_graph(model_, options_, *ops_);
+  {
+    ProfiledSpan span("optimize", "Session");
+    types_ = prepare_graph(model_, options_, *ops_);
+  }
   memory_limit_ = options_.memory_limit > 0 ? options_.memory_limit : default_memory_limit();
   precision_ = resolve_precision(options_.precision);
+  ProfiledSpan span("plan", "Session");  // placement, kernel creation and the memory plan
   plan_ = std::make_unique<ExecutionPlan>(model_.graph, model_, types_, raw_providers(options_), threads_,
                                           std::vector<std::string>{}, *ops_, memory_limit_, std::vector<bool>{},
                                           precision_);
@@ -161,18 +198,32 @@ std::vector<Value> InferenceSession::ordered_inputs(const std::map<std::string, 
 }
 
 std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds) const {
-  return name_outputs(plan_->run(ordered_inputs(feeds)));
+  return run(feeds, RunOptions{});
 }
 
 std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds,
                                               const RunOptions& options) const {
-  return name_outputs(plan_->run(ordered_inputs(feeds), nullptr, options.outputs_on_device));
+  if (profiling_.load(std::memory_order_relaxed)) return run_with_profiler(feeds, options);
+  return name_outputs(plan_->run(ordered_inputs(feeds), options.outputs_on_device));
 }
 
-std::vector<NamedValue> InferenceSession::run_profiled(const std::map<std::string, Value>& feeds,
-                                                       std::vector<double>& step_seconds) const {
-  step_seconds.resize(plan_->steps().size(), 0.0);
-  return name_outputs(plan_->run(ordered_inputs(feeds), &step_seconds));
+std::vector<NamedValue> InferenceSession::run_with_profiler(const std::map<std::string, Value>& feeds,
+                                                            const RunOptions& options) const {
+  ProfilingScope profiling(profiler_.get());
+  ProfiledSpan span("run", "Run");
+  span.add_arg("run", std::to_string(profiled_runs_++));
+  return name_outputs(plan_->run(ordered_inputs(feeds), options.outputs_on_device));
+}
+
+std::filesystem::path InferenceSession::end_profiling() {
+  if (!profiling_.exchange(false)) return {};
+  try {
+    profiler_->write(profile_path_);
+  } catch (...) {
+    profiling_ = true;  // nothing was written: the trace stays for another try
+    throw;
+  }
+  return profile_path_;
 }
 
 std::vector<NamedValue> InferenceSession::name_outputs(std::vector<Value> values) const {

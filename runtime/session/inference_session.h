@@ -2,6 +2,7 @@
 // types, optimize, partition, create kernels, plan memory); run(feeds) walks the plan.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "runtime/ir/graph.h"
 #include "runtime/session/execution_plan.h"
 #include "runtime/session/placement.h"
+#include "runtime/session/profiler.h"
 #include "runtime/session/type_inference.h"
 
 namespace onyx {
@@ -42,6 +44,13 @@ struct SessionOptions {
   // products on bf16 inputs and weights with float accumulation and outputs, where the CPU has
   // avx512_bf16; elsewhere the session runs fp32 after a one-line notice on stderr.
   Precision precision = Precision::kFp32;
+  // A Chrome trace (runtime/session/profiler.h) of the session's creation and of every run
+  // until end_profiling(), which writes it: to `profile_file` when set, else to
+  // "<profile_file_prefix>_<date>_<time>.json" in the working folder (as onnxruntime names it).
+  // Off, a run takes no time stamps.
+  bool enable_profiling = false;
+  std::filesystem::path profile_file;
+  std::string profile_file_prefix = "onyx_profile";
 };
 
 // What a session would run, made without creating kernels or touching a device: the
@@ -78,9 +87,14 @@ class InferenceSession {
   // shapes are checked against the declarations. Returns the graph outputs in order.
   std::vector<NamedValue> run(const std::map<std::string, Value>& feeds) const;
   std::vector<NamedValue> run(const std::map<std::string, Value>& feeds, const RunOptions& options) const;
-  // Same, adding each plan step's wall time to `step_seconds` (for profiling).
-  std::vector<NamedValue> run_profiled(const std::map<std::string, Value>& feeds,
-                                       std::vector<double>& step_seconds) const;
+
+  // With SessionOptions::enable_profiling: writes the trace gathered so far (atomically), stops
+  // profiling and returns the file's path; an empty path when profiling is off or already
+  // ended. Throws an onyx::Error naming the path when it cannot be written.
+  std::filesystem::path end_profiling();
+  // The session's profiler while profiling is on (null otherwise): `onyx bench --profile`
+  // sums its node events per op type.
+  const Profiler* profiler() const { return profiling_ ? profiler_.get() : nullptr; }
 
   // Graph inputs the caller must (or may, for initializer-backed ones) feed.
   const std::vector<ValueInfo>& inputs() const { return model_.graph.inputs; }
@@ -103,6 +117,9 @@ class InferenceSession {
   Precision precision() const { return precision_; }
 
  private:
+  void start_profiling_if_enabled();
+  void initialize();  // everything the constructors share, after the model is loaded
+  std::vector<NamedValue> run_with_profiler(const std::map<std::string, Value>& feeds, const RunOptions& options) const;
   void check_feed(const ValueInfo& input, const Value& value) const;
   std::vector<Value> ordered_inputs(const std::map<std::string, Value>& feeds) const;
   std::vector<NamedValue> name_outputs(std::vector<Value> values) const;
@@ -115,6 +132,12 @@ class InferenceSession {
   size_t memory_limit_ = 0;
   Precision precision_ = Precision::kFp32;
   std::unique_ptr<ExecutionPlan> plan_;
+  // Kept after end_profiling() (runs still in flight may record into it); profiling_ says
+  // whether runs report to it.
+  std::unique_ptr<Profiler> profiler_;
+  std::atomic<bool> profiling_{false};
+  mutable std::atomic<int64_t> profiled_runs_{0};
+  std::filesystem::path profile_path_;
 };
 
 }  // namespace onyx

@@ -45,7 +45,8 @@ def test_readme_command_trains_the_shipped_mlp_and_runs_it(tmp_path):
     run[1] = str(trained)
     ran = run_onyx(*run, "--output-dir", tmp_path / "outputs", cwd=ROOT)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.startswith("logits: float [8,10]")
+    assert ran.stdout.startswith("logits: float [8,10], top 3 per row:")  # the README's --top-k 3
+    assert sum(line.startswith("  row ") for line in ran.stdout.splitlines()) == 8
     # The printed accuracy is the model's: recompute it on the test set with onnxruntime.
     import gzip
     import onnxruntime as ort

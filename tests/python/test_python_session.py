@@ -154,9 +154,9 @@ def test_profiling_writes_a_chrome_trace_of_every_node(symbolic, tmp_path):
     path = session.end_profiling()
     assert os.path.basename(path).startswith("trace_") and path.endswith(".json")
     with open(path) as f:
-        events = json.load(f)
-    assert sorted(event["args"]["op_name"] for event in events) == ["Add", "Shape"]
-    assert all(event["ph"] == "X" and event["dur"] >= 0 and event["args"]["runs"] == 3 for event in events)
+        events = [event for event in json.load(f)["traceEvents"] if event.get("cat") == "Node"]
+    assert sorted(event["args"]["op_type"] for event in events) == ["Add"] * 3 + ["Shape"] * 3
+    assert all(event["ph"] == "X" and event["dur"] > 0 for event in events)
     assert onyx.InferenceSession(symbolic).end_profiling() == ""
 
 

@@ -7,6 +7,7 @@
 #include "providers/cpu/control_flow/in_place_body.h"
 #include "providers/cpu/control_flow/subgraph_call.h"
 #include "providers/kernel_registry.h"
+#include "runtime/session/profiler.h"
 
 namespace onyx {
 
@@ -67,7 +68,9 @@ class LoopKernel final : public Kernel {
     bool condition = !context.has_input(1) || scalar_truth(context.input(1), "Loop's condition");
 
     std::vector<Value> inputs(body_.input_count());
-    if (in_place_) {
+    // A profiled run takes the general path, whose iterations and body nodes the trace shows
+    // (the in-place body runs its kernels without per-step boundaries).
+    if (in_place_ && active_profiler() == nullptr) {
       for (size_t i = 0; i < carried_count_; ++i) inputs[2 + i] = context.input_value(2 + i);
       body_.bind_outer_values(context, inputs);
       if (in_place_->accepts(inputs)) {
