@@ -21,7 +21,8 @@ FEATURES, CLASSES = 4, 3
 FLAGS = ["--data", "--val", "--val-split", "--label", "--loss", "--optimizer", "--lr", "--epochs", "--batch-size",
          "--metrics", "--trainable", "--freeze", "--checkpoint-dir", "--resume", "--seed", "--custom-ops",
          "--threads", "--out", "--test", "--log", "--early-stopping", "--patience", "--progress", "--label-smoothing",
-         "--huber-delta", "--max-grad-norm", "--lr-schedule", "--weight-decay", "--momentum", "--output"]
+         "--huber-delta", "--max-grad-norm", "--lr-schedule", "--weight-decay", "--momentum", "--output",
+         "--metric-graph", "--tensorboard", "--per-rank-batch", "--collective-timeout"]
 
 
 def linear_model(path, w=None, b=None, batch="batch"):
