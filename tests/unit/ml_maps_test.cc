@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "onnx/onnx-data.pb.h"
 #include "onnx/onnx-ml.pb.h"
 #include "onnx_ops/op_schema.h"
 #include "runtime/ir/model_loader.h"
@@ -94,7 +95,8 @@ TEST(MapValueFiles, SequenceOfMapsRoundTrips) {
 
   write_value_pb(dir / "map.pb", Value::map(strings_of({"z", "a"}), i64({2}, {1, 2})), "m",
                  TypeInfo::map_of(DataType::kString, DataType::kInt64));
-  const Map& named = read_value_file(dir / "map.pb", map_type).value.map_entries();
+  const Value read_map = read_value_file(dir / "map.pb", map_type).value;
+  const Map& named = read_map.map_entries();
   expect_tensor<std::string>(named.keys, {2}, {"a", "z"});
   expect_tensor<int64_t>(named.values, {2}, {2, 1});
   std::filesystem::remove_all(dir);
