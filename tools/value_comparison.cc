@@ -31,6 +31,16 @@ bool readable_as_double(DataType type) {
   }
 }
 
+std::string value_kind_name(const Value& value) {
+  switch (value.kind()) {
+    case Value::Kind::kNone: return "empty optional";
+    case Value::Kind::kTensor: return "tensor";
+    case Value::Kind::kSequence: return "sequence";
+    case Value::Kind::kMap: return "map";
+  }
+  return "value";
+}
+
 std::optional<std::string> compare_tensors(const Tensor& expected, const Tensor& actual, Tolerance tolerance) {
   if (expected.dtype() != actual.dtype()) {
     return "type " + std::string(dtype_name(actual.dtype())) + ", expected " + std::string(dtype_name(expected.dtype()));
@@ -103,8 +113,15 @@ std::optional<std::string> compare_values(const Value& expected, const Value& ac
     if (expected.is_none() && actual.is_none()) return std::nullopt;
     return expected.is_none() ? "a value, expected an empty optional" : "an empty optional, expected a value";
   }
-  if (expected.is_sequence() != actual.is_sequence()) {
-    return expected.is_sequence() ? "a tensor, expected a sequence" : "a sequence, expected a tensor";
+  if (expected.kind() != actual.kind()) {
+    return "a " + value_kind_name(actual) + ", expected a " + value_kind_name(expected);
+  }
+  if (expected.is_map()) {
+    const Map& e = expected.map_entries();
+    const Map& a = actual.map_entries();
+    if (auto mismatch = compare_tensors(e.keys, a.keys, Tolerance{0, 0, false})) return "map keys: " + *mismatch;
+    if (auto mismatch = compare_tensors(e.values, a.values, tolerance)) return "map values: " + *mismatch;
+    return std::nullopt;
   }
   if (expected.is_sequence()) {
     const Sequence& e = expected.sequence_items();

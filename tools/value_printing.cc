@@ -1,6 +1,9 @@
 #include "tools/value_printing.h"
 
+#include <algorithm>
 #include <sstream>
+
+#include "runtime/ir/type_info.h"
 
 namespace onyx::cli {
 
@@ -24,6 +27,18 @@ std::string describe_value(const Value& value, int max_values) {
     std::string text = "sequence of " + std::to_string(value.sequence_items().size()) + " [";
     for (const Value& item : value.sequence_items()) text += " " + describe_value(item, 3) + ";";
     return text + " ]";
+  }
+  if (value.is_map()) {
+    const Map& map = value.map_entries();
+    const int64_t entries = map.keys.element_count();
+    std::string text = TypeInfo::map_of(map.keys.dtype(), map.values.dtype()).to_string() + " of " +
+                       std::to_string(entries) + " {";
+    const int64_t shown = std::min<int64_t>(entries, max_values);
+    for (int64_t i = 0; i < shown; ++i) {
+      text += std::string(i ? ", " : " ") + element_text(map.keys, i) + ": " + element_text(map.values, i);
+    }
+    if (shown < entries) text += ", ...";
+    return text + " }";
   }
   const Tensor& tensor = value.tensor();
   std::string text = std::string(dtype_name(tensor.dtype())) + " " + shape_to_string(tensor.shape());

@@ -234,6 +234,119 @@ Tensor tensor_from_python(PyObject* object, const std::string& name, const TypeI
   return Tensor::view(dtype, shape_of(array), data, std::move(owner));
 }
 
+// A Python int (or an object with __index__) as int64; false when it is none or overflows.
+bool int64_from_python(PyObject* object, int64_t* out) {
+  if (!PyLong_Check(object) && !PyIndex_Check(object)) return false;
+  PyObject* index = PyNumber_Index(object);
+  if (!index) return false;
+  int overflow = 0;
+  *out = PyLong_AsLongLongAndOverflow(index, &overflow);
+  Py_DECREF(index);
+  return overflow == 0 && !(*out == -1 && PyErr_Occurred());
+}
+
+// Element `i` of `tensor` (a map key or value column) from a Python object: int for int64,
+// str (or bytes) for string, any real number for float and double. Returns false when the
+// object is not of that kind.
+bool map_element_from_python(PyObject* object, Tensor& tensor, int64_t i) {
+  switch (tensor.dtype()) {
+    case DataType::kInt64: return int64_from_python(object, &tensor.mutable_data<int64_t>()[i]);
+    case DataType::kString: {
+      if (PyBytes_Check(object)) {
+        tensor.mutable_data<std::string>()[i].assign(PyBytes_AS_STRING(object), PyBytes_GET_SIZE(object));
+        return true;
+      }
+      Py_ssize_t size = 0;
+      const char* utf8 = PyUnicode_Check(object) ? PyUnicode_AsUTF8AndSize(object, &size) : nullptr;
+      if (utf8) tensor.mutable_data<std::string>()[i].assign(utf8, static_cast<size_t>(size));
+      return utf8 != nullptr;
+    }
+    case DataType::kFloat:
+    case DataType::kDouble: {
+      if (PyUnicode_Check(object) || PyBytes_Check(object) || !PyNumber_Check(object)) return false;
+      const double value = PyFloat_AsDouble(object);
+      if (value == -1.0 && PyErr_Occurred()) return false;
+      if (tensor.dtype() == DataType::kFloat) tensor.mutable_data<float>()[i] = static_cast<float>(value);
+      else tensor.mutable_data<double>()[i] = value;
+      return true;
+    }
+    default:
+      throw_error(ErrorCode::kNotImplemented, "maps with ", dtype_name(tensor.dtype()),
+                  " keys or values are not supported from Python");
+  }
+}
+
+const char* python_kind_for(DataType dtype) {
+  switch (dtype) {
+    case DataType::kInt64: return "an int";
+    case DataType::kString: return "a str";
+    default: return "a number";
+  }
+}
+
+// A dict as a map value of the declared map(K, tensor(V)).
+Value map_from_python(PyObject* object, const std::string& name, const TypeInfo& declared) {
+  if (!PyDict_Check(object)) {
+    throw_error(ErrorCode::kInvalidArgument, "input '", name, "' expects a map ", declared.to_string(),
+                " (a dict), got a ", type_name(object));
+  }
+  const DataType value_type = declared.element ? declared.element->elem_type : DataType::kUndefined;
+  if (value_type == DataType::kUndefined) {
+    throw_error(ErrorCode::kInvalidArgument, "input '", name, "' is a ", declared.to_string(),
+                " with no value type: a dict cannot be converted");
+  }
+  const Py_ssize_t count = PyDict_Size(object);
+  Tensor keys(declared.elem_type, {count});
+  Tensor values(value_type, {count});
+  PyObject *key, *value;
+  Py_ssize_t position = 0;
+  for (int64_t i = 0; PyDict_Next(object, &position, &key, &value); ++i) {
+    if (!map_element_from_python(key, keys, i)) {
+      PyErr_Clear();
+      throw_error(ErrorCode::kInvalidArgument, "input '", name, "' expects a ", declared.to_string(),
+                  ": each key must be ", python_kind_for(declared.elem_type), ", got a ", type_name(key));
+    }
+    if (!map_element_from_python(value, values, i)) {
+      PyErr_Clear();
+      throw_error(ErrorCode::kInvalidArgument, "input '", name, "' expects a ", declared.to_string(),
+                  ": each value must be ", python_kind_for(value_type), ", got a ", type_name(value));
+    }
+  }
+  return Value::map(std::move(keys), std::move(values), "input '" + name + "'");
+}
+
+// A new reference to element `i` of a map's key or value column as a Python int, float or str.
+PyObject* map_element_to_python(const Tensor& tensor, int64_t i) {
+  switch (tensor.dtype()) {
+    case DataType::kInt64: return PyLong_FromLongLong(tensor.data<int64_t>()[i]);
+    case DataType::kString: {
+      const std::string& text = tensor.data<std::string>()[i];
+      return PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+    }
+    case DataType::kBool: return PyBool_FromLong(tensor.data<bool>()[i]);
+    default:
+      if (dtype_is_integer(tensor.dtype())) return PyLong_FromLongLong(static_cast<int64_t>(tensor.element_as_double(i)));
+      return PyFloat_FromDouble(tensor.element_as_double(i));
+  }
+}
+
+PyObject* map_to_python(const Map& map) {
+  PyObject* dict = PyDict_New();
+  if (!dict) return nullptr;
+  for (int64_t i = 0; i < map.keys.element_count(); ++i) {
+    PyObject* key = map_element_to_python(map.keys, i);
+    PyObject* value = key ? map_element_to_python(map.values, i) : nullptr;
+    const bool stored = value && PyDict_SetItem(dict, key, value) == 0;
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    if (!stored) {
+      Py_DECREF(dict);
+      return nullptr;
+    }
+  }
+  return dict;
+}
+
 }  // namespace
 
 bool init_numpy() {
@@ -274,16 +387,21 @@ Value value_from_python(PyObject* object, const std::string& name, const TypeInf
       Py_ssize_t count = PySequence_Fast_GET_SIZE(object);
       PyObject** objects = PySequence_Fast_ITEMS(object);
       for (Py_ssize_t i = 0; i < count; ++i) {
-        items.push_back(tensor_from_python(objects[i], name + "[" + std::to_string(i) + "]", element));
+        const std::string item_name = name + "[" + std::to_string(i) + "]";
+        if (element.kind == TypeInfo::Kind::kMap) items.push_back(map_from_python(objects[i], item_name, element));
+        else items.push_back(tensor_from_python(objects[i], item_name, element));
       }
       DataType element_type = element.elem_type;
-      if (element_type == DataType::kUndefined && !items.empty()) element_type = items[0].tensor().dtype();
+      if (element_type == DataType::kUndefined && !items.empty() && items[0].is_tensor()) {
+        element_type = items[0].tensor().dtype();
+      }
       return Value::sequence(std::move(items), element_type);
     }
     case TypeInfo::Kind::kMap:
+      return map_from_python(object, name, declared);
     case TypeInfo::Kind::kSparseTensor:
       throw_error(ErrorCode::kNotImplemented, "input '", name, "' is a ", declared.to_string(),
-                  ": onyx runs tensors, sequences and optionals only");
+                  ": onyx runs tensors, sequences, maps and optionals only");
     default:
       return tensor_from_python(object, name, declared);
   }
@@ -320,6 +438,7 @@ PyObject* array_view(const Tensor& tensor) {
 
 PyObject* value_to_python(const Value& value) {
   if (value.is_none()) Py_RETURN_NONE;
+  if (value.is_map()) return map_to_python(value.map_entries());
   if (value.is_sequence()) {
     const Sequence& items = value.sequence_items();
     PyObject* list = PyList_New(static_cast<Py_ssize_t>(items.size()));

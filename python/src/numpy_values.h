@@ -1,7 +1,7 @@
 // Conversions between Python objects and onyx Values for the bindings: NumPy arrays <-> tensors
 // (strings as object arrays of str, ml_dtypes arrays for bfloat16, float8, int4 and the other
-// types NumPy lacks), lists <-> sequences, None <-> an empty optional. Every function here
-// needs the GIL; the numpy C API lives in numpy_values.cc alone.
+// types NumPy lacks), lists <-> sequences, dicts <-> maps, None <-> an empty optional. Every
+// function here needs the GIL; the numpy C API lives in numpy_values.cc alone.
 #pragma once
 
 #include <Python.h>
@@ -23,8 +23,8 @@ bool init_numpy();
 Value value_from_python(PyObject* object, const std::string& name, const TypeInfo& declared);
 
 // A new reference: an ndarray (a copy of the tensor's memory, so that it never aliases the
-// session's initializers or the caller's feeds), a list for a sequence, None for an empty
-// optional. Throws onyx::Error for a tensor on a device the host cannot read.
+// session's initializers or the caller's feeds), a list for a sequence, a dict for a map (int or
+// str keys; float, int or str values, as onnxruntime gives them), None for an empty optional. Throws onyx::Error for a tensor on a device the host cannot read.
 PyObject* value_to_python(const Value& value);
 
 // A tensor of the array's own element type (no copy where value_from_python makes none):

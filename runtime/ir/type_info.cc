@@ -28,9 +28,13 @@ std::string TypeInfo::to_string() const {
     case Kind::kUnknown: return "?";
     case Kind::kSequence: return "seq(" + (element ? element->to_string() : "?") + ")";
     case Kind::kOptional: return "optional(" + (element ? element->to_string() : "?") + ")";
-    case Kind::kMap:
-      return "map(" + std::string(dtype_name(elem_type)) + "," +
-             (element ? element->to_string() : "?") + ")";
+    case Kind::kMap: {
+      // A map's values are scalars: their type reads as ONNX writes it, without a shape.
+      std::string value = !element ? "?"
+                          : element->is_tensor() ? "tensor(" + std::string(dtype_name(element->elem_type)) + ")"
+                                                 : element->to_string();
+      return "map(" + std::string(dtype_name(elem_type)) + "," + value + ")";
+    }
     case Kind::kTensor:
     case Kind::kSparseTensor: {
       std::string text = elem_type == DataType::kUndefined ? "?" : std::string(dtype_name(elem_type));

@@ -46,11 +46,18 @@ struct TypeInfo {
     return info;
   }
 
+  // map(key_type, tensor(value_type)): what the ai.onnx.ml map ops take and give.
+  static TypeInfo map_of(DataType key_type, DataType value_type) {
+    TypeInfo info = wrapping(Kind::kMap, tensor(value_type));
+    info.elem_type = key_type;
+    return info;
+  }
+
   bool is_tensor() const { return kind == Kind::kTensor; }
   // True when every dim is a known number.
   bool has_static_shape() const;
   Shape static_shape() const;  // only valid when has_static_shape()
-  std::string to_string() const;  // "float[batch,3,224,224]", "seq(float[?])"
+  std::string to_string() const;  // "float[batch,3,224,224]", "seq(float[?])", "map(int64,tensor(float))"
 };
 
 }  // namespace onyx

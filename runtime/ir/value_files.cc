@@ -28,10 +28,45 @@ constexpr NpyType kNpyTypes[] = {
 
 Value value_from_sequence(const onnx::SequenceProto& proto);
 
+// A MapProto: keys (int64 or string) with their values, one scalar tensor each.
+Value value_from_map(const onnx::MapProto& proto) {
+  const std::string what = "map '" + proto.name() + "'";
+  Tensor keys;
+  if (proto.key_type() == static_cast<int32_t>(DataType::kString)) {
+    keys = Tensor(DataType::kString, {proto.string_keys_size()});
+    for (int i = 0; i < proto.string_keys_size(); ++i) keys.mutable_data<std::string>()[i] = proto.string_keys(i);
+  } else if (proto.key_type() == static_cast<int32_t>(DataType::kInt64)) {
+    keys = Tensor::from_vector<int64_t>({proto.keys_size()}, {proto.keys().begin(), proto.keys().end()});
+  } else {
+    throw_error(ErrorCode::kNotImplemented, what, ": key type ", proto.key_type(), " (onyx maps have int64 or string keys)");
+  }
+  const onnx::SequenceProto& values = proto.values();
+  ONYX_CHECK(values.elem_type() == onnx::SequenceProto::TENSOR && values.tensor_values_size() == keys.element_count(),
+             ErrorCode::kInvalidArgument, what, ": needs one tensor value per key (", keys.element_count(),
+             " keys, ", values.tensor_values_size(), " tensor values)");
+  DataType value_type = DataType::kFloat;
+  Tensor entries;
+  for (int i = 0; i < values.tensor_values_size(); ++i) {
+    Tensor value = tensor_from_proto(values.tensor_values(i), {});
+    ONYX_CHECK(value.element_count() == 1, ErrorCode::kNotImplemented, what, ": value ", i, " has shape ",
+               shape_to_string(value.shape()), "; onyx map values are scalars");
+    if (i == 0) {
+      value_type = value.dtype();
+      entries = Tensor(value_type, {keys.element_count()});
+    }
+    ONYX_CHECK(value.dtype() == value_type, ErrorCode::kInvalidArgument, what, ": value ", i, " is ",
+               dtype_name(value.dtype()), " but value 0 is ", dtype_name(value_type));
+    copy_element(value, 0, entries, i);
+  }
+  if (!entries.defined()) entries = Tensor(value_type, {0});
+  return Value::map(std::move(keys), std::move(entries), what);
+}
+
 Value value_from_optional(const onnx::OptionalProto& proto) {
   switch (proto.elem_type()) {
     case onnx::OptionalProto::TENSOR: return proto.has_tensor_value() ? Value(tensor_from_proto(proto.tensor_value(), {})) : Value();
     case onnx::OptionalProto::SEQUENCE: return proto.has_sequence_value() ? value_from_sequence(proto.sequence_value()) : Value();
+    case onnx::OptionalProto::MAP: return proto.has_map_value() ? value_from_map(proto.map_value()) : Value();
     default: return Value();
   }
 }
@@ -49,6 +84,9 @@ Value value_from_sequence(const onnx::SequenceProto& proto) {
     case onnx::SequenceProto::SEQUENCE:
       for (const auto& s : proto.sequence_values()) items.push_back(value_from_sequence(s));
       break;
+    case onnx::SequenceProto::MAP:
+      for (const auto& m : proto.map_values()) items.push_back(value_from_map(m));
+      break;
     case onnx::SequenceProto::OPTIONAL:
       for (const auto& o : proto.optional_values()) items.push_back(value_from_optional(o));
       break;
@@ -61,6 +99,23 @@ Value value_from_sequence(const onnx::SequenceProto& proto) {
 
 void sequence_to_proto(const Value& value, const std::string& name, onnx::SequenceProto* proto);
 
+void map_to_proto(const Value& value, const std::string& name, onnx::MapProto* proto) {
+  const Map& map = value.map_entries();
+  proto->set_name(name);
+  proto->set_key_type(static_cast<int32_t>(map.keys.dtype()));
+  for (int64_t i = 0; i < map.keys.element_count(); ++i) {
+    if (map.keys.dtype() == DataType::kString) proto->add_string_keys(map.keys.data<std::string>()[i]);
+    else proto->add_keys(map.keys.data<int64_t>()[i]);
+  }
+  onnx::SequenceProto* values = proto->mutable_values();
+  values->set_elem_type(onnx::SequenceProto::TENSOR);
+  for (int64_t i = 0; i < map.values.element_count(); ++i) {
+    Tensor scalar(map.values.dtype(), {});
+    copy_element(map.values, i, scalar, 0);
+    tensor_to_proto(scalar, "", values->add_tensor_values());
+  }
+}
+
 void optional_to_proto(const Value& value, const std::string& name, onnx::OptionalProto* proto) {
   proto->set_name(name);
   if (value.is_tensor()) {
@@ -69,6 +124,9 @@ void optional_to_proto(const Value& value, const std::string& name, onnx::Option
   } else if (value.is_sequence()) {
     proto->set_elem_type(onnx::OptionalProto::SEQUENCE);
     sequence_to_proto(value, "", proto->mutable_sequence_value());
+  } else if (value.is_map()) {
+    proto->set_elem_type(onnx::OptionalProto::MAP);
+    map_to_proto(value, "", proto->mutable_map_value());
   } else {
     proto->set_elem_type(onnx::OptionalProto::UNDEFINED);
   }
@@ -80,6 +138,9 @@ void sequence_to_proto(const Value& value, const std::string& name, onnx::Sequen
   for (const Value& item : value.sequence_items()) {
     if (item.is_tensor()) {
       tensor_to_proto(item.tensor(), "", proto->add_tensor_values());
+    } else if (item.is_map()) {
+      proto->set_elem_type(onnx::SequenceProto::MAP);
+      map_to_proto(item, "", proto->add_map_values());
     } else {
       proto->set_elem_type(onnx::SequenceProto::SEQUENCE);
       sequence_to_proto(item, "", proto->add_sequence_values());
@@ -211,6 +272,10 @@ NamedFileValue read_value_file(const fs::path& path, const TypeInfo& expected) {
       auto proto = parse_proto<onnx::OptionalProto>(bytes, path, "OptionalProto");
       return {proto.name(), value_from_optional(proto)};
     }
+    case TypeInfo::Kind::kMap: {
+      auto proto = parse_proto<onnx::MapProto>(bytes, path, "MapProto");
+      return {proto.name(), value_from_map(proto)};
+    }
     default: {
       auto proto = parse_proto<onnx::TensorProto>(bytes, path, "TensorProto");
       if (proto.data_type() == 0) {
@@ -239,6 +304,10 @@ void write_value_pb(const fs::path& path, const Value& value, const std::string&
   } else if (value.is_sequence()) {
     onnx::SequenceProto proto;
     sequence_to_proto(value, name, &proto);
+    write_file_atomically(path, proto.SerializeAsString());
+  } else if (value.is_map()) {
+    onnx::MapProto proto;
+    map_to_proto(value, name, &proto);
     write_file_atomically(path, proto.SerializeAsString());
   } else {
     write_tensor_pb(path, value.tensor(), name);

@@ -1,5 +1,5 @@
 // Reading and writing single values as files: serialized TensorProto / SequenceProto /
-// OptionalProto (.pb, the ONNX backend-test format) and NumPy .npy arrays.
+// OptionalProto / MapProto (.pb, the ONNX backend-test format) and NumPy .npy arrays.
 #pragma once
 
 #include <filesystem>
@@ -16,7 +16,7 @@ struct NamedFileValue {
 };
 
 // Picks the format by extension (.npy, else protobuf). For .pb, `expected` (may be unknown)
-// says whether to parse a TensorProto, SequenceProto or OptionalProto.
+// says whether to parse a TensorProto, SequenceProto, OptionalProto or MapProto.
 NamedFileValue read_value_file(const std::filesystem::path& path, const TypeInfo& expected = {});
 Tensor read_npy(const std::filesystem::path& path);
 // The bytes of a .npy file (e.g. an entry of an .npz archive); `source` names it in errors.

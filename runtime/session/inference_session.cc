@@ -162,9 +162,32 @@ void InferenceSession::check_feed(const ValueInfo& input, const Value& value) co
                     declared.to_string(), ", got ", shape_to_string(tensor.shape()));
       }
     }
-  } else if (declared.kind == TypeInfo::Kind::kSequence && !value.is_sequence()) {
-    throw_error(ErrorCode::kInvalidArgument, "input '", input.name, "' expects a sequence ",
-                declared.to_string());
+  } else if (declared.kind == TypeInfo::Kind::kSequence) {
+    if (!value.is_sequence()) {
+      throw_error(ErrorCode::kInvalidArgument, "input '", input.name, "' expects a sequence ",
+                  declared.to_string());
+    }
+    if (declared.element && declared.element->kind == TypeInfo::Kind::kMap) {
+      const Sequence& items = value.sequence_items();
+      for (size_t i = 0; i < items.size(); ++i) {
+        check_map_feed(input.name + "[" + std::to_string(i) + "]", *declared.element, items[i]);
+      }
+    }
+  } else if (declared.kind == TypeInfo::Kind::kMap) {
+    check_map_feed(input.name, declared, value);
+  }
+}
+
+void InferenceSession::check_map_feed(const std::string& name, const TypeInfo& declared, const Value& value) {
+  if (!value.is_map()) {
+    throw_error(ErrorCode::kInvalidArgument, "input '", name, "' expects a map ", declared.to_string());
+  }
+  const Map& map = value.map_entries();
+  const DataType value_type = declared.element ? declared.element->elem_type : DataType::kUndefined;
+  if (map.keys.dtype() != declared.elem_type ||
+      (value_type != DataType::kUndefined && map.values.dtype() != value_type)) {
+    throw_error(ErrorCode::kInvalidArgument, "input '", name, "' expects a ", declared.to_string(), ", got a ",
+                TypeInfo::map_of(map.keys.dtype(), map.values.dtype()).to_string());
   }
 }
 

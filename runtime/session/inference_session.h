@@ -121,6 +121,8 @@ class InferenceSession {
   void initialize();  // everything the constructors share, after the model is loaded
   std::vector<NamedValue> run_with_profiler(const std::map<std::string, Value>& feeds, const RunOptions& options) const;
   void check_feed(const ValueInfo& input, const Value& value) const;
+  // A map feed (alone or as a seq(map) item, `name` says which) against its declared key and value types.
+  static void check_map_feed(const std::string& name, const TypeInfo& declared, const Value& value);
   std::vector<Value> ordered_inputs(const std::map<std::string, Value>& feeds) const;
   std::vector<NamedValue> name_outputs(std::vector<Value> values) const;
 

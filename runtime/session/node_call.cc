@@ -13,6 +13,7 @@ TypeInfo type_of_value(const Value& value) {
     return TypeInfo::wrapping(TypeInfo::Kind::kSequence,
                               TypeInfo::tensor(value.sequence_element_type()));
   }
+  if (value.is_map()) return TypeInfo::map_of(value.map_entries().keys.dtype(), value.map_entries().values.dtype());
   return {};
 }
 }  // namespace

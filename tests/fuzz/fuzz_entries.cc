@@ -89,7 +89,7 @@ void fuzz_model_run(const uint8_t* data, size_t size) {
 
 void fuzz_tensor_files(const uint8_t* data, size_t size) {
   if (size == 0) return;
-  const uint8_t kind = data[0] % 5;
+  const uint8_t kind = data[0] % 6;
   ++data, --size;
   try {
     switch (kind) {
@@ -106,7 +106,8 @@ void fuzz_tensor_files(const uint8_t* data, size_t size) {
         read_value_file(fuzz_scratch_file(".pb", data, size), optional);
         break;
       }
-      case 3: parse_npy(std::string(reinterpret_cast<const char*>(data), size), "fuzz.npy"); break;
+      case 3: read_value_file(fuzz_scratch_file(".pb", data, size), TypeInfo::map_of(DataType::kInt64, DataType::kFloat)); break;
+      case 4: parse_npy(std::string(reinterpret_cast<const char*>(data), size), "fuzz.npy"); break;
       default: training::data::read_npz_dataset(fuzz_scratch_file(".npz", data, size)); break;
     }
   } catch (const Error&) {
