@@ -1586,6 +1586,25 @@ OPS = {('', 'Abs'): {'attributes': [],
                                'inputs': [('X', 'single', False)],
                                'outputs': [('Y', 'single', False)],
                                'since': 1},
+ ('ai.onnx.ml', 'CastMap'): {'attributes': [('cast_to', 'string', False),
+                                            ('map_form', 'string', False),
+                                            ('max_map', 'int', False)],
+                             'doc': 'Converts a map to a tensor.<br>The map key must be an int64 and the values will '
+                                    'be ordered in ascending order based on this key.<br>The operator supports dense '
+                                    'packing or sparse packing. If using sparse packing, the key cannot exceed the '
+                                    'ma',
+                             'inputs': [('X', 'single', False)],
+                             'outputs': [('Y', 'single', False)],
+                             'since': 1},
+ ('ai.onnx.ml', 'DictVectorizer'): {'attributes': [('int64_vocabulary', 'ints', False),
+                                                   ('string_vocabulary', 'strings', False)],
+                                    'doc': 'Uses an index mapping to convert a dictionary to an array.<br> Given a '
+                                           'dictionary, each key is looked up in the vocabulary attribute '
+                                           'corresponding to the key type. The index into the vocabulary array at '
+                                           'which the key is found is then used t',
+                                    'inputs': [('X', 'single', False)],
+                                    'outputs': [('Y', 'single', False)],
+                                    'since': 1},
  ('ai.onnx.ml', 'Imputer'): {'attributes': [('imputed_value_floats', 'floats', False),
                                             ('imputed_value_int64s', 'ints', False),
                                             ('replaced_value_float', 'float', False),
@@ -1720,6 +1739,15 @@ OPS = {('', 'Abs'): {'attributes': [],
                                            'inputs': [('X', 'single', False)],
                                            'outputs': [('Y', 'single', False)],
                                            'since': 5},
+ ('ai.onnx.ml', 'ZipMap'): {'attributes': [('classlabels_int64s', 'ints', False),
+                                           ('classlabels_strings', 'strings', False)],
+                            'doc': 'Creates a map from the input and the attributes.<br> The values are provided by '
+                                   'the input tensor, while the keys are specified by the attributes. Must provide '
+                                   'keys in either classlabels_strings or classlabels_int64s (but not both).<br> '
+                                   'The ',
+                            'inputs': [('X', 'single', False)],
+                            'outputs': [('Z', 'single', True)],
+                            'since': 1},
  ('ai.onnx.preview', 'FlexAttention'): {'attributes': [('prob_mod', 'graph', False),
                                                        ('scale', 'float', False),
                                                        ('score_mod', 'graph', False),

@@ -210,7 +210,7 @@ const std::vector<std::pair<std::string, std::string>>& generated_ops() {
 }
 
 const std::vector<std::string>& ops_left_to_call_values() {
-  static const std::vector<std::string> ops{"ConcatFromSequence", "FlexAttention", "If", "Loop", "Optional", "Scan", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence"};
+  static const std::vector<std::string> ops{"CastMap", "ConcatFromSequence", "DictVectorizer", "FlexAttention", "If", "Loop", "Optional", "Scan", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence", "ZipMap"};
   return ops;
 }
 
