@@ -63,7 +63,7 @@ class ChannelsLastRewriter {
       if (is_convertible_conv(node)) {
         convert_conv(node);
       } else if (is_convertible_qlinear_conv(node)) {
-        convert_qlinear_conv(node);
+        emit_channels_last_conv(node, "NhwcQLinearConv");
       } else if (!try_fuse_activation(node) && !try_fuse_swish(node) && !try_fuse_residual(node) && !try_pool(node) &&
                  !try_concat(node) && !try_batch_norm(node) && !try_twin(node)) {
         emit(std::move(node));
@@ -151,17 +151,25 @@ class ChannelsLastRewriter {
     return !node.has_input(2) || is_constant(node.inputs[2]);
   }
 
-  void convert_conv(Node& node) {
+  // Emits `node`'s channels-last twin, the com.onyx op `op_type` (X transposed in, Y made
+  // channels-last); returns its output and its index in out_.
+  std::pair<std::string, size_t> emit_channels_last_conv(const Node& node, const char* op_type) {
     const int64_t rank = rank_of(node.inputs[0]);
     Node conv = node;
     conv.domain = kOnyxDomain;
-    conv.op_type = "NhwcConv";
+    conv.op_type = op_type;
     conv.inputs[0] = channels_last(node.inputs[0], rank);
     const std::string twin = fresh_name(node.outputs[0]);
     conv.outputs = {twin};
-    unfused_convs_[twin] = emit(std::move(conv));
+    const size_t index = emit(std::move(conv));
     produce(node.outputs[0], twin, rank);
     ++converted_;
+    return {twin, index};
+  }
+
+  void convert_conv(const Node& node) {
+    auto [twin, index] = emit_channels_last_conv(node, "NhwcConv");
+    unfused_convs_[twin] = index;  // an activation or a residual may still join it
   }
 
   // A QLinearConv whose weights, scales, zero points and bias are constants (what oneDNN's
@@ -183,18 +191,6 @@ class ChannelsLastRewriter {
     return w.dtype() == DataType::kInt8 && static_cast<int64_t>(w.rank()) == rank;
   }
 
-  void convert_qlinear_conv(Node& node) {
-    const int64_t rank = rank_of(node.inputs[0]);
-    Node conv = node;
-    conv.domain = kOnyxDomain;
-    conv.op_type = "NhwcQLinearConv";
-    conv.inputs[0] = channels_last(node.inputs[0], rank);
-    const std::string twin = fresh_name(node.outputs[0]);
-    conv.outputs = {twin};
-    emit(std::move(conv));
-    produce(node.outputs[0], twin, rank);
-    ++converted_;
-  }
 
   // SiLU written out, Mul(y, Sigmoid(y)) with y a NhwcConv's output read by nothing else, runs
   // inside the convolution as oneDNN's swish.
