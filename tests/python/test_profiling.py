@@ -104,6 +104,29 @@ def test_run_writes_a_trace_of_creation_and_the_run(tmp_path):
     assert [p for p in tmp_path.iterdir() if p.name.startswith("trace.json.")] == []  # no temporary left
 
 
+def test_copies_between_devices_are_spans_of_the_run(tmp_path):
+    # The emulated device (a test-only provider with memory of its own) places the nodes off the
+    # host: the feed's copy to it is a span of the run, and the Loop body's copies of its
+    # carried values are spans inside the iterations.
+    model = loop_model(tmp_path / "loop.onnx")
+    trace = tmp_path / "trace.json"
+    proc = run_onyx("run", model, "--random", "--device", "emulated", "--profile-json", trace)
+    assert proc.returncode == 0, proc.stderr
+    events = complete_events(trace)
+    copies = [event for event in events if event["cat"] == "Copy"]
+    run = named(events, "run")[0]
+    feed = named(events, "copy of 'x' to emulated:0")
+    assert len(feed) == 1 and feed[0]["args"]["op_type"] == "MemcpyToDevice", copies
+    assert feed[0]["args"]["input_shapes"] == [[2, 4]] and feed[0]["args"]["depth"] == 0
+    iterations = [event for event in events if event["cat"] == "Subgraph"]
+    for copy in copies:
+        assert copy["dur"] > 0 and inside(copy, run), copy
+        if copy["args"]["depth"] == 1:
+            assert any(inside(copy, iteration) for iteration in iterations), copy
+    assert any(copy["args"]["depth"] == 1 for copy in copies), copies
+    assert named(events, "double")[0]["args"]["provider"] == "EMULATED"
+
+
 def test_bench_traces_every_run(tmp_path):
     model = loop_model(tmp_path / "loop.onnx")
     trace = tmp_path / "bench.json"
