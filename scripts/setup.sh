@@ -73,7 +73,9 @@ if ((WITH_TESTS)); then
     echo "setup: installing the Python packages of requirements.lock into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements.lock
     # A package installed earlier and no longer locked would make the environment test fail.
-    extra=$(comm -13 <(echo "$locked" | cut -d= -f1) \
+    # Names sorted on their own: "tensorboard-data-server==" sorts before "tensorboard==", its
+    # name after.
+    extra=$(comm -13 <(echo "$locked" | cut -d= -f1 | sort) \
                      <(.venv/bin/python -m pip list --format=freeze --disable-pip-version-check |
                        tr 'A-Z_' 'a-z-' | cut -d= -f1 | grep -vx onyx | sort))
     if [ -n "$extra" ]; then
