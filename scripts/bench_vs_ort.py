@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times onyx and onnxruntime on the same models, in one run, and prints a table with the ratio
 onyx_time / ort_time per model (below 1: onyx is faster), plus both runtimes' cold start
-(session creation and first run) and onyx's peak resident memory.
+(session creation and first run, each runtime's first session in a fresh process) and onyx's
+peak resident memory.
 
 onyx is timed by `onyx bench MODEL --iterations N --threads T --json [--input NAME=FILE]...`,
 which prints one JSON object with its per-run times in milliseconds (median_ms, mean_ms,
@@ -158,19 +159,59 @@ def model_inputs(model_path):
 
 
 # --- timing ----------------------------------------------------------------------------------
-def time_ort(model_path, feeds, iterations, warmup, threads):
+# onnxruntime's cold start, timed in a fresh process as `onyx bench` times onyx's: the session
+# of a process that has imported the library and created nothing yet. In this script's own
+# process every session after the first would find onnxruntime's one-time setup (kernel
+# registries, thread pools) done, which a user starting a program does not.
+ORT_COLD_START = r"""
+import json, sys, time
+import numpy as np
+import onnxruntime as ort
+model, threads, inputs = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+feeds = {name: np.load(path) for name, path in inputs.items()}
+options = ort.SessionOptions()
+options.intra_op_num_threads = threads
+options.inter_op_num_threads = 1
+options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+created = time.perf_counter()
+session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+create_ms = (time.perf_counter() - created) * 1e3
+first = time.perf_counter()
+session.run(None, feeds)
+print(json.dumps({"session_create_ms": create_ms, "first_run_ms": (time.perf_counter() - first) * 1e3}))
+"""
+
+
+def ort_cold_start(model_path, input_files, threads):
+    """{"session_create_ms", "first_run_ms"} of onnxruntime in a fresh process, or {} if it failed."""
+    proc = subprocess.run([sys.executable, "-c", ORT_COLD_START, model_path, str(threads), json.dumps(input_files)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        return {}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_feeds(feeds, scratch):
+    """Each feed as scratch/<name>.npy; {name: path}."""
+    os.makedirs(scratch, exist_ok=True)
+    paths = {}
+    for name, array in feeds.items():
+        paths[name] = os.path.join(scratch, f"{name.replace('/', '_')}.npy")
+        np.save(paths[name], array)
+    return paths
+
+
+def time_ort(model_path, feeds, iterations, warmup, threads, scratch=None):
+    """onnxruntime's steady state in this process, and with `scratch` (a folder for the feeds'
+    files) its cold start in a fresh one."""
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    created = time.perf_counter()
+    cold = ort_cold_start(model_path, write_feeds(feeds, scratch), threads) if scratch else {}
     session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
-    create_ms = (time.perf_counter() - created) * 1e3
-    first = time.perf_counter()
-    session.run(None, feeds)  # timed apart, as onyx bench reports its first run
-    first_run_ms = (time.perf_counter() - first) * 1e3
-    for _ in range(warmup - 1):
+    for _ in range(warmup):
         session.run(None, feeds)
     times = []
     cpu_start = time.process_time()
@@ -180,7 +221,7 @@ def time_ort(model_path, feeds, iterations, warmup, threads):
         times.append((time.perf_counter() - start) * 1e3)
     cpu_ms = (time.process_time() - cpu_start) * 1e3 / iterations
     return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "min_ms": min(times),
-            "cpu_ms": cpu_ms, "session_create_ms": create_ms, "first_run_ms": first_run_ms}
+            "cpu_ms": cpu_ms, **cold}
 
 
 def time_onyx(onyx, model_path, feeds, iterations, threads, scratch, extra=()):
@@ -188,10 +229,7 @@ def time_onyx(onyx, model_path, feeds, iterations, threads, scratch, extra=()):
     (scripts/precision_report.py passes --precision)."""
     command = [onyx, "bench", model_path, "--iterations", str(iterations), "--threads", str(threads), "--json",
                *extra]
-    os.makedirs(scratch, exist_ok=True)
-    for name, array in feeds.items():
-        path = os.path.join(scratch, f"{name.replace('/', '_')}.npy")
-        np.save(path, array)
+    for name, path in write_feeds(feeds, scratch).items():
         command += ["--input", f"{name}={path}"]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -263,7 +301,8 @@ def main():
         for _ in range(max(1, args.rounds)):
             onyx_round = time_onyx(args.onyx, model, feeds, args.iterations, args.threads,
                                    os.path.join(CACHE, "inputs", name))
-            ort_round = time_ort(model, feeds, args.iterations, args.warmup, args.threads)
+            ort_round = time_ort(model, feeds, args.iterations, args.warmup, args.threads,
+                                 os.path.join(CACHE, "inputs", name))
             if onyx_result is None or (headline(onyx_round) is not None and
                                        (headline(onyx_result) is None or headline(onyx_round) < headline(onyx_result))):
                 onyx_result = onyx_round

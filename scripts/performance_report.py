@@ -156,8 +156,9 @@ def main():
         "",
         "### Cold start and memory (1 thread)",
         "",
-        "Session creation and the first run (timed apart from the steady state), and onyx's peak resident memory "
-        "over the whole benchmark process.",
+        "Session creation and the first run (timed apart from the steady state), each runtime's first session in a "
+        "fresh process (`onyx bench`; onnxruntime in a new Python process after `import onnxruntime`), and onyx's "
+        "peak resident memory over the whole benchmark process.",
         "",
         cold,
     ]
