@@ -44,8 +44,7 @@ int run(int argc, char** argv) {
   const std::string out = examples::option(argc, argv, "--out", "");
   nn::manual_seed(3);
   portable_random::Engine engine(11);
-  Tensor x(DataType::kFloat, {4, 6});
-  for (float& v : std::span(x.mutable_data<float>(), x.element_count())) v = static_cast<float>(portable_random::normal(engine, 0, 1));
+  Tensor x = examples::random_normal({4, 6}, engine);
 
   ResidualDense layer;
   std::printf("parameters before the first call: %lld\n", static_cast<long long>(layer.parameter_count()));

@@ -42,7 +42,8 @@ int run(int argc, char** argv) {
   model.emplace<nn::Flatten>().emplace<nn::Linear>(784, 10);
 
   // One batch: the loss at gamma 0 is cross-entropy; its gradient with respect to the logits.
-  Tensor x = examples::images_of(fashion.train, order, 0, batch), y = examples::labels_of(fashion.train, order, 0, batch);
+  Tensor x = examples::images_of(fashion.train, order, 0, batch);
+  Tensor y = examples::labels_of(fashion.train, order, 0, batch);
   Tensor logits = model(x);
   std::printf("focal loss at gamma 0: %.6f, cross-entropy: %.6f\n", focal_loss(logits, y, 0).element_as_double(0),
               nn::cross_entropy_loss(logits, y).element_as_double(0));

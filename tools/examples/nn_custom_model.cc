@@ -55,12 +55,6 @@ class WideAndDeep : public nn::Module {
   std::shared_ptr<nn::Linear> main_head_, aux_head_;
 };
 
-Tensor random_features(int64_t rows, int64_t columns, portable_random::Engine& engine) {
-  Tensor x(DataType::kFloat, {rows, columns});
-  for (float& v : std::span(x.mutable_data<float>(), x.element_count())) v = static_cast<float>(portable_random::normal(engine, 0, 1));
-  return x;
-}
-
 // target = |sum of wide| + (first deep feature)^2: non-negative, partly linear, partly not.
 Tensor target_of(const Tensor& wide, const Tensor& deep) {
   Tensor first = ops::slice(deep, Tensor::from_vector<int64_t>({1}, {0}), Tensor::from_vector<int64_t>({1}, {1}),
@@ -72,7 +66,7 @@ int run(int argc, char** argv) {
   const std::string out = examples::option(argc, argv, "--out", "");
   nn::manual_seed(42);
   portable_random::Engine engine(7);
-  Tensor wide = random_features(256, 5, engine), deep = random_features(256, 6, engine);
+  Tensor wide = examples::random_normal({256, 5}, engine), deep = examples::random_normal({256, 6}, engine);
   Tensor target = target_of(wide, deep);
 
   WideAndDeep model;
@@ -115,7 +109,8 @@ int run(int argc, char** argv) {
     write_npy(dir / "wide.npy", wide);
     write_npy(dir / "deep.npy", deep);
     write_npy(dir / "target.npy", target);
-    std::printf("exported %s and the huber metric %s\n", (dir / "wide_deep.onnx").c_str(), (dir / "huber.onnx").c_str());
+    std::printf("exported %s and the huber metric %s\n", (dir / "wide_deep.onnx").c_str(),
+                (dir / "huber.onnx").c_str());
   }
   return 0;
 }

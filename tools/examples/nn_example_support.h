@@ -1,7 +1,7 @@
 // What the onyx::nn worked examples (tools/examples/nn_*.cc) share, kept here once so each
 // example shows only its own point: a main that reports errors in one line, `--name value`
-// options, and Fashion-MNIST from Debian's package (batches of images and labels, test-set
-// accuracy).
+// options, seeded random inputs, and Fashion-MNIST from Debian's package (batches of images
+// and labels, test-set accuracy).
 #pragma once
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/common/error.h"
+#include "runtime/common/portable_random.h"
 #include "training/data/dataset.h"
 #include "training/nn/nn.h"
 
@@ -27,6 +28,14 @@ inline std::string option(int argc, char** argv, const char* name, std::string f
     if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
   }
   return fallback;
+}
+
+// A float tensor of standard normal values drawn from `engine`.
+inline Tensor random_normal(const Shape& shape, portable_random::Engine& engine) {
+  Tensor x(DataType::kFloat, shape);
+  float* out = x.mutable_data<float>();
+  for (int64_t i = 0; i < x.element_count(); ++i) out[i] = static_cast<float>(portable_random::normal(engine, 0, 1));
+  return x;
 }
 
 struct FashionMnist {
