@@ -8,19 +8,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <iostream>
 #include <string>
 
-#include "runtime/common/error.h"
-#include "training/data/dataset.h"
-#include "training/nn/nn.h"
+#include "nn_example_support.h"
 #include "training/nn/train_step.h"
 
 namespace {
 
 using namespace onyx;
-namespace data = training::data;
+using examples::images_of;
+using examples::labels_of;
 
 std::shared_ptr<nn::Sequential> mlp() {
   nn::manual_seed(0);
@@ -30,24 +27,13 @@ std::shared_ptr<nn::Sequential> mlp() {
   return model;
 }
 
-Tensor images_of(const data::Dataset& set, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
-  return data::make_batch(set, order, begin, end).at("input").tensor();
-}
-Tensor labels_of(const data::Dataset& set, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
-  return data::make_batch(set, order, begin, end).at("label").tensor();
-}
-
 int run(int argc, char** argv) {
-  int64_t steps = 200;
-  std::string folder = "/usr/share/datasets/fashion-mnist";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--steps") == 0) steps = std::stoll(argv[i + 1]);
-    if (std::strcmp(argv[i], "--data") == 0) folder = argv[i + 1];
-  }
-  const data::Dataset train = data::load_dataset(folder + "/train", {});
-  const data::Dataset test = data::load_dataset(folder + "/t10k", {});
+  const int64_t steps = std::stoll(examples::option(argc, argv, "--steps", "200"));
+  const examples::FashionMnist fashion =
+      examples::load_fashion_mnist(examples::option(argc, argv, "--data", examples::kFashionMnistFolder));
+  const training::data::Dataset& train = fashion.train;
   const int64_t batch = 64;
-  const std::vector<int64_t> order = data::epoch_order(train.size(), 0, 0);
+  const std::vector<int64_t> order = training::data::epoch_order(train.size(), 0, 0);
 
   auto eager_model = mlp(), traced_model = mlp();
   nn::Optimizer eager_optimizer(*eager_model, training::sgd(0.1, 0.9));
@@ -78,14 +64,6 @@ int run(int argc, char** argv) {
     auto a = tensor.values<float>(), b = traced_state.at(name).values<float>();
     for (size_t i = 0; i < a.size(); ++i) max_difference = std::max(max_difference, std::fabs(double(a[i]) - b[i]));
   }
-  eager_model->eval();
-  nn::BuiltinMetric accuracy("accuracy");
-  std::vector<int64_t> all(test.size());
-  for (int64_t i = 0; i < test.size(); ++i) all[i] = i;
-  for (int64_t begin = 0; begin < test.size(); begin += 1000) {
-    const int64_t end = std::min(test.size(), begin + 1000);
-    accuracy.update_state((*eager_model)(images_of(test, all, begin, end)), labels_of(test, all, begin, end));
-  }
   const double timed = static_cast<double>(std::max<int64_t>(steps - 1, 1));
   std::printf("steps %lld batch %lld\n", static_cast<long long>(steps), static_cast<long long>(batch));
   std::printf("eager ms per step: %.3f\n", 1e3 * eager_seconds / timed);
@@ -93,17 +71,12 @@ int run(int argc, char** argv) {
   std::printf("speedup: %.2f\n", eager_seconds / std::max(traced_seconds, 1e-12));
   std::printf("last loss eager %.5f traced %.5f\n", eager_loss, traced_loss);
   std::printf("max parameter difference: %.3g\n", max_difference);
-  std::printf("test accuracy: %.4f\n", accuracy.result());
+  std::printf("test accuracy: %.4f\n", examples::test_accuracy(*eager_model, fashion.test));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& error) {
-    std::cerr << "error: " << onyx::user_message(error) << "\n";
-    return 1;
-  }
+  return onyx::examples::run_example([&] { return run(argc, argv); });
 }

@@ -4,7 +4,7 @@
 // eagerly per batch and weighs batches by their sample counts (training::MetricAverage), so a
 // value matches the CLI's. A custom metric subclasses Metric and computes with eager ops, or is
 // a MeanMetric of a per-batch function, which also exports as a graph for `onyx train`: see the
-// Huber metric of tools/examples/nn_custom_components.cc.
+// Huber metric of tools/examples/nn_custom_model.cc.
 #pragma once
 
 #include <filesystem>
