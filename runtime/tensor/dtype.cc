@@ -22,6 +22,14 @@ constexpr DataTypeFacts kFacts[kMaxDataTypeCode + 1] = {
     {"float6e3m2", 6},
 };
 
+constexpr bool bits_match_the_inline_table() {
+  for (int code = 0; code <= kMaxDataTypeCode; ++code) {
+    if (kFacts[code].bits != detail::kDataTypeBits[code]) return false;
+  }
+  return true;
+}
+static_assert(bits_match_the_inline_table(), "dtype.h's kDataTypeBits must list the bits of kFacts");
+
 const DataTypeFacts& facts(DataType type) {
   auto code = static_cast<int32_t>(type);
   if (code < 0 || code > kMaxDataTypeCode) {

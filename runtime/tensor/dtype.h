@@ -50,6 +50,17 @@ constexpr int32_t kMaxDataTypeCode = 28;
 // Bits one element occupies in memory. Sub-byte types are packed, low bits first, as ONNX
 // stores them; string tensors hold std::string objects.
 int dtype_bits(DataType type);
+namespace detail {
+// dtype_bits by TensorProto code, for the inline dtype_storage_bits below.
+inline constexpr int kDataTypeBits[kMaxDataTypeCode + 1] = {
+    0, 32, 8, 8, 16, 16, 32, 64, 8 * sizeof(std::string), 8, 16, 64, 32, 64, 64, 128,
+    16, 8, 8, 8, 8, 4, 4, 4, 8, 2, 2, 6, 6};
+}  // namespace detail
+// dtype_bits inline (every allocation asks it); an unknown code takes dtype_bits' error.
+inline int dtype_storage_bits(DataType type) {
+  const auto code = static_cast<uint32_t>(type);
+  return code <= static_cast<uint32_t>(kMaxDataTypeCode) ? detail::kDataTypeBits[code] : dtype_bits(type);
+}
 std::string_view dtype_name(DataType type);  // ONNX spelling: "float", "int64", "float16", ...
 DataType dtype_from_code(int32_t code);      // throws on a code outside the enum
 bool dtype_is_float(DataType type);          // float, double, float16, bfloat16, float8 kinds

@@ -16,18 +16,6 @@ std::string shape_to_string(const Shape& shape) {
   return text + "]";
 }
 
-std::optional<int64_t> multiply_dims(int64_t a, int64_t b) {
-  int64_t result;
-  if (__builtin_mul_overflow(a, b, &result)) return std::nullopt;
-  return result;
-}
-
-std::optional<int64_t> add_dims(int64_t a, int64_t b) {
-  int64_t result;
-  if (__builtin_add_overflow(a, b, &result)) return std::nullopt;
-  return result;
-}
-
 int64_t checked_dim_product(int64_t a, int64_t b, std::string_view what) {
   if (auto result = multiply_dims(a, b)) return *result;
   throw_error(ErrorCode::kInvalidModel, what, " overflows int64 (", a, " * ", b, ")");
@@ -50,26 +38,16 @@ int64_t checked_floor_to_dim(double value, std::string_view what) {
               "and below 2^63)");
 }
 
-int64_t shape_element_count(const Shape& shape) {
+int64_t shape_element_count_slow(const Shape& shape) {
   for (int64_t dim : shape) {
     if (dim < 0) throw_error(ErrorCode::kInvalidArgument, "negative dimension in shape ", shape_to_string(shape));
   }
-  int64_t count = 1;
-  for (int64_t dim : shape) {
-    auto product = multiply_dims(count, dim);
-    if (!product) {
-      if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
-      throw_error(ErrorCode::kInvalidArgument, "shape ", shape_to_string(shape), " has more than 2^63 elements");
-    }
-    count = *product;
-  }
-  return count;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+  throw_error(ErrorCode::kInvalidArgument, "shape ", shape_to_string(shape), " has more than 2^63 elements");
 }
 
 namespace {
-size_t element_storage_bits(DataType type) {
-  return type == DataType::kString ? sizeof(std::string) * 8 : static_cast<size_t>(dtype_bits(type));
-}
+size_t element_storage_bits(DataType type) { return static_cast<size_t>(dtype_storage_bits(type)); }
 
 // A non-negative integer of any size, as base-10^9 limbs, least significant first.
 class DecimalNumber {
@@ -121,15 +99,6 @@ class DecimalNumber {
   std::vector<uint32_t> limbs_;
 };
 }  // namespace
-
-std::optional<size_t> storage_bytes(DataType type, int64_t count) {
-  size_t bits;
-  if (count < 0 || __builtin_mul_overflow(static_cast<size_t>(count), element_storage_bits(type), &bits) ||
-      bits > SIZE_MAX - 7) {
-    return std::nullopt;
-  }
-  return (bits + 7) / 8;
-}
 
 std::string exact_storage_bytes(DataType type, const Shape& shape) {
   DecimalNumber bits(element_storage_bits(type));
