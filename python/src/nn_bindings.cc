@@ -495,6 +495,11 @@ void add_optimizer(nb::module_& m) {
              new (self) nn::Optimizer(parameters, optimizer_config_from_python(options));
            },
            "parameters"_a, "options"_a)
+      .def("__init__",
+           [](nn::Optimizer* self, nn::Module& module, const nb::dict& options) {
+             new (self) nn::Optimizer(module, optimizer_config_from_python(options));
+           },
+           "module"_a, "options"_a)
       .def("apply_gradients",
            [](nn::Optimizer& o, nb::handle grads, std::optional<std::vector<nn::Parameter*>> params) {
              std::vector<Tensor> gradients = tensors_of(grads, nullptr);

@@ -16,16 +16,16 @@ from onyx import training as _training
 from onyx.nn.module import ModuleBase, Parameter, as_tensor
 
 
-def _named(params):
+def _named(params, start=0):
     """(names and parameters, torch-style groups as (names, options)) from what torch.optim takes:
     a module, parameters, (name, parameter) pairs, or dicts {"params": [...], "lr": ...}."""
     if isinstance(params, ModuleBase):
-        return [(n, p) for n, p in params.named_parameters() if p.trainable], []
+        return params, []  # the C++ optimizer takes the module's trainable parameters itself
     params = list(params)
     if params and all(isinstance(g, dict) for g in params):
         named, groups = [], []
         for group in params:
-            members, _ = _named(group["params"])
+            members, _ = _named(group["params"], len(named))
             named += members
             groups.append(dict(group, params=[n for n, _ in members]))
         return named, groups
@@ -34,7 +34,7 @@ def _named(params):
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Parameter):
             named.append((str(item[0]), item[1]))
         elif isinstance(item, Parameter):
-            named.append((f"param_{index}", item))
+            named.append((f"param_{start + index}", item))
         else:
             raise TypeError(f"an optimizer takes onyx.nn.Parameter values (or (name, Parameter) pairs, or a module); "
                             f"item {index} is a {type(item).__name__}")
@@ -50,9 +50,12 @@ class Optimizer:
         named, groups = _named(params)
         if groups:
             config.param_groups = [config._group(g) for g in groups]
-        self._params = [p for _, p in named]  # the C++ optimizer holds their addresses
         self.config = config
         self._native = _onyx.nn.Optimizer(named, config._options(_training._schedules(schedules)))
+        # The C++ optimizer holds the parameters' addresses: their Python objects (and the
+        # modules behind them) stay alive with it.
+        self._owner = named if isinstance(named, ModuleBase) else None
+        self._params = self._native.parameters() if self._owner is not None else [p for _, p in named]
 
     @property
     def names(self):
