@@ -42,6 +42,6 @@ __all__ = [
     "ConcreteFunction", "ConversionError", "ExecutionMode", "Function", "GradientTape", "GraphOptimizationLevel",
     "InferenceSession", "InvalidArgument", "InvalidModel", "ModelMetadata", "NodeArg", "OnyxError", "RunOptions",
     "RuntimeFailure", "SessionOptions", "Tensor", "TensorSpec", "Unsupported", "cond", "for_range", "from_dlpack",
-    "function", "get_available_providers", "get_device", "intra_op_threads", "nn", "ops", "range", "set_intra_op_threads",
-    "while_loop",
+    "function", "get_available_providers", "get_device", "intra_op_threads", "nn", "ops", "range",
+    "set_intra_op_threads", "while_loop",
 ]

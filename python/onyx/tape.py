@@ -34,7 +34,8 @@ class GradientTape:
         """Gradients will be computed with respect to these tensors (and what is computed from them)."""
         for tensor in map(_tensor_of, tensors):
             if not isinstance(tensor, _onyx.Tensor):
-                raise TypeError(f"GradientTape.watch takes onyx.Tensor or onyx.nn.Parameter values, not {type(tensor).__name__}")
+                raise TypeError("GradientTape.watch takes onyx.Tensor or onyx.nn.Parameter values, not "
+                                f"{type(tensor).__name__}")
             self._native.watch(tensor)
 
     def gradient(self, target, sources):

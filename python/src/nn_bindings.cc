@@ -117,6 +117,12 @@ std::array<int64_t, 2> pair_of(nb::handle object, const char* what) {
   return {values[0], values[1]};
 }
 
+// An onyx.Tensor as it is (tensors are never written in place); anything else copied, so that a
+// later write to the caller's NumPy array does not change a module's weight.
+Tensor owned_tensor(nb::handle value) {
+  return nb::isinstance<Tensor>(value) ? nb::cast<Tensor>(value) : tensor_from_object(value).clone();
+}
+
 std::vector<Tensor> tensors_of(const nb::handle& items, const char* what) {
   std::vector<Tensor> tensors;
   for (nb::handle item : items) {
@@ -178,8 +184,7 @@ void add_module_classes(nb::module_& m) {
                             "`trainable` (False: frozen, kept out of parameters() and the optimizer).")
       .def("__init__",
            [](nn::Parameter* self, nb::handle value, bool trainable) {
-             // A copy of NumPy input: a later write to the caller's array must not change the weight.
-             Tensor tensor = nb::isinstance<Tensor>(value) ? nb::cast<Tensor>(value) : tensor_from_object(value).clone();
+             Tensor tensor = owned_tensor(value);
              ONYX_CHECK(tensor.defined(), ErrorCode::kInvalidArgument, "Parameter: the value is undefined");
              new (self) nn::Parameter{std::move(tensor), trainable};
            },
@@ -187,7 +192,7 @@ void add_module_classes(nb::module_& m) {
       .def_prop_rw(
           "value", [](const nn::Parameter& p) { return p.value; },
           [](nn::Parameter& p, nb::handle value) {
-            Tensor tensor = nb::isinstance<Tensor>(value) ? nb::cast<Tensor>(value) : tensor_from_object(value).clone();
+            Tensor tensor = owned_tensor(value);
             ONYX_CHECK(tensor.dtype() == p.value.dtype() && tensor.shape() == p.value.shape(),
                        ErrorCode::kInvalidArgument, "Parameter.value: a ", dtype_name(tensor.dtype()),
                        shape_to_string(tensor.shape()), " tensor for a ", dtype_name(p.value.dtype()),
@@ -253,7 +258,9 @@ void add_module_classes(nb::module_& m) {
       .def("is_built", &nn::Module::is_built)
       .def("state_dict", &nn::Module::state_dict)
       .def("load_state_dict",
-           [](nn::Module& self, const nb::dict& state, bool strict) { self.load_state_dict(state_from(state), strict); },
+           [](nn::Module& self, const nb::dict& state, bool strict) {
+             self.load_state_dict(state_from(state), strict);
+           },
            "state_dict"_a, "strict"_a = true)
       .def("save", [](nn::Module& self, const std::string& path) { self.save(path); }, "path"_a)
       .def("load", [](nn::Module& self, const std::string& path) { self.load(path); }, "path"_a)
@@ -277,7 +284,7 @@ void add_module_classes(nb::module_& m) {
       .def("_set_buffer", [](nn::Module& self, const std::string& name, nb::handle value) {
         Tensor* buffer = own_buffer(self, name);
         ONYX_CHECK(buffer != nullptr, ErrorCode::kInvalidArgument, self.type_name(), ": no buffer '", name, "'");
-        *buffer = nb::isinstance<Tensor>(value) ? nb::cast<Tensor>(value) : tensor_from_object(value).clone();
+        *buffer = owned_tensor(value);
       });
 
   // The base of Python models and of the built-in layers: onyx.nn.Module.
@@ -463,7 +470,9 @@ void add_layers(nb::module_& m) {
 
 void add_init(nb::module_& m) {
   using Seed = std::optional<uint64_t>;
-  auto named = [](nn::Initializer make, std::string name) { return PythonInitializer{std::move(make), std::move(name)}; };
+  auto named = [](nn::Initializer make, std::string name) {
+    return PythonInitializer{std::move(make), std::move(name)};
+  };
   m.def("init_zeros", [named] { return named(nn::zeros_init(), "zeros"); });
   m.def("init_ones", [named] { return named(nn::ones_init(), "ones"); });
   m.def("init_constant", [named](double v) { return named(nn::constant_init(v), "constant"); }, "value"_a);
@@ -550,7 +559,8 @@ void add_losses_and_metrics(nb::module_& m) {
   m.def("cross_entropy_loss",
         [](const Tensor& logits, const Tensor& labels, const std::string& r, std::optional<int64_t> ignore_index,
            nb::handle weight, float label_smoothing) {
-          return nn::cross_entropy_loss(logits, labels, cross_entropy_options(r, ignore_index, weight, label_smoothing));
+          return nn::cross_entropy_loss(logits, labels,
+                                        cross_entropy_options(r, ignore_index, weight, label_smoothing));
         },
         "logits"_a, "labels"_a, "reduction"_a = "mean", "ignore_index"_a.none() = nb::none(),
         "weight"_a.none() = nb::none(), "label_smoothing"_a = 0.0f);
