@@ -1,6 +1,6 @@
 // onyx._onyx, the native half of the Python package (python/onyx/): the C++ runtime's
 // sessions, values and errors. Each part binds in a file of its own so that later parts
-// (eager tensors, training) each add a file here rather than grow one.
+// (eager tensors, training, onyx.nn) each add a file here rather than grow one.
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include "python/src/eager_bindings.h"
 #include "python/src/errors.h"
 #include "python/src/harness_bindings.h"
+#include "python/src/nn_bindings.h"
 #include "python/src/numpy_values.h"
 #include "python/src/session_bindings.h"
 #include "python/src/tensor_bindings.h"
@@ -23,6 +24,7 @@ NB_MODULE(_onyx, module) {
   onyx::python::add_tensor_class(module);
   onyx::python::add_eager_functions(module);
   onyx::python::add_training_functions(module);
+  onyx::python::add_nn_functions(module);
 
   // Where the tensor that run() makes of `value` (fed to a tensor input of element type code
   // `element_type`, ONNX numbering) keeps its elements: the array's own address when the feed

@@ -78,37 +78,6 @@ training::UserGraph user_graph(const nb::handle& item) {
                              option<std::map<std::string, std::string>>(graph, "bindings", {})};
 }
 
-training::OptimizerConfig optimizer_from_python(const nb::dict& optimizer) {
-  const std::string kind = nb::cast<std::string>(optimizer["kind"]);
-  training::OptimizerConfig config = kind == "sgd" ? training::sgd(0.01)
-                                     : kind == "adam" ? training::adam()
-                                     : kind == "adamw" ? training::adamw()
-                                                       : training::optimizer_from_name(kind, 0.01);
-  for (const auto& [name, value] : option<std::map<std::string, double>>(optimizer, "defaults", {})) {
-    training::set_default_hyperparameter(config, name, value);
-  }
-  config.nesterov = option<bool>(optimizer, "nesterov", false);
-  config.amsgrad = option<bool>(optimizer, "amsgrad", false);
-  config.maximize = option<bool>(optimizer, "maximize", false);
-  config.fused = option<bool>(optimizer, "fused", true);
-  if (optimizer.contains("max_grad_norm") && !optimizer["max_grad_norm"].is_none()) {
-    config.max_grad_norm = nb::cast<double>(optimizer["max_grad_norm"]);
-  }
-  if (optimizer.contains("groups")) {
-    for (nb::handle item : nb::cast<nb::list>(optimizer["groups"])) {
-      auto [params, values] = nb::cast<std::pair<std::vector<std::string>, std::map<std::string, double>>>(item);
-      config.groups.push_back(training::ParamGroup{params, values});
-    }
-  }
-  if (optimizer.contains("schedules")) {
-    for (nb::handle item : nb::cast<nb::list>(optimizer["schedules"])) {
-      auto [name, spec, group] =
-          nb::cast<std::tuple<std::string, std::string, std::optional<size_t>>>(item);
-      config.schedules.push_back({name, training::parse_schedule(spec), group});
-    }
-  }
-  return config;
-}
 
 training::TrainingOptions options_from_python(const nb::dict& options) {
   training::TrainingOptions result;
@@ -121,7 +90,7 @@ training::TrainingOptions options_from_python(const nb::dict& options) {
   result.loss_output = option<std::string>(options, "loss_output", "");
   result.trainable = option<std::vector<std::string>>(options, "trainable", {});
   result.frozen = option<std::vector<std::string>>(options, "frozen", {});
-  result.optimizer = optimizer_from_python(nb::cast<nb::dict>(options["optimizer"]));
+  result.optimizer = optimizer_config_from_python(nb::cast<nb::dict>(options["optimizer"]));
   for (const std::string& name : option<std::vector<std::string>>(options, "metrics", {})) {
     result.metrics.push_back(training::parse_metric(name));
   }
@@ -258,6 +227,38 @@ nb::tuple build_gradient_model(nb::handle model, nb::handle loss, const std::str
 }
 
 }  // namespace
+
+training::OptimizerConfig optimizer_config_from_python(const nb::dict& optimizer) {
+  const std::string kind = nb::cast<std::string>(optimizer["kind"]);
+  training::OptimizerConfig config = kind == "sgd" ? training::sgd(0.01)
+                                     : kind == "adam" ? training::adam()
+                                     : kind == "adamw" ? training::adamw()
+                                                       : training::optimizer_from_name(kind, 0.01);
+  for (const auto& [name, value] : option<std::map<std::string, double>>(optimizer, "defaults", {})) {
+    training::set_default_hyperparameter(config, name, value);
+  }
+  config.nesterov = option<bool>(optimizer, "nesterov", false);
+  config.amsgrad = option<bool>(optimizer, "amsgrad", false);
+  config.maximize = option<bool>(optimizer, "maximize", false);
+  config.fused = option<bool>(optimizer, "fused", true);
+  if (optimizer.contains("max_grad_norm") && !optimizer["max_grad_norm"].is_none()) {
+    config.max_grad_norm = nb::cast<double>(optimizer["max_grad_norm"]);
+  }
+  if (optimizer.contains("groups")) {
+    for (nb::handle item : nb::cast<nb::list>(optimizer["groups"])) {
+      auto [params, values] = nb::cast<std::pair<std::vector<std::string>, std::map<std::string, double>>>(item);
+      config.groups.push_back(training::ParamGroup{params, values});
+    }
+  }
+  if (optimizer.contains("schedules")) {
+    for (nb::handle item : nb::cast<nb::list>(optimizer["schedules"])) {
+      auto [name, spec, group] =
+          nb::cast<std::tuple<std::string, std::string, std::optional<size_t>>>(item);
+      config.schedules.push_back({name, training::parse_schedule(spec), group});
+    }
+  }
+  return config;
+}
 
 void add_training_functions(nb::module_& module) {
   using Session = PythonTrainingSession;

@@ -36,15 +36,20 @@ void Module::check_new_name(const std::string& name) const {
 }
 
 Parameter& Module::register_parameter(const std::string& name, Tensor value, bool trainable) {
+  return register_parameter(name, std::make_shared<Parameter>(Parameter{std::move(value), trainable}));
+}
+
+Parameter& Module::register_parameter(const std::string& name, std::shared_ptr<Parameter> parameter) {
   check_new_name(name);
-  ONYX_CHECK(value.defined(), ErrorCode::kInvalidArgument, type_name_, ": parameter '", name, "' is undefined");
-  parameters_.emplace_back(name, std::make_unique<Parameter>(Parameter{std::move(value), trainable}));
+  ONYX_CHECK(parameter != nullptr && parameter->value.defined(), ErrorCode::kInvalidArgument, type_name_,
+             ": parameter '", name, "' is undefined");
+  parameters_.emplace_back(name, std::move(parameter));
   return *parameters_.back().second;
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor value) {
   check_new_name(name);
-  buffers_.emplace_back(name, std::make_unique<Tensor>(std::move(value)));
+  buffers_.emplace_back(name, std::make_shared<Tensor>(std::move(value)));
   return *buffers_.back().second;
 }
 

@@ -72,6 +72,9 @@ class Module {
 
  protected:
   Parameter& register_parameter(const std::string& name, Tensor value, bool trainable = true);
+  // Registers a Parameter someone else also holds (the Python package's onyx.nn.Parameter,
+  // made before it is assigned to a module): the module and its owner share it.
+  Parameter& register_parameter(const std::string& name, std::shared_ptr<Parameter> parameter);
   Tensor& register_buffer(const std::string& name, Tensor value);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
@@ -88,8 +91,8 @@ class Module {
   void collect(const std::string& prefix, Named<Module*>& out);
 
   std::string type_name_;
-  Named<std::unique_ptr<Parameter>> parameters_;  // pointers: addresses stay valid as more are added
-  Named<std::unique_ptr<Tensor>> buffers_;
+  Named<std::shared_ptr<Parameter>> parameters_;  // pointers: addresses stay valid as more are added
+  Named<std::shared_ptr<Tensor>> buffers_;
   Named<std::shared_ptr<Module>> children_;
   bool training_ = true;
   bool built_ = true;
