@@ -140,9 +140,8 @@ TEST(NnBatchNorm, TrainingModeNormalizesNchwInputsPerChannelOverBatchAndSpace) {
 }
 
 TEST(NnBatchNorm, RunningStatisticsMoveTowardTheBatchByMomentum) {
-  // torch's momentum (the weight of the batch statistic). The running variance takes the
-  // population variance of the batch, as ONNX's BatchNormalization defines it (torch takes
-  // the unbiased one; tests/training/training_session_test.cc notes the same difference).
+  // torch's momentum (the weight of the batch statistic), and torch's unbiased batch variance
+  // (n / (n - 1) times the population one; n = 6 * 3 values per channel).
   const double momentum = 0.3;
   BatchNorm bn(2, {.momentum = momentum});
   std::vector<double> mean{0, 0}, var{1, 1};  // the initial running statistics
@@ -152,7 +151,7 @@ TEST(NnBatchNorm, RunningStatisticsMoveTowardTheBatchByMomentum) {
     bn(x);
     for (size_t c = 0; c < 2; ++c) {
       mean[c] = (1 - momentum) * mean[c] + momentum * m.mean[c];
-      var[c] = (1 - momentum) * var[c] + momentum * m.var[c];
+      var[c] = (1 - momentum) * var[c] + momentum * m.var[c] * 18.0 / 17.0;
     }
     expect_close(to_vector<float>(bn.running_mean()), mean, 1e-5);
     expect_close(to_vector<float>(bn.running_var()), var, 1e-5);

@@ -76,8 +76,6 @@ def test_batchnorm_train_and_eval_match_torch(reference, case, make):
     close(dict(layer.named_buffers())["running_mean"], data["running_mean"])  # eval leaves them
 
 
-@pytest.mark.xfail(strict=True, reason="C++ nn::BatchNorm keeps ONNX BatchNormalization's running variance (the "
-                   "biased batch variance); torch's is unbiased (n / (n - 1)): training/nn/normalization.cc")
 @pytest.mark.parametrize("case, make", BATCHNORMS[:1])
 def test_batchnorm_running_variance_matches_torch(reference, case, make):
     state, (x, _), _, data = reference(case)

@@ -1,7 +1,8 @@
 // BatchNorm (over dim 1 of an (N, C, ...) input: torch's BatchNorm1d/2d/3d in one) and
-// LayerNorm. BatchNorm's running statistics are buffers; in training mode the ONNX op's
-// training_mode outputs replace them each call (momentum as torch counts it: the weight of
-// the batch statistic).
+// LayerNorm. BatchNorm's running statistics are buffers that training-mode calls update as
+// torch does: momentum weighs the batch statistic, and the running variance takes the batch's
+// unbiased variance (ONNX's BatchNormalization, which computes the step, keeps the population
+// one; the layer corrects its output).
 #pragma once
 
 #include <vector>
