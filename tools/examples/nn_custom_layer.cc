@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
     GradientTape tape;
     const std::vector<Tensor> weights{layer.kernel().value, layer.bias().value};
     for (const Tensor& w : weights) tape.watch(w);
-    grads = tape.gradient(ops::reduce_sum(layer(x), {.keepdims = 0}), weights);
+    grads = tape.gradient(ops::reduce_sum(layer(x), {.keepdims = 0, .noop_with_empty_axes = 0}), weights);
   }
   std::printf("gradient of sum(y): kernel %s bias %s\n", shape_to_string(grads[0].shape()).c_str(),
               shape_to_string(grads[1].shape()).c_str());

@@ -25,7 +25,7 @@ Tensor focal_loss(const Tensor& logits, const Tensor& labels, double gamma) {
   Tensor log_p_true = ops::gather_elements(log_p, ops::unsqueeze(labels, Tensor::from_vector<int64_t>({1}, {1})),
                                            {.axis = 1});  // [N, 1]
   Tensor weight = ops::pow(1.0 - ops::exp(log_p_true), scalar_like(gamma, log_p_true));
-  return ops::reduce_mean(-(weight * log_p_true), {.keepdims = 0});
+  return ops::reduce_mean(-(weight * log_p_true), {.keepdims = 0, .noop_with_empty_axes = 0});
 }
 
 int run(int argc, char** argv) {

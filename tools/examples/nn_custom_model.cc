@@ -30,7 +30,7 @@ class HuberMetric : public nn::MeanMetric {
       : MeanMetric("huber", [delta](const Tensor& prediction, const Tensor& target) {
           Tensor error = ops::abs(prediction - target);
           Tensor quadratic = ops::min({error, scalar_like(delta, error)});
-          return ops::reduce_mean(quadratic * quadratic * 0.5 + (error - quadratic) * delta, {.keepdims = 0});
+          return ops::reduce_mean(quadratic * quadratic * 0.5 + (error - quadratic) * delta, {.keepdims = 0, .noop_with_empty_axes = 0});
         }) {}
 };
 
