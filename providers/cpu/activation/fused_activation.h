@@ -18,27 +18,32 @@
 namespace onyx {
 
 // y = f(y) for oneDNN's eltwise `algorithm` with its `alpha`/`beta`, for the paths that run
-// outside a oneDNN primitive (reference kernels, small GEMVs); `undef` leaves y alone.
+// outside a oneDNN primitive (reference kernels, small GEMVs, the few-channel convolution);
+// `undef` leaves y alone. The switch picks a whole loop, so that the cheap activations
+// vectorize: decided per element, the choice cost more than a ReLU itself.
 template <typename T>
 void apply_eltwise(dnnl::algorithm algorithm, float alpha, float beta, T* y, int64_t count) {
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats in float
   const C a = alpha, b = beta;
-  auto f = [&](C v) -> C {
-    switch (algorithm) {
-      case dnnl::algorithm::eltwise_relu: return v < C(0) ? a * v : v;  // alpha: LeakyRelu's slope
-      case dnnl::algorithm::eltwise_clip: return std::min(std::max(v, a), b);
-      case dnnl::algorithm::eltwise_hardswish: return v * std::max(C(0), std::min(C(1), v / C(6) + C(0.5)));
-      case dnnl::algorithm::eltwise_swish: return v / (C(1) + std::exp(-a * v));
-      case dnnl::algorithm::eltwise_logistic: return C(1) / (C(1) + std::exp(-v));
-      case dnnl::algorithm::eltwise_tanh: return std::tanh(v);
-      case dnnl::algorithm::eltwise_gelu_erf: return C(0.5) * v * (C(1) + std::erf(v * C(0.7071067811865476)));
-      case dnnl::algorithm::eltwise_gelu_tanh:
-        return C(0.5) * v * (C(1) + std::tanh((v + C(0.044715) * v * v * v) * C(0.7978845608028654)));
-      default: return v;
-    }
+  auto each = [&](auto f) {
+    for (int64_t i = 0; i < count; ++i) y[i] = static_cast<T>(f(static_cast<C>(y[i])));
   };
-  if (algorithm == dnnl::algorithm::undef) return;
-  for (int64_t i = 0; i < count; ++i) y[i] = static_cast<T>(f(static_cast<C>(y[i])));
+  switch (algorithm) {
+    case dnnl::algorithm::eltwise_relu:
+      if (a == C(0)) return each([](C v) { return v < C(0) ? C(0) : v; });
+      return each([a](C v) { return v < C(0) ? a * v : v; });  // alpha: LeakyRelu's slope
+    case dnnl::algorithm::eltwise_clip: return each([a, b](C v) { return std::min(std::max(v, a), b); });
+    case dnnl::algorithm::eltwise_hardswish:
+      return each([](C v) { return v * std::max(C(0), std::min(C(1), v / C(6) + C(0.5))); });
+    case dnnl::algorithm::eltwise_swish: return each([a](C v) { return v / (C(1) + std::exp(-a * v)); });
+    case dnnl::algorithm::eltwise_logistic: return each([](C v) { return C(1) / (C(1) + std::exp(-v)); });
+    case dnnl::algorithm::eltwise_tanh: return each([](C v) { return std::tanh(v); });
+    case dnnl::algorithm::eltwise_gelu_erf:
+      return each([](C v) { return C(0.5) * v * (C(1) + std::erf(v * C(0.7071067811865476))); });
+    case dnnl::algorithm::eltwise_gelu_tanh:
+      return each([](C v) { return C(0.5) * v * (C(1) + std::tanh((v + C(0.044715) * v * v * v) * C(0.7978845608028654))); });
+    default: return;
+  }
 }
 
 struct FusedActivation {

@@ -10,6 +10,7 @@
 // optional `activation` ("Relu", "LeakyRelu" with `alpha`, "Clip" with
 // `clip_min`/`clip_max`, "HardSwish", "Swish" = x·sigmoid(x)) runs inside the primitive.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -19,6 +20,7 @@
 #include "providers/cpu/activation/fused_activation.h"
 #include "providers/cpu/linalg/dnnl_util.h"
 #include "providers/cpu/nn/dnnl_conv.h"
+#include "providers/cpu/nn/few_channel_conv.h"
 #include "onnx_ops/axes.h"
 #include "onnx_ops/broadcast.h"
 #include "providers/cpu/nn/conv_reference.h"
@@ -116,6 +118,11 @@ class ConvKernel final : public Kernel {
     dnnl_options_.bf16 = info.precision() == Precision::kBf16;
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat) weights_ = *w;
     has_bias_ = info.has_input(2);
+    if (channels_last_ && weights_.defined() && weights_.rank() == 4 && group_ == 1 &&
+        weights_.dim(1) <= FewChannelConv::kMaxChannels && !dnnl_options_.bf16) {
+      few_channels_ = std::make_unique<FewChannelConv>(weights_.data<float>(), weights_.dim(0), weights_.dim(1),
+                                                       weights_.dim(2), weights_.dim(3));
+    }
     // With static shapes the primitive is built now, so the first run pays nothing.
     const TypeInfo& x = info.input_type(0);
     if (weights_.defined() && x.is_tensor() && x.elem_type == DataType::kFloat &&
@@ -179,15 +186,28 @@ class ConvKernel final : public Kernel {
     if (residual && residual->shape() != y_shape) return compute_broadcast_residual(ctx, x, w, bias, *residual, s, y_shape);
     Tensor& y = ctx.output(0, x.dtype(), y_shape);
     if (y.element_count() == 0) return;
-    if (x.dtype() == DataType::kFloat && run_as_matrix_product(ctx, x, bias, residual, s, y)) return;
+    if (x.dtype() == DataType::kFloat && run_as_matrix_product(ctx, x, bias, residual, s, y)) {
+      path_.store(kMatrixProductPath, std::memory_order_relaxed);
+      return;
+    }
+    if (x.dtype() == DataType::kFloat && few_channels_ && FewChannelConv::fits(s)) {
+      Tensor scratch = ctx.scratch(few_channels_->scratch_bytes(s));
+      few_channels_->run(s, x.data<float>(), bias ? bias->data<float>() : nullptr,
+                         residual ? residual->data<float>() : nullptr, y.mutable_data<float>(), activation_,
+                         scratch.mutable_raw_data(), ctx.threads());
+      path_.store(kFewChannelPath, std::memory_order_relaxed);
+      return;
+    }
     if (x.dtype() == DataType::kFloat) {
       if (auto conv = x.element_count() && w.element_count() ? conv_for(x_shape, s) : nullptr) {
         Tensor scratch = ctx.scratch(conv->scratch_bytes());
         conv->run(x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.mutable_data<float>(),
                   scratch.mutable_raw_data(), residual ? residual->data<float>() : nullptr);
+        path_.store(kOneDnnPath, std::memory_order_relaxed);
         return;
       }
     }
+    path_.store(kReferencePath, std::memory_order_relaxed);
     dispatch_dtype_or_throw<NhwcConvRefTypes>(x.dtype(), "NhwcConv", [&]<typename T>() {
       reference_channels_last<T>(ctx, x, w, bias, s, y);
       if (residual) add_into(residual->data<T>(), y.mutable_data<T>(), y.element_count());
@@ -288,6 +308,19 @@ class ConvKernel final : public Kernel {
     });
   }
 
+  // The path the last channels-last run took, for implementation() (profiles, tests).
+  static constexpr const char* kOneDnnPath = "oneDNN convolution";
+  static constexpr const char* kMatrixProductPath = "matrix product";
+  static constexpr const char* kFewChannelPath = "few-channel direct";
+  static constexpr const char* kReferencePath = "reference loops";
+
+ public:
+  std::string implementation() const override {
+    const char* path = path_.load(std::memory_order_relaxed);
+    return path ? path : "";
+  }
+
+ private:
   WindowAttributes attrs_;
   int64_t group_;
   bool channels_last_;  // NhwcConv
@@ -298,6 +331,8 @@ class ConvKernel final : public Kernel {
   Tensor weights_;  // constant float weights, packed by each DnnlConv
   PrimitiveCache<Shape, DnnlConv> convs_{16};  // bounded for ever-changing shapes
   DnnlGemmCache gemms_;                          // run_as_matrix_product's, per batch size
+  std::unique_ptr<FewChannelConv> few_channels_;  // constant float weights of FewChannelConv::kMaxChannels or fewer
+  std::atomic<const char*> path_{nullptr};
 };
 
 }  // namespace
