@@ -68,6 +68,8 @@ struct TrainArgs {
   Precision precision = Precision::kFp32;
   bool per_rank_batch = false;
   double collective_timeout = 300;
+  double gradient_bucket_mb = 25;
+  bool no_gradient_overlap = false;
 };
 
 volatile std::sig_atomic_t interrupted = 0;
@@ -441,6 +443,8 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   options.session.memory_limit = args.memory_limit;
   options.session.precision = args.precision;
   options.communicator = communicator;
+  options.gradient_bucket_bytes = static_cast<size_t>(args.gradient_bucket_mb * (1 << 20));
+  options.overlap_gradient_all_reduce = !args.no_gradient_overlap;
   if (communicator->is_root()) options.tensorboard_dir = args.tensorboard;  // rank 0 writes the events
   training::TrainingSession session(std::move(prepared.model), options);
   const bool writes_files = communicator->is_root();
@@ -468,7 +472,8 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
     std::cout << "data-parallel over " << ranks << " ranks (" << communicator->backend() << "): batch "
               << args.batch_size << " per step, " << args.batch_size / ranks << "-" << (args.batch_size + ranks - 1) / ranks
               << " per rank; " << session.gradient_bytes_per_step() << " bytes of gradients all-reduced per step in "
-              << session.gradient_buckets().size() << " bucket(s)" << std::endl;
+              << session.gradient_buckets().size() << " bucket(s)"
+              << (args.no_gradient_overlap ? "" : ", started during the backward pass") << std::endl;
     if (steps_per_epoch * args.batch_size < train_data.size()) {
       std::cout << "notice: the last " << train_data.size() % args.batch_size << " samples of each epoch are "
                 << "fewer than the ranks and are skipped" << std::endl;
@@ -576,7 +581,7 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
 int train_in_world(const TrainArgs& args) {
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(args.collective_timeout * 1000));
   std::shared_ptr<training::distributed::Communicator> communicator =
-      training::distributed::world_communicator(timeout);
+      with_test_faults(training::distributed::world_communicator(timeout));
   if (communicator->size() == 1) return train(args, communicator);
   if (!communicator->is_root()) std::cout.setstate(std::ios::failbit);  // one rank reports
   try {
@@ -682,6 +687,13 @@ Command add_train_command(CLI::App& app) {
                       "S: under mpirun, stop every rank when a collective waits longer than S seconds for a rank "
                       "that died or hung (default 300)")
       ->check(positive());
+  command->add_option("--gradient-bucket-mb", args->gradient_bucket_mb,
+                      "X: under mpirun, all-reduce the gradients in buckets of about X MiB (default 25); each "
+                      "bucket's all-reduce starts as soon as the backward pass has made its gradients, so smaller "
+                      "buckets overlap more of it")
+      ->check(positive());
+  command->add_flag("--no-gradient-overlap", args->no_gradient_overlap,
+                    "under mpirun, start the gradient all-reduces after the backward pass instead of during it");
   return [args] { return train_in_world(*args); };
 }
 

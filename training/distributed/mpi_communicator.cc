@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <deque>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -57,9 +58,22 @@ class MpiWorld final : public Communicator {
                " elements at once (at most 2^31 - 1)");
     count_all_reduce(count, type);
     auto pending = std::make_unique<Pending>(*this, "an all-reduce");
-    MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), mpi_type_of(type), MPI_SUM, MPI_COMM_WORLD,
-                   &pending->request);
+    const int status = MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), mpi_type_of(type), MPI_SUM,
+                                      MPI_COMM_WORLD, &pending->request);
+    if (status != MPI_SUCCESS) abort("starting an all-reduce failed: " + mpi_error_text(status));
+    in_flight_.push_back(pending.get());
     return pending;
+  }
+
+  // One MPI_Test drives Open MPI's progress engine, which advances every non-blocking
+  // collective in flight (libnbc's schedules), not only the one tested. No deadline here: the
+  // wait() that follows has one.
+  void progress() override {
+    while (!in_flight_.empty() && in_flight_.front()->request == MPI_REQUEST_NULL) in_flight_.pop_front();
+    if (in_flight_.empty()) return;
+    int done = 0;
+    const int status = MPI_Test(&in_flight_.front()->request, &done, MPI_STATUS_IGNORE);
+    if (status != MPI_SUCCESS) abort(std::string("an all-reduce failed: ") + mpi_error_text(status));
   }
 
   void broadcast(void* data, size_t bytes, int root) override {
@@ -82,6 +96,7 @@ class MpiWorld final : public Communicator {
     Pending(MpiWorld& world, const char* what) : world(world), what(what) {}
     ~Pending() override {
       if (request != MPI_REQUEST_NULL) wait();
+      std::erase(world.in_flight_, this);
     }
     // Open MPI moves a non-blocking collective forward only inside MPI calls, so the wait
     // polls without sleeping for the first 20 ms (yielding the core to a rank that shares it),
@@ -116,6 +131,7 @@ class MpiWorld final : public Communicator {
   };
 
   std::chrono::milliseconds timeout_;
+  std::deque<Pending*> in_flight_;  // started all-reduces, oldest first, until their Pending goes
   int rank_ = 0;
   int size_ = 1;
 };
