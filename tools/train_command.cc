@@ -496,10 +496,12 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   std::vector<EpochRow> epoch_rows;  // for the summary table
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
     const uint64_t bytes_before = communicator->bytes_all_reduced();
+    const double waited_before = session.gradient_wait_seconds();
     const int64_t step_before = session.step();
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
     const int64_t steps_run = std::max<int64_t>(1, session.step() - step_before);
     const double bytes_per_step = static_cast<double>(communicator->bytes_all_reduced() - bytes_before) / steps_run;
+    const double wait_ms_per_step = 1000 * (session.gradient_wait_seconds() - waited_before) / steps_run;
     if (result.bad_loss) {
       throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
                   result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step,
@@ -537,7 +539,11 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
     timing << " " << result.seconds << "s ";
     timing.precision(0);
     timing << rate << " samples/s";
-    if (ranks > 1) timing << ", " << bytes_per_step << " bytes all-reduced per step";
+    if (ranks > 1) {
+      timing << ", " << bytes_per_step << " bytes all-reduced per step";
+      timing.precision(3);
+      timing << " (" << wait_ms_per_step << " ms per step in the optimizer step's wait)";
+    }
     std::cout << summary << timing.str() << std::endl;
     row.emplace_back("lr", session.learning_rate());
     row.emplace_back("seconds", result.seconds);

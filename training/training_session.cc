@@ -1,6 +1,7 @@
 #include "training/training_session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <sstream>
 
@@ -262,9 +263,7 @@ void TrainingSession::plan_buckets() {
     in_backward_order.push_back({name, value.dtype(), static_cast<size_t>(value.element_count())});
   }
   buckets_ = distributed::plan_gradient_buckets(in_backward_order, options_.gradient_bucket_bytes);
-  if (options_.overlap_gradient_all_reduce) {
-    overlapped_ = std::make_unique<distributed::OverlappedGradientReduction>(*communicator_, buckets_);
-  }
+  reduction_ = std::make_unique<distributed::OverlappedGradientReduction>(*communicator_, buckets_);
 }
 
 std::string TrainingSession::add_loss_scale(Model& model) const {
@@ -394,10 +393,11 @@ bool loss_is_summed(const TrainingOptions& options) {
 double TrainingSession::run_backward(const Feeds& feeds, bool training, bool step_follows) {
   // Reductions still in flight from a pass whose gradients were then accumulated further or
   // dropped (zero_grad) are of no use any more: every rank waits for them at the same point.
-  if (overlapped_ && overlapped_->in_flight()) overlapped_->discard();
+  if (reduction_ && reduction_->in_flight()) reduction_->discard();
   ++backwards_since_step_;
   buckets_started_in_backward_ = 0;
-  const bool overlap = overlapped_ && gradients_.empty() && (step_follows || !accumulated_last_step_);
+  const bool overlap = reduction_ && options_.overlap_gradient_all_reduce && gradients_.empty() &&
+                       (step_follows || !accumulated_last_step_);
   const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
   if (communicator_id_ != 0) {
     // The whole batch's loss is the samples-weighted mean of the ranks' (or their sum): this
@@ -420,15 +420,15 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training, bool ste
       for (const auto& [param, gradient_name] : graph.gradients) param_of[gradient_name] = param;
       for (const ValueInfo& output : graph.session->outputs()) {
         auto param = param_of.find(output.name);
-        places.push_back(param == param_of.end() ? std::nullopt : overlapped_->locate(param->second));
+        places.push_back(param == param_of.end() ? std::nullopt : reduction_->locate(param->second));
       }
     }
-    overlapped_->begin();
-    filler.emplace(*overlapped_, places);
+    reduction_->begin();
+    filler.emplace(*reduction_, places);
     run_options.observer = &*filler;
   }
   std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds), run_options);
-  if (overlap) buckets_started_in_backward_ = overlapped_->started();
+  if (overlap) buckets_started_in_backward_ = reduction_->started();
   std::map<std::string, const Tensor*> by_name;
   for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
   for (const auto& [param, gradient_name] : graph.gradients) {
@@ -468,12 +468,11 @@ double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds
 void TrainingSession::optimizer_step() {
   ONYX_CHECK(!gradients_.empty(), ErrorCode::kInvalidArgument, "optimizer_step: no gradients (call backward first)");
   if (communicator_id_ != 0 && !gradients_averaged_) {
-    if (overlapped_ && overlapped_->in_flight()) {
-      // Started during the (single) backward pass since the last step.
-      overlapped_->finish(gradients_, 1.0 / communicator_->size());
-    } else {
-      distributed::all_reduce_gradients(*communicator_, buckets_, gradients_, 1.0 / communicator_->size());
-    }
+    // Started during the (single) backward pass since the last step, or all now.
+    const auto start = std::chrono::steady_clock::now();
+    if (!reduction_->in_flight()) reduction_->start_all(gradients_);
+    reduction_->finish(gradients_, 1.0 / communicator_->size());
+    gradient_wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     gradients_averaged_ = true;
   }
   accumulated_last_step_ = backwards_since_step_ > 1;

@@ -139,6 +139,10 @@ class TrainingSession {
   // Buckets whose all-reduce the last backward pass started before it ended (0 when it did
   // not overlap: one rank, accumulation, overlap_gradient_all_reduce off).
   size_t buckets_started_in_backward() const { return buckets_started_in_backward_; }
+  // Seconds optimizer_step has spent so far on the gradients' all-reduces since the session was
+  // made: packing and starting those the backward pass did not start, waiting for all, and
+  // unpacking the means (what the overlap did not hide).
+  double gradient_wait_seconds() const { return gradient_wait_seconds_; }
 
   // --- parameters and hyper-parameters
   const std::vector<std::string>& trainable_names() const { return trainable_; }
@@ -224,13 +228,14 @@ class TrainingSession {
   double loss_scale_ = 1;
   int64_t local_samples_ = 0, global_samples_ = 0;  // of the last backward
   bool gradients_averaged_ = false;
-  // The buckets' all-reduces started during the backward pass (null with one rank or without
-  // overlap); backward() calls since the last step or zero_grad, and whether the last step
+  // The buckets' all-reduces (null with one rank), started during the backward pass or by
+  // optimizer_step; backward() calls since the last step or zero_grad, and whether the last step
   // accumulated several (then backward() does not overlap: its reductions would be wasted).
-  std::unique_ptr<distributed::OverlappedGradientReduction> overlapped_;
+  std::unique_ptr<distributed::OverlappedGradientReduction> reduction_;
   int backwards_since_step_ = 0;
   bool accumulated_last_step_ = false;
   size_t buckets_started_in_backward_ = 0;
+  double gradient_wait_seconds_ = 0;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 

@@ -155,6 +155,19 @@ void OverlappedGradientReduction::start_ready_buckets() {
   }
 }
 
+void OverlappedGradientReduction::start_all(const std::map<std::string, Tensor>& gradients) {
+  for (const GradientBucket& bucket : buckets_) {
+    for (const std::string& name : bucket.names) {
+      ONYX_CHECK(gradients.count(name), ErrorCode::kRuntimeFailure, "no gradient of '", name,
+                 "' to average over ranks (call backward first)");
+    }
+  }
+  begin();
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    for (size_t i = 0; i < buckets_[b].names.size(); ++i) gradient_ready({b, i}, gradients.at(buckets_[b].names[i]));
+  }
+}
+
 void OverlappedGradientReduction::progress() {
   if (in_flight_ && next_to_start_ > 0) communicator_.progress();
 }
