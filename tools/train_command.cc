@@ -68,6 +68,8 @@ struct TrainArgs {
   Precision precision = Precision::kFp32;
   bool per_rank_batch = false;
   double collective_timeout = 300;
+  double gradient_bucket_mb = 25;
+  bool no_gradient_overlap = false;
 };
 
 volatile std::sig_atomic_t interrupted = 0;
@@ -441,6 +443,8 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   options.session.memory_limit = args.memory_limit;
   options.session.precision = args.precision;
   options.communicator = communicator;
+  options.gradient_bucket_bytes = static_cast<size_t>(args.gradient_bucket_mb * (1 << 20));
+  options.overlap_gradient_all_reduce = !args.no_gradient_overlap;
   if (communicator->is_root()) options.tensorboard_dir = args.tensorboard;  // rank 0 writes the events
   training::TrainingSession session(std::move(prepared.model), options);
   const bool writes_files = communicator->is_root();
@@ -468,7 +472,8 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
     std::cout << "data-parallel over " << ranks << " ranks (" << communicator->backend() << "): batch "
               << args.batch_size << " per step, " << args.batch_size / ranks << "-" << (args.batch_size + ranks - 1) / ranks
               << " per rank; " << session.gradient_bytes_per_step() << " bytes of gradients all-reduced per step in "
-              << session.gradient_buckets().size() << " bucket(s)" << std::endl;
+              << session.gradient_buckets().size() << " bucket(s)"
+              << (args.no_gradient_overlap ? "" : ", started during the backward pass") << std::endl;
     if (steps_per_epoch * args.batch_size < train_data.size()) {
       std::cout << "notice: the last " << train_data.size() % args.batch_size << " samples of each epoch are "
                 << "fewer than the ranks and are skipped" << std::endl;
@@ -491,10 +496,12 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
   std::vector<EpochRow> epoch_rows;  // for the summary table
   for (int64_t epoch = session.step() / steps_per_epoch; epoch < args.epochs && !stopped_early; ++epoch) {
     const uint64_t bytes_before = communicator->bytes_all_reduced();
+    const double waited_before = session.gradient_wait_seconds();
     const int64_t step_before = session.step();
     const EpochResult result = train_epoch(session, train_data, args, choices, epoch, steps_per_epoch);
     const int64_t steps_run = std::max<int64_t>(1, session.step() - step_before);
     const double bytes_per_step = static_cast<double>(communicator->bytes_all_reduced() - bytes_before) / steps_run;
+    const double wait_ms_per_step = 1000 * (session.gradient_wait_seconds() - waited_before) / steps_run;
     if (result.bad_loss) {
       throw_error(ErrorCode::kRuntimeFailure, "the loss became ", *result.bad_loss, " at epoch ", epoch + 1, " step ",
                   result.bad_step, " (step ", epoch * steps_per_epoch + result.bad_step,
@@ -532,7 +539,11 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
     timing << " " << result.seconds << "s ";
     timing.precision(0);
     timing << rate << " samples/s";
-    if (ranks > 1) timing << ", " << bytes_per_step << " bytes all-reduced per step";
+    if (ranks > 1) {
+      timing << ", " << bytes_per_step << " bytes all-reduced per step";
+      timing.precision(3);
+      timing << " (" << wait_ms_per_step << " ms per step in the optimizer step's wait)";
+    }
     std::cout << summary << timing.str() << std::endl;
     row.emplace_back("lr", session.learning_rate());
     row.emplace_back("seconds", result.seconds);
@@ -576,7 +587,7 @@ int train(TrainArgs args, std::shared_ptr<training::distributed::Communicator> c
 int train_in_world(const TrainArgs& args) {
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(args.collective_timeout * 1000));
   std::shared_ptr<training::distributed::Communicator> communicator =
-      training::distributed::world_communicator(timeout);
+      with_test_faults(training::distributed::world_communicator(timeout));
   if (communicator->size() == 1) return train(args, communicator);
   if (!communicator->is_root()) std::cout.setstate(std::ios::failbit);  // one rank reports
   try {
@@ -682,6 +693,13 @@ Command add_train_command(CLI::App& app) {
                       "S: under mpirun, stop every rank when a collective waits longer than S seconds for a rank "
                       "that died or hung (default 300)")
       ->check(positive());
+  command->add_option("--gradient-bucket-mb", args->gradient_bucket_mb,
+                      "X: under mpirun, all-reduce the gradients in buckets of about X MiB (default 25); each "
+                      "bucket's all-reduce starts as soon as the backward pass has made its gradients, so smaller "
+                      "buckets overlap more of it")
+      ->check(positive());
+  command->add_flag("--no-gradient-overlap", args->no_gradient_overlap,
+                    "under mpirun, start the gradient all-reduces after the backward pass instead of during it");
   return [args] { return train_in_world(*args); };
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "training/distributed/communicator.h"
@@ -36,7 +37,13 @@ struct WeightedSums {
 
 // Test hook: ONYX_TEST_FAIL_RANK=R ONYX_TEST_FAIL_AT_STEP=K [ONYX_TEST_FAIL_MODE=throw|kill|hang]
 // makes rank R, before step K of the run (counted from 1), throw an error (a bad batch, an
-// allocation failure), die from SIGKILL, or stop responding.
+// allocation failure), die from SIGKILL, or stop responding. The modes throw-in-backward,
+// kill-in-backward and hang-in-backward do it during step K's backward pass instead, between
+// two nodes once its first gradient bucket's all-reduce is in flight (at the first progress()
+// the session asks of the communicator, which with_test_faults wraps for that).
 void inject_test_fault(const training::distributed::Communicator& communicator, int64_t step);
+// `world` wrapped for the in-backward modes when ONYX_TEST_FAIL_MODE asks for one; else `world`.
+std::shared_ptr<training::distributed::Communicator> with_test_faults(
+    std::shared_ptr<training::distributed::Communicator> world);
 
 }  // namespace onyx::cli

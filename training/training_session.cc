@@ -1,6 +1,7 @@
 #include "training/training_session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <sstream>
 
@@ -26,6 +27,9 @@ struct TrainingSession::CompiledGraph {
   std::vector<std::pair<std::string, std::string>> state_updates;  // buffer -> its new value
   bool needs_seed = false;  // reads kDropoutSeedInput
   std::set<std::string> inputs;  // the session's graph inputs
+  // Data parallelism: per graph output, the gradient bucket place it fills (kGradient graphs;
+  // made at the first overlapped pass).
+  std::vector<std::optional<distributed::OverlappedGradientReduction::Place>> bucket_places;
 
   void compile(const SessionOptions& options) {
     session = std::make_unique<InferenceSession>(model, options);
@@ -55,6 +59,58 @@ void add_into(Tensor& sum, const Tensor& addend, const std::string& name) {
     default:
       throw_error(ErrorCode::kNotImplemented, "accumulating ", dtype_name(sum.dtype()), " gradients of '", name,
                   "' over several backward calls (float and double are supported)");
+  }
+}
+
+// Hands each gradient to its bucket as soon as the plan has made it, and lets the all-reduces in
+// flight progress between the following nodes.
+class GradientBucketFiller final : public RunObserver {
+ public:
+  using Place = distributed::OverlappedGradientReduction::Place;
+  GradientBucketFiller(distributed::OverlappedGradientReduction& reduction,
+                       const std::vector<std::optional<Place>>& places)
+      : reduction_(reduction), places_(places) {}
+  void output_ready(size_t index, const Value& value) override {
+    if (index < places_.size() && places_[index]) reduction_.gradient_ready(*places_[index], value.tensor());
+  }
+  void after_step() override { reduction_.progress(); }
+
+ private:
+  distributed::OverlappedGradientReduction& reduction_;
+  const std::vector<std::optional<Place>>& places_;
+};
+
+// The gradient builder names each gradient output with a node appended at the end of the graph
+// (an Identity of the value the backward pass made, or zeros of its shape). The session's sort
+// keeps the order it is given where it can, so those nodes would run last, and every gradient
+// would be final only when the backward pass ends: each moves up to just after the last node it
+// reads from, so that a gradient is an output as soon as it is made (and its bucket's
+// all-reduce can start while the rest of the backward pass runs).
+void move_gradient_outputs_up(Graph& graph, const std::vector<std::pair<std::string, std::string>>& gradients) {
+  std::set<std::string> outputs;
+  for (const auto& [param, output] : gradients) outputs.insert(output);
+  std::vector<Node> kept, moved;
+  for (Node& node : graph.nodes) {
+    const bool names_gradient = node.outputs.size() == 1 && outputs.count(node.outputs[0]);
+    (names_gradient ? moved : kept).push_back(std::move(node));
+  }
+  std::map<std::string, size_t> producer;  // in `kept`
+  for (size_t i = 0; i < kept.size(); ++i) {
+    for (const std::string& output : kept[i].outputs) producer[output] = i;
+  }
+  std::vector<std::vector<Node>> after(kept.size() + 1);  // after[i + 1]: moved nodes after kept[i]
+  for (Node& node : moved) {
+    size_t anchor = 0;
+    for (const std::string& input : node.inputs) {
+      auto found = producer.find(input);
+      if (found != producer.end()) anchor = std::max(anchor, found->second + 1);
+    }
+    after[anchor].push_back(std::move(node));
+  }
+  graph.nodes.clear();
+  for (size_t i = 0; i <= kept.size(); ++i) {
+    if (i > 0) graph.nodes.push_back(std::move(kept[i - 1]));
+    for (Node& node : after[i]) graph.nodes.push_back(std::move(node));
   }
 }
 
@@ -161,6 +217,7 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   ONYX_CHECK(!trainable_.empty(), ErrorCode::kInvalidArgument, "the loss depends on no trainable parameter");
   training_graph->model = std::move(gradient.model);
   training_graph->gradients = std::move(gradient.gradients);
+  move_gradient_outputs_up(training_graph->model.graph, training_graph->gradients);
   training_graph->state_updates = std::move(gradient.state_updates);
 
   std::vector<OptimizerParameter> optimized;
@@ -180,13 +237,33 @@ TrainingSession::TrainingSession(Model forward, TrainingOptions options)
   compiled_[{GraphKind::kGradient, mode_dependent_}] = std::move(training_graph);
   if (communicator_id_ != 0) {
     start_in_step_with_rank_zero();
-    std::vector<distributed::BucketedTensor> in_backward_order;
-    for (auto name = trainable_.rbegin(); name != trainable_.rend(); ++name) {
-      const Tensor& value = params_.at(*name);
-      in_backward_order.push_back({*name, value.dtype(), static_cast<size_t>(value.element_count())});
-    }
-    buckets_ = distributed::plan_gradient_buckets(in_backward_order, options_.gradient_bucket_bytes);
+    plan_buckets();
   }
+}
+
+// Buckets in the order the training-mode plan makes the gradients (ties, and gradients made
+// only at the end, in reverse parameter order), so that each bucket fills before the next and
+// the first ones start while the backward pass has most of its work ahead.
+void TrainingSession::plan_buckets() {
+  const CompiledGraph& graph = *compiled_.at({GraphKind::kGradient, mode_dependent_});
+  const ExecutionPlan& plan = graph.session->plan();
+  std::map<std::string, size_t> output_index;
+  for (size_t i = 0; i < graph.session->outputs().size(); ++i) output_index[graph.session->outputs()[i].name] = i;
+  std::map<std::string, std::string> gradient_of(graph.gradients.begin(), graph.gradients.end());
+  std::vector<std::pair<size_t, size_t>> order;  // (ready step, reverse parameter position)
+  for (size_t p = 0; p < trainable_.size(); ++p) {
+    const size_t reverse = trainable_.size() - 1 - p;
+    order.emplace_back(plan.output_ready_step(output_index.at(gradient_of.at(trainable_[p]))), reverse);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<distributed::BucketedTensor> in_backward_order;
+  for (const auto& [step, reverse] : order) {
+    const std::string& name = trainable_[trainable_.size() - 1 - reverse];
+    const Tensor& value = params_.at(name);
+    in_backward_order.push_back({name, value.dtype(), static_cast<size_t>(value.element_count())});
+  }
+  buckets_ = distributed::plan_gradient_buckets(in_backward_order, options_.gradient_bucket_bytes);
+  reduction_ = std::make_unique<distributed::OverlappedGradientReduction>(*communicator_, buckets_);
 }
 
 std::string TrainingSession::add_loss_scale(Model& model) const {
@@ -251,6 +328,7 @@ const TrainingSession::CompiledGraph& TrainingSession::compiled(GraphKind kind, 
         graph->model, {differentiated, trainable_, {}, /*training_mode=*/false, ops_.get(), /*onyx_ops=*/true});
     graph->model = std::move(gradient.model);
     graph->gradients = std::move(gradient.gradients);
+    move_gradient_outputs_up(graph->model.graph, graph->gradients);
     prepare_inputs(graph->model);
   } else {
     if (kind == GraphKind::kForward) {
@@ -312,7 +390,14 @@ bool loss_is_summed(const TrainingOptions& options) {
 
 }  // namespace
 
-double TrainingSession::run_backward(const Feeds& feeds, bool training) {
+double TrainingSession::run_backward(const Feeds& feeds, bool training, bool step_follows) {
+  // Reductions still in flight from a pass whose gradients were then accumulated further or
+  // dropped (zero_grad) are of no use any more: every rank waits for them at the same point.
+  if (reduction_ && reduction_->in_flight()) reduction_->discard();
+  ++backwards_since_step_;
+  buckets_started_in_backward_ = 0;
+  const bool overlap = reduction_ && options_.overlap_gradient_all_reduce && gradients_.empty() &&
+                       (step_follows || !accumulated_last_step_);
   const CompiledGraph& graph = compiled(GraphKind::kGradient, training);
   if (communicator_id_ != 0) {
     // The whole batch's loss is the samples-weighted mean of the ranks' (or their sum): this
@@ -326,7 +411,24 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training) {
     loss_scale_ = loss_is_summed(options_) ? ranks : static_cast<double>(local_samples_) * ranks / global_samples_;
     gradients_averaged_ = false;
   }
-  std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds));
+  RunOptions run_options;
+  std::optional<GradientBucketFiller> filler;
+  if (overlap) {
+    auto& places = const_cast<CompiledGraph&>(graph).bucket_places;
+    if (places.empty()) {
+      std::map<std::string, std::string> param_of;
+      for (const auto& [param, gradient_name] : graph.gradients) param_of[gradient_name] = param;
+      for (const ValueInfo& output : graph.session->outputs()) {
+        auto param = param_of.find(output.name);
+        places.push_back(param == param_of.end() ? std::nullopt : reduction_->locate(param->second));
+      }
+    }
+    reduction_->begin();
+    filler.emplace(*reduction_, places);
+    run_options.observer = &*filler;
+  }
+  std::vector<NamedValue> outputs = graph.session->run(feeds_for(graph, feeds), run_options);
+  if (overlap) buckets_started_in_backward_ = reduction_->started();
   std::map<std::string, const Tensor*> by_name;
   for (const NamedValue& output : outputs) by_name[output.name] = &output.value.tensor();
   for (const auto& [param, gradient_name] : graph.gradients) {
@@ -346,7 +448,7 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training) {
 double TrainingSession::train_step(const Feeds& feeds) {
   zero_grad();
   const double learning_rate_used = learning_rate();
-  const double loss = run_backward(feeds, true);
+  const double loss = run_backward(feeds, true, /*step_follows=*/true);
   optimizer_step();
   double whole_batch_loss = loss;
   if (communicator_id_ != 0) {
@@ -361,14 +463,20 @@ double TrainingSession::train_step(const Feeds& feeds) {
   return whole_batch_loss;
 }
 
-double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds, training_); }
+double TrainingSession::backward(const Feeds& feeds) { return run_backward(feeds, training_, false); }
 
 void TrainingSession::optimizer_step() {
   ONYX_CHECK(!gradients_.empty(), ErrorCode::kInvalidArgument, "optimizer_step: no gradients (call backward first)");
   if (communicator_id_ != 0 && !gradients_averaged_) {
-    distributed::all_reduce_gradients(*communicator_, buckets_, gradients_, 1.0 / communicator_->size());
+    // Started during the (single) backward pass since the last step, or all now.
+    const auto start = std::chrono::steady_clock::now();
+    if (!reduction_->in_flight()) reduction_->start_all(gradients_);
+    reduction_->finish(gradients_, 1.0 / communicator_->size());
+    gradient_wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     gradients_averaged_ = true;
   }
+  accumulated_last_step_ = backwards_since_step_ > 1;
+  backwards_since_step_ = 0;
   optimizer_->step(params_, gradients_);
   // The update made new tensors; gradients_ may still hold session outputs, which stay valid.
 }

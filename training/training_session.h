@@ -11,11 +11,14 @@
 // Data-parallel training (TrainingOptions::communicator with more than one rank, e.g.
 // distributed::world_communicator() under mpirun): every rank runs the same calls on its own
 // part of each batch. Parameters and buffers start as rank 0's; BatchNormalization uses the
-// statistics of the batch over all ranks; optimizer_step averages the gradients over ranks
-// (in buckets) first, each rank weighted by its share of the samples, so N ranks take the step
-// one process would take on their batches together. train_step returns the loss of the whole
-// batch. Collectives run inside backward and optimizer_step, so every rank must call them
-// equally often.
+// statistics of the batch over all ranks; the gradients are averaged over ranks (in buckets)
+// before the update, each rank weighted by its share of the samples, so N ranks take the step
+// one process would take on their batches together. Each bucket's all-reduce starts inside the
+// backward pass, as soon as its gradients are made (train_step, and a backward() that is the
+// first since the last step, unless the last step accumulated several); optimizer_step waits for
+// them. Gradient accumulation over several backward() calls all-reduces their sum once, in
+// optimizer_step. train_step returns the loss of the whole batch. Collectives run inside
+// backward and optimizer_step, so every rank must call them equally often.
 #pragma once
 
 #include <filesystem>
@@ -72,7 +75,12 @@ struct TrainingOptions {
   // Data-parallel training over these ranks; null: this process alone.
   std::shared_ptr<distributed::Communicator> communicator;
   // Gradients are averaged in all-reduces of about this size (PyTorch DDP's default: 25 MiB).
+  // A bucket starts when its last gradient is made, so a model whose gradients fit in one
+  // bucket gets no overlap: smaller buckets start earlier, at a latency per all-reduce.
   size_t gradient_bucket_bytes = size_t{25} << 20;
+  // Start each bucket's all-reduce during the backward pass (false: all after it, as for
+  // gradient accumulation).
+  bool overlap_gradient_all_reduce = true;
 
   // TensorBoard event files (training/tensorboard_writer.h) in this folder, made when missing:
   // train_step() writes step/loss (the whole global batch's) and step/learning_rate; a training
@@ -116,6 +124,7 @@ class TrainingSession {
   void zero_grad() {
     gradients_.clear();
     gradients_averaged_ = false;
+    backwards_since_step_ = 0;
   }
   // One update from gradients() (averaged over ranks first); they are kept (call zero_grad
   // before the next backward).
@@ -123,9 +132,17 @@ class TrainingSession {
 
   // --- data parallelism
   distributed::Communicator& communicator() const { return *communicator_; }
-  // Bytes of gradients one optimizer step all-reduces, and in how many buckets.
+  // Bytes of gradients one optimizer step all-reduces, and in how many buckets (in the order
+  // the training-mode backward pass completes them).
   size_t gradient_bytes_per_step() const;
   const std::vector<distributed::GradientBucket>& gradient_buckets() const { return buckets_; }
+  // Buckets whose all-reduce the last backward pass started before it ended (0 when it did
+  // not overlap: one rank, accumulation, overlap_gradient_all_reduce off).
+  size_t buckets_started_in_backward() const { return buckets_started_in_backward_; }
+  // Seconds optimizer_step has spent so far on the gradients' all-reduces since the session was
+  // made: packing and starting those the backward pass did not start, waiting for all, and
+  // unpacking the means (what the overlap did not hide).
+  double gradient_wait_seconds() const { return gradient_wait_seconds_; }
 
   // --- parameters and hyper-parameters
   const std::vector<std::string>& trainable_names() const { return trainable_; }
@@ -168,7 +185,9 @@ class TrainingSession {
   enum class GraphKind { kForward, kLoss, kGradient };
   struct CompiledGraph;
   const CompiledGraph& compiled(GraphKind kind, bool training) const;
-  double run_backward(const Feeds& feeds, bool training);
+  // `step_follows`: train_step's pass, which optimizer_step follows at once.
+  double run_backward(const Feeds& feeds, bool training, bool step_follows);
+  void plan_buckets();
   // The user's batch for one graph: inputs it does not read are dropped, parameters, buffers
   // and the dropout seed added.
   Feeds feeds_for(const CompiledGraph& graph, const Feeds& feeds) const;
@@ -209,6 +228,14 @@ class TrainingSession {
   double loss_scale_ = 1;
   int64_t local_samples_ = 0, global_samples_ = 0;  // of the last backward
   bool gradients_averaged_ = false;
+  // The buckets' all-reduces (null with one rank), started during the backward pass or by
+  // optimizer_step; backward() calls since the last step or zero_grad, and whether the last step
+  // accumulated several (then backward() does not overlap: its reductions would be wasted).
+  std::unique_ptr<distributed::OverlappedGradientReduction> reduction_;
+  int backwards_since_step_ = 0;
+  bool accumulated_last_step_ = false;
+  size_t buckets_started_in_backward_ = 0;
+  double gradient_wait_seconds_ = 0;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 

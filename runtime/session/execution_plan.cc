@@ -310,6 +310,24 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     output_is_copied_.push_back(constant_slots.count(output_slots_[i]) > 0 || repeated_later(output_slots_) ||
                                 repeated_later(device_output_slots_));
   }
+  // When each output is final, for RunObserver: after the last step that writes its slot.
+  auto ready_steps = [&](const std::vector<int>& slots, std::vector<size_t>& ready,
+                         std::vector<std::pair<size_t, size_t>>& order) {
+    std::vector<size_t> producer(slot_names_.size(), steps_.size());
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      for (int slot : steps_[i].outputs) {
+        if (slot >= 0) producer[static_cast<size_t>(slot)] = i;
+      }
+    }
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const bool constant = constant_slots.count(slots[i]) > 0;
+      ready.push_back(constant ? steps_.size() : producer[static_cast<size_t>(slots[i])]);
+      order.emplace_back(ready.back(), i);
+    }
+    std::stable_sort(order.begin(), order.end());
+  };
+  ready_steps(output_slots_, output_ready_, ready_order_);
+  ready_steps(device_output_slots_, device_output_ready_, device_ready_order_);
   {
     ProfiledSpan span("memory plan", "Session");
     compute_lifetimes(types);
@@ -417,7 +435,7 @@ std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame(const KernelCont
 }
 
 void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs,
-                        bool outputs_on_device) const {
+                        bool outputs_on_device, RunObserver* observer) const {
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
@@ -430,7 +448,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   Profiler* profiler = active_profiler();
   RunningNode* enclosing = profiler ? running_node() : nullptr;
   if (enclosing == nullptr) {
-    run_steps(frame, step_count, profiler);
+    run_steps(frame, step_count, profiler, observer, outputs_on_device);
   } else {
     // A subgraph's run (a Loop iteration, an If branch): one span inside its node's.
     const int64_t iteration = enclosing->subgraph_runs++;
@@ -439,7 +457,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
                       "Subgraph");
     span.add_arg("parent", json_quote(enclosing->name));
     span.add_arg("iteration", std::to_string(iteration));
-    run_steps(frame, step_count, profiler);
+    run_steps(frame, step_count, profiler, observer, outputs_on_device);
   }
   // Device work is queued: wait for it, so errors surface here and outputs bound on a device
   // are complete when run returns.
@@ -456,9 +474,24 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   }
 }
 
-void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profiler) const {
+void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profiler, RunObserver* observer,
+                              bool outputs_on_device) const {
+  const std::vector<int>& slots = outputs_on_device ? device_output_slots_ : output_slots_;
+  const auto& ready = outputs_on_device ? device_ready_order_ : ready_order_;
+  if (observer == nullptr) {
+    run_steps<false>(frame, step_count, profiler, nullptr, slots, ready);
+  } else {
+    run_steps<true>(frame, step_count, profiler, observer, slots, ready);
+  }
+}
+
+template <bool kObserved>
+void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profiler, RunObserver* observer,
+                              const std::vector<int>& output_slots,
+                              const std::vector<std::pair<size_t, size_t>>& ready) const {
   std::vector<Value>& values = frame.values_;
   PlannedOutputAllocator& allocator = frame.allocator_;
+  [[maybe_unused]] size_t next_ready = 0;  // in `ready`, the next output to report
   for (size_t index = 0; index < step_count; ++index) {
     const PlanStep& step = steps_[index];
     const size_t provider = static_cast<size_t>(step.provider_index);
@@ -492,10 +525,24 @@ void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profile
       }
     }
     for (int slot : step.release_after) values[static_cast<size_t>(slot)] = Value();
+    if constexpr (kObserved) {
+      for (; next_ready < ready.size() && ready[next_ready].first == index; ++next_ready) {
+        const size_t output = ready[next_ready].second;
+        observer->output_ready(output, values[static_cast<size_t>(output_slots[output])]);
+      }
+      observer->after_step();
+    }
+  }
+  if constexpr (kObserved) {
+    // Outputs no step made (feeds, constants), or made by the skipped copies to the host.
+    for (; next_ready < ready.size(); ++next_ready) {
+      const size_t output = ready[next_ready].second;
+      observer->output_ready(output, values[static_cast<size_t>(output_slots[output])]);
+    }
   }
 }
 
-std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, bool outputs_on_device) const {
+std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, bool outputs_on_device, RunObserver* observer) const {
   std::unique_ptr<Frame> frame;
   {
     std::lock_guard<std::mutex> lock(idle_frames_mutex_);
@@ -509,7 +556,7 @@ std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, bool outputs_on
     frame->recycles_outputs_ = false;
   }
   std::vector<Value> outputs;
-  run(*frame, inputs, outputs, outputs_on_device);  // a frame a run threw in is dropped
+  run(*frame, inputs, outputs, outputs_on_device, observer);  // a frame a run threw in is dropped
   // Feeds no node read are still in their slots: an idle frame holds none of the caller's data.
   for (int slot : input_slots_) frame->values_[static_cast<size_t>(slot)] = Value();
   std::lock_guard<std::mutex> lock(idle_frames_mutex_);

@@ -39,6 +39,23 @@ struct PlanStep {
   int64_t opset = 0;
 };
 
+// Told during a run when each graph output becomes final, so a caller can use it before the run
+// ends (TrainingSession starts all-reducing gradients while the backward pass goes on). Calls
+// come on the running thread, between steps; an exception from one ends the run like a
+// kernel's. Runs without an observer pay nothing for the hook (a separate instantiation of the
+// step loop).
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  // Graph output `index` holds its final value: the step producing it has run and no later step
+  // of this run writes it (`value` is what the run will return; copy the Tensor, which shares
+  // the buffer, to keep it). Once per output per run, in step order; outputs no step produces
+  // (feeds and constants passed through) after the last step.
+  virtual void output_ready(size_t index, const Value& value) = 0;
+  // After every step: a moment to let asynchronous work move on (MPI progress). Keep it short.
+  virtual void after_step() {}
+};
+
 // "node 'n' (Op)", or "copy of 'v' to cuda:0" for a device-transfer step.
 std::string describe_step(const PlanStep& step);
 
@@ -72,11 +89,20 @@ class ExecutionPlan {
   // to the host are skipped), so a caller chaining device work pays no copy. With a profiler
   // active on the thread (runtime/session/profiler.h), every step is recorded as a trace
   // event, and a subgraph's run as one span inside its node's.
-  void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs, bool outputs_on_device = false) const;
+  // With an `observer`, it hears of each output as soon as it is final (RunObserver).
+  void run(Frame& frame, std::span<Value> inputs, std::vector<Value>& outputs, bool outputs_on_device = false,
+           RunObserver* observer = nullptr) const;
   // Convenience: runs in a frame of its own, taken from the frames earlier calls finished with
   // (a new one when every frame is busy), so a session run again and again builds no frame
   // and keeps the recycled output buffers of its previous runs.
-  std::vector<Value> run(std::vector<Value> inputs, bool outputs_on_device = false) const;
+  std::vector<Value> run(std::vector<Value> inputs, bool outputs_on_device = false,
+                         RunObserver* observer = nullptr) const;
+  // The step after which graph output i is final (its producer; steps().size() for an output no
+  // step produces, which a RunObserver hears of after the last step). Outputs that return to
+  // the host are final after their copy, the plan's last steps.
+  size_t output_ready_step(size_t i, bool outputs_on_device = false) const {
+    return (outputs_on_device ? device_output_ready_ : output_ready_)[i];
+  }
 
   const std::vector<std::string>& input_names() const { return input_names_; }
   size_t output_count() const { return output_slots_.size(); }
@@ -104,7 +130,10 @@ class ExecutionPlan {
   int slot_of(const std::string& name);
   void add_step_for_copy(const PlannedCopy& copy);
   void compute_lifetimes(const InferredTypes& types);
-  void run_steps(Frame& frame, size_t step_count, Profiler* profiler) const;
+  template <bool kObserved>
+  void run_steps(Frame& frame, size_t step_count, Profiler* profiler, RunObserver* observer,
+                 const std::vector<int>& output_slots, const std::vector<std::pair<size_t, size_t>>& ready) const;
+  void run_steps(Frame& frame, size_t step_count, Profiler* profiler, RunObserver* observer, bool outputs_on_device) const;
 
   int threads_;
   size_t memory_limit_;
@@ -119,6 +148,11 @@ class ExecutionPlan {
   std::vector<int> device_output_slots_;  // the outputs before their copies to the host
   size_t output_copy_steps_ = 0;          // the last steps of steps_
   std::vector<bool> output_is_copied_;    // constants and repeated outputs: copied out, not moved
+  // For RunObserver: output i is final after step output_ready_[i]; the same as (step, output)
+  // pairs in step order (outputs no step makes last, at steps_.size()). device_*: the outputs
+  // before their copies to the host (outputs_on_device runs).
+  std::vector<size_t> output_ready_, device_output_ready_;
+  std::vector<std::pair<size_t, size_t>> ready_order_, device_ready_order_;
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;
   GraphPlacement placement_;

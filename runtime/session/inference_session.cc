@@ -227,7 +227,7 @@ std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>
 std::vector<NamedValue> InferenceSession::run(const std::map<std::string, Value>& feeds,
                                               const RunOptions& options) const {
   if (profiling_.load(std::memory_order_relaxed)) return run_with_profiler(feeds, options);
-  return name_outputs(plan_->run(ordered_inputs(feeds), options.outputs_on_device));
+  return name_outputs(plan_->run(ordered_inputs(feeds), options.outputs_on_device, options.observer));
 }
 
 std::vector<NamedValue> InferenceSession::run_with_profiler(const std::map<std::string, Value>& feeds,
@@ -235,7 +235,7 @@ std::vector<NamedValue> InferenceSession::run_with_profiler(const std::map<std::
   ProfilingScope profiling(profiler_.get());
   ProfiledSpan span("run", "Run");
   span.add_arg("run", std::to_string(profiled_runs_++));
-  return name_outputs(plan_->run(ordered_inputs(feeds), options.outputs_on_device));
+  return name_outputs(plan_->run(ordered_inputs(feeds), options.outputs_on_device, options.observer));
 }
 
 std::filesystem::path InferenceSession::end_profiling() {

@@ -68,6 +68,9 @@ struct SessionPreview {
 // made, so benchmarks time the model rather than the copies.
 struct RunOptions {
   bool outputs_on_device = false;
+  // Hears of each output as soon as the plan has made it, before the run returns, and gets a
+  // call between steps (runtime/session/execution_plan.h). Null: none, and no cost.
+  RunObserver* observer = nullptr;
 };
 
 struct NamedValue {

@@ -16,15 +16,27 @@ def train_args(model, data, out, optimizer, *extra):
             "--out", out, *extra]
 
 
+# One bucket (the default size: it starts when the backward pass has made the last gradient);
+# buckets of about 100 bytes, whose all-reduces start while the backward pass goes on (MPI
+# progressed between its nodes); the same buckets all started after the pass.
+BUCKETS = {"one_bucket": [], "overlapped_buckets": ["--gradient-bucket-mb", "0.0001"],
+           "buckets_after_backward": ["--gradient-bucket-mb", "0.0001", "--no-gradient-overlap"]}
+
+
+@pytest.mark.parametrize("buckets", BUCKETS.keys())
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 @pytest.mark.parametrize("make", [mlp_model, cnn_model], ids=["mlp", "cnn_batchnorm"])
-def test_two_ranks_match_one_process(tmp_path, make, optimizer):
+def test_two_ranks_match_one_process(tmp_path, make, optimizer, buckets):
     model = make(tmp_path / "model.onnx")
     data = class_data(tmp_path / "train.npz", SAMPLES)
     single, _ = run_train(0, *train_args(model, data, tmp_path / "one.onnx", optimizer))
     assert single.returncode == 0, describe(single)
-    double, _ = run_train(2, *train_args(model, data, tmp_path / "two.onnx", optimizer, "--val", data))
+    double, _ = run_train(2, *train_args(model, data, tmp_path / "two.onnx", optimizer, "--val", data,
+                                         *BUCKETS[buckets]))
     assert double.returncode == 0, describe(double)
+    header = next(line for line in double.stdout.splitlines() if line.startswith("data-parallel over"))
+    assert (" 1 bucket(s)" in header) == (buckets == "one_bucket"), header
+    assert ("started during the backward pass" in header) == (buckets != "buckets_after_backward"), header
     expected, actual = initializers(tmp_path / "one.onnx"), initializers(tmp_path / "two.onnx")
     assert expected.keys() == actual.keys()
     moved = 0

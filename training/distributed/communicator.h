@@ -37,9 +37,18 @@ class Communicator {
   // "single process", "MPI", "NCCL": for messages.
   virtual std::string backend() const = 0;
 
-  // Starts summing `count` elements (float or double) of `data` over all ranks, in place. The
-  // memory must stay valid and untouched until wait() returns.
+  // Starts summing `count` elements (float or double) of `data` over all ranks, in place, and
+  // returns at once where the backend can (MPI, NCCL); several may be in flight, finishing in
+  // any order, but every rank must start them in the same order. The memory must stay valid and
+  // untouched until wait() returns. (Data-parallel training starts one per gradient bucket while
+  // the backward pass still runs.)
   virtual std::unique_ptr<PendingReduction> start_all_reduce_sum(void* data, size_t count, DataType type) = 0;
+  // Lets reductions in flight move on without waiting for them. MPI without an asynchronous
+  // progress thread (Open MPI's default) advances a non-blocking collective only inside MPI
+  // calls, so the training session calls this between backward nodes while buckets are on the
+  // wire. Cheap when nothing is in flight; a no-op where the transfer runs by itself (NCCL's
+  // stream, one process).
+  virtual void progress() {}
   // Copies `bytes` of `root`'s `data` into every other rank's `data`.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   // Ends the processes of every rank, after printing "onyx: error: rank R of N: message" on

@@ -4,6 +4,7 @@
 // batch; tests/python/test_distributed_*.py run the same through mpirun and the CLI.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -168,8 +169,9 @@ constexpr int64_t kBatch = 7, kSteps = 4;
 // Rank 0 takes 4 of the 7 rows, rank 1 the other 3: shares weight the gradients.
 constexpr int64_t kSplit = 4;
 
-// Two ranks with batches of 4 and 3 rows take the steps one session takes on all 7.
-void expect_two_ranks_match_one(const Model& model, const OptimizerConfig& optimizer) {
+// Two ranks with batches of 4 and 3 rows take the steps one session takes on all 7, with the
+// buckets' all-reduces started during the backward pass or (`overlap` false) after it.
+void expect_two_ranks_match_one(const Model& model, const OptimizerConfig& optimizer, bool overlap = true) {
   TrainingSession single(model, mse_options(optimizer));
   std::vector<double> single_losses;
   for (int64_t step = 0; step < kSteps; ++step) single_losses.push_back(single.train_step(rows(step, 0, kBatch)));
@@ -181,9 +183,11 @@ void expect_two_ranks_match_one(const Model& model, const OptimizerConfig& optim
     TrainingOptions options = mse_options(optimizer);
     options.communicator = std::make_shared<ThreadRank>(group, rank);
     options.gradient_bucket_bytes = 64;  // several buckets, so the packing is exercised
+    options.overlap_gradient_all_reduce = overlap;
     TrainingSession session(model, options);
     for (int64_t step = 0; step < kSteps; ++step) {
       losses[rank].push_back(session.train_step(rank == 0 ? rows(step, 0, kSplit) : rows(step, kSplit, kBatch)));
+      EXPECT_EQ(session.buckets_started_in_backward(), overlap ? session.gradient_buckets().size() : 0u);
     }
     results[rank] = session.parameters();
     results[rank].insert(session.buffers().begin(), session.buffers().end());
@@ -212,6 +216,219 @@ TEST(DataParallelTraining, CnnWithBatchNormSgdMatchesOneProcess) {
 }
 TEST(DataParallelTraining, CnnWithBatchNormAdamMatchesOneProcess) {
   expect_two_ranks_match_one(cnn_with_batch_norm(), adam(0.01));
+}
+TEST(DataParallelTraining, WithoutOverlapTheResultsAreTheSame) {
+  expect_two_ranks_match_one(mlp(), adam(0.01), /*overlap=*/false);
+  expect_two_ranks_match_one(cnn_with_batch_norm(), sgd(0.1), /*overlap=*/false);
+}
+
+// Two ranks of which this is rank 0, the other holding the same data: each all-reduce doubles
+// its buffer. It records what the session asks, in order ("start float 21", "progress",
+// "wait float 21", "mark ..."), so tests see when each bucket's all-reduce starts relative to
+// the backward pass's nodes (the session calls progress() after each node while buckets are in
+// flight).
+class RecordingMirror final : public Communicator {
+ public:
+  std::vector<std::string> events;
+
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  std::string backend() const override { return "recording mirror"; }
+  std::unique_ptr<PendingReduction> start_all_reduce_sum(void* data, size_t count, DataType type) override {
+    count_all_reduce(count, type);
+    const std::string what = std::string(type == DataType::kFloat ? "float " : "double ") + std::to_string(count);
+    events.push_back("start " + what);
+    // The sum is delivered at wait(), as a real backend may: a session reading the buffer
+    // early would see it unreduced.
+    struct Pending final : PendingReduction {
+      Pending(RecordingMirror& owner, void* data, size_t count, DataType type, std::string what)
+          : owner(owner), data(data), count(count), type(type), what(std::move(what)) {}
+      void wait() override {
+        if (done) return;
+        done = true;
+        owner.events.push_back("wait " + what);
+        for (size_t i = 0; i < count; ++i) {
+          if (type == DataType::kFloat) static_cast<float*>(data)[i] *= 2;
+          else static_cast<double*>(data)[i] *= 2;
+        }
+      }
+      ~Pending() override { wait(); }
+      RecordingMirror& owner;
+      void* data;
+      size_t count;
+      DataType type;
+      std::string what;
+      bool done = false;
+    };
+    return std::make_unique<Pending>(*this, data, count, type, what);
+  }
+  void progress() override { events.push_back("progress"); }
+  void broadcast(void*, size_t, int) override {}
+  [[noreturn]] void abort(const std::string& message) override {
+    ADD_FAILURE() << message;
+    std::abort();
+  }
+  void mark(const std::string& what) { events.push_back("mark " + what); }
+  // Positions of the events after `from` that start with `prefix`.
+  std::vector<size_t> find(const std::string& prefix, size_t from = 0) const {
+    std::vector<size_t> found;
+    for (size_t i = from; i < events.size(); ++i) {
+      if (events[i].rfind(prefix, 0) == 0) found.push_back(i);
+    }
+    return found;
+  }
+};
+
+TrainingOptions mirrored_options(std::shared_ptr<RecordingMirror> mirror, OptimizerConfig optimizer) {
+  TrainingOptions options = mse_options(std::move(optimizer));
+  options.communicator = std::move(mirror);
+  options.gradient_bucket_bytes = 64;
+  return options;
+}
+
+void expect_same_parameters(const TrainingSession& got, const TrainingSession& expected) {
+  for (const auto& [name, value] : expected.parameters()) {
+    EXPECT_TRUE(tensors_close(got.parameters().at(name), value, 1e-5, 1e-7)) << name;
+  }
+}
+
+TEST(GradientOverlap, TheFirstBucketStartsWhileTheBackwardPassStillRuns) {
+  auto mirror = std::make_shared<RecordingMirror>();
+  TrainingSession session(mlp(), mirrored_options(mirror, sgd(0.1, 0.9)));
+  const std::vector<GradientBucket>& buckets = session.gradient_buckets();
+  ASSERT_GE(buckets.size(), 3u);
+  // Planned in the order the backward pass makes the gradients: the last layer's first.
+  const std::vector<std::string>& first = buckets.front().names;
+  EXPECT_TRUE(std::find(first.begin(), first.end(), "b2") != first.end() ||
+              std::find(first.begin(), first.end(), "w2") != first.end());
+  const std::vector<std::string>& last = buckets.back().names;
+  EXPECT_TRUE(std::find(last.begin(), last.end(), "w1") != last.end() ||
+              std::find(last.begin(), last.end(), "b1") != last.end());
+
+  mirror->mark("step");
+  session.train_step(rows(0, 0, kBatch));
+  EXPECT_EQ(session.buckets_started_in_backward(), buckets.size());
+  const size_t step = mirror->find("mark step").at(0);
+  const std::vector<size_t> starts = mirror->find("start float", step);
+  const std::vector<size_t> waits = mirror->find("wait float", step);
+  ASSERT_EQ(starts.size(), buckets.size());
+  ASSERT_EQ(waits.size(), buckets.size());
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    EXPECT_EQ(mirror->events[starts[b]], "start float " + std::to_string(buckets[b].elements)) << b;
+  }
+  // Backward nodes ran (progress after each) between the first bucket's start and the last's,
+  // i.e. the first all-reduce was on its way before the node making the last gradient ran...
+  size_t nodes_between = 0;
+  for (size_t i = starts.front(); i < starts.back(); ++i) nodes_between += mirror->events[i] == "progress";
+  EXPECT_GE(nodes_between, 1u);
+  // ... and nothing waited for a bucket before every bucket had started (the optimizer step).
+  EXPECT_GT(waits.front(), starts.back());
+
+  // The update is the one a single process takes (the mirror's other rank has the same data).
+  TrainingSession single(mlp(), mse_options(sgd(0.1, 0.9)));
+  single.train_step(rows(0, 0, kBatch));
+  expect_same_parameters(session, single);
+}
+
+TEST(GradientOverlap, AccumulationAllReducesTheSumOnceInTheStep) {
+  auto mirror = std::make_shared<RecordingMirror>();
+  TrainingSession session(mlp(), mirrored_options(mirror, adam(0.01)));
+  TrainingSession single(mlp(), mse_options(adam(0.01)));
+  const size_t bucket_count = session.gradient_buckets().size();
+  auto accumulate = [&](int64_t step) {
+    for (TrainingSession* each : {&session, &single}) {
+      each->zero_grad();
+      each->backward(rows(step, 0, 4));
+      if (each == &session) mirror->mark("second backward");
+      each->backward(rows(step, 4, kBatch));
+      if (each == &session) mirror->mark("optimizer step");
+      each->optimizer_step();
+    }
+  };
+  // First cycle: the first backward() overlaps (the session cannot know a second follows), the
+  // second waits for those reductions and drops them; the step all-reduces the sum.
+  accumulate(0);
+  size_t second = mirror->find("mark second backward").back(), step = mirror->find("mark optimizer step").back();
+  EXPECT_EQ(mirror->find("start float").size(), 2 * bucket_count);
+  EXPECT_EQ(mirror->find("start float", step).size(), bucket_count);
+  EXPECT_EQ(mirror->find("start float", second).size(), bucket_count);  // none in the second backward
+  // Next cycles: the last step accumulated, so backward() no longer starts reductions early.
+  accumulate(1);
+  second = mirror->find("mark second backward").back(), step = mirror->find("mark optimizer step").back();
+  const size_t cycle = mirror->find("mark optimizer step").front();
+  EXPECT_EQ(mirror->find("start float", cycle).size(), 2 * bucket_count);  // the two steps' only
+  EXPECT_EQ(mirror->find("start float", step).size(), bucket_count);
+  EXPECT_EQ(session.buckets_started_in_backward(), 0u);
+  expect_same_parameters(session, single);
+  // train_step, whose step follows its single backward at once, overlaps again.
+  session.train_step(rows(2, 0, kBatch));
+  single.train_step(rows(2, 0, kBatch));
+  EXPECT_EQ(session.buckets_started_in_backward(), bucket_count);
+  expect_same_parameters(session, single);
+}
+
+TEST(GradientOverlap, ABackwardThenAStepOverlapsLikeTrainStep) {
+  auto mirror = std::make_shared<RecordingMirror>();
+  TrainingSession session(cnn_with_batch_norm(), mirrored_options(mirror, sgd(0.1)));
+  TrainingSession single(cnn_with_batch_norm(), mse_options(sgd(0.1)));
+  for (int64_t step = 0; step < 2; ++step) {
+    for (TrainingSession* each : {&single, &session}) {
+      each->zero_grad();
+      each->backward(rows(step, 0, kBatch));
+      if (each == &session) {
+        EXPECT_EQ(session.buckets_started_in_backward(), session.gradient_buckets().size());
+        // gradients() stays this rank's own until the step averages them.
+        EXPECT_TRUE(tensors_close(session.gradients().at("w"), single.gradients().at("w"), 1e-5, 1e-7));
+      }
+      each->optimizer_step();
+    }
+  }
+  expect_same_parameters(session, single);
+  // Gradients thrown away (zero_grad) after an overlapped backward: the next pass waits for the
+  // reductions in flight and starts its own.
+  session.backward(rows(3, 0, kBatch));
+  session.zero_grad();
+  session.backward(rows(4, 0, kBatch));
+  EXPECT_EQ(session.buckets_started_in_backward(), session.gradient_buckets().size());
+  session.optimizer_step();
+  single.zero_grad();
+  single.backward(rows(4, 0, kBatch));
+  single.optimizer_step();
+  expect_same_parameters(session, single);
+}
+
+TEST(GradientOverlap, TheReductionStartsBucketsInOrderAndChecksGradients) {
+  const std::vector<GradientBucket> buckets =
+      plan_gradient_buckets({{"a", DataType::kFloat, 2}, {"b", DataType::kFloat, 2}, {"c", DataType::kFloat, 4}}, 16);
+  ASSERT_EQ(buckets.size(), 2u);  // {a, b}, {c}
+  RecordingMirror mirror;
+  OverlappedGradientReduction reduction(mirror, buckets);
+  reduction.begin();
+  // c's bucket is full first, but starts only after a and b's: every rank starts them in order.
+  reduction.gradient_ready(*reduction.locate("c"), Tensor::from_vector<float>({4}, {1, 2, 3, 4}));
+  EXPECT_EQ(reduction.started(), 0u);
+  reduction.gradient_ready(*reduction.locate("b"), Tensor::from_vector<float>({2}, {5, 6}));
+  EXPECT_EQ(reduction.started(), 0u);
+  EXPECT_NE(error_message([&] {
+              reduction.gradient_ready(*reduction.locate("a"), Tensor::from_vector<float>({3}, {1, 2, 3}));
+            }).find("has 3 elements, 2 were planned"),
+            std::string::npos);
+  reduction.gradient_ready(*reduction.locate("a"), Tensor::from_vector<float>({2}, {7, 8}));
+  EXPECT_TRUE(reduction.all_started());
+  EXPECT_EQ(mirror.events, (std::vector<std::string>{"start float 4", "start float 4"}));
+  std::map<std::string, Tensor> gradients = {{"a", Tensor::from_vector<float>({2}, {0, 0})},
+                                             {"b", Tensor::from_vector<float>({2}, {0, 0})},
+                                             {"c", Tensor::from_vector<float>({2, 2}, {0, 0, 0, 0})}};
+  reduction.finish(gradients, 0.5);
+  EXPECT_TRUE(tensors_close(gradients.at("a"), Tensor::from_vector<float>({2}, {7, 8}), 0, 0));
+  EXPECT_TRUE(tensors_close(gradients.at("b"), Tensor::from_vector<float>({2}, {5, 6}), 0, 0));
+  EXPECT_TRUE(tensors_close(gradients.at("c"), Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}), 0, 0));
+  EXPECT_FALSE(reduction.locate("d").has_value());
+  // A pass that did not report every gradient cannot finish.
+  reduction.begin();
+  reduction.gradient_ready(*reduction.locate("c"), Tensor::from_vector<float>({4}, {1, 2, 3, 4}));
+  EXPECT_NE(error_message([&] { reduction.finish(gradients, 1); }).find("did not report the gradient of 'a'"),
+            std::string::npos);
 }
 
 // What the synchronization buys, i.e. why the checks above can fail: averaging gradients of
