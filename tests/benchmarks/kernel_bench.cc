@@ -1,4 +1,4 @@
-// Steady-state timings of single CPU kernels (MatMul, Gemm, Conv, Add, Relu, Softmax) as a
+// Steady-state timings of single CPU kernels (MatMul, Gemm, Conv, NhwcConv, Add, Relu, Softmax) as a
 // session runs them: the kernel is created once, with its weights as constant inputs so it may
 // pre-pack them, and only `compute` is timed. (call_node_on_cpu would also time kernel
 // creation, which for oneDNN-backed kernels costs more than running them.)
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "onnx_ops/op_schema.h"
 #include "runtime/common/error.h"
 #include "runtime/ir/attribute_builders.h"
 #include "runtime/ir/graph.h"
@@ -79,10 +80,39 @@ void BM_Conv(benchmark::State& state) {
 }
 BENCHMARK(BM_Conv)->ArgNames({"N", "C", "HW", "M", "k", "threads"})
     ->Args({8, 1, 28, 8, 3, 1})      // cnn_small's conv, batch 8
+    ->Args({1, 1, 224, 64, 7, 1})    // a grey-image stem (BM_NhwcConv runs it direct)
     ->Args({1, 64, 56, 64, 3, 1})    // a ResNet stage-1 conv
     ->Args({1, 64, 56, 64, 3, 2})
     ->Args({1, 256, 14, 256, 3, 1})  // deeper: many channels, small image
     ->Args({1, 128, 28, 256, 1, 1})  // pointwise
+    ->UseRealTime();
+
+// Args: N, C, H(=W), M, kernel size, threads. The channels-last com.onyx NhwcConv the
+// channels-last pass writes, with a fused Relu: C = 1 takes the few-channel direct kernel
+// (providers/cpu/nn/few_channel_conv.h), more channels oneDNN's convolution.
+void BM_NhwcConv(benchmark::State& state) {
+  int64_t n = state.range(0), c = state.range(1), hw = state.range(2), m = state.range(3);
+  int64_t kernel = state.range(4);
+  int threads = static_cast<int>(state.range(5));
+  int64_t pad = kernel / 2;
+  time_node(state, [&] {
+    Node node = make_node("NhwcConv", 3, {make_attribute("kernel_shape", std::vector<int64_t>{kernel, kernel}),
+                                          make_attribute("pads", std::vector<int64_t>{pad, pad, pad, pad}),
+                                          make_attribute("activation", std::string("Relu"))});
+    node.domain = kOnyxDomain;
+    return std::make_unique<PreparedNode>(
+        std::move(node), 1,
+        std::vector<Tensor>{uniform_tensor({n, hw, hw, c}, 1), uniform_tensor({m, c, kernel, kernel}, 2),
+                            uniform_tensor({m}, 3)},
+        std::vector<bool>{false, true, true}, threads);
+  }, 2.0 * n * m * hw * hw * c * kernel * kernel, 0);
+}
+BENCHMARK(BM_NhwcConv)->ArgNames({"N", "C", "HW", "M", "k", "threads"})
+    ->Args({8, 1, 28, 8, 3, 1})     // cnn_small's first layer, batch 8: direct
+    ->Args({1, 1, 28, 16, 3, 1})    // cnn_fashion's first layer: direct
+    ->Args({1, 1, 224, 64, 7, 1})   // a grey-image ResNet stem (stride 1 here): direct
+    ->Args({1, 3, 224, 32, 3, 1})   // an RGB first layer: oneDNN
+    ->Args({1, 16, 14, 32, 3, 1})   // cnn_fashion's second layer: oneDNN
     ->UseRealTime();
 
 // Args: rows, cols, broadcast (0: same shapes, 1: second input is one row), threads.
