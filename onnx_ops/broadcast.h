@@ -60,6 +60,17 @@ template <typename Body>
 void BroadcastPlan::for_each_run(int64_t begin_run, int64_t end_run, const Body& body) const {
   if (begin_run >= end_run) return;
   const size_t outer_rank = dims_.empty() ? 0 : dims_.size() - 1;
+  const int64_t run = run_length();
+  std::array<int64_t, kMaxInputs> offsets{};
+  if (outer_rank == 1) {
+    // Rows of one shape (a per-channel scale of a channels-last image, a bias row): the offsets
+    // are multiples of the row, without the odometer, which cost more than a short run itself.
+    for (int64_t r = begin_run; r < end_run; ++r) {
+      for (size_t i = 0; i < input_count_; ++i) offsets[i] = r * strides_[i][0];
+      body(r * run, static_cast<const int64_t*>(offsets.data()));
+    }
+    return;
+  }
   // Odometer over the outer dims, started at begin_run.
   std::array<int64_t, 16> small_index{};
   std::vector<int64_t> big_index;
@@ -68,14 +79,12 @@ void BroadcastPlan::for_each_run(int64_t begin_run, int64_t end_run, const Body&
     big_index.assign(outer_rank, 0);
     index = big_index.data();
   }
-  std::array<int64_t, kMaxInputs> offsets{};
   int64_t rest = begin_run;
   for (size_t d = outer_rank; d-- > 0;) {
     index[d] = rest % dims_[d];
     rest /= dims_[d];
     for (size_t i = 0; i < input_count_; ++i) offsets[i] += index[d] * strides_[i][d];
   }
-  const int64_t run = run_length();
   for (int64_t r = begin_run; r < end_run; ++r) {
     body(r * run, static_cast<const int64_t*>(offsets.data()));
     for (size_t d = outer_rank; d-- > 0;) {
