@@ -94,6 +94,14 @@ TEST_P(NhwcFewChannelConv, MatchesTheChannelsFirstConvolution) {
     }
   }
   EXPECT_EQ(direct, c.residual ? 2 : 1);
+  // Split over two threads (rows of output pixels per chunk), every value is the same sum.
+  SessionOptions two_threads = level(2);
+  two_threads.intra_op_threads = 2;
+  InferenceSession split{Model(model), two_threads};
+  const Tensor one = session.run({{"x", x}})[0].value.tensor();
+  const Tensor two = split.run({{"x", x}})[0].value.tensor();
+  ASSERT_EQ(one.shape(), two.shape());
+  for (int64_t i = 0; i < one.element_count(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -107,6 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"maps33_dilation2_clip", {3, 1, 9, 17}, 33, 3, {1, 1}, {2, 2, 2, 2}, {2, 2}, "Clip"},
         // 64 maps (four vectors), 7x7 stride 2, no bias, HardSwish.
         Case{"maps64_7x7_no_bias_hardswish", {1, 1, 30, 26}, 64, 7, {2, 2}, {3, 3, 3, 3}, {1, 1}, "HardSwish", false},
+        // Big enough (about 2.6 million multiply-adds) to be split between threads.
+        Case{"maps32_batch4_split", {4, 1, 40, 40}, 32, 5, {1, 1}, {2, 2, 2, 2}, {1, 1}, "Relu"},
         // Unequal strides, no padding; a single output column (1-pixel blocks only).
         Case{"strides_2x3_one_column", {2, 1, 11, 4}, 16, 3, {2, 3}, {0, 0, 0, 0}, {1, 1}, "Relu"},
         // A residual Add of another one-channel convolution, then Relu: both run direct.
