@@ -29,7 +29,7 @@ struct TrainingSession::CompiledGraph {
   std::set<std::string> inputs;  // the session's graph inputs
   // Data parallelism: per graph output, the gradient bucket place it fills (kGradient graphs;
   // made at the first overlapped pass).
-  std::vector<std::optional<distributed::OverlappedGradientReduction::Place>> bucket_places;
+  mutable std::vector<std::optional<distributed::OverlappedGradientReduction::Place>> bucket_places;
 
   void compile(const SessionOptions& options) {
     session = std::make_unique<InferenceSession>(model, options);
@@ -414,7 +414,7 @@ double TrainingSession::run_backward(const Feeds& feeds, bool training, bool ste
   RunOptions run_options;
   std::optional<GradientBucketFiller> filler;
   if (overlap) {
-    auto& places = const_cast<CompiledGraph&>(graph).bucket_places;
+    auto& places = graph.bucket_places;
     if (places.empty()) {
       std::map<std::string, std::string> param_of;
       for (const auto& [param, gradient_name] : graph.gradients) param_of[gradient_name] = param;

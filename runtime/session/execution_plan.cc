@@ -311,8 +311,7 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
                                 repeated_later(device_output_slots_));
   }
   // When each output is final, for RunObserver: after the last step that writes its slot.
-  auto ready_steps = [&](const std::vector<int>& slots, std::vector<size_t>& ready,
-                         std::vector<std::pair<size_t, size_t>>& order) {
+  auto ready_steps = [&](const std::vector<int>& slots, std::vector<std::pair<size_t, size_t>>& order) {
     std::vector<size_t> producer(slot_names_.size(), steps_.size());
     for (size_t i = 0; i < steps_.size(); ++i) {
       for (int slot : steps_[i].outputs) {
@@ -321,13 +320,12 @@ ExecutionPlan::ExecutionPlan(const Graph& graph, const Model& model, const Infer
     }
     for (size_t i = 0; i < slots.size(); ++i) {
       const bool constant = constant_slots.count(slots[i]) > 0;
-      ready.push_back(constant ? steps_.size() : producer[static_cast<size_t>(slots[i])]);
-      order.emplace_back(ready.back(), i);
+      order.emplace_back(constant ? steps_.size() : producer[static_cast<size_t>(slots[i])], i);
     }
     std::stable_sort(order.begin(), order.end());
   };
-  ready_steps(output_slots_, output_ready_, ready_order_);
-  ready_steps(device_output_slots_, device_output_ready_, device_ready_order_);
+  ready_steps(output_slots_, ready_order_);
+  ready_steps(device_output_slots_, device_ready_order_);
   {
     ProfiledSpan span("memory plan", "Session");
     compute_lifetimes(types);
@@ -540,6 +538,13 @@ void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profile
       observer->output_ready(output, values[static_cast<size_t>(output_slots[output])]);
     }
   }
+}
+
+size_t ExecutionPlan::output_ready_step(size_t i, bool outputs_on_device) const {
+  for (const auto& [step, output] : outputs_on_device ? device_ready_order_ : ready_order_) {
+    if (output == i) return step;
+  }
+  throw_error(ErrorCode::kInvalidArgument, "output ", i, " of a plan with ", output_slots_.size(), " outputs");
 }
 
 std::vector<Value> ExecutionPlan::run(std::vector<Value> inputs, bool outputs_on_device, RunObserver* observer) const {

@@ -100,9 +100,7 @@ class ExecutionPlan {
   // The step after which graph output i is final (its producer; steps().size() for an output no
   // step produces, which a RunObserver hears of after the last step). Outputs that return to
   // the host are final after their copy, the plan's last steps.
-  size_t output_ready_step(size_t i, bool outputs_on_device = false) const {
-    return (outputs_on_device ? device_output_ready_ : output_ready_)[i];
-  }
+  size_t output_ready_step(size_t i, bool outputs_on_device = false) const;
 
   const std::vector<std::string>& input_names() const { return input_names_; }
   size_t output_count() const { return output_slots_.size(); }
@@ -148,10 +146,9 @@ class ExecutionPlan {
   std::vector<int> device_output_slots_;  // the outputs before their copies to the host
   size_t output_copy_steps_ = 0;          // the last steps of steps_
   std::vector<bool> output_is_copied_;    // constants and repeated outputs: copied out, not moved
-  // For RunObserver: output i is final after step output_ready_[i]; the same as (step, output)
-  // pairs in step order (outputs no step makes last, at steps_.size()). device_*: the outputs
-  // before their copies to the host (outputs_on_device runs).
-  std::vector<size_t> output_ready_, device_output_ready_;
+  // For RunObserver: (step after which it is final, output index) pairs in step order (outputs
+  // no step makes last, at steps_.size()). device_*: the outputs before their copies to the
+  // host (outputs_on_device runs).
   std::vector<std::pair<size_t, size_t>> ready_order_, device_ready_order_;
   std::vector<PlanStep> steps_;
   MemoryPlan memory_;

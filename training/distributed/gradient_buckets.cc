@@ -27,12 +27,6 @@ std::vector<GradientBucket> plan_gradient_buckets(const std::vector<BucketedTens
 
 namespace {
 
-// One bucket on the wire: its packed buffer and the reduction in flight.
-struct BucketInFlight {
-  std::unique_ptr<char[]> buffer;
-  std::unique_ptr<PendingReduction> reduction;
-};
-
 template <typename T>
 void unpack_scaled(const T* packed, const GradientBucket& bucket, std::map<std::string, Tensor>& gradients,
                    double scale) {
@@ -65,32 +59,9 @@ void unpack_bucket(const void* packed, const GradientBucket& bucket, std::map<st
 
 void all_reduce_gradients(Communicator& communicator, const std::vector<GradientBucket>& buckets,
                           std::map<std::string, Tensor>& gradients, double scale) {
-  std::vector<BucketInFlight> in_flight(buckets.size());
-  for (size_t b = 0; b < buckets.size(); ++b) {
-    const GradientBucket& bucket = buckets[b];
-    const size_t bytes = dtype_storage_bytes(bucket.type, static_cast<int64_t>(bucket.elements));
-    in_flight[b].buffer = std::make_unique<char[]>(bytes);
-    char* cursor = in_flight[b].buffer.get();
-    for (const std::string& name : bucket.names) {
-      auto found = gradients.find(name);
-      ONYX_CHECK(found != gradients.end(), ErrorCode::kRuntimeFailure, "no gradient of '", name,
-                 "' to average over ranks (call backward first)");
-      const Tensor& gradient = found->second;
-      ONYX_CHECK(gradient.dtype() == bucket.type, ErrorCode::kRuntimeFailure, "the gradient of '", name, "' is ",
-                 dtype_name(gradient.dtype()), ", its bucket holds ", dtype_name(bucket.type));
-      ONYX_CHECK(cursor + gradient.byte_size() <= in_flight[b].buffer.get() + bytes, ErrorCode::kRuntimeFailure,
-                 "the gradient of '", name, "' grew since the buckets were planned");
-      std::memcpy(cursor, gradient.raw_data(), gradient.byte_size());
-      cursor += gradient.byte_size();
-    }
-    ONYX_CHECK(cursor == in_flight[b].buffer.get() + bytes, ErrorCode::kRuntimeFailure,
-               "gradient sizes changed since the buckets were planned");
-    in_flight[b].reduction = communicator.start_all_reduce_sum(in_flight[b].buffer.get(), bucket.elements, bucket.type);
-  }
-  for (size_t b = 0; b < buckets.size(); ++b) {
-    in_flight[b].reduction->wait();
-    unpack_bucket(in_flight[b].buffer.get(), buckets[b], gradients, scale);
-  }
+  OverlappedGradientReduction reduction(communicator, buckets);
+  reduction.start_all(gradients);
+  reduction.finish(gradients, scale);
 }
 
 OverlappedGradientReduction::OverlappedGradientReduction(Communicator& communicator,

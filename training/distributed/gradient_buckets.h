@@ -4,7 +4,7 @@
 // Buckets follow the order the backward pass produces gradients in (TrainingSession asks its
 // plan), one element type per bucket. OverlappedGradientReduction starts each bucket's
 // all-reduce as soon as its last gradient is made, while the backward pass goes on;
-// all_reduce_gradients does them all after it (gradient accumulation).
+// all_reduce_gradients does them all at once (the same class, all buckets started together).
 #pragma once
 
 #include <map>
@@ -49,8 +49,7 @@ void all_reduce_gradients(Communicator& communicator, const std::vector<Gradient
 // replaces each gradient by the mean; discard() waits and drops them (the pass's gradients were
 // accumulated further or thrown away). start_all() instead packs and starts every bucket at
 // once, after the pass (accumulated gradients). The buffers are kept from one step to the next
-// (all_reduce_gradients allocates and zeroes them per call: measured, that cost an 814 KB MLP
-// more than its all-reduce).
+// (allocating and zeroing them per call cost an 814 KB MLP more than its all-reduce).
 class OverlappedGradientReduction {
  public:
   OverlappedGradientReduction(Communicator& communicator, const std::vector<GradientBucket>& buckets);

@@ -39,7 +39,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
                                           make_attribute("momentum", static_cast<float>(1.0 - options_.momentum)),
                                           make_attribute("training_mode", int64_t{1})};
   const int64_t channels = running_mean_->dim(0);
-  int64_t known_count = x.element_count() >= 0 ? x.element_count() / channels : -1;  // -1: symbolic while tracing
+  const int64_t known_count = x.element_count() >= 0 ? x.element_count() / channels : -1;  // -1: symbolic
   ONYX_CHECK(known_count != 1, ErrorCode::kInvalidArgument, "BatchNorm: training needs more than one value per "
              "channel, got input ", shape_to_string(x.shape()));
   const Tensor previous_var = *running_var_;
@@ -49,11 +49,16 @@ Tensor BatchNorm::forward(const Tensor& x) {
   // ONNX's running variance takes the batch's population variance, torch's the unbiased one
   // (n / (n - 1) times it, n the values per channel): with m the momentum, ONNX gives
   // r' = (1 - m) r + m v, so torch's (1 - m) r + m v n / (n - 1) is (n r' - (1 - m) r) / (n - 1).
-  // n comes from Size(x), so a traced step with a symbolic batch computes it per call.
-  Tensor n = ops::call("", "Cast", {ops::call("", "Size", {x})},
-                       {make_attribute("to", static_cast<int64_t>(DataType::kFloat))}) /
-             static_cast<double>(channels);
-  *running_var_ = (n * outputs[2] - previous_var * (1.0 - options_.momentum)) / (n - 1.0);
+  // n is a number when x's shape is known; a traced step with a symbolic batch computes it
+  // from Size(x) per call.
+  auto unbiased = [&](const auto& n) { return (n * outputs[2] - previous_var * (1.0 - options_.momentum)) / (n - 1.0); };
+  if (known_count > 0) {
+    *running_var_ = unbiased(static_cast<double>(known_count));
+  } else {
+    *running_var_ = unbiased(ops::call("", "Cast", {ops::call("", "Size", {x})},
+                                       {make_attribute("to", static_cast<int64_t>(DataType::kFloat))}) /
+                             static_cast<double>(channels));
+  }
   return outputs[0];
 }
 

@@ -134,6 +134,11 @@ class ConvKernel final : public Kernel {
     }
   }
 
+  std::string implementation() const override {
+    const char* path = path_.load(std::memory_order_relaxed);
+    return path ? path : "";
+  }
+
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
@@ -314,13 +319,6 @@ class ConvKernel final : public Kernel {
   static constexpr const char* kFewChannelPath = "few-channel direct";
   static constexpr const char* kReferencePath = "reference loops";
 
- public:
-  std::string implementation() const override {
-    const char* path = path_.load(std::memory_order_relaxed);
-    return path ? path : "";
-  }
-
- private:
   WindowAttributes attrs_;
   int64_t group_;
   bool channels_last_;  // NhwcConv
