@@ -174,7 +174,11 @@ const Tensor& NodeAttributes::require_tensor(const std::string& name) const {
 }
 
 const Graph& NodeAttributes::require_graph(const std::string& name) const {
-  return *require(name, Attribute::Kind::kGraph).g;
+  const Attribute& attribute = require(name, Attribute::Kind::kGraph);
+  // A file may declare an attribute GRAPH and leave its `g` field out.
+  ONYX_CHECK(attribute.g != nullptr, ErrorCode::kInvalidModel, "attribute '", name,
+             "' is declared a graph but holds none");
+  return *attribute.g;
 }
 
 }  // namespace onyx

@@ -142,6 +142,9 @@ Attribute attribute_from_proto(const onnx::AttributeProto& proto, const fs::path
   if (proto.has_t()) a.t = tensor_from_proto(proto.t(), model_dir);
   if (proto.has_sparse_tensor()) a.t = tensor_from_sparse_proto(proto.sparse_tensor(), model_dir);
   if (proto.has_g()) a.g = std::make_shared<Graph>(graph_from_proto(proto.g(), model_dir));
+  // Every Graph attribute in memory then holds a graph (kernels, savers and passes dereference it).
+  ONYX_CHECK(a.kind != Attribute::Kind::kGraph || a.g != nullptr, ErrorCode::kInvalidModel, "attribute '", a.name,
+             "' is declared a graph but holds none");
   if (proto.has_tp()) a.tp = type_from_proto(proto.tp());
   a.floats.assign(proto.floats().begin(), proto.floats().end());
   a.ints.assign(proto.ints().begin(), proto.ints().end());
