@@ -274,6 +274,8 @@ def main():
     parser.add_argument("--torch-python", default=os.environ.get("ONYX_TORCH_PYTHON", "/usr/bin/python3"),
                         help="the Python with torch and torchvision that exports the architectures")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--only", action="append", default=[],
+                        help="time only the default models whose name contains this text; repeatable")
     args = parser.parse_args()
     global HEADLINE
     HEADLINE = "cpu_ms" if args.cpu_time else "median_ms"
@@ -285,6 +287,9 @@ def main():
             models += [(synthetic_convnet(), None), (synthetic_wide_mlp(), None)]
         if not args.no_architectures:
             models += architecture_models(args.torch_python)
+        if args.only:
+            models = [(model, feeds) for model, feeds in models
+                      if any(text in os.path.basename(model) for text in args.only)]
     if not os.access(args.onyx, os.X_OK):
         sys.exit(f"bench_vs_ort: {args.onyx} not found; build onyx first (scripts/setup.sh)")
 

@@ -166,6 +166,10 @@ int bench(const BenchOptions& options) {
     const MemoryPlan& memory = session.plan().memory_plan();
     std::printf("plan: %zu steps, %zu values in a %.1f KiB arena\n", session.plan().steps().size(),
                 memory.planned_value_count(), static_cast<double>(memory.arena_bytes()) / 1024);
+    if (auto layout = session.plan().memory_layouts().latest()) {
+      std::printf("arena for the run-time shapes: %zu values in %.1f KiB\n", layout->plan.planned_value_count(),
+                  static_cast<double>(layout->plan.arena_bytes()) / 1024);
+    }
     if (!options.device.empty() && options.device != "cpu") {
       std::fflush(stdout);
       print_placement(std::cout, session.model().graph, session.plan().placement());

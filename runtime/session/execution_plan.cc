@@ -378,17 +378,19 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
   keep.insert(constant_slots.begin(), constant_slots.end());
 
   std::vector<ValueLifetime> lifetimes;
+  std::vector<ValueLifetime> sized_at_run_time;  // for ShapeSpecializedMemory
   for (size_t slot = 0; slot < slot_names_.size(); ++slot) {
     if (keep.count(static_cast<int>(slot)) || last[slot] < 0) continue;
     steps_[static_cast<size_t>(last[slot])].release_after.push_back(static_cast<int>(slot));
     if (first[slot] < 0) continue;  // a feed: not in the arena
-    const TypeInfo* type = types.find(slot_names_[slot]);
-    if (type == nullptr || !type->has_static_shape() || type->elem_type == DataType::kString ||
-        type->elem_type == DataType::kUndefined) {
-      continue;
-    }
     const PlanStep& producer = steps_[static_cast<size_t>(first[slot])];
     if (!producer.provider->device().is_cpu()) continue;  // device arenas come with the CUDA provider
+    const TypeInfo* type = types.find(slot_names_[slot]);
+    if (type != nullptr && type->elem_type == DataType::kString) continue;
+    if (type == nullptr || !type->has_static_shape() || type->elem_type == DataType::kUndefined) {
+      sized_at_run_time.push_back({static_cast<int>(slot), first[slot], last[slot], 0});
+      continue;
+    }
     size_t bytes = dtype_storage_bytes(type->elem_type, shape_element_count(type->static_shape()));
     lifetimes.push_back({static_cast<int>(slot), first[slot], last[slot], bytes});
   }
@@ -397,10 +399,13 @@ void ExecutionPlan::compute_lifetimes(const InferredTypes& types) {
     if (first[static_cast<size_t>(slot)] >= 0 && !constant_slots.count(slot)) recycled.push_back(slot);
   }
   memory_ = MemoryPlan(static_cast<int>(slot_names_.size()), lifetimes, recycled);
+  memory_layouts_ = std::make_unique<ShapeSpecializedMemory>(static_cast<int>(slot_names_.size()), std::move(lifetimes),
+                                                             std::move(sized_at_run_time), std::move(recycled),
+                                                             host_provider_->allocator());
 }
 
 ExecutionPlan::Frame::Frame(const ExecutionPlan& plan, const KernelContext* parent)
-    : arenas_(*plan.arenas_), arena_(arenas_.acquire()),
+    : arena_pool_(plan.arenas_.get()), arena_(arena_pool_->acquire()),
       allocator_(plan.memory_, arena_.get(), *plan.dynamic_memory_), values_(plan.slot_names_.size()) {
   allocator_.set_memory_limit(plan.memory_limit_);
   for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
@@ -425,7 +430,45 @@ ExecutionPlan::Frame::Frame(const ExecutionPlan& plan, const KernelContext* pare
 
 ExecutionPlan::Frame::~Frame() {
   values_.clear();
-  arenas_.release(std::move(arena_));
+  arena_pool_->release(std::move(arena_));
+}
+
+void ExecutionPlan::Frame::choose_memory_layout(const ExecutionPlan& plan, std::span<const Value> inputs) {
+  recording_ = false;
+  allocator_.record_sizes(nullptr);
+  if (!ShapeSpecializedMemory::signature_of(inputs, signature_)) {
+    use_memory_layout(plan, nullptr);
+    return;
+  }
+  if (layout_ && layout_->signature == signature_) return;  // the common case: shapes as last run
+  std::shared_ptr<const ShapeSpecializedMemory::Layout> layout = plan.memory_layouts_->find(signature_);
+  const bool record = !layout && plan.memory_layouts_->layout_count() < ShapeSpecializedMemory::kMaxLayouts;
+  use_memory_layout(plan, std::move(layout));
+  if (record) {
+    recorded_sizes_.assign(values_.size(), 0);
+    allocator_.record_sizes(&recorded_sizes_);
+    recording_ = true;
+  }
+}
+
+void ExecutionPlan::Frame::use_memory_layout(const ExecutionPlan& plan,
+                                             std::shared_ptr<const ShapeSpecializedMemory::Layout> layout) {
+  if (layout == layout_) return;
+  // Values left from the last run (feeds of a subgraph's frame, copied outputs) may lie in the
+  // arena that goes back: drop them all, then restore the constants.
+  for (Value& value : values_) value = Value();
+  for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
+  arena_pool_->release(std::move(arena_));
+  arena_pool_ = layout ? &layout->arenas : plan.arenas_.get();
+  arena_ = arena_pool_->acquire();
+  allocator_.use(layout ? layout->plan : plan.memory_, arena_.get());
+  layout_ = std::move(layout);
+}
+
+void ExecutionPlan::Frame::finish_recording(const ExecutionPlan& plan) {
+  recording_ = false;
+  allocator_.record_sizes(nullptr);
+  plan.memory_layouts_->record(signature_, recorded_sizes_);  // the next run with these shapes uses it
 }
 
 std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame(const KernelContext* parent) const {
@@ -437,6 +480,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
   if (inputs.size() != input_slots_.size()) {
     throw_error(ErrorCode::kInvalidArgument, "expected ", input_slots_.size(), " inputs, got ", inputs.size());
   }
+  if (memory_layouts_->enabled()) frame.choose_memory_layout(*this, inputs);
   std::vector<Value>& values = frame.values_;
   for (size_t i = 0; i < inputs.size(); ++i) values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   PlannedOutputAllocator& allocator = frame.allocator_;
@@ -457,6 +501,7 @@ void ExecutionPlan::run(Frame& frame, std::span<Value> inputs, std::vector<Value
     span.add_arg("iteration", std::to_string(iteration));
     run_steps(frame, step_count, profiler, observer, outputs_on_device);
   }
+  if (frame.recording_) frame.finish_recording(*this);
   // Device work is queued: wait for it, so errors surface here and outputs bound on a device
   // are complete when run returns.
   if (has_device_steps_ && frame.owns_run_states_) {

@@ -21,6 +21,7 @@
 #include "runtime/session/memory_plan.h"
 #include "runtime/session/placement.h"
 #include "runtime/session/profiler.h"
+#include "runtime/session/shape_specialized_memory.h"
 #include "runtime/session/type_inference.h"
 #include "runtime/tensor/caching_allocator.h"
 
@@ -106,6 +107,9 @@ class ExecutionPlan {
   size_t output_count() const { return output_slots_.size(); }
   const std::vector<PlanStep>& steps() const { return steps_; }
   const MemoryPlan& memory_plan() const { return memory_; }
+  // The arena layouts recorded for the input shapes runs have met (values sized only at run
+  // time); see ShapeSpecializedMemory.
+  const ShapeSpecializedMemory& memory_layouts() const { return *memory_layouts_; }
   const GraphPlacement& placement() const { return placement_; }
   // `tensor` on the host: copied there, on `context`'s run, when a provider's device holds it
   // (a control-flow kernel reading values it passed through, such as Scan's scan inputs).
@@ -157,6 +161,7 @@ class ExecutionPlan {
   bool has_device_steps_ = false;
   std::unique_ptr<ArenaPool> arenas_;
   std::unique_ptr<CachingAllocator> dynamic_memory_;  // values sized only at run time
+  std::unique_ptr<ShapeSpecializedMemory> memory_layouts_;
   ExecutionProvider* host_provider_ = nullptr;
   // Last, so that idle frames go before the arena pool they return their arenas to.
   mutable std::mutex idle_frames_mutex_;
@@ -172,8 +177,19 @@ class ExecutionPlan::Frame {
 
  private:
   friend class ExecutionPlan;
-  ArenaPool& arenas_;
+  // Before a run: serves it from the layout recorded for its input shapes, or, when there is
+  // none yet, from the session-time plan while recording the sizes for one.
+  void choose_memory_layout(const ExecutionPlan& plan, std::span<const Value> inputs);
+  void use_memory_layout(const ExecutionPlan& plan, std::shared_ptr<const ShapeSpecializedMemory::Layout> layout);
+  // After a run that recorded: its sizes become the layout for its input shapes.
+  void finish_recording(const ExecutionPlan& plan);
+
+  ArenaPool* arena_pool_;  // where arena_ came from: the plan's, or layout_'s
+  std::shared_ptr<const ShapeSpecializedMemory::Layout> layout_;  // null: the session-time plan
   std::shared_ptr<void> arena_;
+  std::vector<int64_t> signature_;      // this run's input shapes
+  std::vector<size_t> recorded_sizes_;  // by slot, while recording
+  bool recording_ = false;
   PlannedOutputAllocator allocator_;
   DeviceRunStates run_states_;  // per provider of the plan; null for the CPU
   bool owns_run_states_ = true;  // false when inherited from the enclosing run

@@ -56,6 +56,10 @@ std::shared_ptr<void> ArenaPool::acquire() {
     }
   }
   void* memory = allocator_->allocate(std::max<size_t>(bytes_, kAlignment));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++made_;
+  }
   return std::shared_ptr<void>(memory, [allocator = allocator_](void* p) { allocator->deallocate(p); });
 }
 
@@ -66,11 +70,15 @@ void ArenaPool::release(std::shared_ptr<void> arena) {
 
 Tensor PlannedOutputAllocator::allocate(int slot, DataType dtype, const Shape& shape) {
   if (slot >= 0 && dtype != DataType::kString) {
-    const PlannedBuffer& planned = plan_.buffer(slot);
+    const PlannedBuffer& planned = plan_->buffer(slot);
     if (planned.bytes > 0 && dtype_storage_bytes(dtype, shape_element_count(shape)) <= planned.bytes) {
       return Tensor::view(dtype, shape, arena_ + planned.offset, nullptr, fallback_.device());
     }
-    int recycled = plan_.recycled_index(slot);
+    if (recorded_sizes_ != nullptr) {
+      size_t& recorded = (*recorded_sizes_)[static_cast<size_t>(slot)];
+      recorded = std::max(recorded, dtype_storage_bytes(dtype, shape_element_count(shape)));
+    }
+    int recycled = plan_->recycled_index(slot);
     if (recycled >= 0 && !recycled_.empty()) return allocate_recycled(recycled_[static_cast<size_t>(recycled)], dtype, shape);
   }
   return Tensor(dtype, shape, fallback_);
@@ -102,11 +110,11 @@ Tensor PlannedOutputAllocator::allocate_recycled(SlotBlocks& blocks, DataType dt
 
 bool PlannedOutputAllocator::in_arena(const Tensor& tensor) const {
   const char* data = static_cast<const char*>(tensor.raw_data());
-  return data >= arena_ && data < arena_ + plan_.arena_bytes();
+  return data >= arena_ && data < arena_ + plan_->arena_bytes();
 }
 
 bool PlannedOutputAllocator::in_own_buffer(int slot, const Tensor& tensor) const {
-  const PlannedBuffer& planned = plan_.buffer(slot);
+  const PlannedBuffer& planned = plan_->buffer(slot);
   return planned.bytes > 0 && static_cast<const char*>(tensor.raw_data()) == arena_ + planned.offset;
 }
 

@@ -56,12 +56,18 @@ class ArenaPool {
   ArenaPool(std::shared_ptr<Allocator> allocator, size_t bytes) : allocator_(std::move(allocator)), bytes_(bytes) {}
   std::shared_ptr<void> acquire();
   void release(std::shared_ptr<void> arena);
+  // How many arenas acquire() has allocated (concurrent runs each need one).
+  size_t arenas_made() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return made_;
+  }
 
  private:
   std::shared_ptr<Allocator> allocator_;
   size_t bytes_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<std::shared_ptr<void>> free_;
+  size_t made_ = 0;
 };
 
 // Serves planned slots from the run's arena and every other output from the allocator.
@@ -77,9 +83,18 @@ class ArenaPool {
 class PlannedOutputAllocator final : public OutputAllocator {
  public:
   PlannedOutputAllocator(const MemoryPlan& plan, void* arena, Allocator& fallback)
-      : plan_(plan), arena_(static_cast<char*>(arena)), fallback_(fallback) {}
+      : plan_(&plan), arena_(static_cast<char*>(arena)), fallback_(fallback) {}
   Tensor allocate(int slot, DataType dtype, const Shape& shape) override;
-  void start_recycling() { recycled_.resize(plan_.recycled_slot_count()); }
+  // Serves later allocations from `plan` in `arena` (a ShapeSpecializedMemory layout, with the
+  // same recycled slots). No value may still live in the arena used before.
+  void use(const MemoryPlan& plan, void* arena) {
+    plan_ = &plan;
+    arena_ = static_cast<char*>(arena);
+  }
+  // While set, each allocation the plan does not place writes its size to (*sizes)[slot], the
+  // largest when a slot is allocated twice; null: nothing is recorded.
+  void record_sizes(std::vector<size_t>* sizes) { recorded_sizes_ = sizes; }
+  void start_recycling() { recycled_.resize(plan_->recycled_slot_count()); }
   // True when the tensor's memory lies in this run's arena.
   bool in_arena(const Tensor& tensor) const;
   // True when the tensor sits exactly in `slot`'s planned buffer.
@@ -94,9 +109,10 @@ class PlannedOutputAllocator final : public OutputAllocator {
   using SlotBlocks = std::array<RecycledBlock, kBlocksPerSlot>;
   Tensor allocate_recycled(SlotBlocks& blocks, DataType dtype, const Shape& shape);
 
-  const MemoryPlan& plan_;
+  const MemoryPlan* plan_;
   char* arena_;
   Allocator& fallback_;
+  std::vector<size_t>* recorded_sizes_ = nullptr;
   std::vector<SlotBlocks> recycled_;  // by MemoryPlan::recycled_index; empty until recycling starts
 };
 
