@@ -73,6 +73,25 @@ Value sequence_out_of_arena(const Value& sequence, const PlannedOutputAllocator&
   return Value::sequence(std::move(items), sequence.sequence_element_type());
 }
 
+// For ShapeSpecializedMemory: which of `step`'s outputs are views of one of its inputs.
+void record_views(const PlanStep& step, const std::vector<Value>& values, std::vector<int>& views) {
+  for (int output : step.outputs) {
+    if (output < 0 || !values[static_cast<size_t>(output)].is_tensor()) continue;
+    const Tensor& made = values[static_cast<size_t>(output)].tensor();
+    const char* data = static_cast<const char*>(made.raw_data());
+    if (data == nullptr || made.byte_size() == 0) continue;
+    for (int input : step.inputs) {
+      if (input < 0 || !values[static_cast<size_t>(input)].is_tensor()) continue;
+      const Tensor& read = values[static_cast<size_t>(input)].tensor();
+      const char* start = static_cast<const char*>(read.raw_data());
+      if (start != nullptr && data >= start && data + made.byte_size() <= start + read.byte_size()) {
+        views[static_cast<size_t>(output)] = input;
+        break;
+      }
+    }
+  }
+}
+
 // "[1,3,224,224]" for a tensor, "\"sequence\"" and so on for the other kinds, null when absent.
 std::string trace_shape_of(const Value& value) {
   if (value.is_tensor()) {
@@ -446,6 +465,7 @@ void ExecutionPlan::Frame::choose_memory_layout(const ExecutionPlan& plan, std::
   use_memory_layout(plan, std::move(layout));
   if (record) {
     recorded_sizes_.assign(values_.size(), 0);
+    recorded_views_.assign(values_.size(), -1);
     allocator_.record_sizes(&recorded_sizes_);
     recording_ = true;
   }
@@ -468,7 +488,7 @@ void ExecutionPlan::Frame::use_memory_layout(const ExecutionPlan& plan,
 void ExecutionPlan::Frame::finish_recording(const ExecutionPlan& plan) {
   recording_ = false;
   allocator_.record_sizes(nullptr);
-  plan.memory_layouts_->record(signature_, recorded_sizes_);  // the next run with these shapes uses it
+  plan.memory_layouts_->record(signature_, recorded_sizes_, recorded_views_);  // the next run with these shapes uses it
 }
 
 std::unique_ptr<ExecutionPlan::Frame> ExecutionPlan::make_frame(const KernelContext* parent) const {
@@ -553,14 +573,16 @@ void ExecutionPlan::run_steps(Frame& frame, size_t step_count, Profiler* profile
     } catch (const std::exception& error) {
       throw Error(ErrorCode::kRuntimeFailure, describe_step(step) + ": " + user_message(error));
     }
+    if (frame.recording_) record_views(step, values, frame.recorded_views_);
     // A kernel may hand back a view of another value (Identity, Reshape), or a sequence holding
     // one. If that memory is in the arena, it can be reused once its owner dies, so such a
-    // value gets its own copy.
+    // value gets its own copy, unless the plan keeps its source's bytes for it.
     for (int slot : step.outputs) {
       if (slot < 0) continue;
       Value& value = values[static_cast<size_t>(slot)];
       if (value.is_tensor()) {
-        if (allocator.in_arena(value.tensor()) && !allocator.in_own_buffer(slot, value.tensor())) {
+        if (allocator.in_arena(value.tensor()) && !allocator.in_own_buffer(slot, value.tensor()) &&
+            !allocator.in_planned_view(slot, value.tensor())) {
           value = copy_out_of_arena(value.tensor(), slot, allocator);
         }
       } else if (value.is_sequence()) {

@@ -189,6 +189,7 @@ class ExecutionPlan::Frame {
   std::shared_ptr<void> arena_;
   std::vector<int64_t> signature_;      // this run's input shapes
   std::vector<size_t> recorded_sizes_;  // by slot, while recording
+  std::vector<int> recorded_views_;     // by slot, while recording: the input slot a value viewed
   bool recording_ = false;
   PlannedOutputAllocator allocator_;
   DeviceRunStates run_states_;  // per provider of the plan; null for the CPU

@@ -11,7 +11,9 @@ size_t align_up(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * k
 }  // namespace
 
 MemoryPlan::MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes, const std::vector<int>& recycled_slots)
-    : buffers_(static_cast<size_t>(slot_count)), recycled_index_(static_cast<size_t>(slot_count), -1) {
+    : buffers_(static_cast<size_t>(slot_count)),
+      recycled_index_(static_cast<size_t>(slot_count), -1),
+      view_sources_(static_cast<size_t>(slot_count), -1) {
   for (int slot : recycled_slots) {
     int& index = recycled_index_[static_cast<size_t>(slot)];
     if (index < 0) index = static_cast<int>(recycled_count_++);
@@ -116,6 +118,15 @@ bool PlannedOutputAllocator::in_arena(const Tensor& tensor) const {
 bool PlannedOutputAllocator::in_own_buffer(int slot, const Tensor& tensor) const {
   const PlannedBuffer& planned = plan_->buffer(slot);
   return planned.bytes > 0 && static_cast<const char*>(tensor.raw_data()) == arena_ + planned.offset;
+}
+
+bool PlannedOutputAllocator::in_planned_view(int slot, const Tensor& tensor) const {
+  const int source = plan_->view_source(slot);
+  if (source < 0) return false;
+  const PlannedBuffer& planned = plan_->buffer(source);
+  const char* start = arena_ + planned.offset;
+  const char* data = static_cast<const char*>(tensor.raw_data());
+  return planned.bytes > 0 && data >= start && data + tensor.byte_size() <= start + planned.bytes;
 }
 
 }  // namespace onyx

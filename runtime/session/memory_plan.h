@@ -33,6 +33,10 @@ class MemoryPlan {
   // `recycled_slots`: values that leave the run (graph outputs), which cannot live in the
   // arena; see PlannedOutputAllocator.
   MemoryPlan(int slot_count, const std::vector<ValueLifetime>& lifetimes, const std::vector<int>& recycled_slots = {});
+  // A value that is a view of a planned one (Reshape, Identity): `slot`'s value may lie inside
+  // `source`'s buffer, whose lifetime the caller has extended to cover the view's.
+  void set_view_source(int slot, int source) { view_sources_[static_cast<size_t>(slot)] = source; }
+  int view_source(int slot) const { return view_sources_[static_cast<size_t>(slot)]; }
 
   const PlannedBuffer& buffer(int slot) const { return buffers_[static_cast<size_t>(slot)]; }
   // Index of `slot` among the recycled slots, or -1.
@@ -44,6 +48,7 @@ class MemoryPlan {
  private:
   std::vector<PlannedBuffer> buffers_;
   std::vector<int> recycled_index_;
+  std::vector<int> view_sources_;  // by slot; -1: none
   size_t recycled_count_ = 0;
   size_t arena_bytes_ = 0;
   size_t planned_count_ = 0;
@@ -99,6 +104,9 @@ class PlannedOutputAllocator final : public OutputAllocator {
   bool in_arena(const Tensor& tensor) const;
   // True when the tensor sits exactly in `slot`'s planned buffer.
   bool in_own_buffer(int slot, const Tensor& tensor) const;
+  // True when `slot` is a planned view (MemoryPlan::set_view_source) and the tensor lies inside
+  // its source's buffer: the plan keeps those bytes for as long as the view lives.
+  bool in_planned_view(int slot, const Tensor& tensor) const;
 
  private:
   struct RecycledBlock {

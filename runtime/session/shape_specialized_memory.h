@@ -49,10 +49,13 @@ class ShapeSpecializedMemory {
   static bool signature_of(std::span<const Value> inputs, std::vector<int64_t>& signature);
   // The layout recorded for `signature`, or null.
   std::shared_ptr<const Layout> find(const std::vector<int64_t>& signature) const;
-  // Records a finished run's sizes (`observed[slot]`: the bytes the slot's value took, 0: none
-  // seen) as the layout for `signature`; null once kMaxLayouts are held. A signature recorded
-  // twice (two frames at once) keeps the first layout.
-  std::shared_ptr<const Layout> record(const std::vector<int64_t>& signature, const std::vector<size_t>& observed);
+  // Records a finished run as the layout for `signature`: `sizes[slot]` is the bytes the slot's
+  // value took (0: none allocated), `views[slot]` the input slot whose buffer its value viewed
+  // (-1: none). A view's source keeps its bytes until the view's last reader, so the view is
+  // not copied out of the arena. Null once kMaxLayouts are held; a signature recorded twice
+  // (two frames at once) keeps the first layout.
+  std::shared_ptr<const Layout> record(const std::vector<int64_t>& signature, const std::vector<size_t>& sizes,
+                                       const std::vector<int>& views);
   size_t layout_count() const;
   // The most recently recorded layout (null: none), for reports such as `onyx bench`'s.
   std::shared_ptr<const Layout> latest() const;

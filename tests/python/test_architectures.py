@@ -99,6 +99,25 @@ def test_architecture_matches_pytorch_and_onnxruntime(tmp_path, exported, name, 
             assert_matches(actual, from_ort[output_name], f"{name} case {k} {output_name} vs onnxruntime")
 
 
+# One session runs the cases again and again, alternating them: every run after a case's first
+# is served from the arena layout recorded for its input shapes (runtime/session/
+# shape_specialized_memory.h), which `onyx run` (one run per process) never reaches.
+@pytest.mark.parametrize("name", sorted(KEY_OPS))
+def test_architecture_repeated_runs_in_one_session_match_pytorch(exported, name):
+    import onyx
+    folder, models = exported
+    entry = models[name]
+    session = onyx.InferenceSession(os.path.join(folder, entry["model"]))
+    cases = entry["cases"]
+    order = [k for _ in range(3) for k in range(len(cases))]
+    for k in order:
+        feeds = {input_name: np.load(os.path.join(folder, file)) for input_name, file in cases[k]["inputs"].items()}
+        outputs = session.run(None, feeds)
+        for output_name, actual in zip(cases[k]["outputs"], outputs):
+            reference = np.load(os.path.join(folder, cases[k]["outputs"][output_name]))
+            assert_matches(np.asarray(actual), reference, f"{name} case {k} {output_name} vs PyTorch")
+
+
 # Copies made on every run inside each model (graph inputs and outputs aside) when it runs on
 # CUDA, from `onyx inspect --device cuda` (placement needs no GPU). The goal is none, apart
 # from what control flow must read on the host. A change that adds copies fails here.
