@@ -13,6 +13,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "onnx_ops/node_attributes.h"
+#include "providers/cpu/activation/logistic_loops.h"
 #include "runtime/common/error.h"
 
 namespace onyx {
@@ -35,8 +36,14 @@ void apply_eltwise(dnnl::algorithm algorithm, float alpha, float beta, T* y, int
     case dnnl::algorithm::eltwise_clip: return each([a, b](C v) { return std::min(std::max(v, a), b); });
     case dnnl::algorithm::eltwise_hardswish:
       return each([](C v) { return v * std::max(C(0), std::min(C(1), v / C(6) + C(0.5))); });
-    case dnnl::algorithm::eltwise_swish: return each([a](C v) { return v / (C(1) + std::exp(-a * v)); });
-    case dnnl::algorithm::eltwise_logistic: return each([](C v) { return C(1) / (C(1) + std::exp(-v)); });
+    case dnnl::algorithm::eltwise_swish:
+      if constexpr (std::is_same_v<T, float>) {
+        if (a == C(1)) return silu_in_place(y, count);
+      }
+      return each([a](C v) { return v / (C(1) + std::exp(-a * v)); });
+    case dnnl::algorithm::eltwise_logistic:
+      if constexpr (std::is_same_v<T, float>) return logistic_in_place(y, count);
+      return each([](C v) { return C(1) / (C(1) + std::exp(-v)); });
     case dnnl::algorithm::eltwise_tanh: return each([](C v) { return std::tanh(v); });
     case dnnl::algorithm::eltwise_gelu_erf:
       return each([](C v) { return C(0.5) * v * (C(1) + std::erf(v * C(0.7071067811865476))); });

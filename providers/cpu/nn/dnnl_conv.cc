@@ -1,6 +1,11 @@
 #include "providers/cpu/nn/dnnl_conv.h"
 
+#include <omp.h>
+
 #include <cstring>
+
+#include "providers/cpu/activation/fused_activation.h"
+#include "runtime/common/parallel.h"
 
 namespace onyx {
 
@@ -116,7 +121,13 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const void* constant_w, c
   // add of a whole tensor has only oneDNN's reference kernel (2.6), a hundred times slower.
   dnnl::post_ops post_ops;
   if (options.residual) post_ops.append_sum(1.f);
-  if (options.activation != dnnl::algorithm::undef) {
+  // SiLU and the logistic run as a pass of their own over Y (logistic_loops.h): as oneDNN
+  // 2.6's post-ops they cost more than the convolution on some CPUs.
+  const bool silu = options.activation == dnnl::algorithm::eltwise_swish && options.activation_alpha == 1.f;
+  if (!options.integer && (silu || options.activation == dnnl::algorithm::eltwise_logistic)) {
+    activation_after_ = options.activation;
+    activation_after_alpha_ = options.activation_alpha;
+  } else if (options.activation != dnnl::algorithm::undef) {
     post_ops.append_eltwise(1.f, options.activation, options.activation_alpha, options.activation_beta);
   }
   if (post_ops.len() > 0) attr.set_post_ops(post_ops);
@@ -205,6 +216,14 @@ void DnnlConv::run(const void* x, const void* w, const void* bias, void* y, void
   primitive_.execute(stream, args);
   if (y_inner_ >= 0) y_reorder_.execute(stream, y_mem, y_user, workspace_, scratch);
   stream.wait();
+  if (activation_after_ != dnnl::algorithm::undef) {
+    float* values = static_cast<float*>(y);
+    const int64_t count = static_cast<int64_t>(y_plain_.get_size() / sizeof(float));
+    constexpr int64_t kGrain = int64_t{1} << 15;  // ~10 us of SiLU: less is not worth a parallel region
+    parallel_for(count, kGrain, omp_get_max_threads(), [&](int64_t begin, int64_t end) {
+      apply_eltwise(activation_after_, activation_after_alpha_, 0.f, values + begin, end - begin);
+    });
+  }
 }
 
 }  // namespace onyx

@@ -70,6 +70,9 @@ class DnnlConv {
   DnnlWorkspace workspace_;
   int x_inner_ = -1, y_inner_ = -1, w_inner_ = -1, scratchpad_ = -1;
   dnnl::memory x_zero_, y_zero_;  // integer convolutions' zero points (int32, one each); only read
+  // An activation applied after the primitive rather than as its post-op (undef: none).
+  dnnl::algorithm activation_after_ = dnnl::algorithm::undef;
+  float activation_after_alpha_ = 0.f;
 };
 
 }  // namespace onyx
