@@ -174,6 +174,21 @@ TEST(Transpose, MatchesNaiveReferenceForManyPerms) {
   }
 }
 
+// Two to four channels moved last (an image's colours going channels-last) take the
+// interleaving loop; batches, odd sizes and two threads must match the naive reference.
+TEST(Transpose, FewChannelsMovedLastInterleave) {
+  for (int64_t channels : {2, 3, 4, 5}) {
+    const Shape shape{2, channels, 13, 29};
+    std::vector<float> values = iota_f(2 * channels * 13 * 29);
+    for (int threads : {1, 2}) {
+      Node node = make_node("Transpose", 1, 1);
+      node.attributes.push_back(make_attribute("perm", std::vector<int64_t>{0, 2, 3, 1}));
+      Tensor y = call_node_on_cpu(node, 13, {f32(shape, values)}, threads).at(0).tensor();
+      expect_tensor<float>(y, {2, 13, 29, channels}, transpose_reference(values, shape, {0, 2, 3, 1}));
+    }
+  }
+}
+
 TEST(Transpose, LargeMatrixOnTwoThreadsAndDefaultPerm) {
   const Shape shape{130, 257};
   std::vector<float> values = iota_f(130 * 257);

@@ -13,10 +13,37 @@ namespace {
 // Tile edge of the blocked 2-D transpose: a 32x32 tile of 8-byte elements fits in L1 twice.
 constexpr int64_t kTile = 32;
 
+// out[j][i] = in[i][j] for a matrix of R rows (R small: an image's colour channels going
+// last): each output row is R values gathered from the R input rows, a loop the compiler turns
+// into vector shuffles once R is a constant.
+template <typename T, int R>
+void interleave_rows(const T* __restrict in, T* __restrict out, int64_t cols, int64_t begin, int64_t end) {
+  for (int64_t j = begin; j < end; ++j) {
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) out[j * R + i] = in[i * cols + j];
+  }
+}
+
+template <typename T, int R>
+bool try_interleave(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols, int threads) {
+  if (rows != R) return false;
+  for (int64_t b = 0; b < batch; ++b) {
+    const T* src = in + b * rows * cols;
+    T* dst = out + b * rows * cols;
+    parallel_for(cols, std::max<int64_t>(1, kCopyGrain / R), threads,
+                 [&](int64_t begin, int64_t end) { interleave_rows<T, R>(src, dst, cols, begin, end); });
+  }
+  return true;
+}
+
 // out[b][j][i] = in[b][i][j] for `batch` matrices of rows x cols, tile by tile.
 template <typename T>
 void transpose_batched_2d(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols,
                           int threads) {
+  if (try_interleave<T, 2>(in, out, batch, rows, cols, threads) || try_interleave<T, 3>(in, out, batch, rows, cols, threads) ||
+      try_interleave<T, 4>(in, out, batch, rows, cols, threads)) {
+    return;
+  }
   const int64_t row_tiles = (rows + kTile - 1) / kTile;
   const int64_t col_tiles = (cols + kTile - 1) / kTile;
   const int64_t tiles = batch * row_tiles * col_tiles;
