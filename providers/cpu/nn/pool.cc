@@ -507,8 +507,63 @@ class NhwcPoolKernel final : public Kernel {
     });
   }
 
+  // The max pool of most CNNs, 2x2 windows at stride 2 that all lie inside the image: two
+  // input rows per output row, four taps per position and no tables. Positions of few channels
+  // (8 or 16) spent more in pool_2d's per-position bookkeeping than in their maxima.
+  static bool is_plain_2x2(const WindowGeometry& g) {
+    if (g.rank() != 2) return false;
+    for (size_t d = 0; d < 2; ++d) {
+      if (g.kernel[d] != 2 || g.strides[d] != 2 || g.dilations[d] != 1 || g.pad_begin(d) != 0 ||
+          2 * g.output[d] > g.input[d]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // One output row of max_pool_2x2 from its two input rows. `kChannels` > 0 fixes the channel
+  // count at compile time (8 and 16: one vector), so the loop has no alias checks or remainders.
+  template <typename T, int64_t kChannels>
+  static void max_pool_2x2_row(const T* __restrict top, const T* __restrict bottom, T* __restrict out,
+                               int64_t ow_count, int64_t runtime_channels) {
+    const int64_t channels = kChannels > 0 ? kChannels : runtime_channels;
+    auto max_of = [](T acc, T tap) { return tap > acc ? tap : acc; };  // as accumulate(): NaN taps ignored
+    for (int64_t ow = 0; ow < ow_count; ++ow) {
+      const T* t = top + 2 * ow * channels;
+      const T* b = bottom + 2 * ow * channels;
+      T* o = out + ow * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        T acc = max_of(-std::numeric_limits<T>::infinity(), t[c]);
+        acc = max_of(acc, t[channels + c]);
+        acc = max_of(acc, b[c]);
+        o[c] = max_of(acc, b[channels + c]);
+      }
+    }
+  }
+
+  template <typename T>
+  static void max_pool_2x2(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) {
+    const int64_t channels = x.shape().back(), width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
+    const int64_t in_size = g.input_count() * channels, row = width * channels;
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    auto row_kernel = channels == 8    ? &max_pool_2x2_row<T, 8>
+                      : channels == 16 ? &max_pool_2x2_row<T, 16>
+                                       : &max_pool_2x2_row<T, 0>;
+    parallel_for(x.dim(0) * oh_count, std::max<int64_t>(1, 16384 / (4 * ow_count * channels)), threads,
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t r = begin; r < end; ++r) {
+                     const T* top = px + (r / oh_count) * in_size + 2 * (r % oh_count) * row;
+                     row_kernel(top, top + row, py + r * ow_count * channels, ow_count, channels);
+                   }
+                 });
+  }
+
   template <bool kMax, typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
+    if constexpr (kMax) {
+      if (is_plain_2x2(g)) return max_pool_2x2<T>(x, g, y, threads);
+    }
     if (g.rank() == 2) return pool_2d<kMax, T>(x, g, y, threads);
     const int64_t channels = x.shape().back(), in_count = g.input_count(), out_count = g.output_count();
     const T* px = x.data<T>();
