@@ -287,18 +287,26 @@ TEST(ChannelsLast, PoolingIn1DAnd3D) {
 
 // 2x2 windows at stride 2 take NhwcMaxPool's row loop (one channel vector, or a runtime
 // count): odd sizes drop the last row and column, ceil_mode keeps them (the general loop then).
-TEST(ChannelsLast, TwoByTwoMaxPoolMatchesChannelsFirst) {
-  for (int64_t maps : {8, 16, 5}) {
+// Other windows take the general loop, in 16-channel vectors when the channels come in 16s.
+TEST(ChannelsLast, MaxAndAveragePoolsOfEachChannelBlockMatchChannelsFirst) {
+  for (int64_t maps : {8, 16, 32, 5, 24}) {
     for (int64_t ceil : {0, 1}) {
       const Shape x_shape{2, 3, 9, 7};
       Model model = make_model(
           {make_node("Conv", {"x", "w"}, {"c"}, {ints("pads", {1, 1, 1, 1})}),
            make_node("MaxPool", {"c"}, {"max"},
-                     {ints("kernel_shape", {2, 2}), ints("strides", {2, 2}), make_attribute("ceil_mode", ceil)})},
-          {tensor_value("x", DataType::kFloat, x_shape)}, {{"max", TypeInfo::tensor(DataType::kFloat), ""}});
+                     {ints("kernel_shape", {2, 2}), ints("strides", {2, 2}), make_attribute("ceil_mode", ceil)}),
+           make_node("MaxPool", {"c"}, {"max3"},
+                     {ints("kernel_shape", {3, 3}), ints("strides", {2, 2}), ints("pads", {1, 1, 1, 1}),
+                      make_attribute("ceil_mode", ceil)}),
+           make_node("AveragePool", {"c"}, {"mean"}, {ints("kernel_shape", {3, 3}), ints("pads", {1, 1, 1, 1})})},
+          {tensor_value("x", DataType::kFloat, x_shape)},
+          {{"max", TypeInfo::tensor(DataType::kFloat), ""}, {"max3", TypeInfo::tensor(DataType::kFloat), ""},
+           {"mean", TypeInfo::tensor(DataType::kFloat), ""}});
       add_weight(model, "w", {maps, 3, 3, 3}, 1);
       auto counts = expect_same_results(model, {{"x", random_tensor(x_shape, 3)}});
-      EXPECT_EQ(counts["NhwcMaxPool"], 1) << maps << " maps, ceil_mode " << ceil;
+      EXPECT_EQ(counts["NhwcMaxPool"], 2) << maps << " maps, ceil_mode " << ceil;
+      EXPECT_EQ(counts["NhwcAveragePool"], 1) << maps << " maps, ceil_mode " << ceil;
     }
   }
 }

@@ -444,16 +444,16 @@ class NhwcPoolKernel final : public Kernel {
     }
   }
 
-  // One output position's channels [0, kChannelBlock) from `corner` (its window's first tap
-  // when unclipped): the running max or sum stays in registers across the window's taps, where
+  // One output position's channels [0, kBlock) from `corner` (its window's first tap when
+  // unclipped): the running max or sum stays in registers across the window's taps, where
   // accumulating into the output tap by tap waited on each tap's store before the next load.
-  static constexpr int64_t kChannelBlock = 8;
-  template <bool kMax, typename T>
+  // kBlock is 16 when the channels come in 16s (one AVX-512 register of floats), else 8.
+  template <bool kMax, typename T, int64_t kBlock>
   static void pool_channel_block(const T* corner, T* out, int64_t hlo, int64_t hhi, int64_t wlo, int64_t whi,
                                  int64_t row_stride, int64_t tap_stride, T scale) {
     // A vector of the block's channels (GCC/Clang vector extension): written as an array, the
     // compiler kept the lanes in separate scalar registers.
-    typedef T Lanes __attribute__((vector_size(kChannelBlock * sizeof(T))));  // (an alias would drop the attribute)
+    typedef T Lanes __attribute__((vector_size(kBlock * sizeof(T))));  // (an alias would drop the attribute)
     Lanes acc = Lanes{} + (kMax ? -std::numeric_limits<T>::infinity() : T(0));
     for (int64_t kh = hlo; kh < hhi; ++kh) {
       for (int64_t kw = wlo; kw < whi; ++kw) {
@@ -491,8 +491,15 @@ class NhwcPoolKernel final : public Kernel {
           const int64_t divisor = count_include_pad_ ? padded_taps : taps;
           const T scale = divisor > 0 ? T(1) / static_cast<T>(divisor) : T(0);
           int64_t c = 0;
-          for (; c + kChannelBlock <= channels; c += kChannelBlock) {
-            pool_channel_block<kMax>(corner + c, out + c, hlo, hhi, wlo, whi, dh * width * channels, dw * channels, scale);
+          if (channels % 16 == 0) {
+            for (; c < channels; c += 16) {
+              pool_channel_block<kMax, T, 16>(corner + c, out + c, hlo, hhi, wlo, whi, dh * width * channels,
+                                              dw * channels, scale);
+            }
+          }
+          for (; c + 8 <= channels; c += 8) {
+            pool_channel_block<kMax, T, 8>(corner + c, out + c, hlo, hhi, wlo, whi, dh * width * channels, dw * channels,
+                                           scale);
           }
           if (c == channels) continue;
           start<kMax>(out + c, channels - c);  // the last channels, fewer than a block
