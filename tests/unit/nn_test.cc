@@ -283,6 +283,46 @@ TEST(MaxPool, PadsStridesAndIndices) {
   expect_values<int64_t>(out[1].tensor(), {1, 2, 2, 2}, {1, 3, 6, 6, 20, 23, 25, 28});
 }
 
+// 2x2 windows at stride 2 (the four-tap path) against a naive loop: values with many ties
+// (the first of equal taps wins, in row-major tap order), odd sizes that drop the last row and
+// column, rows of 16 outputs and more (the vector loop) with a remainder, indices into the whole
+// tensor, and two threads.
+TEST(MaxPool, TwoByTwoStrideTwoWithIndicesMatchesNaiveLoop) {
+  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{7, 9}, {5, 37}, {4, 66}}) {
+    const int64_t n = 2, c = 3, oh = h / 2, ow = w / 2;
+    std::vector<float> values(static_cast<size_t>(n * c * h * w));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>((i * 7919) % 5);  // 0..4: ties
+    Tensor x = Tensor::from_vector<float>({n, c, h, w}, values);
+    for (int threads : {1, 2}) {
+      Node node = make_node("MaxPool", 1, 2,
+                            {make_attribute("kernel_shape", std::vector<int64_t>{2, 2}),
+                             make_attribute("strides", std::vector<int64_t>{2, 2})});
+      auto out = call_node_on_cpu(node, 12, {x}, threads);
+      ASSERT_EQ(out[0].tensor().shape(), (Shape{n, c, oh, ow}));
+      for (int64_t plane = 0; plane < n * c; ++plane) {
+        for (int64_t i = 0; i < oh; ++i) {
+          for (int64_t j = 0; j < ow; ++j) {
+            float best = -1;
+            int64_t at = -1;
+            for (int64_t kh = 0; kh < 2; ++kh) {
+              for (int64_t kw = 0; kw < 2; ++kw) {
+                const int64_t index = plane * h * w + (2 * i + kh) * w + 2 * j + kw;
+                if (values[static_cast<size_t>(index)] > best) {
+                  best = values[static_cast<size_t>(index)];
+                  at = index;
+                }
+              }
+            }
+            const int64_t o = (plane * oh + i) * ow + j;
+            ASSERT_EQ(out[0].tensor().data<float>()[o], best) << w << " wide, output " << o;
+            ASSERT_EQ(out[1].tensor().data<int64_t>()[o], at) << w << " wide, output " << o;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(MaxPool, ColumnMajorIndices) {
   Node node = make_node("MaxPool", 1, 2,
                         {make_attribute("kernel_shape", std::vector<int64_t>{2, 2}),

@@ -7,6 +7,10 @@
 #include <cstring>
 #include <limits>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #include "onnx_ops/nn_geometry.h"
 #include "onnx_ops/op_schema.h"
 #include "providers/cpu/math/elementwise.h"
@@ -84,6 +88,19 @@ int64_t column_major_index(const WindowGeometry& g, int64_t index) {
 
 // Per-dim window tables (start, clipped kernel range, padded count) for each output position,
 // so the 2-D loops do no divisions per output.
+// True for 2x2 windows at stride 2, undilated, that all lie inside the image (no padding, and
+// ceil_mode added no partial window): the pools with a four-tap fast path.
+bool is_plain_2x2_window(const WindowGeometry& g) {
+  if (g.rank() != 2) return false;
+  for (size_t d = 0; d < 2; ++d) {
+    if (g.kernel[d] != 2 || g.strides[d] != 2 || g.dilations[d] != 1 || g.pad_begin(d) != 0 ||
+        2 * g.output[d] > g.input[d]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 struct DimTable {
   std::vector<int64_t> start, lo, hi, padded;
 };
@@ -299,9 +316,97 @@ class PoolKernel final : public Kernel {
     });
   }
 
+  // 2x2 windows at stride 2 wholly inside the image (LeNet's and VGG's pools, and the training
+  // CNN's): four taps per output from two input rows, no per-tap column tables. Ties and NaNs
+  // as max_pool_2d_by_taps: the first tap always counts, a later one only when greater.
+
+  template <typename T, bool kIndices>
+  static void max_pool_2x2_row(const T* __restrict top, const T* __restrict bottom, T* __restrict out,
+                               int64_t* __restrict indices, int64_t first_index, int64_t width, int64_t ow_count) {
+    int64_t ow = 0;
+#ifdef __AVX512F__
+    if constexpr (std::is_same_v<T, float>) {
+      // 16 outputs at a time: 32 floats of each row, split into even and odd columns; the last
+      // block masked (an image 28 wide has 14 outputs a row: all of them in the masked block).
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+      const __m512i lanes_low = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      const int64_t tap_offset[4] = {0, 1, width, width + 1};
+      for (; ow < ow_count; ow += 16) {
+        const int64_t count = std::min<int64_t>(16, ow_count - ow);
+        const auto mask_of = [](int64_t lanes) {
+          return static_cast<__mmask16>(lanes >= 16 ? 0xffff : lanes <= 0 ? 0 : (1u << lanes) - 1);
+        };
+        const __mmask16 first_half = mask_of(2 * count), second_half = mask_of(2 * count - 16);
+        const __m512 t0 = _mm512_maskz_loadu_ps(first_half, top + 2 * ow);
+        const __m512 t1 = _mm512_maskz_loadu_ps(second_half, top + 2 * ow + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(first_half, bottom + 2 * ow);
+        const __m512 b1 = _mm512_maskz_loadu_ps(second_half, bottom + 2 * ow + 16);
+        const __m512 taps[4] = {_mm512_permutex2var_ps(t0, even, t1), _mm512_permutex2var_ps(t0, odd, t1),
+                                _mm512_permutex2var_ps(b0, even, b1), _mm512_permutex2var_ps(b0, odd, b1)};
+        __m512 best = taps[0];
+        __mmask16 took[4] = {0, 0, 0, 0};
+        for (int k = 1; k < 4; ++k) {
+          took[k] = _mm512_cmp_ps_mask(taps[k], best, _CMP_GT_OQ);  // NaN taps never win
+          best = _mm512_mask_mov_ps(best, took[k], taps[k]);
+        }
+        const __mmask16 outputs = mask_of(count);
+        _mm512_mask_storeu_ps(out + ow, outputs, best);
+        if constexpr (kIndices) {
+          // A later winner overrides an earlier one, as in the scalar loop below.
+          for (int half = 0; half < 2; ++half) {
+            const __m512i column = _mm512_add_epi64(_mm512_set1_epi64(first_index + 2 * (ow + 8 * half)), lanes_low);
+            __m512i index = column;
+            for (int k = 1; k < 4; ++k) {
+              const __mmask8 lanes = static_cast<__mmask8>(took[k] >> (8 * half));
+              index = _mm512_mask_add_epi64(index, lanes, column, _mm512_set1_epi64(tap_offset[k]));
+            }
+            _mm512_mask_storeu_epi64(indices + ow + 8 * half, static_cast<__mmask8>(outputs >> (8 * half)), index);
+          }
+        }
+      }
+    }
+#endif
+    for (; ow < ow_count; ++ow) {
+      const T taps[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
+      T best = taps[0];
+      int64_t tap = 0;
+      for (int64_t k = 1; k < 4; ++k) {
+        const bool take = taps[k] > best;
+        best = take ? taps[k] : best;
+        tap = take ? k : tap;
+      }
+      out[ow] = best;
+      if constexpr (kIndices) indices[ow] = first_index + (tap >> 1) * width + 2 * ow + (tap & 1);
+    }
+  }
+
+  template <typename T, bool kIndices>
+  static void max_pool_2x2(const Tensor& x, const WindowGeometry& g, Tensor& y, int64_t* pi, int threads) {
+    const int64_t height = g.input[0], width = g.input[1], oh_count = g.output[0], ow_count = g.output[1];
+    const int64_t rows = x.dim(0) * x.dim(1) * oh_count;  // output rows over all planes
+    const T* px = x.data<T>();
+    T* py = y.mutable_data<T>();
+    parallel_for(rows, std::max<int64_t>(1, 16384 / (4 * ow_count)), threads, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t plane = r / oh_count, oh = r % oh_count;
+        const int64_t first_index = plane * height * width + 2 * oh * width;  // the window row's first input
+        const T* top = px + first_index;
+        max_pool_2x2_row<T, kIndices>(top, top + width, py + r * ow_count, kIndices ? pi + r * ow_count : nullptr,
+                                      first_index, width, ow_count);
+      }
+    });
+  }
+
   template <typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* indices, int threads) const {
     if constexpr (std::is_floating_point_v<T>) {
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        if (kind_ == PoolKind::kMax && is_plain_2x2_window(g)) {
+          if (indices == nullptr) return max_pool_2x2<T, false>(x, g, y, nullptr, threads);
+          if (storage_order_ == 0) return max_pool_2x2<T, true>(x, g, y, indices->mutable_data<int64_t>(), threads);
+        }
+      }
       if (g.rank() == 2 && kind_ == PoolKind::kMax && indices == nullptr) {
         return max_pool_2d_by_taps<T, false>(x, g, y, nullptr, threads);
       }
@@ -514,20 +619,10 @@ class NhwcPoolKernel final : public Kernel {
     });
   }
 
-  // The max pool of most CNNs, 2x2 windows at stride 2 that all lie inside the image: two
-  // input rows per output row, four taps per position and no tables. Positions of few channels
-  // (8 or 16) spent more in pool_2d's per-position bookkeeping than in their maxima.
-  static bool is_plain_2x2(const WindowGeometry& g) {
-    if (g.rank() != 2) return false;
-    for (size_t d = 0; d < 2; ++d) {
-      if (g.kernel[d] != 2 || g.strides[d] != 2 || g.dilations[d] != 1 || g.pad_begin(d) != 0 ||
-          2 * g.output[d] > g.input[d]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
+  // The max pool of most CNNs, 2x2 windows at stride 2 that all lie inside the image
+  // (is_plain_2x2_window): two input rows per output row, four taps per position and no tables.
+  // Positions of few channels (8 or 16) spent more in pool_2d's per-position bookkeeping than
+  // in their maxima.
   // One output row of max_pool_2x2 from its two input rows. `kChannels` > 0 fixes the channel
   // count at compile time (8 and 16: one vector), so the loop has no alias checks or remainders.
   template <typename T, int64_t kChannels>
@@ -569,7 +664,7 @@ class NhwcPoolKernel final : public Kernel {
   template <bool kMax, typename T>
   void pool(const Tensor& x, const WindowGeometry& g, Tensor& y, int threads) const {
     if constexpr (kMax) {
-      if (is_plain_2x2(g)) return max_pool_2x2<T>(x, g, y, threads);
+      if (is_plain_2x2_window(g)) return max_pool_2x2<T>(x, g, y, threads);
     }
     if (g.rank() == 2) return pool_2d<kMax, T>(x, g, y, threads);
     const int64_t channels = x.shape().back(), in_count = g.input_count(), out_count = g.output_count();
