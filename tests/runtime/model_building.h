@@ -39,4 +39,16 @@ inline Model make_model(std::vector<Node> nodes, std::vector<ValueInfo> inputs, 
   return model;
 }
 
+// Neg, Abs, Neg, Abs, ... from x to y: |x| for an even length. A -1 in `shape` is a symbolic dim.
+inline Model neg_abs_chain(int length, std::vector<int64_t> shape) {
+  std::vector<Node> nodes;
+  std::string previous = "x";
+  for (int i = 0; i < length; ++i) {
+    std::string next = i + 1 == length ? "y" : "v" + std::to_string(i);
+    nodes.push_back(make_node(i % 2 ? "Abs" : "Neg", {previous}, {next}));
+    previous = next;
+  }
+  return make_model(nodes, {tensor_value("x", DataType::kFloat, shape)}, {tensor_value("y", DataType::kFloat, shape)});
+}
+
 }  // namespace onyx::testing

@@ -14,6 +14,7 @@ namespace {
 
 using testing::make_model;
 using testing::make_node;
+using testing::neg_abs_chain;
 using testing::tensor_value;
 
 std::string error_of(const std::function<void()>& action) {
@@ -23,19 +24,6 @@ std::string error_of(const std::function<void()>& action) {
     return error.what();
   }
   return "";
-}
-
-// Neg, Abs, Neg, Abs, ...: ends in |x| for an even length.
-Model neg_abs_chain(int length, std::vector<int64_t> shape) {
-  std::vector<Node> nodes;
-  std::string previous = "x";
-  for (int i = 0; i < length; ++i) {
-    std::string next = i + 1 == length ? "y" : "v" + std::to_string(i);
-    nodes.push_back(make_node(i % 2 ? "Abs" : "Neg", {previous}, {next}));
-    previous = next;
-  }
-  return make_model(nodes, {tensor_value("x", DataType::kFloat, shape)},
-                    {tensor_value("y", DataType::kFloat, shape)});
 }
 
 TEST(InferenceSession, RunsAChainAndReusesBuffers) {

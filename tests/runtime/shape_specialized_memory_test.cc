@@ -14,17 +14,8 @@ using testing::make_model;
 using testing::make_node;
 using testing::tensor_value;
 
-// Neg, Abs, Neg, Abs, ... over x of shape [N]: ends in |x| for an even length.
-Model symbolic_chain(int length) {
-  std::vector<Node> nodes;
-  std::string previous = "x";
-  for (int i = 0; i < length; ++i) {
-    std::string next = i + 1 == length ? "y" : "v" + std::to_string(i);
-    nodes.push_back(make_node(i % 2 ? "Abs" : "Neg", {previous}, {next}));
-    previous = next;
-  }
-  return make_model(nodes, {tensor_value("x", DataType::kFloat, {-1})}, {tensor_value("y", DataType::kFloat, {-1})});
-}
+// Neg, Abs, ... over x of shape [N]: ends in |x| for an even length.
+Model symbolic_chain(int length) { return testing::neg_abs_chain(length, {-1}); }
 
 std::vector<float> ramp(int64_t count, float start) {
   std::vector<float> values(static_cast<size_t>(count));
