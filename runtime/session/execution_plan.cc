@@ -427,7 +427,7 @@ ExecutionPlan::Frame::Frame(const ExecutionPlan& plan, const KernelContext* pare
     : arena_pool_(plan.arenas_.get()), arena_(arena_pool_->acquire()),
       allocator_(plan.memory_, arena_.get(), *plan.dynamic_memory_), values_(plan.slot_names_.size()) {
   allocator_.set_memory_limit(plan.memory_limit_);
-  for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
+  fill_constants(plan);
   const size_t provider_count = plan.providers_.size();
   if (parent != nullptr && parent->run_states() != nullptr && parent->run_states()->size() == provider_count) {
     run_states_ = *parent->run_states();
@@ -445,6 +445,10 @@ ExecutionPlan::Frame::Frame(const ExecutionPlan& plan, const KernelContext* pare
     device_allocators_[i] = provider->make_output_allocator(run_states_[i].get());
     device_allocators_[i]->set_memory_limit(plan.memory_limit_);
   }
+}
+
+void ExecutionPlan::Frame::fill_constants(const ExecutionPlan& plan) {
+  for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
 }
 
 ExecutionPlan::Frame::~Frame() {
@@ -477,7 +481,7 @@ void ExecutionPlan::Frame::use_memory_layout(const ExecutionPlan& plan,
   // Values left from the last run (feeds of a subgraph's frame, copied outputs) may lie in the
   // arena that goes back: drop them all, then restore the constants.
   for (Value& value : values_) value = Value();
-  for (const auto& [slot, value] : plan.constants_) values_[static_cast<size_t>(slot)] = value;
+  fill_constants(plan);
   arena_pool_->release(std::move(arena_));
   arena_pool_ = layout ? &layout->arenas : plan.arenas_.get();
   arena_ = arena_pool_->acquire();

@@ -177,6 +177,7 @@ class ExecutionPlan::Frame {
 
  private:
   friend class ExecutionPlan;
+  void fill_constants(const ExecutionPlan& plan);  // the initializer slots, as every run starts
   // Before a run: serves it from the layout recorded for its input shapes, or, when there is
   // none yet, from the session-time plan while recording the sizes for one.
   void choose_memory_layout(const ExecutionPlan& plan, std::span<const Value> inputs);

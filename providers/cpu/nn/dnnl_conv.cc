@@ -121,10 +121,8 @@ DnnlConv::DnnlConv(const ConvShapes& s, bool has_bias, const void* constant_w, c
   // add of a whole tensor has only oneDNN's reference kernel (2.6), a hundred times slower.
   dnnl::post_ops post_ops;
   if (options.residual) post_ops.append_sum(1.f);
-  // SiLU and the logistic run as a pass of their own over Y (logistic_loops.h): as oneDNN
-  // 2.6's post-ops they cost more than the convolution on some CPUs.
-  const bool silu = options.activation == dnnl::algorithm::eltwise_swish && options.activation_alpha == 1.f;
-  if (!options.integer && (silu || options.activation == dnnl::algorithm::eltwise_logistic)) {
+  // SiLU and the logistic run as a pass of their own over Y (runs_after_primitive).
+  if (!options.integer && runs_after_primitive(options.activation, options.activation_alpha)) {
     activation_after_ = options.activation;
     activation_after_alpha_ = options.activation_alpha;
   } else if (options.activation != dnnl::algorithm::undef) {
